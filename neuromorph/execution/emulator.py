@@ -1,0 +1,51 @@
+"""Emulators: the lowered neuron run in numpy, in integers or in float64."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..model.model_file import ModelFile
+from ..quantization.kernel import FixedPointKernel, FloatKernel
+from ..quantization.quantize import QuantizedNeuron
+from .loop import KernelRun, run_kernel
+from .trace import Trace
+
+
+def spike_trains_from(spikes: np.ndarray, dt: float) -> tuple[np.ndarray, ...]:
+    """Spike times (s) per neuron from a (T, N) boolean array; step ``k`` is ``t = k dt``."""
+    return tuple(np.flatnonzero(spikes[:, i]) * dt for i in range(spikes.shape[1]))
+
+
+def trace_from_run(run: KernelRun, label: str, dt: float, v_scale: float, overflow_names, wall: float) -> Trace:
+    """A :class:`Trace` whose ``v[k]`` is the voltage at ``t = k dt`` (before step ``k``)."""
+    n_steps = run.spikes.shape[0]
+    v = np.concatenate([run.initial[None, 0], run.states[:-1, 0]]) * v_scale if run.states is not None \
+        else np.empty((0, run.spikes.shape[1]))
+    extra = {"wall_time_s": wall, "overflows": dict(zip(overflow_names, run.overflows.tolist()))}
+    return Trace(label=label, dt=dt, duration=n_steps * dt, spike_trains=spike_trains_from(run.spikes, dt),
+                 t=np.arange(v.shape[0]) * dt, v=v, extra=extra)
+
+
+def emulate(neuron: QuantizedNeuron, stimulus: np.ndarray, record: bool = True) -> tuple[Trace, KernelRun]:
+    """Integer emulation of ``neuron`` driven by ``stimulus`` (T, N) A/m^2."""
+    started = time.perf_counter()
+    run = run_kernel(FixedPointKernel(neuron), neuron.quantize_drive(stimulus), record)
+    names = neuron_state_names(neuron)
+    trace = trace_from_run(run, "emulator", neuron.dt, neuron.voltage.lsb, names, time.perf_counter() - started)
+    return trace, run
+
+
+def emulate_float(model: ModelFile, stimulus: np.ndarray, record: bool = True,
+                  voltage_method: str = "exponential_euler") -> Trace:
+    """The lowered algorithm in float64 with exact functions (separates algorithm error)."""
+    kernel = FloatKernel(model.spec, model.simulation.dt, dict(model.initial), voltage_method)
+    started = time.perf_counter()
+    run = run_kernel(kernel, stimulus, record)
+    names = model.spec.state_names + ("refractory",)
+    return trace_from_run(run, "float emulator", model.simulation.dt, 1.0, names, time.perf_counter() - started)
+
+
+def neuron_state_names(neuron: QuantizedNeuron) -> tuple[str, ...]:
+    """Names of the state rows of the kernel of ``neuron``."""
+    return ("v",) + neuron.gate_names + ("refractory",)

@@ -1,0 +1,145 @@
+"""THE fixed-point arithmetic of neuromorph.
+
+Every integer operation of the lowered neuron lives here and is called by both the numpy
+emulator and the Lava ``fixed_pt`` ProcessModel (through the kernel in
+:mod:`neuromorph.quantization.kernel`), so the two agree bit for bit.
+
+Conventions
+-----------
+A value ``x`` in a format with ``f`` fractional bits is stored as the integer
+``round(x * 2**f)``. Integers are numpy ``int64``; registers of ``bits`` width are
+enforced by :func:`saturate` (or wrapped, for targets that wrap).
+
+Rounding a right shift by ``s`` bits (``x * 2**-s`` to an integer):
+
+* ``nearest``: ``(x + 2**(s-1)) >> s``, round half up;
+* ``truncate``: ``x >> s``, arithmetic shift = floor (the bias of plain truncation);
+* ``stochastic``: ``(x + r) >> s`` with ``r`` uniform in ``[0, 2**s)`` from a
+  counter-based integer hash of (seed, stream, step, neuron): unbiased, reproducible,
+  identical on every backend and independent of the order of evaluation.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+ROUNDING_MODES = ("nearest", "truncate", "stochastic")
+OVERFLOW_MODES = ("saturate", "wrap")
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_STEP_KEY = np.uint64(0xD1B54A32D192ED03)
+_STREAM_KEY = np.uint64(0xABC98388FB8FAC03)
+_SEED_KEY = np.uint64(0x8CB92BA72F3D8DD7)
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser (Steele, Lea & Flood 2014): a bijective 64-bit mixer.
+
+    ``z = x + 0x9E3779B97F4A7C15; z = (z ^ z>>30) * 0xBF58476D1CE4E5B9;
+    z = (z ^ z>>27) * 0x94D049BB133111EB; return z ^ z>>31`` (all mod 2**64).
+    """
+    z = np.asarray(x, dtype=np.uint64) + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+def random_bits(seed: int, stream: int, step: int, n: int, bits: int) -> np.ndarray:
+    """``n`` integers uniform in ``[0, 2**bits)`` for one (seed, stream, step), one per neuron.
+
+    Counter-based: the value for neuron ``i`` depends only on (seed, stream, step, i),
+    so any backend that knows these four numbers draws the same bits.
+    """
+    if bits <= 0:
+        return np.zeros(n, dtype=np.int64)
+    with np.errstate(over="ignore"):
+        key = (np.uint64(seed) * _SEED_KEY) ^ (np.uint64(stream) * _STREAM_KEY) ^ (np.uint64(step) * _STEP_KEY)
+        mixed = splitmix64(splitmix64(np.arange(n, dtype=np.uint64) ^ key))
+    return (mixed >> np.uint64(64 - bits)).astype(np.int64)
+
+
+def shift_round(x: np.ndarray, shift: int, mode: str, seed: int = 0, stream: int = 0, step: int = 0) -> np.ndarray:
+    """``x * 2**-shift`` rounded to an integer with the given rounding ``mode``.
+
+    ``shift <= 0`` is an exact left shift. ``x`` is int64 of shape (N,) or (K, N); the
+    stochastic offsets are drawn per neuron (last axis) and per row (stream + row).
+    """
+    x = np.asarray(x, dtype=np.int64)
+    if shift <= 0:
+        return x << np.int64(-shift)
+    s = np.int64(shift)
+    if mode == "nearest":
+        return (x + (np.int64(1) << (s - 1))) >> s
+    if mode == "truncate":
+        return x >> s
+    if mode == "stochastic":
+        return (x + _stochastic_offsets(x.shape, shift, seed, stream, step)) >> s
+    raise ValueError(f"unknown rounding mode {mode!r}; allowed: {ROUNDING_MODES}")
+
+
+def _stochastic_offsets(shape: tuple[int, ...], bits: int, seed: int, stream: int, step: int) -> np.ndarray:
+    if len(shape) == 1:
+        return random_bits(seed, stream, step, shape[0], bits)
+    rows = [random_bits(seed, stream + 7919 * (r + 1), step, shape[-1], bits) for r in range(shape[0])]
+    return np.stack(rows)
+
+
+def register_limits(bits: int) -> tuple[int, int]:
+    """Smallest and largest value of a signed two's-complement register of ``bits`` bits."""
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+def saturate(x: np.ndarray, bits: int, overflow: str = "saturate") -> tuple[np.ndarray, np.ndarray]:
+    """Fit ``x`` into a signed ``bits``-bit register; return (value, overflow count per row).
+
+    ``saturate`` clips to the register limits; ``wrap`` keeps the low ``bits`` bits
+    (two's complement), as an unguarded adder would. Either way the number of values
+    that did not fit is returned (counted along the last axis), so overflow is never silent.
+    """
+    low, high = register_limits(bits)
+    x = np.asarray(x, dtype=np.int64)
+    outside = (x < low) | (x > high)
+    count = outside.sum(axis=-1).astype(np.int64)
+    if not outside.any():
+        return x, count
+    if overflow == "saturate":
+        return np.clip(x, low, high), count
+    if overflow == "wrap":
+        span = np.int64(1) << np.int64(bits)
+        return ((x - low) % span) + low, count
+    raise ValueError(f"unknown overflow mode {overflow!r}; allowed: {OVERFLOW_MODES}")
+
+
+def to_fixed(values, frac_bits: int) -> np.ndarray:
+    """Quantise real numbers to integers with ``frac_bits`` fractional bits (round to nearest).
+
+    Used for parameters and tables (done once, offline), never inside the time loop.
+    """
+    return np.round(np.asarray(values, dtype=float) * 2.0**frac_bits).astype(np.int64)
+
+
+def from_fixed(values: np.ndarray, frac_bits: int) -> np.ndarray:
+    """Real value of integers with ``frac_bits`` fractional bits."""
+    return np.asarray(values, dtype=float) * 2.0**-frac_bits
+
+
+def lut_lookup(tables: np.ndarray, x: np.ndarray, origin: int, shift: int, interpolate: bool,
+               mode: str, seed: int = 0, stream: int = 0, step: int = 0) -> np.ndarray:
+    """Read tables (K, L) at integer inputs ``x`` (N,) on the grid ``origin + k * 2**shift``.
+
+    Index ``k = (x - origin) >> shift`` clipped to ``[0, L-1]``. With ``interpolate``,
+    ``T[k] + round((T[k+1] - T[k]) * r / 2**shift)`` with ``r`` the remainder; inputs outside
+    the grid take the end values. Returns (K, N).
+    """
+    size = tables.shape[-1]
+    offset = np.asarray(x, dtype=np.int64) - np.int64(origin)
+    index = offset >> np.int64(shift)
+    inside = (index >= 0) & (index < size - 1)
+    index = np.clip(index, 0, size - 1)
+    values = tables[:, index]
+    if not interpolate or shift == 0:
+        return values
+    remainder = np.where(inside, offset & np.int64((1 << shift) - 1), 0)
+    following = tables[:, np.minimum(index + 1, size - 1)]
+    return values + shift_round((following - values) * remainder, shift, mode, seed, stream, step)
