@@ -15,8 +15,8 @@ Rounding a right shift by ``s`` bits (``x * 2**-s`` to an integer):
 * ``nearest``: ``(x + 2**(s-1)) >> s``, round half up;
 * ``truncate``: ``x >> s``, arithmetic shift = floor (the bias of plain truncation);
 * ``stochastic``: ``(x + r) >> s`` with ``r`` uniform in ``[0, 2**s)`` from a
-  counter-based integer hash of (seed, stream, step, neuron): unbiased, reproducible,
-  identical on every backend and independent of the order of evaluation.
+  counter-based integer hash of (seed, step, rounding site, neuron): unbiased,
+  reproducible and identical on every backend.
 """
 from __future__ import annotations
 
@@ -45,25 +45,29 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def random_bits(seed: int, stream: int, step: int, n: int, bits: int) -> np.ndarray:
-    """``n`` integers uniform in ``[0, 2**bits)`` for one (seed, stream, step), one per neuron.
+#: Width of the uniform integers behind stochastic rounding.
+NOISE_BITS = 62
 
-    Counter-based: the value for neuron ``i`` depends only on (seed, stream, step, i),
-    so any backend that knows these four numbers draws the same bits.
+
+def stochastic_noise(seed: int, step: int, n_sites: int, n: int) -> np.ndarray:
+    """Uniform integers in ``[0, 2**62)``, one per (rounding site, neuron) of one time step.
+
+    Counter-based: entry ``[s, i]`` is a hash of (seed, step, s * n + i) only, so any
+    backend that knows these numbers draws the same bits, whatever its evaluation order.
     """
-    if bits <= 0:
-        return np.zeros(n, dtype=np.int64)
     with np.errstate(over="ignore"):
-        key = (np.uint64(seed) * _SEED_KEY) ^ (np.uint64(stream) * _STREAM_KEY) ^ (np.uint64(step) * _STEP_KEY)
-        mixed = splitmix64(splitmix64(np.arange(n, dtype=np.uint64) ^ key))
-    return (mixed >> np.uint64(64 - bits)).astype(np.int64)
+        key = (np.uint64(seed) * _SEED_KEY) ^ (np.uint64(step) * _STEP_KEY)
+        counters = np.arange(n_sites * n, dtype=np.uint64) * _STREAM_KEY
+        mixed = splitmix64(splitmix64(counters ^ key))
+    return (mixed >> np.uint64(64 - NOISE_BITS)).astype(np.int64).reshape(n_sites, n)
 
 
-def shift_round(x: np.ndarray, shift: int, mode: str, seed: int = 0, stream: int = 0, step: int = 0) -> np.ndarray:
+def shift_round(x: np.ndarray, shift: int, mode: str, noise: np.ndarray | None = None) -> np.ndarray:
     """``x * 2**-shift`` rounded to an integer with the given rounding ``mode``.
 
-    ``shift <= 0`` is an exact left shift. ``x`` is int64 of shape (N,) or (K, N); the
-    stochastic offsets are drawn per neuron (last axis) and per row (stream + row).
+    ``shift <= 0`` is an exact left shift. ``stochastic`` needs ``noise`` (same shape as
+    ``x``, from :func:`stochastic_noise`); its top ``shift`` bits are the offset added
+    before the floor shift, uniform in ``[0, 2**shift)``.
     """
     x = np.asarray(x, dtype=np.int64)
     if shift <= 0:
@@ -74,15 +78,10 @@ def shift_round(x: np.ndarray, shift: int, mode: str, seed: int = 0, stream: int
     if mode == "truncate":
         return x >> s
     if mode == "stochastic":
-        return (x + _stochastic_offsets(x.shape, shift, seed, stream, step)) >> s
+        if shift > NOISE_BITS:
+            raise ValueError(f"stochastic rounding supports shifts up to {NOISE_BITS} bits, got {shift}")
+        return (x + (noise >> np.int64(NOISE_BITS - shift))) >> s
     raise ValueError(f"unknown rounding mode {mode!r}; allowed: {ROUNDING_MODES}")
-
-
-def _stochastic_offsets(shape: tuple[int, ...], bits: int, seed: int, stream: int, step: int) -> np.ndarray:
-    if len(shape) == 1:
-        return random_bits(seed, stream, step, shape[0], bits)
-    rows = [random_bits(seed, stream + 7919 * (r + 1), step, shape[-1], bits) for r in range(shape[0])]
-    return np.stack(rows)
 
 
 def register_limits(bits: int) -> tuple[int, int]:
@@ -125,12 +124,13 @@ def from_fixed(values: np.ndarray, frac_bits: int) -> np.ndarray:
 
 
 def lut_lookup(tables: np.ndarray, x: np.ndarray, origin: int, shift: int, interpolate: bool,
-               mode: str, seed: int = 0, stream: int = 0, step: int = 0) -> np.ndarray:
+               mode: str, noise: np.ndarray | None = None) -> np.ndarray:
     """Read tables (K, L) at integer inputs ``x`` (N,) on the grid ``origin + k * 2**shift``.
 
     Index ``k = (x - origin) >> shift`` clipped to ``[0, L-1]``. With ``interpolate``,
     ``T[k] + round((T[k+1] - T[k]) * r / 2**shift)`` with ``r`` the remainder; inputs outside
-    the grid take the end values. Returns (K, N).
+    the grid take the end values. ``noise`` (K, N) is needed for stochastic rounding.
+    Returns (K, N).
     """
     size = tables.shape[-1]
     offset = np.asarray(x, dtype=np.int64) - np.int64(origin)
@@ -142,4 +142,4 @@ def lut_lookup(tables: np.ndarray, x: np.ndarray, origin: int, shift: int, inter
         return values
     remainder = np.where(inside, offset & np.int64((1 << shift) - 1), 0)
     following = tables[:, np.minimum(index + 1, size - 1)]
-    return values + shift_round((following - values) * remainder, shift, mode, seed, stream, step)
+    return values + shift_round((following - values) * remainder, shift, mode, noise)

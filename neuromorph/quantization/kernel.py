@@ -18,15 +18,37 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.neuron_spec import NeuronSpec, compile_expression, exprel
-from .fixed_point import lut_lookup, saturate, shift_round
+from .fixed_point import lut_lookup, saturate, shift_round, stochastic_noise
 from .quantize import QuantizedNeuron
 
 #: Steps-since-spike counters stop here (any refractory period is far shorter).
 COUNTER_CAP = 1 << 20
 
-# Stream identifiers of the stochastic-rounding hash, one per rounding site.
-STREAM_VOLTAGE, STREAM_GATES, STREAM_INTERP, STREAM_SLOPE, STREAM_PRODUCT, STREAM_TERM = (
-    1, 1000, 2000, 3000, 4000, 5000)
+
+
+class Rounder:
+    """Rounds right shifts for one time step, giving each rounding site its own noise rows.
+
+    Sites consume rows of the step's noise matrix in program order, which is the same on
+    every backend because they all run this code.
+    """
+
+    def __init__(self, mode: str, noise: np.ndarray | None):
+        self.mode, self.noise, self.cursor = mode, noise, 0
+
+    def rows(self, count: int) -> np.ndarray | None:
+        """The next ``count`` noise rows (None unless rounding is stochastic)."""
+        if self.noise is None:
+            return None
+        if self.cursor + count > self.noise.shape[0]:
+            raise RuntimeError("more rounding sites than noise rows were allotted")
+        rows = self.noise[self.cursor:self.cursor + count]
+        self.cursor += count
+        return rows
+
+    def __call__(self, x: np.ndarray, shift: int) -> np.ndarray:
+        noise = self.rows(1)
+        return shift_round(x, shift, self.mode, None if noise is None else noise[0])
 
 
 def _refractory_start(row: np.ndarray, v: np.ndarray, condition, steps) -> tuple[np.ndarray, np.ndarray]:
@@ -62,23 +84,26 @@ class FixedPointKernel:
         state[-1] = 1 if q.refractory_condition is not None else COUNTER_CAP
         return state
 
-    def _round(self, x, shift, stream, step):
+    @property
+    def rounding_sites(self) -> int:
+        """Upper bound on the rounding operations in one step (rows of the noise matrix)."""
         q = self.neuron
-        return shift_round(x, shift, q.config.rounding, q.config.seed, stream, step)
+        per_term = sum(len(t.gates) + 4 for t in q.terms)
+        return 4 + 3 * len(q.gate_names) + per_term
 
-    def _tables(self, tables: np.ndarray, v: np.ndarray, stream: int, step: int) -> np.ndarray:
-        g, q = self.neuron.grid, self.neuron
-        return lut_lookup(tables, v, g.origin, g.shift, g.interpolate, q.config.rounding, q.config.seed, stream, step)
+    def _tables(self, tables: np.ndarray, x: np.ndarray, grid, rounder: Rounder) -> np.ndarray:
+        noise = rounder.rows(tables.shape[0]) if grid.interpolate else None
+        return lut_lookup(tables, x, grid.origin, grid.shift, grid.interpolate, rounder.mode, noise)
 
-    def _gate_product(self, gates: np.ndarray, indices: tuple[int, ...], stream: int, step: int) -> np.ndarray:
+    def _gate_product(self, gates: np.ndarray, indices: tuple[int, ...], rounder: Rounder) -> np.ndarray:
         """``prod_j x_j`` with ``product_frac`` fractional bits."""
         q = self.neuron
         product = gates[indices[0]] << np.int64(q.product_frac - q.gate.frac_bits)
-        for j, index in enumerate(indices[1:]):
-            product = self._round(product * gates[index], q.gate.frac_bits, stream + j, step)
+        for index in indices[1:]:
+            product = rounder(product * gates[index], q.gate.frac_bits)
         return product
 
-    def _voltage_change(self, v: np.ndarray, gates: np.ndarray, drive: np.ndarray, step: int) -> np.ndarray:
+    def _voltage_change(self, v: np.ndarray, gates: np.ndarray, drive: np.ndarray, rounder: Rounder) -> np.ndarray:
         """``v' - v`` in v LSBs: ``dt * f`` (forward Euler) times ``phi(dt G/C)`` (exponential Euler).
 
         ``dt * f`` is summed in v LSBs with ``acc_frac`` extra bits; ``x = dt G/C`` in
@@ -87,35 +112,36 @@ class FixedPointKernel:
         q = self.neuron
         total = np.asarray(drive, dtype=np.int64).copy()
         conductance = np.zeros_like(total)
-        for k, term in enumerate(q.terms):
-            product = self._gate_product(gates, term.gates, STREAM_PRODUCT + 16 * k, step) if term.gates else None
+        for term in q.terms:
+            product = self._gate_product(gates, term.gates, rounder) if term.gates else None
             if term.table is None:
-                coefficient = term.a + self._round(term.b * v, q.coef_frac - q.acc_frac, STREAM_SLOPE + k, step)
-                conductance -= term.b if product is None else self._round(term.b * product, q.product_frac,
-                                                                         STREAM_SLOPE + 100 + k, step)
+                coefficient = term.a + rounder(term.b * v, q.coef_frac - q.acc_frac)
+                conductance -= term.b if product is None else rounder(term.b * product, q.product_frac)
             else:
-                coefficient = self._tables(term.table[None, :], v, STREAM_INTERP + 100 + k, step)[0]
+                coefficient = self._tables(term.table[None, :], v, q.grid, rounder)[0]
             if product is not None:
-                coefficient = self._round(coefficient * product, q.product_frac, STREAM_TERM + k, step)
+                coefficient = rounder(coefficient * product, q.product_frac)
             total += coefficient
         if q.phi_table is None:
-            return self._round(total, q.acc_frac, STREAM_VOLTAGE, step)
-        g = q.phi_grid
-        phi = lut_lookup(q.phi_table, conductance, g.origin, g.shift, g.interpolate, q.config.rounding,
-                         q.config.seed, STREAM_INTERP + 99, step)[0]
-        return self._round(total * phi, q.acc_frac + q.gate.frac_bits, STREAM_VOLTAGE, step)
+            return rounder(total, q.acc_frac)
+        phi = self._tables(q.phi_table, conductance, q.phi_grid, rounder)[0]
+        return rounder(total * phi, q.acc_frac + q.gate.frac_bits)
 
     def step(self, state: np.ndarray, drive: np.ndarray, step_index: int):
         """Advance one time step; return (new state, spiked (N,) bool, overflow counts per row)."""
         q = self.neuron
         v, gates, row = state[0], state[1:-1], state[-1]
         row, not_refractory = _refractory_start(row, v, q.refractory_condition, q.refractory_steps)
-        x_inf = self._tables(q.x_inf_tables, v, STREAM_INTERP, step_index)
-        rate = self._tables(q.rate_tables, v, STREAM_INTERP + 50, step_index)
+        noise = None
+        if q.config.rounding == "stochastic":
+            noise = stochastic_noise(q.config.seed, step_index, self.rounding_sites, v.shape[0])
+        rounder = Rounder(q.config.rounding, noise)
+        x_inf = self._tables(q.x_inf_tables, v, q.grid, rounder)
+        rate = self._tables(q.rate_tables, v, q.grid, rounder)
         new_gates = gates.copy()
         for i, fmt in enumerate(q.rates):
-            new_gates[i] += self._round((x_inf[i] - gates[i]) * rate[i], fmt.frac_bits, STREAM_GATES + i, step_index)
-        new_v = v + self._voltage_change(v, gates, drive, step_index)
+            new_gates[i] += rounder((x_inf[i] - gates[i]) * rate[i], fmt.frac_bits)
+        new_v = v + self._voltage_change(v, gates, drive, rounder)
         new_v, v_overflow = saturate(new_v, q.voltage.bits, q.overflow)
         new_gates, gate_overflow = saturate(new_gates, q.gate.bits, q.overflow)
         spiked = (new_v > q.threshold if q.threshold_strict else new_v >= q.threshold) & not_refractory

@@ -1,0 +1,78 @@
+"""Shared fixtures: the squid axon equations and parameters, written out independently of examples/."""
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+SQUID_EQUATIONS = """
+dv/dt = (I_inj - I_Na - I_K - I_L) / C_m : volt
+I_Na = g_Na * m**3 * h * (v - E_Na) : amp/meter**2
+I_K = g_K * n**4 * (v - E_K) : amp/meter**2
+I_L = g_L * (v - E_L) : amp/meter**2
+dm/dt = alpha_m * (1 - m) - beta_m * m : 1
+dh/dt = alpha_h * (1 - h) - beta_h * h : 1
+dn/dt = alpha_n * (1 - n) - beta_n * n : 1
+alpha_m = 1 / exprel(-(v + 40*mV) / (10*mV)) / ms : Hz
+beta_m = 4 * exp(-(v + 65*mV) / (18*mV)) / ms : Hz
+alpha_h = 0.07 * exp(-(v + 65*mV) / (20*mV)) / ms : Hz
+beta_h = 1 / (1 + exp(-(v + 35*mV) / (10*mV))) / ms : Hz
+alpha_n = 0.1 / exprel(-(v + 55*mV) / (10*mV)) / ms : Hz
+beta_n = 0.125 * exp(-(v + 65*mV) / (80*mV)) / ms : Hz
+I_inj : amp/meter**2
+"""
+
+# SI values: F/m^2, S/m^2, V.
+SQUID_PARAMETERS_SI = {
+    "C_m": 1e-2, "g_Na": 1200.0, "g_K": 360.0, "g_L": 3.0,
+    "E_Na": 0.050, "E_K": -0.077, "E_L": -0.054387,
+}
+
+SQUID_TOML = '''
+[neuron]
+name = "squid_test"
+input = "I_inj"
+threshold = "v > -20*mV"
+refractory = "v > -20*mV"
+equations = """{equations}"""
+
+[parameters]
+C_m = "1 * uF/cm**2"
+g_Na = "120 * mS/cm**2"
+g_K = "36 * mS/cm**2"
+g_L = "0.3 * mS/cm**2"
+E_Na = "50 * mV"
+E_K = "-77 * mV"
+E_L = "-54.387 * mV"
+
+[initial]
+v = "-65 * mV"
+
+[stimulus]
+kind = "ou"
+mean = "5 * uA/cm**2"
+sigma = "3 * uA/cm**2"
+tau = "5 * ms"
+seed = {seed}
+
+[simulation]
+dt = "0.025 * ms"
+duration = "{duration}"
+neurons = {neurons}
+'''
+
+
+def squid_toml(duration="50 * ms", neurons=10, seed=3, equations=SQUID_EQUATIONS) -> str:
+    """A squid HH model file as text (independent of examples/squid_hh.toml)."""
+    return SQUID_TOML.format(equations=equations, duration=duration, neurons=neurons, seed=seed)
+
+
+@pytest.fixture
+def squid_file(tmp_path):
+    """Write a short squid model file and return its path."""
+    def write(**kwargs):
+        path = tmp_path / "squid.toml"
+        path.write_text(squid_toml(**kwargs))
+        return path
+    return write
