@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import NeuromorphError, OverflowDetected
+from .errors import InputError, NeuromorphError, OverflowDetected
 
 EXIT_USAGE = 2
 EXIT_OVERFLOW = 3
@@ -23,7 +23,7 @@ def _log(message: str) -> None:
 def _add_compare(subparsers) -> None:
     p = subparsers.add_parser("compare", help="run Brian2 and the fixed-point neuron on the same input and compare")
     p.add_argument("model", help="model file (TOML)")
-    p.add_argument("--target", default="loihi2", help="hardware target name or file (default: loihi2)")
+    p.add_argument("--target", help="hardware target name or file (default: the --config's, else loihi2)")
     p.add_argument("--state-bits", type=int, help="voltage register width (default: the target's)")
     p.add_argument("--gate-bits", type=int, help="gate register and table entry width (default: state bits)")
     p.add_argument("--lut-size", type=int, help="entries per lookup table, a power of two")
@@ -36,7 +36,36 @@ def _add_compare(subparsers) -> None:
     p.add_argument("--out", default="out", help="output directory for report.json and compare.png")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     p.add_argument("--strict", action="store_true", help="fail (exit 3) if any register overflowed")
+    p.add_argument("--config", help="quantization config file (as written by `neuromorph tune`); "
+                                    "command-line options override it")
+    p.add_argument("--headroom", type=float, help="widen the profiled voltage range by this factor (default 1.25)")
+    p.add_argument("--voltage-method", choices=("exponential_euler", "euler"), help="membrane integration")
     p.set_defaults(handler=run_compare_command)
+
+
+def _add_search_options(p, default_out: str) -> None:
+    p.add_argument("model", help="model file (TOML)")
+    p.add_argument("--target", default="loihi2", help="hardware target name or file (default: loihi2)")
+    p.add_argument("--seeds", type=int, default=5, help="number of held-out stimulus seeds (default 5)")
+    p.add_argument("--bits", help="state bits to try, e.g. 8-16 or 10,12,14 (default: 8 to the register width)")
+    p.add_argument("--lut-sizes", help="table sizes to try, e.g. 64,256,1024")
+    p.add_argument("--roundings", help="rounding modes to try, e.g. nearest,stochastic (default: the target's)")
+    p.add_argument("--window", type=float, default=2.0, help="coincidence window in ms (default 2)")
+    p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    p.add_argument("--out", default=default_out, help=f"output directory (default {default_out})")
+
+
+def _add_tune(subparsers) -> None:
+    p = subparsers.add_parser("tune", help="find the cheapest fixed-point configuration that keeps spike timing")
+    _add_search_options(p, "out/tune")
+    p.add_argument("--min-gamma", type=float, default=0.99, help="required mean Gamma on held-out seeds")
+    p.set_defaults(handler=run_tune_command)
+
+
+def _add_sweep(subparsers) -> None:
+    p = subparsers.add_parser("sweep", help="run a grid of configurations; write JSON lines and a figure")
+    _add_search_options(p, "out/sweep")
+    p.set_defaults(handler=run_sweep_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_compare(subparsers)
+    _add_tune(subparsers)
+    _add_sweep(subparsers)
     try:
         from .biophysics.cli import add_biophys_parser
     except ImportError:  # pragma: no cover - the biophysics CLI is optional at import time
@@ -97,11 +128,17 @@ def run_compare_command(args) -> int:
     from .quantization.quantize import QuantConfig
     from .targets import load_target
 
+    from .tuning import read_config
+
     model = load_model(args.model)
-    target = load_target(args.target)
-    config = QuantConfig.for_target(target, state_bits=args.state_bits, gate_bits=args.gate_bits,
-                                    lut_size=args.lut_size, interpolate=args.interpolate, rounding=args.rounding,
-                                    seed=args.seed)
+    settings = read_config(args.config) if args.config else {}
+    target = load_target(args.target or settings.get("target", "loihi2"))
+    settings.pop("target", None)
+    overrides = {"state_bits": args.state_bits, "gate_bits": args.gate_bits, "lut_size": args.lut_size,
+                 "interpolate": args.interpolate, "rounding": args.rounding, "seed": args.seed,
+                 "headroom": args.headroom, "voltage_method": args.voltage_method}
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    config = QuantConfig.for_target(target, **settings)
     options = CompareOptions(backend=args.backend, window=args.window * 1e-3, stimulus_seed=args.stimulus_seed)
     result = run_compare(model, target, config, options, progress=_log)
     report = build_report(result)
@@ -116,6 +153,87 @@ def run_compare_command(args) -> int:
         raise OverflowDetected(f"register overflow during the run: {overflowed}")
     if result.lava_check is not None and not result.lava_check.match:
         raise NeuromorphError(f"Lava fixed_pt and emulator disagree from step {result.lava_check.first_mismatch_step}")
+    return 0
+
+
+def _int_list(text: str | None, option: str) -> list[int] | None:
+    """Parse ``"8-16"`` (even steps of 1) or ``"10,12,14"``."""
+    if not text:
+        return None
+    try:
+        if "-" in text:
+            low, high = (int(x) for x in text.split("-"))
+            return list(range(low, high + 1))
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise InputError(f"expected integers like 8-16 or 10,12,14, got {text!r}", field=option) from None
+
+
+def _search_setup(args):
+    from .model.model_file import load_model
+    from .targets import load_target
+    from .tuning import held_out_seeds, prepare_benchmark, search_space
+
+    model = load_model(args.model)
+    target = load_target(args.target)
+    roundings = args.roundings.split(",") if args.roundings else None
+    space = search_space(target, _int_list(args.bits, "--bits"), _int_list(args.lut_sizes, "--lut-sizes"), roundings)
+    for candidate in {(c.state_bits, c.lut_size, c.rounding): c for c in space}.values():
+        candidate.config(target)  # refuse widths, sizes or roundings beyond the target before running anything
+    if args.seeds < 1:
+        raise InputError("at least one held-out seed is needed", field="--seeds")
+    bench = prepare_benchmark(model, target, held_out_seeds(model, args.seeds), args.window * 1e-3, progress=_log)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    return model, target, space, bench, out
+
+
+def format_results_table(records: list[dict], min_gamma: float | None = None) -> str:
+    """Everything tried, cheapest first."""
+    lines = ["| state bits | LUT | interp | rounding | Gamma mean | Gamma min | spike error ms | table bits |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(records, key=lambda r: (r["state_bits"], r["table_memory_bits"], r["key"])):
+        mark = " *" if min_gamma is not None and r["gamma"] >= min_gamma else ""
+        error = "-" if r["spike_time_error_ms"] is None else f"{r['spike_time_error_ms']:.3f}"
+        lines.append(f"| {r['state_bits']} | {r['lut_size']} | {'yes' if r['interpolate'] else 'no'} | "
+                     f"{r['rounding']} | {r['gamma']:.4f}{mark} | {r['gamma_min']:.4f} | {error} | "
+                     f"{r['table_memory_bits']} |")
+    return "\n".join(lines)
+
+
+def run_tune_command(args) -> int:
+    """``neuromorph tune``: bisect state bits per family, print the table, write the best config."""
+    from .tuning import bisect_bits, cheapest, write_config
+
+    model, target, space, bench, out = _search_setup(args)
+    families = sorted({(c.lut_size, c.interpolate, c.rounding) for c in space})
+    bits = sorted({c.state_bits for c in space})
+    results = bisect_bits(bench, families, bits, args.min_gamma, out / "results.jsonl", args.workers, _log)
+    tried = [r for r in results.values() if r["seeds"] == list(bench.seeds)]
+    print(format_results_table(tried, args.min_gamma))
+    best = cheapest(tried, args.min_gamma)
+    if best is None:
+        raise NeuromorphError(f"no configuration reached mean Gamma {args.min_gamma} on {target.name}; "
+                              "try more bits or a lower --min-gamma")
+    write_config(out / "best.toml", target, best, args.min_gamma)
+    print(f"\ncheapest: {best['state_bits']} state bits, LUT {best['lut_size']}"
+          f"{' interpolated' if best['interpolate'] else ''}, {best['rounding']} rounding: "
+          f"Gamma {best['gamma']:.4f} (worst seed {best['gamma_min']:.4f}), {best['table_memory_bits']} table bits")
+    _log(f"wrote {out / 'best.toml'} (use: neuromorph compare {args.model} --config {out / 'best.toml'})")
+    return 0
+
+
+def run_sweep_command(args) -> int:
+    """``neuromorph sweep``: every point of the grid, JSON lines and a Pareto figure."""
+    from .plotting import plot_sweep
+    from .tuning import run_points
+
+    model, target, space, bench, out = _search_setup(args)
+    results = run_points(bench, space, out / "results.jsonl", args.workers, _log)
+    records = [results[c.key()] for c in space]
+    print(format_results_table(records))
+    plot_sweep(records, out / "sweep.png", title=f"{model.spec.name} on {target.name}")
+    _log(f"wrote {out / 'results.jsonl'} and {out / 'sweep.png'}")
     return 0
 
 

@@ -56,3 +56,48 @@ def _raster(ax, reference: Trace, candidate: Trace) -> None:
     ax.set_xlabel("time (s)")
     ax.set_ylabel("neuron")
     ax.legend(loc="upper right", fontsize=8, ncol=2)
+
+
+def pareto_front(records: list[dict]) -> list[dict]:
+    """Points not dominated in (fewer state bits, less table memory, higher Gamma)."""
+    def dominates(a, b):
+        no_worse = (a["state_bits"] <= b["state_bits"] and a["table_memory_bits"] <= b["table_memory_bits"]
+                    and a["gamma"] >= b["gamma"])
+        better = (a["state_bits"] < b["state_bits"] or a["table_memory_bits"] < b["table_memory_bits"]
+                  or a["gamma"] > b["gamma"])
+        return no_worse and better
+    return [r for r in records if not any(dominates(o, r) for o in records)]
+
+
+def plot_sweep(records: list[dict], path: str | Path, title: str = "") -> Path:
+    """Gamma and spike-time error versus state bits, one line per rounding mode and table.
+
+    Points on the Pareto front (bits, table memory, Gamma) are circled.
+    """
+    fig, (ax_gamma, ax_error) = plt.subplots(1, 2, figsize=(13, 5))
+    families = sorted({(r["rounding"], r["lut_size"], r["interpolate"]) for r in records})
+    for rounding, size, interp in families:
+        line = sorted((r for r in records if (r["rounding"], r["lut_size"], r["interpolate"]) == (rounding, size, interp)),
+                      key=lambda r: r["state_bits"])
+        label = f"{rounding}, LUT {size}{' interp' if interp else ''}"
+        bits = [r["state_bits"] for r in line]
+        ax_gamma.plot(bits, [r["gamma"] for r in line], "o-", ms=3, label=label)
+        ax_error.plot(bits, [np.nan if r["spike_time_error_ms"] is None else r["spike_time_error_ms"] for r in line],
+                      "o-", ms=3, label=label)
+    front = pareto_front(records)
+    ax_gamma.plot([r["state_bits"] for r in front], [r["gamma"] for r in front], "o", mfc="none", mec="black",
+                  ms=10, label="Pareto front")
+    ax_gamma.set_xlabel("state bits")
+    ax_gamma.set_ylabel("Gamma (2 ms), mean over held-out seeds")
+    ax_gamma.set_ylim(max(-0.1, min(r["gamma"] for r in records) - 0.05), 1.02)
+    ax_error.set_xlabel("state bits")
+    ax_error.set_ylabel("mean matched spike-time error (ms)")
+    ax_error.set_yscale("log")
+    ax_gamma.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,5 @@
+"""Spike-timing fidelity of a candidate run against a reference run."""
+from .metrics import FidelityReport, NeuronFidelity, coincidence_factor, compare, neuron_fidelity
+from .spike_matching import match_spikes
+
+__all__ = ["FidelityReport", "NeuronFidelity", "coincidence_factor", "compare", "match_spikes", "neuron_fidelity"]

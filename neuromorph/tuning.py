@@ -1,0 +1,231 @@
+"""Search for the cheapest fixed-point configuration that keeps spike timing.
+
+Formats are chosen from a range profile of the model file's own stimulus seed; every
+candidate is then judged on *held-out* stimulus seeds against Brian2. All seeds run side
+by side as one population (the emulator and Brian2 are vectorised across neurons, so five
+seeds cost little more than one), candidates run in parallel worker processes, and every
+finished point is appended to a JSON-lines file so that an interrupted search resumes
+without redoing it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import multiprocessing
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .errors import ConfigError
+from .execution.emulator import emulate
+from .execution.stimulus import sample_stimulus
+from .execution.trace import Trace
+from .fidelity import compare
+from .model.model_file import ModelFile
+from .quantization.formats import RangeProfile
+from .quantization.quantize import QuantConfig, quantize
+from .reference.brian2_run import run_brian2
+from .targets import HardwareTarget
+
+#: Offset of held-out stimulus seeds from the model file's seed.
+HELD_OUT_OFFSET = 1000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One point of the search space."""
+
+    state_bits: int
+    lut_size: int
+    interpolate: bool
+    rounding: str
+
+    def config(self, target: HardwareTarget) -> QuantConfig:
+        """The validated quantisation config of this candidate."""
+        return QuantConfig.for_target(target, state_bits=self.state_bits, lut_size=self.lut_size,
+                                      interpolate=self.interpolate, rounding=self.rounding)
+
+    def key(self) -> str:
+        """Stable identifier used to resume searches."""
+        return f"{self.state_bits}/{self.lut_size}/{int(self.interpolate)}/{self.rounding}"
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """Stimuli and Brian2 references for the held-out seeds, run as one population."""
+
+    model: ModelFile
+    target: HardwareTarget
+    seeds: tuple[int, ...]
+    profile: RangeProfile
+    stimulus: np.ndarray
+    reference: Trace
+    window: float = 2e-3
+
+
+def held_out_seeds(model: ModelFile, count: int) -> tuple[int, ...]:
+    """``count`` stimulus seeds distinct from the model file's own."""
+    return tuple(model.stimulus.seed + HELD_OUT_OFFSET + i for i in range(count))
+
+
+def prepare_benchmark(model: ModelFile, target: HardwareTarget, seeds: Iterable[int], window: float = 2e-3,
+                      progress: Callable[[str], None] = lambda m: None) -> Benchmark:
+    """Profile on the file's seed, then run Brian2 once on all held-out seeds side by side."""
+    seeds = tuple(seeds)
+    progress(f"profiling run on the model's stimulus seed {model.stimulus.seed}")
+    own = sample_stimulus(model.stimulus, model.simulation)
+    profile = RangeProfile.from_run(run_brian2(model, own).v, own)
+    stimulus = np.concatenate([sample_stimulus(model.stimulus, model.simulation, s) for s in seeds], axis=1)
+    population = dataclasses.replace(model, simulation=dataclasses.replace(model.simulation,
+                                                                           neurons=stimulus.shape[1]))
+    progress(f"Brian2 references for held-out seeds {list(seeds)} ({stimulus.shape[1]} neurons)")
+    reference = run_brian2(population, stimulus, record_v=False)
+    return Benchmark(model=population, target=target, seeds=seeds, profile=profile, stimulus=stimulus,
+                     reference=reference, window=window)
+
+
+def _per_seed(trace: Trace, index: int, size: int) -> Trace:
+    cut = slice(index * size, (index + 1) * size)
+    return dataclasses.replace(trace, spike_trains=trace.spike_trains[cut], v=trace.v[:, cut])
+
+
+def evaluate(bench: Benchmark, candidate: Candidate) -> dict:
+    """Fidelity of one candidate on every held-out seed (plain data, one JSON line)."""
+    config = candidate.config(bench.target)
+    neuron = quantize(bench.model.spec, bench.target, config, bench.profile, bench.model.simulation.dt,
+                      dict(bench.model.initial))
+    trace, run = emulate(neuron, bench.stimulus, record=False)
+    size = bench.stimulus.shape[1] // len(bench.seeds)
+    per_seed = [compare(_per_seed(bench.reference, i, size), _per_seed(trace, i, size), window=bench.window).to_dict()
+                for i in range(len(bench.seeds))]
+    gammas = [r["gamma"] for r in per_seed]
+    errors = [r["spike_time_error_ms"]["mean"] for r in per_seed if r["spike_time_error_ms"]["mean"] is not None]
+    return {
+        "key": candidate.key(), **dataclasses.asdict(candidate),
+        "seeds": list(bench.seeds), "gamma_per_seed": gammas,
+        "gamma": float(np.mean(gammas)), "gamma_min": float(np.min(gammas)),
+        "spike_time_error_ms": float(np.mean(errors)) if errors else None,
+        "table_memory_bits": neuron.table_memory_bits, "overflows": int(run.overflows.sum()),
+    }
+
+
+_WORKER_BENCH: Benchmark | None = None
+
+
+def _init_worker(bench: Benchmark) -> None:
+    global _WORKER_BENCH  # one benchmark per worker process, inherited through fork
+    _WORKER_BENCH = bench
+
+
+def _evaluate_in_worker(candidate: Candidate) -> dict:
+    return evaluate(_WORKER_BENCH, candidate)
+
+
+def load_results(path: Path) -> dict[str, dict]:
+    """Finished points of an earlier (possibly interrupted) search, by candidate key."""
+    if not path.exists():
+        return {}
+    results = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            results[record["key"]] = record
+    return results
+
+
+def run_points(bench: Benchmark, candidates: list[Candidate], results_path: Path, workers: int | None = None,
+               progress: Callable[[str], None] = lambda m: None) -> dict[str, dict]:
+    """Evaluate candidates not yet in ``results_path`` in parallel; append each as it finishes."""
+    done = load_results(results_path)
+    todo = [c for c in dict.fromkeys(candidates) if c.key() not in done or done[c.key()]["seeds"] != list(bench.seeds)]
+    if not todo:
+        return done
+    workers = workers or min(len(todo), os.cpu_count() or 1)
+    progress(f"{len(todo)} configurations to run ({len(candidates) - len(todo)} resumed) on {workers} workers")
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, initializer=_init_worker, initargs=(bench,)) as pool, results_path.open("a") as out:
+        for i, record in enumerate(pool.imap_unordered(_evaluate_in_worker, todo), 1):
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+            done[record["key"]] = record
+            progress(f"[{i}/{len(todo)}] {record['key']}: Gamma {record['gamma']:.4f} (min {record['gamma_min']:.4f})")
+    return done
+
+
+def search_space(target: HardwareTarget, bits: Iterable[int] | None = None, lut_sizes: Iterable[int] | None = None,
+                 roundings: Iterable[str] | None = None, interpolation: Iterable[bool] = (False, True)) -> list[Candidate]:
+    """The grid of candidates (default: 8 bits to the register width, 3 table sizes, all roundings)."""
+    bits = list(bits or range(8, target.state_bits + 1, 2))
+    lut_sizes = list(lut_sizes or [s for s in (64, 256, 1024) if s <= target.lut_max_entries])
+    roundings = list(roundings or target.rounding_modes)
+    return [Candidate(b, s, i, r) for b, s, i, r in itertools.product(bits, lut_sizes, interpolation, roundings)]
+
+
+def cheapest(results: Iterable[dict], min_gamma: float) -> dict | None:
+    """Fewest state bits, then least table memory, among points whose mean Gamma meets the bar."""
+    passing = [r for r in results if r["gamma"] >= min_gamma and r["overflows"] == 0]
+    return min(passing, key=lambda r: (r["state_bits"], r["table_memory_bits"], r["key"]), default=None)
+
+
+def bisect_bits(bench: Benchmark, families: list[tuple[int, bool, str]], bits: list[int], min_gamma: float,
+                results_path: Path, workers: int | None = None, progress=lambda m: None) -> dict[str, dict]:
+    """For each (table size, interpolation, rounding) family, find its fewest passing bits by bisection.
+
+    Assumes fidelity does not fall when bits are added (checked: the full sweep shows it);
+    all families advance together so both cores stay busy.
+    """
+    bounds = {family: (0, len(bits) - 1) for family in families}
+    results = load_results(results_path)
+    while True:
+        probes = {}
+        for family, (low, high) in bounds.items():
+            if low <= high:
+                probes[family] = Candidate(bits[(low + high) // 2], *family)
+        if not probes:
+            return results
+        results = run_points(bench, list(probes.values()), results_path, workers, progress)
+        for family, candidate in probes.items():
+            low, high = bounds[family]
+            middle = (low + high) // 2
+            passed = results[candidate.key()]["gamma"] >= min_gamma
+            bounds[family] = (low, middle - 1) if passed else (middle + 1, high)
+
+
+def write_config(path: Path, target: HardwareTarget, record: dict, min_gamma: float) -> None:
+    """Write the chosen point as a config file that ``neuromorph compare --config`` reads."""
+    path.write_text(
+        "# written by `neuromorph tune`: the cheapest configuration with mean Gamma >= "
+        f"{min_gamma} on held-out stimulus seeds {record['seeds']}\n"
+        "[quantization]\n"
+        f'target = "{target.name}"\n'
+        f"state_bits = {record['state_bits']}\n"
+        f"lut_size = {record['lut_size']}\n"
+        f"interpolate = {str(record['interpolate']).lower()}\n"
+        f'rounding = "{record["rounding"]}"\n'
+    )
+
+
+CONFIG_KEYS = {"target": str, "state_bits": int, "gate_bits": int, "lut_size": int, "interpolate": bool,
+               "rounding": str, "seed": int, "headroom": float, "voltage_method": str}
+
+
+def read_config(path: str | Path) -> dict:
+    """Read a ``[quantization]`` config file (as written by :func:`write_config`)."""
+    from .model.model_file import read_toml
+
+    data = read_toml(path)
+    if set(data) != {"quantization"}:
+        raise ConfigError("a config file has exactly one section, [quantization]", str(path), "quantization")
+    values = data["quantization"]
+    for key, value in values.items():
+        expected = CONFIG_KEYS.get(key)
+        if expected is None:
+            raise ConfigError(f"unknown key; allowed: {sorted(CONFIG_KEYS)}", str(path), f"quantization.{key}")
+        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+            raise ConfigError(f"must be of type {expected.__name__}", str(path), f"quantization.{key}")
+    return dict(values)
