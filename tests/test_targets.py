@@ -1,0 +1,71 @@
+"""Hardware target files: the shipped ones load; broken ones are refused by file and key."""
+import pytest
+
+from neuromorph.errors import ConfigError, TargetFileError
+from neuromorph.targets import available_targets, load_target, targets_dir
+
+
+def test_shipped_targets_load():
+    assert {"loihi2", "loihi1", "generic16"} <= set(available_targets())
+    loihi2 = load_target("loihi2")
+    assert loihi2.state_bits == 24 and loihi2.overflow == "saturate"
+    assert load_target("generic16").state_bits == 16
+
+
+def variant(tmp_path, old, new, name="t.toml"):
+    text = (targets_dir() / "loihi2.toml").read_text()
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new))
+    return path
+
+
+@pytest.mark.parametrize("old, new, key", [
+    ("state_bits = 24\nmultiplier", "multiplier", "datapath.state_bits"),
+    ("state_bits = 24\nmultiplier", 'state_bits = "24"\nmultiplier', "datapath.state_bits"),
+    ("state_bits = 24\nmultiplier", "state_bits = -4\nmultiplier", "datapath.state_bits"),
+    ("state_bits = 24\nmultiplier", "state_bits = true\nmultiplier", "datapath.state_bits"),
+    ('overflow = "saturate"', 'overflow = "explode"', "datapath.overflow"),
+    ("max_delay_steps = 62", "max_delay_steps = 62\nspeed = 1", "network.speed"),
+    ("[network]", "[networks]", "networks"),
+    ('rounding = "nearest"', 'rounding = "banker"', "defaults.rounding"),
+    ("lut_size = 1024", "lut_size = 1000", "defaults.lut_size"),
+    ("[defaults]\nstate_bits = 24", "[defaults]\nstate_bits = 32", "defaults.state_bits"),
+])
+def test_invalid_target_files_name_file_and_key(tmp_path, old, new, key):
+    path = variant(tmp_path, old, new)
+    with pytest.raises(TargetFileError) as info:
+        load_target(path)
+    message = str(info.value)
+    assert str(path) in message and key in message
+    assert "\n" not in message
+
+
+def test_malformed_toml(tmp_path):
+    path = variant(tmp_path, "[datapath]", "[datapath")
+    with pytest.raises(TargetFileError, match="malformed TOML"):
+        load_target(path)
+
+
+def test_unknown_target_lists_the_available_ones():
+    with pytest.raises(ConfigError, match="loihi2"):
+        load_target("loihi9")
+
+
+def test_limits_are_enforced():
+    target = load_target("generic16")
+    with pytest.raises(ConfigError, match="exceed the generic16 register width"):
+        target.check_state_bits(20)
+    with pytest.raises(ConfigError, match="power of two"):
+        target.check_lut_size(1000)
+    with pytest.raises(ConfigError, match="power of two"):
+        target.check_lut_size(8192)
+    assert target.check_lut_size(256) == 256
+
+
+def test_a_new_target_is_a_new_file(tmp_path, monkeypatch):
+    path = variant(tmp_path, 'name = "loihi2"', 'name = "mychip"', "mychip.toml")
+    monkeypatch.setenv("NEUROMORPH_TARGETS_DIR", str(tmp_path))
+    assert "mychip" in available_targets()
+    assert load_target("mychip").name == "mychip"
+    assert load_target(str(path)).name == "mychip"
