@@ -19,6 +19,10 @@ from ..units import parse_quantity, to_si
 from .from_brian2 import spec_from_equations
 from .neuron_spec import NeuronSpec, evaluate
 
+# Groups built only to check units, or refused half-way through building (reported as a
+# ModelFileError), are never added to a network; Brian2's warning about that is noise here.
+brian2.BrianLogger.suppress_name("unused_brian_object")
+
 SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
     # section -> key -> (type, required); sections with free keys are listed separately
     "neuron": {
@@ -204,6 +208,16 @@ def _initial(section: dict, spec: NeuronSpec, source: str) -> dict[str, float]:
     return initial
 
 
+def check_units(spec: NeuronSpec, parameters: dict[str, Any], source: str) -> None:
+    """Let Brian2 check the dimensions of every equation with the given parameter values."""
+    group = brian2.NeuronGroup(1, spec.equations, namespace=dict(parameters), name="neuromorph_unit_check")
+    try:
+        group.equations.check_units(group, run_namespace={})
+    except Exception as exc:
+        message = " ".join(str(exc).replace("%", "").split())
+        raise ModelFileError(f"inconsistent units: {message}", source, "parameters") from None
+
+
 def load_model(path: str | Path) -> ModelFile:
     """Load and validate a model file; raise :class:`ModelFileError` naming file and field."""
     source = str(path)
@@ -216,6 +230,7 @@ def load_model(path: str | Path) -> ModelFile:
         voltage=neuron.get("voltage", "v"), input_name=neuron["input"], threshold=neuron["threshold"],
         refractory=neuron.get("refractory"), reset=neuron.get("reset"), source=source,
     )
+    check_units(spec, parameters, source)
     return ModelFile(
         path=source, spec=spec, parameters=MappingProxyType(parameters),
         initial=MappingProxyType(_initial(data.get("initial", {}), spec, source)),
