@@ -39,7 +39,8 @@ def _add_compare(subparsers) -> None:
     p.add_argument("--config", help="quantization config file (as written by `neuromorph tune`); "
                                     "command-line options override it")
     p.add_argument("--headroom", type=float, help="widen the profiled voltage range by this factor (default 1.25)")
-    p.add_argument("--voltage-method", choices=("exponential_euler", "euler"), help="membrane integration")
+    p.add_argument("--method", choices=("exponential_euler", "euler"),
+                   help="integration of gates and voltage (default: the model's Brian2 method when it is one of these)")
     p.set_defaults(handler=run_compare_command)
 
 
@@ -128,6 +129,7 @@ def run_compare_command(args) -> int:
     from .quantization.quantize import QuantConfig
     from .targets import load_target
 
+    from .quantization.quantize import default_method
     from .tuning import read_config
 
     model = load_model(args.model)
@@ -136,8 +138,9 @@ def run_compare_command(args) -> int:
     settings.pop("target", None)
     overrides = {"state_bits": args.state_bits, "gate_bits": args.gate_bits, "lut_size": args.lut_size,
                  "interpolate": args.interpolate, "rounding": args.rounding, "seed": args.seed,
-                 "headroom": args.headroom, "voltage_method": args.voltage_method}
+                 "headroom": args.headroom, "method": args.method}
     settings.update({k: v for k, v in overrides.items() if v is not None})
+    settings.setdefault("method", default_method(model.simulation.method))
     config = QuantConfig.for_target(target, **settings)
     options = CompareOptions(backend=args.backend, window=args.window * 1e-3, stimulus_seed=args.stimulus_seed)
     result = run_compare(model, target, config, options, progress=_log)

@@ -104,7 +104,7 @@ def run_compare(model: ModelFile, target: HardwareTarget, config: QuantConfig, o
     profile = RangeProfile.from_run(reference.v, stimulus)
     neuron = quantize(model.spec, target, config, profile, model.simulation.dt, dict(model.initial))
     progress("float emulator (same algorithm, float64)")
-    float_trace = emulate_float(model, stimulus, voltage_method=config.voltage_method)
+    float_trace = emulate_float(model, stimulus, method=config.method)
     progress(f"fixed-point emulator ({config.state_bits} bits, {config.rounding})")
     fixed, emulated = emulate(neuron, stimulus)
     lava, lava_check = None, None

@@ -27,7 +27,7 @@ from .execution.trace import Trace
 from .fidelity import compare
 from .model.model_file import ModelFile
 from .quantization.formats import RangeProfile
-from .quantization.quantize import QuantConfig, quantize
+from .quantization.quantize import QuantConfig, default_method, quantize
 from .reference.brian2_run import run_brian2
 from .targets import HardwareTarget
 
@@ -44,10 +44,10 @@ class Candidate:
     interpolate: bool
     rounding: str
 
-    def config(self, target: HardwareTarget) -> QuantConfig:
+    def config(self, target: HardwareTarget, method: str = "exponential_euler") -> QuantConfig:
         """The validated quantisation config of this candidate."""
         return QuantConfig.for_target(target, state_bits=self.state_bits, lut_size=self.lut_size,
-                                      interpolate=self.interpolate, rounding=self.rounding)
+                                      interpolate=self.interpolate, rounding=self.rounding, method=method)
 
     def key(self) -> str:
         """Stable identifier used to resume searches."""
@@ -95,7 +95,7 @@ def _per_seed(trace: Trace, index: int, size: int) -> Trace:
 
 def evaluate(bench: Benchmark, candidate: Candidate) -> dict:
     """Fidelity of one candidate on every held-out seed (plain data, one JSON line)."""
-    config = candidate.config(bench.target)
+    config = candidate.config(bench.target, default_method(bench.model.simulation.method))
     neuron = quantize(bench.model.spec, bench.target, config, bench.profile, bench.model.simulation.dt,
                       dict(bench.model.initial))
     trace, run = emulate(neuron, bench.stimulus, record=False)
@@ -211,7 +211,7 @@ def write_config(path: Path, target: HardwareTarget, record: dict, min_gamma: fl
 
 
 CONFIG_KEYS = {"target": str, "state_bits": int, "gate_bits": int, "lut_size": int, "interpolate": bool,
-               "rounding": str, "seed": int, "headroom": float, "voltage_method": str}
+               "rounding": str, "seed": int, "headroom": float, "method": str}
 
 
 def read_config(path: str | Path) -> dict:

@@ -37,9 +37,9 @@ def emulate(neuron: QuantizedNeuron, stimulus: np.ndarray, record: bool = True) 
 
 
 def emulate_float(model: ModelFile, stimulus: np.ndarray, record: bool = True,
-                  voltage_method: str = "exponential_euler") -> Trace:
+                  method: str = "exponential_euler") -> Trace:
     """The lowered algorithm in float64 with exact functions (separates algorithm error)."""
-    kernel = FloatKernel(model.spec, model.simulation.dt, dict(model.initial), voltage_method)
+    kernel = FloatKernel(model.spec, model.simulation.dt, dict(model.initial), method)
     started = time.perf_counter()
     run = run_kernel(kernel, stimulus, record)
     names = model.spec.state_names + ("refractory",)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..model.neuron_spec import NeuronSpec, compile_expression, exprel
 from .fixed_point import lut_lookup, saturate, shift_round, stochastic_noise
-from .quantize import QuantizedNeuron
+from .quantize import QuantizedNeuron, gate_rate
 
 #: Steps-since-spike counters stop here (any refractory period is far shorter).
 COUNTER_CAP = 1 << 20
@@ -164,10 +164,10 @@ class FloatKernel:
     dtype = np.float64
 
     def __init__(self, spec: NeuronSpec, dt: float, initial: dict[str, float],
-                 voltage_method: str = "exponential_euler"):
+                 method: str = "exponential_euler"):
         self.spec = spec
         self.dt = dt
-        self.voltage_method = voltage_method
+        self.method = method
         self.initial = np.array([initial[name] for name in spec.state_names], dtype=float)
         ref = spec.refractory
         self.refractory_condition = (ref.condition.value, ref.condition.op == ">") if ref and ref.condition else None
@@ -197,7 +197,7 @@ class FloatKernel:
             total = total + coefficient(v) * product
             if term.affine is not None:
                 conductance = conductance - term.affine[1] * product
-        if self.voltage_method == "euler":
+        if self.method == "euler":
             return self.dt * total
         return self.dt * total * exprel(-self.dt * conductance)
 
@@ -221,7 +221,7 @@ class FloatKernel:
         new_state = np.empty_like(state)
         for i, (x_inf_of, tau_of) in enumerate(self._compiled()[0]):
             x_inf = x_inf_of(v)
-            new_state[1 + i] = x_inf + (gates[i] - x_inf) * np.exp(-dt / tau_of(v))
+            new_state[1 + i] = gates[i] + (x_inf - gates[i]) * gate_rate(tau_of(v), dt, self.method)
         new_v = v + self._voltage_change(v, gates, drive)
         spiked = spec.threshold.holds(new_v) & not_refractory
         new_state[0] = new_v

@@ -2,10 +2,10 @@
 
 The lowered update for one time step ``dt`` (all integer, see :mod:`.fixed_point`):
 
-* gates, exponential Euler: ``x' = x + (x_inf(v) - x) * (1 - exp(-dt/tau(v)))`` with both
-  functions read from tables over quantised ``v``; each gate's rate table
-  ``1 - exp(-dt/tau)`` has its own number of fractional bits (its largest entry just fits),
-  which keeps slow gates' rates precise;
+* gates: ``x' = x + (x_inf(v) - x) * rate(v)`` with ``rate = 1 - exp(-dt/tau)``
+  (exponential Euler) or ``dt/tau`` (forward Euler), both functions read from tables
+  over quantised ``v``; each gate's rate table has its own number of fractional bits (its
+  largest entry just fits), which keeps slow gates' rates precise;
 * voltage: ``v' = v + dt * f * phi``, with ``f = sum_k c_k(v) prod_j x_j**p_jk + gain * I``,
   each ``dt * c_k`` either affine (``a + b v``, exact integer arithmetic) or tabulated.
   ``phi = 1`` is forward Euler; exponential Euler (the default, what Brian2's
@@ -28,7 +28,14 @@ from .formats import FixedFormat, RangeProfile, bits_needed, frac_bits_for
 if TYPE_CHECKING:
     from ..targets import HardwareTarget
 
-VOLTAGE_METHODS = ("exponential_euler", "euler")
+METHODS = ("exponential_euler", "euler")
+
+
+
+def default_method(reference_method: str) -> str:
+    """The lowered integration scheme for a Brian2 reference method: the same when supported."""
+    return reference_method if reference_method in METHODS else "exponential_euler"
+
 
 #: Fraction of the observed voltage span added on each side of the lookup-table range.
 LUT_MARGIN = 0.1
@@ -54,8 +61,9 @@ class QuantConfig:
         Seed of the stochastic-rounding hash.
     headroom : float
         Factor by which the observed voltage range is widened when choosing formats.
-    voltage_method : str
-        ``exponential_euler`` (default) or ``euler`` for the membrane potential.
+    method : str
+        Integration of gates and voltage: ``exponential_euler`` (default) or ``euler``
+        (forward Euler). Matching the reference's Brian2 method removes algorithm error.
     """
 
     state_bits: int
@@ -65,7 +73,7 @@ class QuantConfig:
     rounding: str = "nearest"
     seed: int = 0
     headroom: float = 1.25
-    voltage_method: str = "exponential_euler"
+    method: str = "exponential_euler"
 
     @classmethod
     def for_target(cls, target: HardwareTarget, **overrides) -> "QuantConfig":
@@ -92,9 +100,9 @@ class QuantConfig:
         if self.rounding not in target.rounding_modes:
             raise ConfigError(f"rounding {self.rounding!r} is not available on {target.name}; "
                               f"allowed: {list(target.rounding_modes)}", field="rounding")
-        if self.voltage_method not in VOLTAGE_METHODS:
-            raise ConfigError(f"voltage method must be one of {list(VOLTAGE_METHODS)}, got {self.voltage_method!r}",
-                              field="voltage_method")
+        if self.method not in METHODS:
+            raise ConfigError(f"method must be one of {list(METHODS)}, got {self.method!r}",
+                              field="method")
         if self.headroom < 1.0:
             raise ConfigError(f"headroom must be >= 1, got {self.headroom}", field="headroom")
         return self
@@ -190,7 +198,7 @@ class QuantizedNeuron:
                     "v_step_V": float(2.0 ** (self.grid.shift - self.voltage.frac_bits)),
                     "tables": self.n_voltage_tables + (self.phi_grid is not None),
                     "memory_bits": self.table_memory_bits},
-            "voltage_method": self.config.voltage_method,
+            "integration": self.config.method,
             "rounding": self.config.rounding,
             "overflow": self.overflow,
         }
@@ -207,7 +215,7 @@ def _grid(profile: RangeProfile, v_frac: int, size: int, interpolate: bool) -> L
 
 def _phi_table(spec: NeuronSpec, dt: float, coef_frac: int, gate: FixedFormat, config: QuantConfig):
     """Grid over ``x = dt G/C`` in [0, x_max] and the table of ``phi(x) = (1 - exp(-x))/x``."""
-    if config.voltage_method != "exponential_euler":
+    if config.method != "exponential_euler":
         return None, None
     x_max = sum(max(0.0, -t.affine[1]) * dt for t in spec.terms if t.affine is not None)
     size = config.lut_size
@@ -217,15 +225,20 @@ def _phi_table(spec: NeuronSpec, dt: float, coef_frac: int, gate: FixedFormat, c
     return grid, to_fixed(exprel(-x), gate.frac_bits)[None, :]
 
 
-def _gate_tables(spec: NeuronSpec, v: np.ndarray, dt: float, gate: FixedFormat):
-    """x_inf tables in the gate format and rate tables ``1 - exp(-dt/tau)`` in per-gate formats."""
+def gate_rate(tau: np.ndarray, dt: float, method: str) -> np.ndarray:
+    """Fraction of the way to ``x_inf`` covered in one step: ``1 - exp(-dt/tau)`` or ``dt/tau`` (Euler)."""
+    return dt / tau if method == "euler" else -np.expm1(-dt / tau)
+
+
+def _gate_tables(spec: NeuronSpec, v: np.ndarray, dt: float, gate: FixedFormat, method: str):
+    """x_inf tables in the gate format and rate tables (see :func:`gate_rate`) in per-gate formats."""
     x_inf, rates, formats = [], [], []
     for g in spec.gates:
         tau = evaluate(g.tau, v)
         if not np.all(np.isfinite(tau)) or np.any(tau <= 0):
             raise LoweringError(f"tau of gate '{g.name}' is not positive and finite over the voltage range "
                                 f"{v[0] * 1e3:.1f}..{v[-1] * 1e3:.1f} mV", field="neuron.equations")
-        rate = -np.expm1(-dt / tau)
+        rate = gate_rate(tau, dt, method)
         formats.append(FixedFormat(gate.bits, frac_bits_for(rate.max(), gate.bits), "1"))
         x_inf.append(to_fixed(np.clip(evaluate(g.x_inf, v), 0.0, gate.max_value), gate.frac_bits))
         rates.append(to_fixed(rate, formats[-1].frac_bits))
@@ -307,7 +320,7 @@ def quantize(spec: NeuronSpec, target: HardwareTarget, config: QuantConfig, prof
     gate = FixedFormat(config.gate_bits, config.gate_bits - 1, "1")
     grid = _grid(profile, voltage.frac_bits, config.lut_size, config.interpolate)
     v_grid = grid.points(voltage.frac_bits)
-    x_inf_tables, rate_tables, rates = _gate_tables(spec, v_grid, dt, gate)
+    x_inf_tables, rate_tables, rates = _gate_tables(spec, v_grid, dt, gate, config.method)
     product_frac = _product_frac(gate, target)
     acc_frac = _increment_frac(spec, profile, v_grid, dt, voltage, product_frac, target)
     coef_frac = _slope_frac(spec, dt, target)
