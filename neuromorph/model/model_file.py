@@ -18,6 +18,7 @@ from ..errors import ModelFileError
 from ..units import parse_quantity, to_si
 from .from_brian2 import spec_from_equations
 from .neuron_spec import NeuronSpec, evaluate
+from .physiology import derived_parameters
 
 # Groups built only to check units, or refused half-way through building (reported as a
 # ModelFileError), are never added to a network; Brian2's warning about that is noise here.
@@ -40,7 +41,7 @@ SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
         "method": (str, False), "codegen": (str, False),
     },
 }
-FREE_SECTIONS = ("parameters", "initial")
+FREE_SECTIONS = ("parameters", "initial", "temperature", "ions", "reversal")
 STIMULUS_KEYS = {"step": ("amplitude", "start", "stop"), "ou": ("mean", "sigma", "tau", "seed")}
 CODEGEN_TARGETS = ("numpy", "cython")
 
@@ -187,8 +188,15 @@ def _stimulus(section: dict, source: str) -> StimulusConfig:
     )
 
 
-def _parameters(section: dict, source: str) -> dict[str, Any]:
-    return {name: parse_quantity(value, source=source, field=f"parameters.{name}") for name, value in section.items()}
+def _parameters(data: dict, source: str) -> dict[str, Any]:
+    """[parameters] plus those computed from [temperature], [ions] and [reversal]."""
+    given = {name: parse_quantity(value, source=source, field=f"parameters.{name}")
+             for name, value in data.get("parameters", {}).items()}
+    derived = derived_parameters(data, source)
+    for name in set(given) & set(derived):
+        raise ModelFileError("is also computed from [temperature]/[ions]/[reversal]; define it once",
+                             source, f"parameters.{name}")
+    return {**given, **derived}
 
 
 def _initial(section: dict, spec: NeuronSpec, source: str) -> dict[str, float]:
@@ -210,7 +218,10 @@ def _initial(section: dict, spec: NeuronSpec, source: str) -> dict[str, float]:
 
 def check_units(spec: NeuronSpec, parameters: dict[str, Any], source: str) -> None:
     """Let Brian2 check the dimensions of every equation with the given parameter values."""
-    group = brian2.NeuronGroup(1, spec.equations, namespace=dict(parameters), name="neuromorph_unit_check")
+    from ..reference.brian2_functions import BRIAN2_FUNCTIONS
+
+    group = brian2.NeuronGroup(1, spec.equations, namespace={**BRIAN2_FUNCTIONS, **parameters},
+                               name="neuromorph_unit_check")
     try:
         group.equations.check_units(group, run_namespace={})
     except Exception as exc:
@@ -224,7 +235,7 @@ def load_model(path: str | Path) -> ModelFile:
     data = read_toml(path)
     _check_sections(data, source)
     neuron = data["neuron"]
-    parameters = _parameters(data.get("parameters", {}), source)
+    parameters = _parameters(data, source)
     spec = spec_from_equations(
         neuron["equations"], name=neuron["name"], parameters={k: float(v) for k, v in parameters.items()},
         voltage=neuron.get("voltage", "v"), input_name=neuron["input"], threshold=neuron["threshold"],

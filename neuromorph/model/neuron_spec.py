@@ -12,6 +12,8 @@ from typing import Callable
 import numpy as np
 import sympy
 
+from .. import biophysics
+
 #: The sympy symbol every IR expression is written in: membrane potential in volts.
 V = sympy.Symbol("v", real=True)
 
@@ -38,6 +40,8 @@ NUMPY_FUNCTIONS: dict[str, Callable] = {
     "sinh": np.sinh,
     "abs": np.abs,
     "clip": np.clip,
+    "ghk_current": biophysics.ghk_current,
+    "woodhull_unblocked_fraction": biophysics.woodhull_unblocked_fraction,
 }
 
 

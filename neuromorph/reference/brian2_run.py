@@ -17,6 +17,7 @@ from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
 from ..errors import ModelFileError
 from ..execution.trace import Trace
 from ..model.model_file import ModelFile
+from .brian2_functions import BRIAN2_FUNCTIONS
 
 CODE_OBJECTS = {"numpy": NumpyCodeObject, "cython": CythonCodeObject}
 STIMULUS_NAME = "neuromorph_stimulus"
@@ -31,7 +32,7 @@ def build_network(model: ModelFile, stimulus: np.ndarray, codegen: str, record_v
     spec, sim = model.spec, model.simulation
     codeobj = CODE_OBJECTS[codegen]
     n_neurons = stimulus.shape[1]
-    namespace = dict(model.parameters)
+    namespace = {**BRIAN2_FUNCTIONS, **model.parameters}
     namespace[STIMULUS_NAME] = brian2.TimedArray(stimulus * brian2.amp / brian2.meter**2, dt=sim.dt * brian2.second)
     refractory = model.spec.refractory.text if model.spec.refractory else False
     reset = "\n".join(f"{n} = {v!r}" + (" * volt" if n == spec.voltage else "") for n, v in spec.reset) or None
