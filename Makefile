@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench examples-table figures install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench_neuron.py
+
+examples-table: $(STAMP)
+	$(PY) examples/fidelity_table.py
+
+figures: $(STAMP)
+	$(PY) examples/biophysics_tour.py --out docs/figures
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

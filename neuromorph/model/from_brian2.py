@@ -70,7 +70,7 @@ def _classify_gate(name: str, rhs: sympy.Expr, written: str, symbol: sympy.Symbo
     """Split ``dx/dt = A(v) - B(v) x`` into ``x_inf = A/B`` and ``tau = 1/B``."""
     equation = f"d{name}/dt = {written}"
     slope = sympy.diff(rhs, symbol)
-    offset = sympy.expand(rhs - slope * symbol)
+    offset = rhs.subs(symbol, 0)
     if symbol in slope.free_symbols or not (_only_voltage(slope) and _only_voltage(offset)):
         raise LoweringError(
             f"cannot lower '{equation}': a gating variable must obey dx/dt = a(v)(1-x) - b(v)x or "

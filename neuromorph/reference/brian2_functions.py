@@ -19,18 +19,23 @@ def _si(*values):
     return [np.asarray(value, dtype=float) for value in values]
 
 
-@brian2.check_units(P=brian2.meter / brian2.second, z=1, V=brian2.volt, c_in=CONCENTRATION, c_out=CONCENTRATION,
-                    T=brian2.kelvin, result=brian2.amp / brian2.meter**2)
-def ghk_current(P, z, V, c_in, c_out, T):
-    """GHK current density, outward positive (see :func:`neuromorph.biophysics.ghk_current`)."""
+def _ghk_current(P, z, V, c_in, c_out, T):
     return biophysics.ghk_current(*_si(P, z, V, c_in, c_out, T)) * brian2.amp / brian2.meter**2
 
 
-@brian2.check_units(V=brian2.volt, blocker=CONCENTRATION, K_d0=CONCENTRATION, z=1, delta=1, T=brian2.kelvin, result=1)
-def woodhull_unblocked_fraction(V, blocker, K_d0, z, delta, T):
-    """Unblocked fraction (see :func:`neuromorph.biophysics.woodhull_unblocked_fraction`)."""
+def _woodhull_unblocked_fraction(V, blocker, K_d0, z, delta, T):
     v, b, k, valence, d, t = _si(V, blocker, K_d0, z, delta, T)
     return biophysics.woodhull_unblocked_fraction(v, b, k, valence, float(d), t)
 
+
+#: GHK current density, outward positive (see :func:`neuromorph.biophysics.ghk_current`).
+ghk_current = brian2.Function(
+    _ghk_current, arg_units=[brian2.meter / brian2.second, 1, brian2.volt, CONCENTRATION, CONCENTRATION, brian2.kelvin],
+    return_unit=brian2.amp / brian2.meter**2, stateless=True)
+
+#: Unblocked fraction (see :func:`neuromorph.biophysics.woodhull_unblocked_fraction`).
+woodhull_unblocked_fraction = brian2.Function(
+    _woodhull_unblocked_fraction, arg_units=[brian2.volt, CONCENTRATION, CONCENTRATION, 1, 1, brian2.kelvin],
+    return_unit=1, stateless=True)
 
 BRIAN2_FUNCTIONS = {"ghk_current": ghk_current, "woodhull_unblocked_fraction": woodhull_unblocked_fraction}

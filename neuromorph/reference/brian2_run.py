@@ -23,6 +23,13 @@ CODE_OBJECTS = {"numpy": NumpyCodeObject, "cython": CythonCodeObject}
 STIMULUS_NAME = "neuromorph_stimulus"
 
 
+def _root_message(exc: BaseException) -> str:
+    """One line from the innermost cause (Brian2 wraps errors in BrianObjectException)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return " ".join(str(exc).split())
+
+
 def build_network(model: ModelFile, stimulus: np.ndarray, codegen: str, record_v: bool = True):
     """Create the Brian2 network for ``model`` driven by ``stimulus`` (n_steps, N) in A/m^2.
 
@@ -49,7 +56,7 @@ def build_network(model: ModelFile, stimulus: np.ndarray, codegen: str, record_v
         state = brian2.StateMonitor(group, spec.voltage, record=True, codeobj_class=codeobj) if record_v else None
         network = brian2.Network(*(obj for obj in (group, spikes, state) if obj is not None))
     except Exception as exc:
-        raise ModelFileError(f"Brian2 rejects the model: {' '.join(str(exc).split())}", model.path) from None
+        raise ModelFileError(f"Brian2 rejects the model: {_root_message(exc)}", model.path) from None
     return network, group, spikes, state
 
 
@@ -67,7 +74,7 @@ def run_brian2(model: ModelFile, stimulus: np.ndarray, *, codegen: str | None = 
     try:
         network.run(n_steps * sim.dt * brian2.second, namespace={})
     except Exception as exc:
-        raise ModelFileError(f"Brian2 run failed: {' '.join(str(exc).split())}", model.path) from None
+        raise ModelFileError(f"Brian2 run failed: {_root_message(exc)}", model.path) from None
     wall = time.perf_counter() - started
     trains = spikes.spike_trains()
     spike_trains = tuple(np.asarray(trains[i] / brian2.second, dtype=float) for i in range(stimulus.shape[1]))

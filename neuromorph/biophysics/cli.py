@@ -1,0 +1,104 @@
+"""``neuromorph biophys``: quick membrane-physics calculations from the command line.
+
+    neuromorph biophys nernst --ion K --out 5mM --in 140mM --temperature 37C
+    neuromorph biophys ghk --pk 1 --pna 0.04 --pcl 0.45 --k 5mM,140mM --na 145mM,15mM --cl 110mM,10mM
+    neuromorph biophys donnan --salt-out 150mM --impermeant-in 100mM --z-impermeant -1
+"""
+from __future__ import annotations
+
+import re
+
+from ..errors import InputError
+from .constants import ZERO_CELSIUS
+from .donnan import donnan_equilibrium
+from .ghk import ghk_voltage
+from .nernst import nernst
+
+VALENCES = {"K": 1, "Na": 1, "Cl": -1, "Ca": 2, "Mg": 2, "H": 1}
+CONCENTRATION_UNITS = {"M": 1000.0, "mM": 1.0, "uM": 1e-3, "nM": 1e-6}
+NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+
+
+def parse_concentration(text: str, option: str) -> float:
+    """``"5mM"``, ``"140 mM"``, ``"0.1M"``, ``"20uM"`` -> mol/m^3 (= mM)."""
+    match = re.fullmatch(NUMBER + r"\s*(M|mM|uM|nM)", text.strip())
+    if not match or float(match.group(1)) <= 0:
+        raise InputError(f"expected a positive concentration such as 5mM or 0.1M, got {text!r}", field=option)
+    return float(match.group(1)) * CONCENTRATION_UNITS[match.group(2)]
+
+
+def parse_temperature(text: str, option: str = "--temperature") -> float:
+    """``"37C"`` or ``"37 degC"`` (Celsius), ``"310K"`` or ``"310.15"`` (kelvin) -> K."""
+    match = re.fullmatch(NUMBER + r"\s*(C|degC|K)?", text.strip())
+    if not match:
+        raise InputError(f"expected a temperature such as 37C or 310K, got {text!r}", field=option)
+    value = float(match.group(1)) + (ZERO_CELSIUS if match.group(2) in ("C", "degC") else 0.0)
+    if value <= 0:
+        raise InputError(f"temperature must be above absolute zero, got {text!r}", field=option)
+    return value
+
+
+def _pair(text: str, option: str) -> tuple[float, float]:
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise InputError(f"expected OUT,IN such as 5mM,140mM, got {text!r}", field=option)
+    return parse_concentration(parts[0], option), parse_concentration(parts[1], option)
+
+
+def _nernst(args) -> str:
+    if args.z is None and args.ion not in VALENCES:
+        raise InputError(f"unknown ion {args.ion!r}; use one of {sorted(VALENCES)} or give --z", field="--ion")
+    z = args.z if args.z is not None else VALENCES[args.ion]
+    value = nernst(parse_concentration(args.out, "--out"), parse_concentration(args.inside, "--in"), z,
+                   parse_temperature(args.temperature))
+    return f"E_{args.ion or 'X'} = {value * 1e3:.2f} mV"
+
+
+def _ghk(args) -> str:
+    permeabilities, outside, inside, valences = [], [], [], []
+    for ion, p, pair in (("K", args.pk, args.k), ("Na", args.pna, args.na), ("Cl", args.pcl, args.cl)):
+        if p:
+            c_out, c_in = _pair(pair, f"--{ion.lower()}")
+            permeabilities.append(p), outside.append(c_out), inside.append(c_in), valences.append(VALENCES[ion])
+    value = ghk_voltage(permeabilities, outside, inside, valences, parse_temperature(args.temperature))
+    return f"V_GHK = {value * 1e3:.2f} mV"
+
+
+def _donnan(args) -> str:
+    result = donnan_equilibrium(parse_concentration(args.salt_out, "--salt-out"),
+                                parse_concentration(args.impermeant_in, "--impermeant-in") if args.impermeant_in != "0"
+                                else 0.0, args.z_impermeant, parse_temperature(args.temperature))
+    return (f"V_Donnan = {result.potential * 1e3:.2f} mV\n"
+            f"cation inside = {result.cation_in:.3f} mM\nanion inside = {result.anion_in:.3f} mM")
+
+
+def add_biophys_parser(subparsers) -> None:
+    """Add ``biophys nernst|ghk|donnan`` to an argparse sub-command set."""
+    parser = subparsers.add_parser("biophys", help="membrane-physics calculations (Nernst, GHK, Donnan)")
+    commands = parser.add_subparsers(dest="calculation", required=True)
+    p = commands.add_parser("nernst", help="Nernst potential of one ion")
+    p.add_argument("--ion", default="K", help=f"ion name, sets the valence ({', '.join(VALENCES)})")
+    p.add_argument("--z", type=int, help="valence (overrides --ion)")
+    p.add_argument("--out", required=True, help="outside concentration, e.g. 5mM")
+    p.add_argument("--in", dest="inside", required=True, help="inside concentration, e.g. 140mM")
+    p.add_argument("--temperature", default="37C", help="e.g. 37C or 310K (default 37C)")
+    p.set_defaults(handler=lambda args: _print(_nernst(args)))
+    p = commands.add_parser("ghk", help="GHK resting potential of K, Na and Cl")
+    for ion, default in (("k", "5mM,140mM"), ("na", "145mM,15mM"), ("cl", "110mM,10mM")):
+        p.add_argument(f"--{ion}", default=default, help=f"OUT,IN concentrations (default {default})")
+    p.add_argument("--pk", type=float, default=1.0, help="relative permeability of K (default 1)")
+    p.add_argument("--pna", type=float, default=0.04, help="relative permeability of Na (default 0.04)")
+    p.add_argument("--pcl", type=float, default=0.45, help="relative permeability of Cl (default 0.45)")
+    p.add_argument("--temperature", default="37C")
+    p.set_defaults(handler=lambda args: _print(_ghk(args)))
+    p = commands.add_parser("donnan", help="Donnan equilibrium with impermeant anions inside")
+    p.add_argument("--salt-out", required=True, help="bath 1:1 salt concentration, e.g. 150mM")
+    p.add_argument("--impermeant-in", required=True, help="impermeant anion concentration inside, e.g. 100mM")
+    p.add_argument("--z-impermeant", type=int, default=-1, help="their charge (default -1)")
+    p.add_argument("--temperature", default="37C")
+    p.set_defaults(handler=lambda args: _print(_donnan(args)))
+
+
+def _print(text: str) -> int:
+    print(text)
+    return 0
