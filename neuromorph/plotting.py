@@ -72,18 +72,24 @@ def pareto_front(records: list[dict]) -> list[dict]:
 def plot_sweep(records: list[dict], path: str | Path, title: str = "") -> Path:
     """Gamma and spike-time error versus state bits, one line per rounding mode and table.
 
+    Colour encodes the table (size, interpolation), line style the rounding mode.
+
     Points on the Pareto front (bits, table memory, Gamma) are circled.
     """
     fig, (ax_gamma, ax_error) = plt.subplots(1, 2, figsize=(13, 5))
     families = sorted({(r["rounding"], r["lut_size"], r["interpolate"]) for r in records})
+    tables = sorted({(size, interp) for _, size, interp in families})
+    colors = {table: plt.cm.viridis(i / max(1, len(tables) - 1)) for i, table in enumerate(tables)}
+    styles = {"nearest": "-", "stochastic": "--", "truncate": ":"}
     for rounding, size, interp in families:
         line = sorted((r for r in records if (r["rounding"], r["lut_size"], r["interpolate"]) == (rounding, size, interp)),
                       key=lambda r: r["state_bits"])
-        label = f"{rounding}, LUT {size}{' interp' if interp else ''}"
+        style = {"color": colors[(size, interp)], "ls": styles.get(rounding, "-"), "marker": "o", "ms": 3,
+                 "label": f"{rounding}, LUT {size}{' interp' if interp else ''}"}
         bits = [r["state_bits"] for r in line]
-        ax_gamma.plot(bits, [r["gamma"] for r in line], "o-", ms=3, label=label)
+        ax_gamma.plot(bits, [r["gamma"] for r in line], **style)
         ax_error.plot(bits, [np.nan if r["spike_time_error_ms"] is None else r["spike_time_error_ms"] for r in line],
-                      "o-", ms=3, label=label)
+                      **style)
     front = pareto_front(records)
     ax_gamma.plot([r["state_bits"] for r in front], [r["gamma"] for r in front], "o", mfc="none", mec="black",
                   ms=10, label="Pareto front")

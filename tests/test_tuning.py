@@ -1,0 +1,75 @@
+"""tune / sweep: cheapest choice, Pareto front, resumable results, config round trip."""
+import json
+
+import pytest
+
+from neuromorph.cli import main
+from neuromorph.errors import ConfigError
+from neuromorph.plotting import pareto_front
+from neuromorph.targets import load_target
+from neuromorph.tuning import cheapest, read_config, write_config
+
+
+def record(bits, memory, gamma, key=None, overflows=0):
+    return {"state_bits": bits, "table_memory_bits": memory, "gamma": gamma, "key": key or f"{bits}/{memory}",
+            "overflows": overflows, "seeds": [1], "lut_size": 256, "interpolate": True, "rounding": "nearest",
+            "gamma_min": gamma, "spike_time_error_ms": 0.1}
+
+
+def test_cheapest_prefers_fewer_bits_then_less_memory():
+    records = [record(16, 100, 0.999), record(14, 900, 0.995), record(14, 300, 0.991), record(12, 50, 0.98),
+               record(10, 10, 0.999, overflows=4)]
+    assert cheapest(records, 0.99)["key"] == "14/300"
+    assert cheapest(records, 0.9999) is None
+
+
+def test_pareto_front():
+    records = [record(16, 100, 0.999), record(14, 900, 0.995), record(14, 300, 0.991), record(14, 300, 0.95)]
+    keys = {r["gamma"] for r in pareto_front(records)}
+    assert keys == {0.999, 0.995, 0.991}
+
+
+def test_config_round_trip(tmp_path):
+    target = load_target("generic16")
+    path = tmp_path / "best.toml"
+    write_config(path, target, record(14, 300, 0.995), 0.99)
+    config = read_config(path)
+    assert config == {"target": "generic16", "state_bits": 14, "lut_size": 256, "interpolate": True,
+                      "rounding": "nearest"}
+
+
+def test_bad_config_file(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[quantization]\nstate_bits = 'many'\n")
+    with pytest.raises(ConfigError, match="quantization.state_bits"):
+        read_config(path)
+
+
+@pytest.mark.slow
+def test_sweep_resumes_and_compare_accepts_the_tuned_config(tmp_path, squid_file, capsys):
+    model = squid_file(duration="40 * ms", neurons=3)
+    out = tmp_path / "sweep"
+    args = ["sweep", str(model), "--target", "generic16", "--bits", "12,16", "--lut-sizes", "256",
+            "--roundings", "nearest,stochastic", "--seeds", "2", "--workers", "2", "--out", str(out)]
+    assert main(args) == 0
+    lines = (out / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 2 * 2 * 2  # bits x roundings x interpolation
+    assert (out / "sweep.png").stat().st_size > 10_000
+    assert main(args) == 0  # resumed: nothing re-run, nothing appended
+    assert (out / "results.jsonl").read_text().splitlines() == lines
+    tune_out = tmp_path / "tune"
+    status = main(["tune", str(model), "--target", "generic16", "--bits", "12,16", "--lut-sizes", "256",
+                   "--roundings", "nearest", "--seeds", "2", "--min-gamma", "0.5", "--out", str(tune_out)])
+    assert status == 0
+    best = read_config(tune_out / "best.toml")
+    assert best["target"] == "generic16"
+    capsys.readouterr()
+    assert main(["compare", str(model), "--config", str(tune_out / "best.toml"), "--backend", "emulator",
+                 "--out", str(tmp_path / "c"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["target"] == "generic16" and report["config"]["state_bits"] == best["state_bits"]
+
+
+def test_search_refuses_bits_beyond_the_target(squid_file, tmp_path, capsys):
+    status = main(["tune", str(squid_file()), "--target", "generic16", "--bits", "12,20", "--out", str(tmp_path)])
+    assert status == 2 and "generic16" in capsys.readouterr().err
