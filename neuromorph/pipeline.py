@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import InputError
-from .execution.emulator import emulate, emulate_float, neuron_state_names
+from .execution.emulator import emulate, emulate_float, trace_from_run
 from .execution.loop import KernelRun
 from .execution.stimulus import sample_stimulus
 from .execution.trace import Trace
@@ -85,12 +85,11 @@ def check_lava_against_emulator(emulated: KernelRun, lava_states: np.ndarray, la
 
 
 def _run_lava(neuron: QuantizedNeuron, stimulus: np.ndarray, emulated: KernelRun):
-    from .execution.emulator import trace_from_run
-    from .lava_backend import run_lava
+    from .lava_backend import run_lava  # Lava is imported only when it is used
 
     result = run_lava(FixedPointKernel(neuron), neuron.quantize_drive(stimulus), tag="fixed_pt", record=True)
     run = KernelRun(states=result.states, spikes=result.spikes, overflows=result.saturations, initial=emulated.initial)
-    trace = trace_from_run(run, "lava fixed_pt", neuron.dt, neuron.voltage.lsb, neuron_state_names(neuron),
+    trace = trace_from_run(run, "lava fixed_pt", neuron.dt, neuron.voltage.lsb, neuron.state_names,
                            result.wall_time_s)
     return trace, check_lava_against_emulator(emulated, result.states, result.spikes)
 

@@ -36,7 +36,12 @@ def plot_compare(reference: Trace, candidate: Trace, path: str | Path, *, neuron
     axes[0].legend(loc="upper right", fontsize=8)
     axes[shown - 1].set_xlabel("time (ms)")
     _raster(axes[-1], reference, candidate)
-    fig.suptitle(title or f"{reference.label} vs {candidate.label}")
+    return _save(fig, title or f"{reference.label} vs {candidate.label}", path)
+
+
+def _save(fig, title: str, path: str | Path) -> Path:
+    """Title, lay out, write (creating the directory) and close a figure."""
+    fig.suptitle(title)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,10 +105,4 @@ def plot_sweep(records: list[dict], path: str | Path, title: str = "") -> Path:
     ax_error.set_ylabel("mean matched spike-time error (ms)")
     ax_error.set_yscale("log")
     ax_gamma.legend(fontsize=7)
-    fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, title, path)

@@ -31,8 +31,8 @@ def emulate(neuron: QuantizedNeuron, stimulus: np.ndarray, record: bool = True) 
     """Integer emulation of ``neuron`` driven by ``stimulus`` (T, N) A/m^2."""
     started = time.perf_counter()
     run = run_kernel(FixedPointKernel(neuron), neuron.quantize_drive(stimulus), record)
-    names = neuron_state_names(neuron)
-    trace = trace_from_run(run, "emulator", neuron.dt, neuron.voltage.lsb, names, time.perf_counter() - started)
+    trace = trace_from_run(run, "emulator", neuron.dt, neuron.voltage.lsb, neuron.state_names,
+                           time.perf_counter() - started)
     return trace, run
 
 
@@ -44,8 +44,3 @@ def emulate_float(model: ModelFile, stimulus: np.ndarray, record: bool = True,
     run = run_kernel(kernel, stimulus, record)
     names = model.spec.state_names + ("refractory",)
     return trace_from_run(run, "float emulator", model.simulation.dt, 1.0, names, time.perf_counter() - started)
-
-
-def neuron_state_names(neuron: QuantizedNeuron) -> tuple[str, ...]:
-    """Names of the state rows of the kernel of ``neuron``."""
-    return ("v",) + neuron.gate_names + ("refractory",)

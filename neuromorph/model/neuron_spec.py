@@ -6,7 +6,7 @@ they can be tabulated over a voltage grid or evaluated exactly.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -173,7 +173,6 @@ class NeuronSpec:
     refractory: Refractoriness | None
     reset: tuple[tuple[str, float], ...]
     equations: str
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def state_names(self) -> tuple[str, ...]:

@@ -15,14 +15,14 @@ The lowered update for one time step ``dt`` (all integer, see :mod:`.fixed_point
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ConfigError, LoweringError
 from ..model.neuron_spec import NeuronSpec, evaluate, exprel
-from .fixed_point import ROUNDING_MODES, to_fixed
+from .fixed_point import to_fixed
 from .formats import FixedFormat, RangeProfile, bits_needed, frac_bits_for
 
 if TYPE_CHECKING:
@@ -144,6 +144,7 @@ class QuantizedNeuron:
 
     name: str
     target: str
+    state_names: tuple[str, ...]
     config: QuantConfig
     overflow: str
     dt: float
@@ -167,7 +168,6 @@ class QuantizedNeuron:
     refractory_steps: int | None
     reset: tuple[tuple[int, int], ...]
     initial: np.ndarray
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def table_memory_bits(self) -> int:
@@ -292,6 +292,7 @@ def _quantized_terms(spec: NeuronSpec, v_grid: np.ndarray, dt: float, v_frac: in
 
 
 def _slope_frac(spec: NeuronSpec, dt: float, target: HardwareTarget) -> int:
+    """Fractional bits of the summed conductance ``x = dt G/C`` (the phi-table input)."""
     slopes = [abs(t.affine[1]) * dt for t in spec.terms if t.affine is not None] + [1e-12]
     return frac_bits_for(max(slopes), target.multiplier_bits)
 
@@ -329,7 +330,7 @@ def quantize(spec: NeuronSpec, target: HardwareTarget, config: QuantConfig, prof
     v_scale = 2.0 ** voltage.frac_bits
     refractory = spec.refractory
     return QuantizedNeuron(
-        name=spec.name, target=target.name, config=config, overflow=target.overflow, dt=dt,
+        name=spec.name, target=target.name, state_names=spec.state_names + ("refractory",), config=config, overflow=target.overflow, dt=dt,
         voltage=voltage, gate=gate, rates=rates, product_frac=product_frac, acc_frac=acc_frac, coef_frac=coef_frac,
         drive_scale=spec.input_gain * dt * 2.0 ** (voltage.frac_bits + acc_frac),
         grid=grid, phi_grid=phi_grid, phi_table=phi_table, gate_names=tuple(g.name for g in spec.gates),
@@ -351,10 +352,3 @@ def quantize(spec: NeuronSpec, target: HardwareTarget, config: QuantConfig, prof
 def _threshold_int(scaled: float, op: str) -> int:
     """Integer bound equivalent to ``v_real > value`` (floor) or ``v_real >= value`` (ceil)."""
     return int(np.floor(scaled)) if op == ">" else int(np.ceil(scaled))
-
-
-def check_rounding(mode: str) -> str:
-    """Validate a rounding-mode name."""
-    if mode not in ROUNDING_MODES:
-        raise ConfigError(f"unknown rounding {mode!r}; allowed: {list(ROUNDING_MODES)}", field="rounding")
-    return mode
