@@ -27,7 +27,8 @@ def _add_compare(subparsers) -> None:
     p.add_argument("--state-bits", type=int, help="voltage register width (default: the target's)")
     p.add_argument("--gate-bits", type=int, help="gate register and table entry width (default: state bits)")
     p.add_argument("--lut-size", type=int, help="entries per lookup table, a power of two")
-    p.add_argument("--interpolate", action="store_true", default=None, help="linear interpolation in tables")
+    p.add_argument("--interpolate", action=argparse.BooleanOptionalAction, default=None,
+                   help="linear interpolation in tables (default: the target's)")
     p.add_argument("--rounding", choices=("nearest", "truncate", "stochastic"))
     p.add_argument("--seed", type=int, help="seed of stochastic rounding (default 0)")
     p.add_argument("--stimulus-seed", type=int, help="override the model file's stimulus seed")
