@@ -12,6 +12,7 @@ from neuromorph.tuning import cheapest, read_config, write_config
 
 def record(bits, memory, gamma, key=None, overflows=0):
     return {"state_bits": bits, "table_memory_bits": memory, "gamma": gamma, "key": key or f"{bits}/{memory}",
+            "target": "generic16", "model": "squid",
             "overflows": overflows, "seeds": [1], "lut_size": 256, "interpolate": True, "rounding": "nearest",
             "gamma_min": gamma, "spike_time_error_ms": 0.1}
 
