@@ -1,5 +1,4 @@
 """Models that are not in examples/: instantaneous gates, durations, resets, --strict."""
-import dataclasses
 
 import numpy as np
 import pytest
