@@ -25,7 +25,6 @@ from .quantize import QuantizedNeuron, gate_rate
 COUNTER_CAP = 1 << 20
 
 
-
 class Rounder:
     """Rounds right shifts for one time step, giving each rounding site its own noise rows.
 
