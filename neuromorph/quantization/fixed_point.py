@@ -16,13 +16,19 @@ Rounding a right shift by ``s`` bits (``x * 2**-s`` to an integer):
 * ``truncate``: ``x >> s``, arithmetic shift = floor (the bias of plain truncation);
 * ``stochastic``: ``(x + r) >> s`` with ``r`` uniform in ``[0, 2**s)`` from a
   counter-based integer hash of (seed, step, rounding site, neuron): unbiased,
-  reproducible and identical on every backend.
+  reproducible and identical on every backend;
+* ``dither``: the same ``(x + r) >> s``, but ``r`` follows a low-discrepancy (Weyl)
+  sequence in the step, ``r_k = frac(phase + k / golden ratio)``, with a hashed phase per
+  (seed, rounding site, neuron). A fraction ``p`` of an LSB that repeats over steps is
+  rounded up in a share ``p`` of any run of steps, within a bounded error, where
+  stochastic rounding's error grows like a random walk and round-to-nearest loses
+  ``p < 1/2`` altogether (slow gates stall within a dead band around ``x_inf``).
 """
 from __future__ import annotations
 
 import numpy as np
 
-ROUNDING_MODES = ("nearest", "truncate", "stochastic")
+ROUNDING_MODES = ("nearest", "truncate", "stochastic", "dither")
 OVERFLOW_MODES = ("saturate", "wrap")
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -31,6 +37,8 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 _STEP_KEY = np.uint64(0xD1B54A32D192ED03)
 _STREAM_KEY = np.uint64(0xABC98388FB8FAC03)
 _SEED_KEY = np.uint64(0x8CB92BA72F3D8DD7)
+#: ``2**62`` divided by the golden ratio (odd): the Weyl increment of :func:`dither_noise`.
+_WEYL_STEP = np.uint64(0x278DDE6E5FD29F05)
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
@@ -62,12 +70,29 @@ def stochastic_noise(seed: int, step: int, n_sites: int, n: int) -> np.ndarray:
     return (mixed >> np.uint64(64 - NOISE_BITS)).astype(np.int64).reshape(n_sites, n)
 
 
+def dither_noise(seed: int, step: int, n_sites: int, n: int) -> np.ndarray:
+    """Low-discrepancy offsets in ``[0, 2**62)``: ``(phase + step * 2**62 / golden ratio) mod 2**62``.
+
+    ``phase[s, i]`` is :func:`stochastic_noise` of step 0, so sites and neurons are
+    decorrelated while each one's sequence over steps is a Weyl sequence (its first ``K``
+    values fill ``[0, 1)`` within a discrepancy of order ``log(K) / K``).
+    """
+    phase = stochastic_noise(seed, 0, n_sites, n).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        advanced = phase + np.uint64(step) * _WEYL_STEP
+    return (advanced & np.uint64((1 << NOISE_BITS) - 1)).astype(np.int64)
+
+
+#: Noise generators of the rounding modes that need one.
+NOISE_SOURCES = {"stochastic": stochastic_noise, "dither": dither_noise}
+
+
 def shift_round(x: np.ndarray, shift: int, mode: str, noise: np.ndarray | None = None) -> np.ndarray:
     """``x * 2**-shift`` rounded to an integer with the given rounding ``mode``.
 
-    ``shift <= 0`` is an exact left shift. ``stochastic`` needs ``noise`` (same shape as
-    ``x``, from :func:`stochastic_noise`); its top ``shift`` bits are the offset added
-    before the floor shift, uniform in ``[0, 2**shift)``.
+    ``shift <= 0`` is an exact left shift. ``stochastic`` and ``dither`` need ``noise``
+    (same shape as ``x``, from :data:`NOISE_SOURCES`); its top ``shift`` bits are the
+    offset added before the floor shift, in ``[0, 2**shift)``.
     """
     x = np.asarray(x, dtype=np.int64)
     if shift <= 0:
@@ -77,7 +102,7 @@ def shift_round(x: np.ndarray, shift: int, mode: str, noise: np.ndarray | None =
         return (x + (np.int64(1) << (s - 1))) >> s
     if mode == "truncate":
         return x >> s
-    if mode == "stochastic":
+    if mode in NOISE_SOURCES:
         if shift > NOISE_BITS:
             raise ValueError(f"stochastic rounding supports shifts up to {NOISE_BITS} bits, got {shift}")
         return (x + (noise >> np.int64(NOISE_BITS - shift))) >> s

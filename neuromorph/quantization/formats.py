@@ -14,11 +14,18 @@ import numpy as np
 
 @dataclass(frozen=True)
 class FixedFormat:
-    """Signed ``bits``-wide register holding ``q * 2**-frac_bits`` of ``unit``."""
+    """A ``bits``-wide register holding ``q * 2**-frac_bits`` of ``unit``.
+
+    Signed formats hold ``q`` in two's complement, ``-2**(bits-1) <= q < 2**(bits-1)``.
+    Unsigned formats (gates, which live in ``[0, 1]``) use all ``2**bits`` levels,
+    ``0 <= q < 2**bits``; the register stores ``q - offset`` with ``offset = 2**(bits-1)``
+    (offset binary), so it is still a signed ``bits``-bit register.
+    """
 
     bits: int
     frac_bits: int
     unit: str
+    signed: bool = True
 
     @property
     def lsb(self) -> float:
@@ -26,13 +33,19 @@ class FixedFormat:
         return 2.0 ** -self.frac_bits
 
     @property
+    def offset(self) -> int:
+        """Integer subtracted from ``q`` when it is stored in a signed register (0 when signed)."""
+        return 0 if self.signed else 1 << (self.bits - 1)
+
+    @property
     def max_value(self) -> float:
         """Largest representable value (in ``unit``)."""
-        return ((1 << (self.bits - 1)) - 1) * self.lsb
+        return ((1 << (self.bits - (1 if self.signed else 0))) - 1) * self.lsb
 
     def to_dict(self) -> dict:
         """Plain-data description: ``Q(int_bits).(frac_bits)`` notation, LSB and range."""
-        return {"bits": self.bits, "frac_bits": self.frac_bits, "int_bits": self.bits - 1 - self.frac_bits,
+        return {"bits": self.bits, "frac_bits": self.frac_bits,
+                "int_bits": self.bits - (1 if self.signed else 0) - self.frac_bits, "signed": self.signed,
                 "lsb": self.lsb, "max": self.max_value, "unit": self.unit}
 
 
@@ -76,3 +89,11 @@ def frac_bits_for(max_abs: float, bits: int) -> int:
 def bits_needed(max_abs: float) -> int:
     """Magnitude bits of the integer ``max_abs`` (0 for values below one)."""
     return max(0, math.ceil(math.log2(max_abs + 1)))
+
+
+def unsigned_frac_bits_for(max_value: float, bits: int) -> int:
+    """Most fractional bits such that a positive ``max_value`` fits ``bits`` unsigned bits.
+
+    ``2**(bits - f) > max_value``, i.e. ``f = bits - 1 - floor(log2(max_value))``.
+    """
+    return frac_bits_for(max_value, bits) + 1

@@ -5,7 +5,8 @@
 tables (float emulator and Lava ``floating_pt``), which separates algorithm error from
 quantisation error.
 
-State matrix rows: ``0`` membrane potential, ``1..G`` gates, ``G+1`` refractory bookkeeping
+State matrix rows (register contents): ``0`` membrane potential, ``1..G`` gates (offset
+binary, see :class:`~neuromorph.quantization.formats.FixedFormat`), ``G+1`` refractory bookkeeping
 (``not_refractory`` flag for a refractory condition, steps since the last spike for a
 refractory duration). The order of operations in a step follows Brian2: refractory
 bookkeeping from the old voltage, state update from the old state, threshold on the new
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.neuron_spec import NeuronSpec, compile_expression, exprel
-from .fixed_point import lut_lookup, saturate, shift_round, stochastic_noise
+from .fixed_point import NOISE_SOURCES, lut_lookup, saturate, shift_round
 from .quantize import QuantizedNeuron, gate_rate
 
 #: Steps-since-spike counters stop here (any refractory period is far shorter).
@@ -36,7 +37,7 @@ class Rounder:
         self.mode, self.noise, self.cursor = mode, noise, 0
 
     def rows(self, count: int) -> np.ndarray | None:
-        """The next ``count`` noise rows (None unless rounding is stochastic)."""
+        """The next ``count`` noise rows (None unless rounding is stochastic or dither)."""
         if self.noise is None:
             return None
         if self.cursor + count > self.noise.shape[0]:
@@ -106,7 +107,8 @@ class FixedPointKernel:
         """``v' - v`` in v LSBs: ``dt * f`` (forward Euler) times ``phi(dt G/C)`` (exponential Euler).
 
         ``dt * f`` is summed in v LSBs with ``acc_frac`` extra bits; ``x = dt G/C`` in
-        ``coef_frac`` bits from the slopes of the affine terms times their gate products.
+        ``coef_frac`` bits from the slopes of the affine terms (each in its own format)
+        times their gate products.
         """
         q = self.neuron
         total = np.asarray(drive, dtype=np.int64).copy()
@@ -114,8 +116,11 @@ class FixedPointKernel:
         for term in q.terms:
             product = self._gate_product(gates, term.gates, rounder) if term.gates else None
             if term.table is None:
-                coefficient = term.a + rounder(term.b * v, q.coef_frac - q.acc_frac)
-                conductance -= term.b if product is None else rounder(term.b * product, q.product_frac)
+                coefficient = term.a + rounder(term.b * v, term.b_frac - q.acc_frac)
+                if product is None:  # a constant: no rounding noise needed
+                    conductance -= shift_round(term.b, term.b_frac - q.coef_frac, "nearest")
+                else:
+                    conductance -= rounder(term.b * product, term.b_frac - q.coef_frac + q.product_frac)
             else:
                 coefficient = self._tables(term.table[None, :], v, q.grid, rounder)[0]
             if product is not None:
@@ -129,11 +134,11 @@ class FixedPointKernel:
     def step(self, state: np.ndarray, drive: np.ndarray, step_index: int):
         """Advance one time step; return (new state, spiked (N,) bool, overflow counts per row)."""
         q = self.neuron
-        v, gates, row = state[0], state[1:-1], state[-1]
+        v, gates, row = state[0], state[1:-1] + q.gate.offset, state[-1]
         row, not_refractory = _refractory_start(row, v, q.refractory_condition, q.refractory_steps)
         noise = None
-        if q.config.rounding == "stochastic":
-            noise = stochastic_noise(q.config.seed, step_index, self.rounding_sites, v.shape[0])
+        if q.config.rounding in NOISE_SOURCES:
+            noise = NOISE_SOURCES[q.config.rounding](q.config.seed, step_index, self.rounding_sites, v.shape[0])
         rounder = Rounder(q.config.rounding, noise)
         x_inf = self._tables(q.x_inf_tables, v, q.grid, rounder)
         rate = self._tables(q.rate_tables, v, q.grid, rounder)
@@ -142,7 +147,7 @@ class FixedPointKernel:
             new_gates[i] += rounder((x_inf[i] - gates[i]) * rate[i], fmt.frac_bits)
         new_v = v + self._voltage_change(v, gates, drive, rounder)
         new_v, v_overflow = saturate(new_v, q.voltage.bits, q.overflow)
-        new_gates, gate_overflow = saturate(new_gates, q.gate.bits, q.overflow)
+        new_gates, gate_overflow = saturate(new_gates - q.gate.offset, q.gate.bits, q.overflow)
         spiked = (new_v > q.threshold if q.threshold_strict else new_v >= q.threshold) & not_refractory
         new_state = np.empty_like(state)
         new_state[0], new_state[1:-1] = new_v, new_gates

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import ConfigError, LoweringError
 from ..model.neuron_spec import NeuronSpec, evaluate, exprel
 from .fixed_point import to_fixed
-from .formats import FixedFormat, RangeProfile, bits_needed, frac_bits_for
+from .formats import FixedFormat, RangeProfile, bits_needed, frac_bits_for, unsigned_frac_bits_for
 
 if TYPE_CHECKING:
     from ..targets import HardwareTarget
@@ -56,9 +56,9 @@ class QuantConfig:
     interpolate : bool
         Linear interpolation between table entries.
     rounding : str
-        ``nearest``, ``truncate`` or ``stochastic``.
+        ``nearest``, ``truncate``, ``stochastic`` or ``dither``.
     seed : int
-        Seed of the stochastic-rounding hash.
+        Seed of the stochastic-rounding hash and of the dither phases.
     headroom : float
         Factor by which the observed voltage range is widened when choosing formats
         (below 1 it narrows the range on purpose, e.g. to exercise overflow handling).
@@ -128,13 +128,16 @@ class QuantizedTerm:
     """``dt * c_k(v) * prod x_j`` in integers.
 
     ``gates`` lists gate indices with repetition (``m**3 h`` -> ``(0, 0, 0, 1)``).
-    Affine terms: ``a`` (v LSBs with ``acc_frac`` extra bits) and ``b`` (``coef_frac`` bits);
-    tabulated terms: ``table`` (L,) in v LSBs with ``acc_frac`` extra bits.
+    Affine terms: ``a`` (v LSBs with ``acc_frac`` extra bits) and the slope ``b`` with its
+    own ``b_frac`` fractional bits (the most a multiplier operand holds for this slope, so a
+    small leak conductance is as precise as a large sodium one); tabulated terms: ``table``
+    (L,) in v LSBs with ``acc_frac`` extra bits.
     """
 
     gates: tuple[int, ...]
     a: int = 0
     b: int = 0
+    b_frac: int = 0
     table: np.ndarray | None = None
 
 
@@ -223,7 +226,7 @@ def _phi_table(spec: NeuronSpec, dt: float, coef_frac: int, gate: FixedFormat, c
     shift = max(0, int(np.ceil(np.log2(max(x_max * 2.0**coef_frac, 1.0) / (size - 1)))))
     grid = LutGrid(origin=0, shift=shift, size=size, interpolate=config.interpolate)
     x = grid.points(coef_frac)
-    return grid, to_fixed(exprel(-x), gate.frac_bits)[None, :]
+    return grid, to_fixed(np.minimum(exprel(-x), gate.max_value), gate.frac_bits)[None, :]
 
 
 def gate_rate(tau: np.ndarray, dt: float, method: str) -> np.ndarray:
@@ -240,13 +243,16 @@ def _gate_tables(spec: NeuronSpec, v: np.ndarray, dt: float, gate: FixedFormat, 
             raise LoweringError(f"tau of gate '{g.name}' is not positive and finite over the voltage range "
                                 f"{v[0] * 1e3:.1f}..{v[-1] * 1e3:.1f} mV", field="neuron.equations")
         rate = gate_rate(tau, dt, method)
-        formats.append(FixedFormat(gate.bits, frac_bits_for(rate.max(), gate.bits), "1"))
+        formats.append(FixedFormat(gate.bits, unsigned_frac_bits_for(rate.max(), gate.bits), "1", signed=False))
         x_inf.append(to_fixed(np.clip(evaluate(g.x_inf, v), 0.0, gate.max_value), gate.frac_bits))
         rates.append(to_fixed(rate, formats[-1].frac_bits))
     shape = (len(spec.gates), v.size)
     return (np.array(x_inf, dtype=np.int64).reshape(shape), np.array(rates, dtype=np.int64).reshape(shape),
             tuple(formats))
 
+
+#: Bits of the kernels' integer intermediates (numpy int64 less the sign bit).
+INTERMEDIATE_BITS = 63
 
 #: Extra fractional bits kept in gate products beyond a gate's own.
 PRODUCT_EXTRA_BITS = 8
@@ -257,9 +263,11 @@ def _product_frac(gate: FixedFormat, target: HardwareTarget) -> int:
 
     Products are accumulator intermediates, never stored in a state register, so they keep
     more bits than a gate; ``m**3`` at small ``m`` (spike initiation) would otherwise lose
-    most of its relative precision (``m = 0.05`` gives ``m**3`` = 4 LSBs at 15 bits).
+    most of its relative precision (``m = 0.05`` gives ``m**3`` = 4 LSBs at 15 bits). A
+    product is at most 1, so it fits the accumulator with ``accumulator_bits - 2``
+    fractional bits.
     """
-    return max(gate.frac_bits, min(gate.frac_bits + PRODUCT_EXTRA_BITS, target.accumulator_bits - 1 - gate.frac_bits))
+    return max(gate.frac_bits, min(gate.frac_bits + PRODUCT_EXTRA_BITS, target.accumulator_bits - 2))
 
 
 def _increment_frac(spec: NeuronSpec, profile: RangeProfile, v_grid: np.ndarray, dt: float, voltage: FixedFormat,
@@ -267,24 +275,29 @@ def _increment_frac(spec: NeuronSpec, profile: RangeProfile, v_grid: np.ndarray,
     """Extra fractional bits of voltage increments below the voltage LSB.
 
     Bounded so that (a) the largest input increment fits a message of the state width,
-    (b) the largest term times a gate product fits the target accumulator.
+    (b) the largest term, rounded back after its multiplication by a gate product, fits
+    the target accumulator, and (c) that product before rounding fits the kernels' 64-bit
+    intermediates (a double-width multiply, as a multiply-high or a MAC with shift gives).
     """
     lsb = voltage.lsb
     drive_lsb = profile.drive_max * abs(spec.input_gain) * dt / lsb
-    term_lsb = max([np.abs(evaluate(t.coefficient, v_grid)).max() * dt / lsb for t in spec.terms] + [1.0])
+    term_bits = bits_needed(max([np.abs(evaluate(t.coefficient, v_grid)).max() * dt / lsb for t in spec.terms] + [1.0]))
     by_port = voltage.bits - 1 - bits_needed(drive_lsb)
-    by_accumulator = target.accumulator_bits - 1 - bits_needed(term_lsb) - product_frac - 1
-    return max(0, min(by_port, by_accumulator))
+    by_accumulator = target.accumulator_bits - 2 - term_bits
+    by_intermediate = INTERMEDIATE_BITS - 2 - term_bits - product_frac
+    return max(0, min(by_port, by_accumulator, by_intermediate))
 
 
-def _quantized_terms(spec: NeuronSpec, v_grid: np.ndarray, dt: float, v_frac: int, acc_frac: int, coef_frac: int):
+def _quantized_terms(spec: NeuronSpec, v_grid: np.ndarray, dt: float, v_frac: int, acc_frac: int,
+                     target: HardwareTarget):
     terms = []
     for term in spec.terms:
         gates = tuple(i for name, p in term.gate_powers for i in [spec.gate_index(name)] * p)
         if term.affine is not None:
             a, b = term.affine
+            b_frac = frac_bits_for(abs(b) * dt, target.multiplier_bits)
             terms.append(QuantizedTerm(gates=gates, a=int(to_fixed(a * dt, v_frac + acc_frac)),
-                                       b=int(to_fixed(b * dt, coef_frac))))
+                                       b=int(to_fixed(b * dt, b_frac)), b_frac=b_frac))
         else:
             table = to_fixed(evaluate(term.coefficient, v_grid) * dt, v_frac + acc_frac)
             terms.append(QuantizedTerm(gates=gates, table=table))
@@ -292,7 +305,7 @@ def _quantized_terms(spec: NeuronSpec, v_grid: np.ndarray, dt: float, v_frac: in
 
 
 def _slope_frac(spec: NeuronSpec, dt: float, target: HardwareTarget) -> int:
-    """Fractional bits of the summed conductance ``x = dt G/C`` (the phi-table input)."""
+    """Fractional bits of the summed conductance ``x = dt G/C`` (the phi-table index)."""
     slopes = [abs(t.affine[1]) * dt for t in spec.terms if t.affine is not None] + [1e-12]
     return frac_bits_for(max(slopes), target.multiplier_bits)
 
@@ -319,7 +332,7 @@ def quantize(spec: NeuronSpec, target: HardwareTarget, config: QuantConfig, prof
     config = config.validated(target)
     v_abs = max(abs(profile.v_min), abs(profile.v_max), abs(spec.threshold.value)) * config.headroom
     voltage = FixedFormat(config.state_bits, frac_bits_for(v_abs, config.state_bits), "V")
-    gate = FixedFormat(config.gate_bits, config.gate_bits - 1, "1")
+    gate = FixedFormat(config.gate_bits, config.gate_bits, "1", signed=False)
     grid = _grid(profile, voltage.frac_bits, config.lut_size, config.interpolate)
     v_grid = grid.points(voltage.frac_bits)
     x_inf_tables, rate_tables, rates = _gate_tables(spec, v_grid, dt, gate, config.method)
@@ -335,18 +348,23 @@ def quantize(spec: NeuronSpec, target: HardwareTarget, config: QuantConfig, prof
         drive_scale=spec.input_gain * dt * 2.0 ** (voltage.frac_bits + acc_frac),
         grid=grid, phi_grid=phi_grid, phi_table=phi_table, gate_names=tuple(g.name for g in spec.gates),
         x_inf_tables=x_inf_tables, rate_tables=rate_tables,
-        terms=_quantized_terms(spec, v_grid, dt, voltage.frac_bits, acc_frac, coef_frac),
+        terms=_quantized_terms(spec, v_grid, dt, voltage.frac_bits, acc_frac, target),
         threshold=_threshold_int(spec.threshold.value * v_scale, spec.threshold.op),
         threshold_strict=spec.threshold.op == ">",
         refractory_condition=(_threshold_int(refractory.condition.value * v_scale, refractory.condition.op),
                               refractory.condition.op == ">") if refractory and refractory.condition else None,
         refractory_steps=int(refractory.duration / dt + 1e-3) if refractory and refractory.duration is not None else None,
-        reset=tuple((spec.state_names.index(name), int(to_fixed(value, voltage.frac_bits if name == spec.voltage
-                                                                  else gate.frac_bits)))
+        reset=tuple((spec.state_names.index(name), _register(value, voltage if name == spec.voltage else gate))
                     for name, value in spec.reset),
-        initial=np.array([to_fixed(initial[spec.voltage], voltage.frac_bits)]
-                         + [to_fixed(min(initial[g.name], gate.max_value), gate.frac_bits) for g in spec.gates], dtype=np.int64),
+        initial=np.array([_register(initial[spec.voltage], voltage)]
+                         + [_register(initial[g.name], gate) for g in spec.gates], dtype=np.int64),
     )
+
+
+def _register(value: float, fmt: FixedFormat) -> int:
+    """Register contents for ``value``: ``round(value * 2**frac_bits)`` (clipped to the format) minus its offset."""
+    low = 0.0 if not fmt.signed else -fmt.max_value - fmt.lsb
+    return int(to_fixed(min(max(value, low), fmt.max_value), fmt.frac_bits)) - fmt.offset
 
 
 def _threshold_int(scaled: float, op: str) -> int:
