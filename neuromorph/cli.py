@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .errors import InputError, NeuromorphError, OverflowDetected
+from .quantization.fixed_point import ROUNDING_MODES
 
 EXIT_USAGE = 2
 EXIT_OVERFLOW = 3
@@ -29,8 +30,8 @@ def _add_compare(subparsers) -> None:
     p.add_argument("--lut-size", type=int, help="entries per lookup table, a power of two")
     p.add_argument("--interpolate", action=argparse.BooleanOptionalAction, default=None,
                    help="linear interpolation in tables (default: the target's)")
-    p.add_argument("--rounding", choices=("nearest", "truncate", "stochastic"))
-    p.add_argument("--seed", type=int, help="seed of stochastic rounding (default 0)")
+    p.add_argument("--rounding", choices=ROUNDING_MODES)
+    p.add_argument("--seed", type=int, help="seed of stochastic rounding and dither phases (default 0)")
     p.add_argument("--stimulus-seed", type=int, help="override the model file's stimulus seed")
     p.add_argument("--backend", choices=("emulator", "lava", "both"), default="both")
     p.add_argument("--window", type=float, default=2.0, help="coincidence window in ms (default 2)")

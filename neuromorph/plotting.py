@@ -85,7 +85,7 @@ def plot_sweep(records: list[dict], path: str | Path, title: str = "") -> Path:
     families = sorted({(r["rounding"], r["lut_size"], r["interpolate"]) for r in records})
     tables = sorted({(size, interp) for _, size, interp in families})
     colors = {table: plt.cm.viridis(i / max(1, len(tables) - 1)) for i, table in enumerate(tables)}
-    styles = {"nearest": "-", "stochastic": "--", "truncate": ":"}
+    styles = {"nearest": "-", "stochastic": "--", "truncate": ":", "dither": "-."}
     for rounding, size, interp in families:
         line = sorted((r for r in records if (r["rounding"], r["lut_size"], r["interpolate"]) == (rounding, size, interp)),
                       key=lambda r: r["state_bits"])

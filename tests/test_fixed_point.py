@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from neuromorph.quantization.fixed_point import (
-    NOISE_BITS, from_fixed, lut_lookup, saturate, shift_round, splitmix64, stochastic_noise, to_fixed,
+    NOISE_BITS, dither_noise, from_fixed, lut_lookup, saturate, shift_round, splitmix64, stochastic_noise, to_fixed,
 )
 
 RNG = np.random.default_rng(1234)
@@ -57,6 +57,39 @@ def test_stochastic_noise_range_and_uniformity():
     expected = top.size / 16
     chi2 = ((counts - expected) ** 2 / expected).sum()
     assert chi2 < 50  # 15 degrees of freedom: p < 1e-5 above 45
+
+
+def rounded_up_counts(mode, noise_source, fraction_lsbs, shift, steps, n):
+    """How often each of ``n`` neurons rounds ``fraction_lsbs * 2**-shift`` up to 1 over ``steps`` steps."""
+    x = np.full(n, fraction_lsbs, dtype=np.int64)
+    return sum(shift_round(x, shift, mode, noise_source(5, k, 1, n)[0]) for k in range(steps))
+
+
+@pytest.mark.parametrize("fraction_lsbs", [1, 77, 128, 200])
+def test_dither_rounds_a_repeated_fraction_up_in_its_share_of_steps(fraction_lsbs):
+    # A Weyl sequence with the golden-ratio step has discrepancy below 3 / K for K <= 1000
+    # (three-gap theorem; Kuipers & Niederreiter, Uniform Distribution of Sequences, ch. 2),
+    # so every neuron's count of round-ups is p K within 3, from its first step on.
+    shift, steps = 8, 500
+    counts = rounded_up_counts("dither", dither_noise, fraction_lsbs, shift, steps, n=200)
+    assert np.abs(counts - fraction_lsbs / 2**shift * steps).max() <= 3
+
+
+def test_dither_error_does_not_grow_like_stochastic_rounding():
+    # Stochastic rounding's count is binomial: sd sqrt(K p (1-p)) = 10.3 LSB-steps at K=500, p=0.3.
+    shift, steps, fraction_lsbs = 8, 500, 77
+    expected = fraction_lsbs / 2**shift * steps
+    stochastic = rounded_up_counts("stochastic", stochastic_noise, fraction_lsbs, shift, steps, n=200)
+    dither = rounded_up_counts("dither", dither_noise, fraction_lsbs, shift, steps, n=200)
+    assert np.std(stochastic - expected) > 5 * np.std(dither - expected)
+
+
+def test_dither_noise_is_reproducible_in_range_and_decorrelated_across_neurons():
+    a = dither_noise(seed=1, step=3, n_sites=4, n=50)
+    np.testing.assert_array_equal(a, dither_noise(seed=1, step=3, n_sites=4, n=50))
+    assert a.min() >= 0 and a.max() < 2**NOISE_BITS
+    assert len(np.unique(a)) == a.size
+    assert (a != dither_noise(seed=2, step=3, n_sites=4, n=50)).all()
 
 
 def test_saturate_clips_and_counts():

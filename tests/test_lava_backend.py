@@ -41,6 +41,7 @@ def lowered(model, stimulus, **config):
 @pytest.mark.parametrize("config", [
     {"state_bits": 16, "rounding": "nearest", "interpolate": True},
     {"state_bits": 14, "rounding": "stochastic", "interpolate": True, "seed": 7},
+    {"state_bits": 13, "rounding": "dither", "interpolate": True, "seed": 3},
     {"state_bits": 12, "rounding": "truncate", "interpolate": False, "lut_size": 256},
 ])
 def test_lava_fixed_pt_equals_emulator_every_value_every_step(squid, config):
