@@ -207,13 +207,11 @@ def format_results_table(records: list[dict], min_gamma: float | None = None) ->
 
 
 def run_tune_command(args) -> int:
-    """``neuromorph tune``: bisect state bits per family, print the table, write the best config."""
-    from .tuning import belongs, bisect_bits, cheapest, write_config
+    """``neuromorph tune``: fewest bits, then least table memory; print the table, write the best config."""
+    from .tuning import belongs, cheapest, tune_search, write_config
 
     model, target, space, bench, out = _search_setup(args)
-    families = sorted({(c.lut_size, c.interpolate, c.rounding) for c in space})
-    bits = sorted({c.state_bits for c in space})
-    results = bisect_bits(bench, families, bits, args.min_gamma, out / "results.jsonl", args.workers, _log)
+    results = tune_search(bench, space, args.min_gamma, out / "results.jsonl", args.workers, _log)
     tried = [r for r in results.values() if belongs(r, bench)]
     print(format_results_table(tried, args.min_gamma))
     best = cheapest(tried, args.min_gamma)

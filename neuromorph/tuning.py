@@ -72,17 +72,32 @@ def held_out_seeds(model: ModelFile, count: int) -> tuple[int, ...]:
     return tuple(model.stimulus.seed + HELD_OUT_OFFSET + i for i in range(count))
 
 
+def fastest_codegen(model: ModelFile) -> str:
+    """Brian2's Cython target when it compiles on this machine, else the model file's own.
+
+    The references of a search are long runs (seeds x neurons x duration); Brian2's numpy
+    target spends about 1.5 ms of Python per step whatever the population size, Cython a
+    few microseconds. Both integrate the same equations with the same method.
+    """
+    from brian2.codegen.runtime.cython_rt import CythonCodeObject
+
+    return "cython" if CythonCodeObject.is_available() else model.simulation.codegen
+
+
 def prepare_benchmark(model: ModelFile, target: HardwareTarget, seeds: Iterable[int], window: float = 2e-3,
                       progress: Callable[[str], None] = lambda m: None) -> Benchmark:
     """Profile on the file's seed, then run Brian2 once on all held-out seeds side by side."""
     seeds = tuple(seeds)
+    model = dataclasses.replace(model, simulation=dataclasses.replace(model.simulation,
+                                                                      codegen=fastest_codegen(model)))
     progress(f"profiling run on the model's stimulus seed {model.stimulus.seed}")
     own = sample_stimulus(model.stimulus, model.simulation)
     profile = RangeProfile.from_run(run_brian2(model, own).v, own)
     stimulus = np.concatenate([sample_stimulus(model.stimulus, model.simulation, s) for s in seeds], axis=1)
     population = dataclasses.replace(model, simulation=dataclasses.replace(model.simulation,
                                                                            neurons=stimulus.shape[1]))
-    progress(f"Brian2 references for held-out seeds {list(seeds)} ({stimulus.shape[1]} neurons)")
+    progress(f"Brian2 ({model.simulation.codegen}) references for held-out seeds {list(seeds)} "
+             f"({stimulus.shape[1]} neurons)")
     reference = run_brian2(population, stimulus, record_v=False)
     return Benchmark(model=population, target=target, seeds=seeds, profile=profile, stimulus=stimulus,
                      reference=reference, window=window)
@@ -170,8 +185,8 @@ def run_points(bench: Benchmark, candidates: list[Candidate], results_path: Path
 
 def search_space(target: HardwareTarget, bits: Iterable[int] | None = None, lut_sizes: Iterable[int] | None = None,
                  roundings: Iterable[str] | None = None, interpolation: Iterable[bool] = (False, True)) -> list[Candidate]:
-    """The grid of candidates (default: 8 bits to the register width, 3 table sizes, all roundings)."""
-    bits = list(bits or range(8, target.state_bits + 1, 2))
+    """The grid of candidates (default: every width from 8 bits to the register width, 3 table sizes, all roundings)."""
+    bits = list(bits or range(8, target.state_bits + 1))
     lut_sizes = list(lut_sizes or [s for s in (64, 256, 1024) if s <= target.lut_max_entries])
     roundings = list(roundings or target.rounding_modes)
     return [Candidate(b, s, i, r) for b, s, i, r in itertools.product(bits, lut_sizes, interpolation, roundings)]
@@ -207,6 +222,49 @@ def bisect_bits(bench: Benchmark, families: list[tuple[int, bool, str]], bits: l
             middle = (low + high) // 2
             passed = results[candidate.key()]["gamma"] >= min_gamma
             bounds[family] = (low, middle - 1) if passed else (middle + 1, high)
+
+
+def tune_search(bench: Benchmark, space: list[Candidate], min_gamma: float, results_path: Path,
+                workers: int | None = None, progress=lambda m: None) -> dict[str, dict]:
+    """Find the fewest passing state bits, then the least table memory that passes at those bits.
+
+    1. For each rounding mode, bisect the state bits with the richest table of the space
+       (largest size, interpolated): the fewest bits any table can reach with that rounding.
+    2. At the fewest bits ``b*`` found in 1, with the roundings that passed there, walk the
+       table sizes from the smallest: interpolated first; at the first size where one
+       passes, the uninterpolated tables of that size too (same memory, no interpolation
+       multiply).
+
+    This assumes that a larger or interpolated table never lowers fidelity, as it assumes
+    (see :func:`bisect_bits`) that more bits never do; both hold in the sweeps up to a few
+    hundredths of Gamma. It needs about ``R (log2(bits) + sizes + 1)`` evaluations for ``R``
+    rounding modes instead of ``R log2(bits) sizes 2``.
+    """
+    bits = sorted({c.state_bits for c in space})
+    richest = max({(c.lut_size, c.interpolate) for c in space})
+    roundings = sorted({c.rounding for c in space})
+    progress(f"stage 1: fewest bits per rounding with the richest table (LUT {richest[0]}"
+             f"{', interpolated' if richest[1] else ''})")
+    results = bisect_bits(bench, [(*richest, r) for r in roundings], bits, min_gamma, results_path, workers, progress)
+    fewest = min((r["state_bits"] for r in _passing(results, bench, space, min_gamma)), default=None)
+    if fewest is None:
+        return results
+    winners = {r["rounding"] for r in _passing(results, bench, space, min_gamma) if r["state_bits"] == fewest}
+    progress(f"stage 2: smallest table at {fewest} bits with {', '.join(sorted(winners))} rounding")
+    at_fewest = [c for c in space if c.state_bits == fewest and c.rounding in winners]
+    for size in sorted({c.lut_size for c in at_fewest}):
+        of_size = [c for c in at_fewest if c.lut_size == size]
+        results = run_points(bench, [c for c in of_size if c.interpolate] or of_size, results_path, workers, progress)
+        if any(r["lut_size"] == size and r["state_bits"] == fewest for r in _passing(results, bench, space, min_gamma)):
+            return run_points(bench, of_size, results_path, workers, progress)
+    return results
+
+
+def _passing(results: dict[str, dict], bench: Benchmark, space: list[Candidate], min_gamma: float) -> list[dict]:
+    """Stored results of this benchmark and search space that meet the bar without overflow."""
+    keys = {c.key() for c in space}
+    return [r for r in results.values() if r["key"] in keys and belongs(r, bench)
+            and r["gamma"] >= min_gamma and r["overflows"] == 0]
 
 
 def write_config(path: Path, target: HardwareTarget, record: dict, min_gamma: float) -> None:
