@@ -10,6 +10,8 @@ without redoing it.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import itertools
 import json
 import multiprocessing
@@ -66,6 +68,16 @@ class Benchmark:
     reference: Trace
     window: float = 2e-3
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 of what a result depends on besides its candidate: stimuli, reference
+        spikes, range profile, target and window (so an edited model file is not resumed)."""
+        digest = hashlib.sha256(np.ascontiguousarray(self.stimulus).tobytes())
+        for train in self.reference.spike_trains:
+            digest.update(np.asarray(train, dtype=float).tobytes() + b"|")
+        digest.update(repr((self.profile, self.target, self.window)).encode())
+        return digest.hexdigest()
+
 
 def held_out_seeds(model: ModelFile, count: int) -> tuple[int, ...]:
     """``count`` stimulus seeds distinct from the model file's own."""
@@ -121,6 +133,7 @@ def evaluate(bench: Benchmark, candidate: Candidate) -> dict:
     errors = [r["spike_time_error_ms"]["mean"] for r in per_seed if r["spike_time_error_ms"]["mean"] is not None]
     return {
         "key": candidate.key(), "model": bench.model.spec.name, "target": bench.target.name,
+        "benchmark": bench.fingerprint,
         **dataclasses.asdict(candidate),
         "seeds": list(bench.seeds), "gamma_per_seed": gammas,
         "gamma": float(np.mean(gammas)), "gamma_min": float(np.min(gammas)),
@@ -154,9 +167,9 @@ def load_results(path: Path) -> dict[str, dict]:
 
 
 def belongs(record: dict, bench: Benchmark) -> bool:
-    """Whether a stored result was measured for this model, target and set of seeds."""
-    return (record.get("model"), record.get("target"), record.get("seeds")) == (
-        bench.model.spec.name, bench.target.name, list(bench.seeds))
+    """Whether a stored result was measured on this benchmark (model, stimuli, target, seeds)."""
+    return (record.get("model"), record.get("target"), record.get("seeds"), record.get("benchmark")) == (
+        bench.model.spec.name, bench.target.name, list(bench.seeds), bench.fingerprint)
 
 
 def run_points(bench: Benchmark, candidates: list[Candidate], results_path: Path, workers: int | None = None,

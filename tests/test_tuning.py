@@ -97,3 +97,32 @@ def test_squid_keeps_spike_timing_at_few_bits_on_generic16(squid_generic16_bench
     record = evaluate(squid_generic16_benchmark, Candidate(bits, 256, True, "dither"))
     assert record["overflows"] == 0
     assert record["gamma"] >= bar
+
+
+def test_results_of_another_stimulus_or_model_are_not_resumed():
+    import dataclasses
+
+    import numpy as np
+
+    from neuromorph.execution.trace import Trace
+    from neuromorph.quantization.formats import RangeProfile
+    from neuromorph.tuning import Benchmark, belongs
+
+    class Spec:
+        name = "squid"
+
+    class Model:
+        spec = Spec()
+
+    reference = Trace(label="brian2", dt=1e-4, duration=1e-3, spike_trains=[np.array([2e-4])], t=np.zeros(0),
+                      v=np.zeros((0, 1)), extra={})
+    bench = Benchmark(model=Model(), target=load_target("generic16"), seeds=(1,),
+                      profile=RangeProfile(v_min=-0.08, v_max=0.04, dv_max=0.01, drive_max=0.1),
+                      stimulus=np.zeros((10, 1)), reference=reference)
+    stored = {"model": "squid", "target": "generic16", "seeds": [1], "benchmark": bench.fingerprint}
+    assert belongs(stored, bench)
+    for changed in ({"stimulus": np.full((10, 1), 0.01)},
+                    {"reference": Trace(label="brian2", dt=1e-4, duration=1e-3, spike_trains=[np.array([3e-4])],
+                                        t=np.zeros(0), v=np.zeros((0, 1)), extra={})}):
+        assert not belongs(stored, dataclasses.replace(bench, **changed))
+    assert not belongs({k: v for k, v in stored.items() if k != "benchmark"}, bench)  # written before fingerprints
