@@ -25,7 +25,7 @@ from neuromorph.model.model_file import load_model
 from neuromorph.quantization.formats import frac_bits_for
 from neuromorph.quantization.quantize import QuantConfig
 from neuromorph.reference.brian2_run import run_brian2
-from neuromorph.tuning import fastest_codegen, held_out_seeds
+from neuromorph.tuning import fastest_codegen, held_out_seeds, seed_slice
 
 EXAMPLE = Path(__file__).resolve().parent / "squid_hh.toml"
 UA_PER_CM2 = 1e-2  # A/m^2
@@ -52,10 +52,8 @@ def voltage_lsb(model, reference_v_abs: float, bits: int) -> float:
 
 def per_seed_gamma(reference, perturbed, n_seeds: int) -> list[float]:
     size = len(reference.spike_trains) // n_seeds
-    def cut(trace, i):
-        return dataclasses.replace(trace, spike_trains=trace.spike_trains[i * size:(i + 1) * size],
-                                   v=trace.v[:, i * size:(i + 1) * size])
-    return [compare(cut(reference, i), cut(perturbed, i), window=2e-3).gamma for i in range(n_seeds)]
+    return [compare(seed_slice(reference, i, size), seed_slice(perturbed, i, size), window=2e-3).gamma
+            for i in range(n_seeds)]
 
 
 def main() -> None:

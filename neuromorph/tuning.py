@@ -115,7 +115,8 @@ def prepare_benchmark(model: ModelFile, target: HardwareTarget, seeds: Iterable[
                      reference=reference, window=window)
 
 
-def _per_seed(trace: Trace, index: int, size: int) -> Trace:
+def seed_slice(trace: Trace, index: int, size: int) -> Trace:
+    """The ``index``-th block of ``size`` neurons of a population run (one stimulus seed)."""
     cut = slice(index * size, (index + 1) * size)
     return dataclasses.replace(trace, spike_trains=trace.spike_trains[cut], v=trace.v[:, cut])
 
@@ -127,7 +128,7 @@ def evaluate(bench: Benchmark, candidate: Candidate) -> dict:
                       dict(bench.model.initial))
     trace, run = emulate(neuron, bench.stimulus, record=False)
     size = bench.stimulus.shape[1] // len(bench.seeds)
-    per_seed = [compare(_per_seed(bench.reference, i, size), _per_seed(trace, i, size), window=bench.window).to_dict()
+    per_seed = [compare(seed_slice(bench.reference, i, size), seed_slice(trace, i, size), window=bench.window).to_dict()
                 for i in range(len(bench.seeds))]
     gammas = [r["gamma"] for r in per_seed]
     errors = [r["spike_time_error_ms"]["mean"] for r in per_seed if r["spike_time_error_ms"]["mean"] is not None]
