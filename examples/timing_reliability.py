@@ -44,7 +44,7 @@ def population(model, mean: float | None, sigma: float | None, seeds: tuple[int,
     return dataclasses.replace(model, stimulus=stimulus_config, simulation=simulation), stimulus
 
 
-def voltage_lsb(model, reference_v_abs: float, bits: int) -> float:
+def voltage_lsb(reference_v_abs: float, bits: int) -> float:
     """LSB of the voltage register neuromorph would choose at ``bits`` (same headroom rule as quantize)."""
     headroom = QuantConfig.__dataclass_fields__["headroom"].default
     return 2.0 ** -frac_bits_for(reference_v_abs * headroom, bits)
@@ -74,7 +74,7 @@ def main() -> None:
         v_abs = max(abs(reference.v.min()), abs(reference.v.max()), abs(model.spec.threshold.value))
         cells = []
         for b in bits:
-            kick = rng.uniform(-0.5, 0.5, stimulus.shape) * voltage_lsb(model, v_abs, b)
+            kick = rng.uniform(-0.5, 0.5, stimulus.shape) * voltage_lsb(v_abs, b)
             perturbed = run_brian2(model, stimulus + kick / (model.spec.input_gain * model.simulation.dt), record_v=False)
             gammas = per_seed_gamma(dataclasses.replace(reference, v=reference.v[:, :0]), perturbed, len(seeds))
             cells.append(f"{np.mean(gammas):.4f} (worst {np.min(gammas):.4f})")

@@ -206,9 +206,14 @@ def search_space(target: HardwareTarget, bits: Iterable[int] | None = None, lut_
     return [Candidate(b, s, i, r) for b, s, i, r in itertools.product(bits, lut_sizes, interpolation, roundings)]
 
 
+def passes(record: dict, min_gamma: float) -> bool:
+    """Whether a point's mean Gamma meets the bar with no register overflow."""
+    return record["gamma"] >= min_gamma and record["overflows"] == 0
+
+
 def cheapest(results: Iterable[dict], min_gamma: float) -> dict | None:
     """Fewest state bits, then least table memory, among points whose mean Gamma meets the bar."""
-    passing = [r for r in results if r["gamma"] >= min_gamma and r["overflows"] == 0]
+    passing = [r for r in results if passes(r, min_gamma)]
     return min(passing, key=lambda r: (r["state_bits"], r["table_memory_bits"], r["key"]), default=None)
 
 
@@ -260,10 +265,11 @@ def tune_search(bench: Benchmark, space: list[Candidate], min_gamma: float, resu
     progress(f"stage 1: fewest bits per rounding with the richest table (LUT {richest[0]}"
              f"{', interpolated' if richest[1] else ''})")
     results = bisect_bits(bench, [(*richest, r) for r in roundings], bits, min_gamma, results_path, workers, progress)
-    fewest = min((r["state_bits"] for r in _passing(results, bench, space, min_gamma)), default=None)
+    passing = _passing(results, bench, space, min_gamma)
+    fewest = min((r["state_bits"] for r in passing), default=None)
     if fewest is None:
         return results
-    winners = {r["rounding"] for r in _passing(results, bench, space, min_gamma) if r["state_bits"] == fewest}
+    winners = {r["rounding"] for r in passing if r["state_bits"] == fewest}
     progress(f"stage 2: smallest table at {fewest} bits with {', '.join(sorted(winners))} rounding")
     at_fewest = [c for c in space if c.state_bits == fewest and c.rounding in winners]
     for size in sorted({c.lut_size for c in at_fewest}):
@@ -277,8 +283,7 @@ def tune_search(bench: Benchmark, space: list[Candidate], min_gamma: float, resu
 def _passing(results: dict[str, dict], bench: Benchmark, space: list[Candidate], min_gamma: float) -> list[dict]:
     """Stored results of this benchmark and search space that meet the bar without overflow."""
     keys = {c.key() for c in space}
-    return [r for r in results.values() if r["key"] in keys and belongs(r, bench)
-            and r["gamma"] >= min_gamma and r["overflows"] == 0]
+    return [r for r in results.values() if r["key"] in keys and belongs(r, bench) and passes(r, min_gamma)]
 
 
 def write_config(path: Path, target: HardwareTarget, record: dict, min_gamma: float) -> None:

@@ -14,10 +14,9 @@ from typing import Any, Callable
 import tomli
 
 from ..errors import ConfigError, TargetFileError
-from ..quantization.fixed_point import ROUNDING_MODES
+from ..quantization.fixed_point import OVERFLOW_MODES, ROUNDING_MODES
 
 TARGETS_DIR = Path(__file__).resolve().parents[2] / "hw_targets"
-OVERFLOW_MODES = ("saturate", "wrap")
 
 
 def _positive(value) -> str | None:
