@@ -25,24 +25,13 @@ def _add_compare(subparsers) -> None:
     p = subparsers.add_parser("compare", help="run Brian2 and the fixed-point neuron on the same input and compare")
     p.add_argument("model", help="model file (TOML)")
     p.add_argument("--target", help="hardware target name or file (default: the --config's, else loihi2)")
-    p.add_argument("--state-bits", type=int, help="voltage register width (default: the target's)")
-    p.add_argument("--gate-bits", type=int, help="gate register and table entry width (default: state bits)")
-    p.add_argument("--lut-size", type=int, help="entries per lookup table, a power of two")
-    p.add_argument("--interpolate", action=argparse.BooleanOptionalAction, default=None,
-                   help="linear interpolation in tables (default: the target's)")
-    p.add_argument("--rounding", choices=ROUNDING_MODES)
-    p.add_argument("--seed", type=int, help="seed of stochastic rounding and dither phases (default 0)")
+    _add_quantization_options(p)
     p.add_argument("--stimulus-seed", type=int, help="override the model file's stimulus seed")
     p.add_argument("--backend", choices=("emulator", "lava", "both"), default="both")
     p.add_argument("--window", type=float, default=2.0, help="coincidence window in ms (default 2)")
     p.add_argument("--out", default="out", help="output directory for report.json and compare.png")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     p.add_argument("--strict", action="store_true", help="fail (exit 3) if any register overflowed")
-    p.add_argument("--config", help="quantization config file (as written by `neuromorph tune`); "
-                                    "command-line options override it")
-    p.add_argument("--headroom", type=float, help="widen the profiled voltage range by this factor (default 1.25)")
-    p.add_argument("--method", choices=("exponential_euler", "euler"),
-                   help="integration of gates and voltage (default: the model's Brian2 method when it is one of these)")
     p.set_defaults(handler=run_compare_command)
 
 
@@ -71,12 +60,39 @@ def _add_sweep(subparsers) -> None:
     p.set_defaults(handler=run_sweep_command)
 
 
+def _add_quantization_options(p) -> None:
+    p.add_argument("--state-bits", type=int, help="voltage register width (default: the target's)")
+    p.add_argument("--gate-bits", type=int, help="gate register and table entry width (default: state bits)")
+    p.add_argument("--lut-size", type=int, help="entries per lookup table, a power of two")
+    p.add_argument("--interpolate", action=argparse.BooleanOptionalAction, default=None,
+                   help="linear interpolation in tables (default: the target's)")
+    p.add_argument("--rounding", choices=ROUNDING_MODES,
+                   help="rounding of every right shift (default: the target's, for the width asked)")
+    p.add_argument("--seed", type=int, help="seed of stochastic rounding and dither phases (default 0)")
+    p.add_argument("--config", help="quantization config file (as written by `neuromorph tune`); "
+                                    "command-line options override it")
+    p.add_argument("--headroom", type=float, help="widen the profiled ranges by this factor (default 1.25)")
+    p.add_argument("--method", choices=("exponential_euler", "euler"),
+                   help="integration of gates and voltage (default: the model's Brian2 method when it is one of these)")
+
+
+def _add_lower(subparsers) -> None:
+    p = subparsers.add_parser("lower", help="print the integer program of a model on a target, with widths, "
+                                            "operation counts and table memory")
+    p.add_argument("model", help="model file (TOML)")
+    p.add_argument("--target", help="hardware target name or file (default: the --config's, else loihi2)")
+    _add_quantization_options(p)
+    p.add_argument("--json", action="store_true", help="print the formats and counts as JSON instead")
+    p.set_defaults(handler=run_lower_command)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``neuromorph`` argument parser."""
     parser = argparse.ArgumentParser(prog="neuromorph", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_compare(subparsers)
+    _add_lower(subparsers)
     _add_tune(subparsers)
     _add_sweep(subparsers)
     try:
@@ -97,6 +113,7 @@ def _format_row(name: str, value) -> str:
 def format_table(report: dict) -> str:
     """Human-readable summary of a compare report."""
     ste = report["spike_time_error_ms"]
+    voltage = next(iter(report["formats"]["registers"].values()))
     rows = [
         f"{report['model']}: {report['reference']} vs {report['candidate']} on {report['target']} "
         f"({report['config']['state_bits']}-bit state, {report['config']['rounding']}, "
@@ -111,9 +128,9 @@ def format_table(report: dict) -> str:
         _format_row("v RMSE (mV)", report["v_rmse_mV"]),
         _format_row("algorithm error Gamma (Brian2 vs float)", report["error_split"]["algorithm"]["gamma"]),
         _format_row("quantization error Gamma (float vs fixed)", report["error_split"]["quantization"]["gamma"]),
-        _format_row("voltage format", f"{report['formats']['voltage']['bits']} bits, "
-                                      f"LSB {report['formats']['voltage']['lsb'] * 1e6:.4g} uV"),
-        _format_row("overflows", sum(report["saturations"].values())),
+        _format_row("voltage format", f"{voltage['bits']} bits, LSB {voltage['lsb'] * 1e6:.4g} uV"),
+        _format_row("register overflows", sum(report["saturations"].values())),
+        _format_row("intermediate overflows", sum(report["operation_overflows"].values())),
     ]
     lava = report.get("lava_matches_emulator")
     if lava is not None:
@@ -123,15 +140,11 @@ def format_table(report: dict) -> str:
     return "\n".join(rows)
 
 
-def run_compare_command(args) -> int:
-    """``neuromorph compare``: run, print a table, write report.json and compare.png."""
+def _model_target_config(args):
+    """The model, target and quantisation config of a command (file, --config, then flags)."""
     from .model.model_file import load_model
-    from .pipeline import CompareOptions, build_report, run_compare
-    from .plotting import plot_compare
-    from .quantization.quantize import QuantConfig
+    from .quantization.quantize import QuantConfig, default_method
     from .targets import load_target
-
-    from .quantization.quantize import default_method
     from .tuning import read_config
 
     model = load_model(args.model)
@@ -144,6 +157,39 @@ def run_compare_command(args) -> int:
     settings.update({k: v for k, v in overrides.items() if v is not None})
     settings.setdefault("method", default_method(model.simulation.method))
     config = QuantConfig.for_target(target, **settings)
+    _log(f"rounding: {config.rounding} ({config.rounding_source})")
+    return model, target, config
+
+
+def run_lower_command(args) -> int:
+    """``neuromorph lower``: profile the model in Brian2, lower it, print the integer program."""
+    import dataclasses
+
+    from .execution.stimulus import sample_stimulus
+    from .quantization.formats import RangeProfile
+    from .quantization.listing import format_program
+    from .quantization.quantize import quantize
+    from .reference.brian2_run import run_brian2
+    from .tuning import fastest_codegen
+
+    model, target, config = _model_target_config(args)
+    model = dataclasses.replace(model, simulation=dataclasses.replace(model.simulation,
+                                                                      codegen=fastest_codegen(model)))
+    stimulus = sample_stimulus(model.stimulus, model.simulation)
+    _log(f"range profile: Brian2 ({model.simulation.codegen}) on the model's own stimulus")
+    reference = run_brian2(model, stimulus)
+    profile = RangeProfile.from_run(reference.v, stimulus, reference.states)
+    neuron = quantize(model.spec, target, config, profile, model.simulation.dt, dict(model.initial))
+    print(json.dumps(neuron.formats(), indent=2) if args.json else format_program(neuron))
+    return 0
+
+
+def run_compare_command(args) -> int:
+    """``neuromorph compare``: run, print a table, write report.json and compare.png."""
+    from .pipeline import CompareOptions, build_report, run_compare
+    from .plotting import plot_compare
+
+    model, target, config = _model_target_config(args)
     options = CompareOptions(backend=args.backend, window=args.window * 1e-3, stimulus_seed=args.stimulus_seed)
     result = run_compare(model, target, config, options, progress=_log)
     report = build_report(result)
@@ -154,8 +200,9 @@ def run_compare_command(args) -> int:
     print(json.dumps(report, indent=2) if args.json else format_table(report))
     _log(f"wrote {out / 'report.json'} and {out / 'compare.png'}")
     overflowed = {k: v for k, v in report["saturations"].items() if v}
+    overflowed.update(report["operation_overflows"])
     if args.strict and overflowed:
-        raise OverflowDetected(f"register overflow during the run: {overflowed}")
+        raise OverflowDetected(f"overflow during the run: {overflowed}")
     if result.lava_check is not None and not result.lava_check.match:
         raise NeuromorphError(f"Lava fixed_pt and emulator disagree from step {result.lava_check.first_mismatch_step}")
     return 0

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import InputError
-from .execution.emulator import emulate, emulate_float, trace_from_run
+from .execution.emulator import emulate, emulate_float, overflow_summary, trace_from_run
 from .execution.loop import KernelRun
 from .execution.stimulus import sample_stimulus
 from .execution.trace import Trace
@@ -89,8 +89,8 @@ def _run_lava(neuron: QuantizedNeuron, stimulus: np.ndarray, emulated: KernelRun
 
     result = run_lava(FixedPointKernel(neuron), neuron.quantize_drive(stimulus), tag="fixed_pt", record=True)
     run = KernelRun(states=result.states, spikes=result.spikes, overflows=result.saturations, initial=emulated.initial)
-    trace = trace_from_run(run, "lava fixed_pt", neuron.dt, neuron.voltage.lsb, neuron.state_names,
-                           result.wall_time_s)
+    trace = trace_from_run(run, "lava fixed_pt", neuron.dt, neuron.voltage_lsb,
+                           overflow_summary(neuron, result.saturations), result.wall_time_s)
     return trace, check_lava_against_emulator(emulated, result.states, result.spikes)
 
 
@@ -100,7 +100,7 @@ def run_compare(model: ModelFile, target: HardwareTarget, config: QuantConfig, o
     stimulus = sample_stimulus(model.stimulus, model.simulation, options.stimulus_seed)
     progress(f"Brian2 reference: {model.simulation.neurons} neurons x {stimulus.shape[0]} steps")
     reference = run_brian2(model, stimulus)
-    profile = RangeProfile.from_run(reference.v, stimulus)
+    profile = RangeProfile.from_run(reference.v, stimulus, reference.states)
     neuron = quantize(model.spec, target, config, profile, model.simulation.dt, dict(model.initial))
     progress("float emulator (same algorithm, float64)")
     float_trace = emulate_float(model, stimulus, method=config.method)
@@ -129,7 +129,7 @@ def build_report(result: CompareResult) -> dict:
         "model_file": result.model.path,
         "target": result.target.name,
         "backend": result.options.backend,
-        "config": dict(result.neuron.config.__dict__),
+        "config": result.neuron.config.to_dict(),
         "simulation": {"dt_ms": result.model.simulation.dt * 1e3, "duration_s": result.reference.duration,
                        "neurons": result.model.simulation.neurons, "steps": int(result.stimulus.shape[0])},
         "reference": result.reference.label,
@@ -142,6 +142,7 @@ def build_report(result: CompareResult) -> dict:
         },
         "formats": result.neuron.formats(),
         "saturations": result.fixed.extra["overflows"],
+        "operation_overflows": result.fixed.extra["operation_overflows"],
         "wall_time_s": {t.label: t.extra.get("wall_time_s") for t in
                         (result.reference, result.float_emulator, result.fixed, result.lava) if t is not None},
     }

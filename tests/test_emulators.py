@@ -62,4 +62,4 @@ def test_initial_voltage_is_exact_to_one_lsb(squid_run):
     neuron = quantize(model.spec, target, QuantConfig.for_target(target, state_bits=12),
                       RangeProfile.from_run(reference.v, stimulus), model.simulation.dt, dict(model.initial))
     trace, _ = emulate(neuron, stimulus[:5])
-    assert abs(trace.v[0, 0] - model.initial["v"]) <= neuron.voltage.lsb / 2
+    assert abs(trace.v[0, 0] - model.initial["v"]) <= neuron.voltage_lsb / 2

@@ -30,7 +30,7 @@ def test_example_lowers_at_loihi2_defaults(name):
     profile = RangeProfile(v_min=-0.09, v_max=0.05, dv_max=0.01, drive_max=0.5)
     neuron = quantize(model.spec, target, QuantConfig.for_target(target), profile, model.simulation.dt,
                       dict(model.initial))
-    assert neuron.voltage.bits == 24 and neuron.table_memory_bits <= target.lut_memory_bits
+    assert neuron.program.registers[0].bits == 24 and neuron.table_memory_bits <= target.lut_memory_bits
 
 
 def test_q10_factor_is_applied_to_the_warm_squid():

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from neuromorph.quantization.fixed_point import (
-    NOISE_BITS, dither_noise, from_fixed, lut_lookup, saturate, shift_round, splitmix64, stochastic_noise, to_fixed,
+    NOISE_BITS, dither_noise, from_fixed, saturate, shift_round, splitmix64, stochastic_noise, table_index,
+    table_remainder, to_fixed,
 )
 
 RNG = np.random.default_rng(1234)
@@ -111,17 +112,29 @@ def test_to_fixed_round_trip_within_half_lsb():
     assert np.abs(from_fixed(to_fixed(values, 12), 12) - values).max() <= 2.0**-13
 
 
-def test_lut_lookup_without_interpolation_takes_the_floor_entry():
-    table = np.arange(16, dtype=np.int64)[None, :] * 100
+def test_table_index_takes_the_floor_entry_clipped_to_the_table():
+    table = np.arange(16, dtype=np.int64) * 100
     x = np.array([-50, 0, 7, 8, 15, 127, 1000])
-    out = lut_lookup(table, x, origin=0, shift=3, interpolate=False, mode="nearest")[0]
-    np.testing.assert_array_equal(out, [0, 0, 0, 100, 100, 1500, 1500])
+    np.testing.assert_array_equal(table[table_index(x, 0, 3, 16)], [0, 0, 0, 100, 100, 1500, 1500])
 
 
-def test_lut_lookup_interpolation_matches_numpy_interp():
+def test_table_interpolation_matches_numpy_interp():
     grid = np.arange(64) * 16 - 300
-    table = to_fixed(np.sin(grid / 200.0), 14)[None, :]
+    table = to_fixed(np.sin(grid / 200.0), 14)
     x = RNG.integers(grid[0], grid[-1], 2000)
-    out = lut_lookup(table, x, origin=int(grid[0]), shift=4, interpolate=True, mode="nearest")[0]
-    expected = np.interp(x, grid, table[0])
-    assert np.abs(out - expected).max() <= 0.5 + 1e-9
+    k = table_index(x, int(grid[0]), 4, 64)
+    r = table_remainder(x, int(grid[0]), 4, 64)
+    out = table[k] + shift_round((table[np.minimum(k + 1, 63)] - table[k]) * r, 4, "nearest")
+    assert np.abs(out - np.interp(x, grid, table)).max() <= 0.5 + 1e-9
+
+
+def test_table_remainder_is_zero_outside_the_grid():
+    x = np.array([-100, -1, 0, 5, 16 * 63, 16 * 63 + 7, 5000])
+    np.testing.assert_array_equal(table_remainder(x, 0, 4, 64), [0, 0, 0, 5, 0, 0, 0])
+
+
+@pytest.mark.parametrize("shift", [1, 5, 12])
+def test_toward_zero_matches_lavas_sign_abs_shift(shift):
+    # Lava's fixed-point LIF: decayed = sign(x) * (|x| >> decay_shift) (lava/proc/lif/models.py)
+    expected = np.array([int(v / 2**shift) for v in VALUES.tolist()], dtype=np.int64)  # int() truncates toward 0
+    np.testing.assert_array_equal(shift_round(VALUES, shift, "toward_zero"), expected)

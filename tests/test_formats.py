@@ -40,33 +40,25 @@ def lowered(model, target_name, bits):
 
 def test_gate_registers_hold_their_steady_state_in_offset_binary(squid_model):
     neuron, _ = lowered(squid_model, "generic16", 12)
-    stored = neuron.initial[1:]
+    gates = neuron.program.registers[1:4]
+    stored = neuron.initial[1:4]
+    assert all(g.kind == "gate" and g.bits == 12 and g.offset == 1 << 11 for g in gates)
     assert (stored >= -(1 << 11)).all() and (stored < 1 << 11).all()
-    values = (stored + neuron.gate.offset) * neuron.gate.lsb
+    values = [(q + g.offset) * 2.0**-g.frac for q, g in zip(stored, gates)]
     m, h, n = 0.0529, 0.5961, 0.3177  # textbook squid steady state at -65 mV
     np.testing.assert_allclose(values, [m, h, n], atol=1e-3)
 
 
-@pytest.mark.parametrize("target_name, bits", [("generic16", 8), ("generic16", 12), ("generic16", 16),
-                                                ("loihi1", 24), ("loihi2", 14), ("loihi2", 24)])
-def test_every_affine_term_fits_the_accumulator_and_64_bit_intermediates(squid_model, target_name, bits):
-    """Over the whole voltage register, in exact integers (Python ints do not overflow)."""
-    neuron, target = lowered(squid_model, target_name, bits)
-    v_extreme = 1 << (bits - 1)
-    for term in neuron.terms:
-        assert term.table is None
-        slope_times_v = abs(term.b) * v_extreme
-        assert slope_times_v < 1 << 63
-        coefficient = abs(term.a) + (slope_times_v >> (term.b_frac - neuron.acc_frac))
-        assert coefficient < 1 << (target.accumulator_bits - 1)
-        if term.gates:
-            assert coefficient << neuron.product_frac < 1 << 63
-            assert abs(term.b) << neuron.product_frac < 1 << 63
+def test_gates_as_wide_as_the_multiplier_give_up_one_bit_to_stay_an_operand(squid_model):
+    neuron, target = lowered(squid_model, "generic16", 16)
+    gate = neuron.program.registers[1]
+    assert (gate.frac, gate.offset, gate.value_range) == (15, 0, (0, (1 << 15) - 1))
 
 
 def test_increments_keep_fractional_bits_on_a_16_bit_datapath(squid_model):
     """With a 32-bit accumulator, voltage increments keep bits below the 12-bit voltage LSB."""
     neuron, _ = lowered(squid_model, "generic16", 12)
-    assert neuron.acc_frac >= 4
-    drive_lsb_uA_per_cm2 = 1 / neuron.drive_scale * 100
+    (port,) = neuron.program.ports
+    assert port.frac - neuron.program.registers[0].frac >= 4
+    drive_lsb_uA_per_cm2 = 1 / port.scale * 100
     assert drive_lsb_uA_per_cm2 < 0.2  # far below the 3 uA/cm^2 noise of the stimulus

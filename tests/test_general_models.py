@@ -76,7 +76,7 @@ def test_instantaneous_gate_becomes_a_tabulated_term(wang_buzsaki):
     model, _, _ = wang_buzsaki
     assert [g.name for g in model.spec.gates] == ["h", "n"]
     assert all(g.form == "alpha_beta" for g in model.spec.gates)
-    lowerings = {t.gate_powers: t.affine is None for t in model.spec.terms}
+    lowerings = {t.monomial: t.affine is None for t in model.spec.voltage_equation.terms}
     assert lowerings[(("h", 1),)] is True  # m_inf(v)**3 (v - E_Na): tabulated over v
     assert lowerings[(("n", 4),)] is False  # ohmic: exact affine arithmetic
 
@@ -136,7 +136,7 @@ def test_overflow_is_counted_per_variable_and_strict_exits_3(tmp_path, capsys):
     capsys.readouterr()
     assert main(args + ["--strict"]) == 3
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("neuromorph: error: register overflow") and "'v'" in err[-1]
+    assert err[-1].startswith("neuromorph: error: overflow during the run") and "'v'" in err[-1]
 
 
 def test_without_overflow_strict_succeeds(tmp_path):

@@ -42,7 +42,7 @@ def test_gates_are_classified_and_match_textbook_kinetics():
 def test_membrane_terms_are_ohmic_conductances_over_capacitance():
     spec = squid_spec()
     c_m = SQUID_PARAMETERS_SI["C_m"]
-    by_gates = {t.gate_powers: t.affine for t in spec.terms}
+    by_gates = {t.monomial: t.affine for t in spec.voltage_equation.terms}
     expected = {
         (("m", 3), ("h", 1)): ("g_Na", "E_Na"),
         (("n", 4),): ("g_K", "E_K"),
@@ -54,7 +54,10 @@ def test_membrane_terms_are_ohmic_conductances_over_capacitance():
         g_over_c = SQUID_PARAMETERS_SI[g] / c_m
         assert b == pytest.approx(-g_over_c, rel=1e-12)
         assert a == pytest.approx(g_over_c * SQUID_PARAMETERS_SI[e], rel=1e-12)
-    assert spec.input_gain == pytest.approx(1 / c_m, rel=1e-12)
+    assert spec.stimulus.gain == pytest.approx(1 / c_m, rel=1e-12) and spec.stimulus.state == "v"
+    # Brian2's exponential Euler folds every conductance into the exponential: A = -sum g/C
+    rates = {t.monomial: t.constant for t in spec.voltage_equation.rate_terms}
+    assert rates == {p: pytest.approx(-SQUID_PARAMETERS_SI[g] / c_m, rel=1e-12) for p, (g, _) in expected.items()}
     assert spec.currents == ("I_Na", "I_K", "I_L")
 
 
@@ -105,4 +108,48 @@ def test_threshold_on_another_variable_is_refused():
 def test_duration_refractoriness_and_reset_are_parsed():
     spec = squid_spec(refractory="2*ms", reset="v = -70*mV")
     assert spec.refractory.duration == pytest.approx(2e-3)
-    assert spec.reset == (("v", pytest.approx(-0.07)),)
+    (statement,) = spec.reset
+    assert (statement.name, statement.op, statement.value) == ("v", "=", pytest.approx(-0.07))
+
+
+def test_reset_increments_are_parsed():
+    spec = squid_spec(reset="v = -70*mV; n += 0.1; h -= 0.05")
+    assert [(r.name, r.op, round(r.value, 9)) for r in spec.reset] == [("v", "=", -0.07), ("n", "+=", 0.1),
+                                                                       ("h", "+=", -0.05)]
+
+
+CONDUCTANCE_SYNAPSE = SQUID_EQUATIONS.replace(
+    "dv/dt = (I_inj - I_Na - I_K - I_L) / C_m : volt",
+    "dv/dt = (I_inj - I_Na - I_K - I_L - g_e * (v - E_e) - w) / C_m : volt\n"
+    "dg_e/dt = -g_e / tau_e : siemens/meter**2\n"
+    "dw/dt = (a_w * (v - E_L) - w) / tau_w : amp/meter**2")
+
+
+def test_synaptic_conductance_and_adaptation_are_linear_states_not_gates():
+    parameters = dict(SQUID_PARAMETERS_SI, E_e=0.0, tau_e=5e-3, a_w=0.5, tau_w=0.1)
+    spec = squid_spec(CONDUCTANCE_SYNAPSE, parameters=parameters)
+    assert [g.name for g in spec.gates] == ["m", "h", "n"]
+    assert [s.name for s in spec.linear_states] == ["g_e", "w"]
+    g_e, w = spec.linear_states
+    assert {t.monomial: t.constant for t in g_e.terms} == {(("g_e", 1),): pytest.approx(-200.0)}
+    assert g_e.constant_rate == pytest.approx(-200.0)  # a fixed decay: folded into the coefficients
+    assert w.constant_rate == pytest.approx(-10.0)
+    drive = next(t for t in w.terms if not t.monomial)  # a_w (v - E_L) / tau_w, affine in v
+    assert drive.affine == (pytest.approx(-0.5 * SQUID_PARAMETERS_SI["E_L"] / 0.1), pytest.approx(5.0))
+    membrane = {t.monomial: t.affine for t in spec.voltage_equation.terms}
+    assert membrane[(("g_e", 1),)] == (0.0, pytest.approx(-1 / SQUID_PARAMETERS_SI["C_m"]))  # E_e = 0
+    rates = {t.monomial for t in spec.voltage_equation.rate_terms}
+    assert (("g_e", 1),) in rates  # the synaptic conductance joins the exponential, as in Brian2
+
+
+def test_a_state_named_v_is_fine_when_the_voltage_is_u():
+    equations = SQUID_EQUATIONS.replace("dv/dt", "du/dt").replace("(v - E", "(u - E").replace("(v +", "(u +")
+    equations += "\ndv/dt = (0.5 - v) / (10*ms) : 1\n"
+    spec = squid_spec(equations, voltage="u", threshold="u > -20*mV", refractory="u > -20*mV")
+    assert spec.voltage == "u" and "v" in [g.name for g in spec.gates]
+
+
+def test_input_missing_from_the_equations_names_the_input():
+    equations = SQUID_EQUATIONS.replace("(I_inj - I_Na", "(- I_Na")
+    with pytest.raises(LoweringError, match="'I_inj' does not appear"):
+        squid_spec(equations)

@@ -17,21 +17,30 @@ def spike_trains_from(spikes: np.ndarray, dt: float) -> tuple[np.ndarray, ...]:
     return tuple(np.flatnonzero(spikes[:, i]) * dt for i in range(spikes.shape[1]))
 
 
-def trace_from_run(run: KernelRun, label: str, dt: float, v_scale: float, overflow_names, wall: float) -> Trace:
-    """A :class:`Trace` whose ``v[k]`` is the voltage at ``t = k dt`` (before step ``k``)."""
+def trace_from_run(run: KernelRun, label: str, dt: float, v_scale: float, overflows: dict, wall: float) -> Trace:
+    """A :class:`Trace` whose ``v[k]`` is the voltage at ``t = k dt`` (before step ``k``).
+
+    ``overflows`` holds the report's overflow counts (per register, per operation).
+    """
     n_steps = run.spikes.shape[0]
     v = np.concatenate([run.initial[None, 0], run.states[:-1, 0]]) * v_scale if run.states is not None \
         else np.empty((0, run.spikes.shape[1]))
-    extra = {"wall_time_s": wall, "overflows": dict(zip(overflow_names, run.overflows.tolist()))}
+    extra = {"wall_time_s": wall, **overflows}
     return Trace(label=label, dt=dt, duration=n_steps * dt, spike_trains=spike_trains_from(run.spikes, dt),
                  t=np.arange(v.shape[0]) * dt, v=v, extra=extra)
 
 
+def overflow_summary(neuron: QuantizedNeuron, counts: np.ndarray) -> dict:
+    """Overflow counts of a run: per register (``overflows``) and per operation (``operation_overflows``)."""
+    program = neuron.program
+    return {"overflows": program.register_overflows(counts), "operation_overflows": program.overflow_report(counts)}
+
+
 def emulate(neuron: QuantizedNeuron, stimulus: np.ndarray, record: bool = True) -> tuple[Trace, KernelRun]:
-    """Integer emulation of ``neuron`` driven by ``stimulus`` (T, N) A/m^2."""
+    """Integer emulation of ``neuron`` driven by ``stimulus`` (T, N) in the input's SI units."""
     started = time.perf_counter()
     run = run_kernel(FixedPointKernel(neuron), neuron.quantize_drive(stimulus), record)
-    trace = trace_from_run(run, "emulator", neuron.dt, neuron.voltage.lsb, neuron.state_names,
+    trace = trace_from_run(run, "emulator", neuron.dt, neuron.voltage_lsb, overflow_summary(neuron, run.overflows),
                            time.perf_counter() - started)
     return trace, run
 
@@ -42,5 +51,5 @@ def emulate_float(model: ModelFile, stimulus: np.ndarray, record: bool = True,
     kernel = FloatKernel(model.spec, model.simulation.dt, dict(model.initial), method)
     started = time.perf_counter()
     run = run_kernel(kernel, stimulus, record)
-    names = model.spec.state_names + ("refractory",)
-    return trace_from_run(run, "float emulator", model.simulation.dt, 1.0, names, time.perf_counter() - started)
+    return trace_from_run(run, "float emulator", model.simulation.dt, 1.0, {"overflows": {}},
+                          time.perf_counter() - started)

@@ -16,8 +16,9 @@ class KernelRun:
         State matrix after step ``k`` (None when not recorded).
     spikes : ndarray (T, N) bool
         Spikes emitted in step ``k``.
-    overflows : ndarray (n_state,)
-        Number of register overflows per state row over the run.
+    overflows : ndarray (n_counters,)
+        Number of values that did not fit, per counter of the kernel (per operation of the
+        integer program) over the run.
     initial : ndarray (n_state, N)
         State before the first step.
     """
@@ -35,7 +36,7 @@ def run_kernel(kernel, drive: np.ndarray, record: bool = True) -> KernelRun:
     initial = state.copy()
     states = np.empty((n_steps,) + state.shape, dtype=state.dtype) if record else None
     spikes = np.zeros((n_steps, n_neurons), dtype=bool)
-    overflows = np.zeros(kernel.n_state, dtype=np.int64)
+    overflows = np.zeros(kernel.n_counters, dtype=np.int64)
     for k in range(n_steps):
         state, spikes[k], overflow = kernel.step(state, drive[k], k)
         overflows += overflow

@@ -24,6 +24,8 @@ class Trace:
         Membrane potential (V); shape (0, N) when not recorded.
     extra : dict
         Counters and timings (``wall_time_s``, ``overflows``).
+    states : dict of str to ndarray (T, N)
+        Other sampled state variables (SI), e.g. the linear states, for range profiles.
     """
 
     label: str
@@ -33,9 +35,10 @@ class Trace:
     t: np.ndarray
     v: np.ndarray
     extra: dict = field(default_factory=dict)
+    states: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        for array in (self.t, self.v, *self.spike_trains):
+        for array in (self.t, self.v, *self.spike_trains, *self.states.values()):
             if isinstance(array, np.ndarray):
                 array.setflags(write=False)
 

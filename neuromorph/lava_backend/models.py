@@ -1,7 +1,8 @@
-"""ProcessModels of :class:`LoweredNeuron`: ``fixed_pt`` (integer kernel) and ``floating_pt``.
+"""ProcessModels of :class:`LoweredNeuron`: ``fixed_pt`` (integer program) and ``floating_pt``.
 
-Both call ``kernel.step`` -- the very function the numpy emulator calls -- so the
-``fixed_pt`` model agrees with the emulator bit for bit.
+The ``fixed_pt`` model runs the program with :class:`~neuromorph.quantization.interpreter.Interpreter`
+-- the very interpreter the numpy emulator runs -- on the tables and constants held in the
+process's own Vars, so it agrees with the emulator bit for bit.
 """
 from __future__ import annotations
 
@@ -13,28 +14,44 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
+from ..quantization.interpreter import Interpreter
 from .processes import LoweredNeuron
 
 
+def _split_tables(tables: np.ndarray, sizes: np.ndarray, count: int) -> list[np.ndarray]:
+    """The program's tables from the concatenated ``tables`` Var."""
+    bounds = np.cumsum(np.concatenate([[0], sizes[:count]]))
+    return [tables[bounds[i]:bounds[i + 1]] for i in range(count)]
+
+
 class AbstractLoweredNeuronModel(PyLoihiProcessModel):
-    """Shared ``run_spk``: receive the drive, step the kernel, record, send spikes."""
+    """Shared ``run_spk``: receive the drive, step, record, send spikes."""
 
     a_in = None
     s_out = None
     state = None
     trace = None
     overflows = None
+    tables = None
+    table_sizes = None
+    constants = None
+    frac_bits = None
+    s_out_dtype = np.int32
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        self.kernel = proc_params["kernel"]
         self.record_steps = proc_params["record_steps"]
+        self._step = None
+
+    def _stepper(self):
+        raise NotImplementedError
 
     def run_spk(self) -> None:
+        if self._step is None:
+            self._step = self._stepper()
         drive = self.a_in.recv()
         step = self.time_step - 1  # Lava counts time steps from 1
-        state, spiked, overflow = self.kernel.step(self.state.astype(self.kernel.dtype), drive.astype(self.kernel.dtype),
-                                                   step)
+        state, spiked, overflow = self._step(self.state, drive, step)
         self.state[:] = state
         self.overflows[:] = self.overflows + overflow
         if step < self.record_steps:
@@ -46,15 +63,30 @@ class AbstractLoweredNeuronModel(PyLoihiProcessModel):
 @requires(CPU)
 @tag("fixed_pt")
 class PyLoweredNeuronFixed(AbstractLoweredNeuronModel):
-    """Integer model. State is held as int64: 24-bit registers plus refractory counters and
-    the intermediate widths of the kernel fit, and int32 would hide nothing but add casts."""
+    """Integer model: the program on int64 registers (any width up to 32 bits, plus intermediates)."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
     state: np.ndarray = LavaPyType(np.ndarray, np.int64)
     trace: np.ndarray = LavaPyType(np.ndarray, np.int64)
     overflows: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    s_out_dtype = np.int32
+    tables: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    table_sizes: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    constants: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    frac_bits: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+    def _stepper(self):
+        program = self.proc_params["program"]
+        tables = _split_tables(np.asarray(self.tables, dtype=np.int64), np.asarray(self.table_sizes),
+                               len(program.table_names))
+        interpreter = Interpreter(program, tables, np.asarray(self.constants, dtype=np.int64))
+        n_ports = max(len(program.ports), 1)
+
+        def step(state, drive, index):
+            inputs = np.zeros((n_ports, drive.shape[0]), dtype=np.int64)
+            inputs[0] = drive
+            return interpreter.step(np.asarray(state, dtype=np.int64), inputs, index)
+        return step
 
 
 @implements(proc=LoweredNeuron, protocol=LoihiProtocol)
@@ -68,4 +100,12 @@ class PyLoweredNeuronFloat(AbstractLoweredNeuronModel):
     state: np.ndarray = LavaPyType(np.ndarray, float)
     trace: np.ndarray = LavaPyType(np.ndarray, float)
     overflows: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    tables: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    table_sizes: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    constants: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    frac_bits: np.ndarray = LavaPyType(np.ndarray, np.int64)
     s_out_dtype = float
+
+    def _stepper(self):
+        kernel = self.proc_params["float_kernel"]
+        return lambda state, drive, index: kernel.step(np.asarray(state, dtype=float), drive, index)

@@ -1,13 +1,23 @@
 """Lava Process of a lowered neuron population: ports and variables only.
 
-The behaviour lives in the ProcessModels of :mod:`.models`, which call the same kernel
-as the numpy emulator.
+The behaviour lives in the ProcessModels of :mod:`.models`. The integer program's data
+are Vars of the process, so a Lava user can read them like any other Lava state: the
+lookup tables (``tables``, all entries one after the other, ``table_sizes`` entries each),
+the constant pool (``constants``) and the registers' fractional bits (``frac_bits``). The
+program's structure (which operation reads which table) is a ProcessModel parameter.
 """
 from __future__ import annotations
 
+import numpy as np
 from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
+
+
+def _var_data(values, fallback: int = 0) -> np.ndarray:
+    """A non-empty int64 array for a Var (Lava Vars cannot be empty)."""
+    values = np.asarray(values, dtype=np.int64).ravel()
+    return values if values.size else np.array([fallback], dtype=np.int64)
 
 
 class LoweredNeuron(AbstractProcess):
@@ -16,7 +26,8 @@ class LoweredNeuron(AbstractProcess):
     Parameters
     ----------
     kernel : FixedPointKernel or FloatKernel
-        The per-step update (handed to the ProcessModel through ``proc_params``).
+        The per-step update: its program and data for ``fixed_pt``, the float kernel for
+        ``floating_pt``.
     n_neurons : int
         Population size.
     record_steps : int
@@ -25,23 +36,35 @@ class LoweredNeuron(AbstractProcess):
     Ports and variables
     -------------------
     a_in : InPort (N,)
-        Input drive of the current step (integer voltage increments or A/m^2).
+        Input drive of the current step (integer drive or SI input).
     s_out : OutPort (N,)
         Spikes (1 where a neuron fired in this step).
     state : Var (n_state, N)
-        Voltage, gates and refractory bookkeeping.
+        The registers (voltage, gates, linear states, refractory bookkeeping).
     trace : Var (record_steps, n_state, N)
         State after each step.
-    overflows : Var (n_state,)
-        Register overflows per state row so far.
+    overflows : Var (n_counters,)
+        Values that did not fit, per operation of the program, so far.
+    tables, table_sizes, constants, frac_bits : Var
+        The program's data (fixed_pt only).
     """
 
     def __init__(self, *, kernel, n_neurons: int, record_steps: int = 0, name: str | None = None):
-        super().__init__(kernel=kernel, n_neurons=n_neurons, record_steps=record_steps, name=name)
+        neuron = getattr(kernel, "neuron", None)
+        params = {"program": neuron.program} if neuron is not None else {"float_kernel": kernel}
+        super().__init__(n_neurons=n_neurons, record_steps=record_steps, name=name, **params)
         shape = (n_neurons,)
         initial = kernel.initial_state(n_neurons)
         self.a_in = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
         self.state = Var(shape=initial.shape, init=initial)
         self.trace = Var(shape=(max(record_steps, 1),) + initial.shape, init=0)
-        self.overflows = Var(shape=(kernel.n_state,), init=0)
+        self.overflows = Var(shape=(kernel.n_counters,), init=0)
+        tables = [t.entries for t in neuron.tables] if neuron is not None else []
+        self.tables = Var(shape=_var_data(np.concatenate(tables) if tables else []).shape,
+                          init=_var_data(np.concatenate(tables) if tables else []))
+        self.table_sizes = Var(shape=_var_data([t.size for t in tables]).shape, init=_var_data([t.size for t in tables]))
+        constants = neuron.constants if neuron is not None else []
+        self.constants = Var(shape=_var_data(constants).shape, init=_var_data(constants))
+        frac = [r.frac for r in neuron.program.registers] if neuron is not None else []
+        self.frac_bits = Var(shape=_var_data(frac).shape, init=_var_data(frac))

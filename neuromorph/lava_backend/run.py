@@ -5,21 +5,40 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from lava.magma.core.decorator import implements, requires
+from lava.magma.core.model.py.ports import PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.resources import CPU
 from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava.proc.io.sink import PyReceiveModelFixed, PyReceiveModelFloat, RingBuffer as SinkBuffer
-from lava.proc.io.source import PySendModelFixed, PySendModelFloat, RingBuffer as SourceBuffer
+from lava.proc.io.source import AbstractPyRingBuffer, PySendModelFloat, RingBuffer as SourceBuffer
 
 from ..errors import NeuromorphError
 from .models import PyLoweredNeuronFixed, PyLoweredNeuronFloat
 from .processes import LoweredNeuron
 
+
+@implements(proc=SourceBuffer, protocol=LoihiProtocol)
+@requires(CPU)
+class PySendModelInt64(AbstractPyRingBuffer):
+    """Lava's ring-buffer source with 64-bit integers (its own fixed-point model sends int32).
+
+    Not tagged, so Lava never picks it by itself; :func:`run_lava` names it explicitly. The
+    drive reaches the lowered neuron whole, and the program's input operation saturates it
+    to the target's input width and counts what did not fit.
+    """
+
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int64)
+    data: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+
 #: ProcessModels (source, neuron, sink) per tag, passed explicitly so Lava never has to search.
 MODELS = {
-    "fixed_pt": (PySendModelFixed, PyLoweredNeuronFixed, PyReceiveModelFixed),
+    "fixed_pt": (PySendModelInt64, PyLoweredNeuronFixed, PyReceiveModelFixed),
     "floating_pt": (PySendModelFloat, PyLoweredNeuronFloat, PyReceiveModelFloat),
 }
-INT32 = np.iinfo(np.int32)
 
 
 @dataclass(frozen=True)
@@ -38,11 +57,8 @@ class LavaRun:
 
 
 def _check_drive(drive: np.ndarray, tag: str) -> np.ndarray:
-    if tag == "fixed_pt":
-        if drive.min(initial=0) < INT32.min or drive.max(initial=0) > INT32.max:
-            raise NeuromorphError("the quantised input does not fit the 32-bit input port")
-        return drive.astype(np.int32)
-    return drive.astype(float)
+    """The drive as the port's type: int64 for fixed_pt (the program fits it to the target's input width)."""
+    return drive.astype(np.int64) if tag == "fixed_pt" else drive.astype(float)
 
 
 def run_lava(kernel, drive: np.ndarray, *, tag: str = "fixed_pt", record: bool = True) -> LavaRun:

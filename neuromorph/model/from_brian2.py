@@ -1,31 +1,49 @@
 """Lower Brian2 equations to the neuron IR (:class:`NeuronSpec`).
 
 Brian2's own parser (:class:`brian2.Equations`) reads the equations; subexpressions are
-substituted; every parameter and unit is replaced by its SI value. Then
+substituted; every parameter and unit is replaced by its SI value. Then every state
+variable other than the voltage is classified:
 
-* each gating variable ``x`` must satisfy ``dx/dt = A(v) - B(v) x`` (alpha/beta or
-  inf/tau form), giving ``x_inf = A/B`` and ``tau = 1/B``;
-* the membrane equation must be a polynomial in the gates whose coefficients depend on
-  ``v`` only, plus the input variable entering linearly with a constant gain.
+* a **gate** is dimensionless, obeys ``dx/dt = A(v) - B(v) x`` (alpha/beta or inf/tau
+  form) with ``A`` not identically zero, and its ``x_inf = A/B`` lies in [0, 1];
+* a **linear state** is any other variable whose derivative is a polynomial in the gates
+  and the linear states, each monomial holding at most one linear state to the first
+  power, with voltage-dependent coefficients (synaptic conductances and currents,
+  adaptation variables, ion pools).
 
-Anything else raises :class:`LoweringError` naming the equation.
+The voltage equation has the same form as a linear state's, plus the inputs (constant
+gains). For exponential Euler, the coefficient of the state itself is taken from Brian2's
+own :func:`~brian2.stateupdaters.exponential_euler.get_conditionally_linear_system`, so a
+voltage-dependent factor such as ``m_inf(v)**3`` lands in the exponential exactly as in
+Brian2. Anything else raises :class:`LoweringError` naming the equation.
 """
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
 import brian2
+import numpy as np
 import sympy
+from brian2.core.functions import exprel as Brian2Exprel
 from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_UNITS
 from brian2.equations.equations import DIFFERENTIAL_EQUATION, PARAMETER, SUBEXPRESSION
 from brian2.parsing.sympytools import str_to_sympy
+from brian2.stateupdaters.exponential_euler import get_conditionally_linear_system
 
 from ..errors import LoweringError, ModelFileError
 from ..units import to_si
-from .neuron_spec import V, Condition, GateSpec, MembraneTerm, NeuronSpec, Refractoriness
+from .neuron_spec import (
+    V, Condition, GateSpec, InputSpec, Refractoriness, ResetStatement, StateEquation, Term, NeuronSpec, evaluate,
+)
 
 EQUATIONS_FIELD = "neuron.equations"
-CURRENT_DENSITY = brian2.get_dimensions(brian2.amp / brian2.meter**2)
+#: Voltages (V) on which a candidate gate's x_inf must stay within [0, 1].
+GATE_TEST_VOLTAGES = np.linspace(-0.12, 0.06, 181)
+_TOLERANCE = 1e-9
+#: ``exprel`` kept as an opaque function: Brian2's sympy ``exprel`` rewrites itself into
+#: ``(exp(x) - 1)/x`` (singular at 0) as soon as its argument becomes numeric.
+INERT_EXPREL = sympy.Function("exprel")
 
 
 def parse_equations(text: str, source: str | None) -> brian2.Equations:
@@ -45,42 +63,73 @@ def _numeric_values(parameters: dict[str, float]) -> dict[str, float]:
     return values
 
 
-def _to_ir_expression(code: str, symbols: dict[str, sympy.Symbol], values: dict[str, float],
-                      equation: str, source: str | None) -> sympy.Expr:
-    """sympy expression with parameters and units replaced by SI numbers."""
-    expr = str_to_sympy(code)
-    replacements = {}
-    for symbol in expr.free_symbols:
-        if symbol.name in symbols:
-            replacements[symbol] = symbols[symbol.name]
-        elif symbol.name in values:
-            replacements[symbol] = sympy.Float(values[symbol.name])
-        else:
-            raise LoweringError(f"equation '{equation}' uses '{symbol.name}', which is neither a state "
-                                "variable, the input, a parameter nor a unit", source, EQUATIONS_FIELD)
-    return expr.xreplace(replacements)
+class _Lowering:
+    """Shared context of one model: symbols, values, file name."""
+
+    def __init__(self, eqs: brian2.Equations, voltage: str, inputs: Sequence[str], parameters: dict[str, float],
+                 source: str | None):
+        self.eqs, self.voltage, self.source = eqs, voltage, source
+        self.values = _numeric_values(parameters)
+        self.state_names = [n for n, eq in eqs.items() if eq.type == DIFFERENTIAL_EQUATION]
+        self.symbols = {n: sympy.Symbol(n, real=True) for n in self.state_names + list(inputs)}
+        self.symbols[voltage] = V
+        self.inputs = list(inputs)
+        self.substituted = dict(eqs.get_substituted_expressions())
+
+    def written(self, name: str) -> str:
+        return f"d{name}/dt = {self.eqs[name].expr.code}"
+
+    def error(self, message: str) -> LoweringError:
+        return LoweringError(message, self.source, EQUATIONS_FIELD)
+
+    def to_ir(self, expr: sympy.Expr, equation: str) -> sympy.Expr:
+        """Replace parameters and units by SI numbers and states by the IR symbols."""
+        expr = expr.replace(Brian2Exprel, INERT_EXPREL)
+        replacements = {}
+        for symbol in expr.free_symbols:
+            if symbol.name in self.symbols:
+                replacements[symbol] = self.symbols[symbol.name]
+            elif symbol.name in self.values:
+                replacements[symbol] = sympy.Float(self.values[symbol.name])
+            else:
+                raise self.error(f"equation '{equation}' uses '{symbol.name}', which is neither a state "
+                                 "variable, an input, a parameter nor a unit")
+        return expr.xreplace(replacements)
+
+    def rhs(self, name: str) -> sympy.Expr:
+        return self.to_ir(str_to_sympy(self.substituted[name].code), self.written(name))
 
 
 def _only_voltage(expr: sympy.Expr) -> bool:
     return expr.free_symbols <= {V}
 
 
-def _classify_gate(name: str, rhs: sympy.Expr, written: str, symbol: sympy.Symbol,
-                   source: str | None) -> GateSpec:
-    """Split ``dx/dt = A(v) - B(v) x`` into ``x_inf = A/B`` and ``tau = 1/B``."""
-    equation = f"d{name}/dt = {written}"
-    slope = sympy.diff(rhs, symbol)
-    offset = rhs.subs(symbol, 0)
-    if symbol in slope.free_symbols or not (_only_voltage(slope) and _only_voltage(offset)):
-        raise LoweringError(
-            f"cannot lower '{equation}': a gating variable must obey dx/dt = a(v)(1-x) - b(v)x or "
-            f"(x_inf(v) - x)/tau(v), i.e. be linear in {name} with coefficients depending on "
-            f"the voltage only", source, EQUATIONS_FIELD)
-    rate = -slope
-    written_sympy = str_to_sympy(written)
+def _is_zero(expr: sympy.Expr) -> bool:
+    return expr == 0 or (expr.is_number and abs(float(expr)) == 0.0)
+
+
+def _gate(lowering: _Lowering, name: str, rhs: sympy.Expr) -> GateSpec | None:
+    """The gate form of ``dx/dt = rhs`` if ``x`` qualifies as a gate (module docstring), else None."""
+    symbol = lowering.symbols[name]
+    if not lowering.eqs[name].dim.is_dimensionless or not rhs.free_symbols <= {V, symbol}:
+        return None
+    slope, offset = sympy.diff(rhs, symbol), rhs.subs(symbol, 0)
+    if symbol in slope.free_symbols or _is_zero(offset):
+        return None
+    x_inf, tau = evaluate(offset / -slope, GATE_TEST_VOLTAGES), evaluate(1 / -slope, GATE_TEST_VOLTAGES)
+    finite = np.isfinite(x_inf) & np.isfinite(tau)
+    if not finite.any() or (x_inf[finite] < -_TOLERANCE).any() or (x_inf[finite] > 1 + _TOLERANCE).any():
+        return None
+    written = lowering.eqs[name].expr.code
     one_minus_x = 1 - sympy.Symbol(name, real=True)
-    form = "alpha_beta" if any(node == one_minus_x for node in sympy.preorder_traversal(written_sympy)) else "inf_tau"
-    return GateSpec(name=name, form=form, x_inf=offset / rate, tau=1 / rate, equation=equation)
+    form = "alpha_beta" if any(node == one_minus_x for node in sympy.preorder_traversal(str_to_sympy(written))) \
+        else "inf_tau"
+    return GateSpec(name=name, form=form, x_inf=offset / -slope, tau=1 / -slope, equation=lowering.written(name),
+                    unless_refractory="unless refractory" in lowering.eqs[name].flags)
+
+
+GATE_FORMS = ("a gating variable must be dimensionless and obey dx/dt = a(v)(1-x) - b(v)x or (x_inf(v) - x)/tau(v) "
+              "with x_inf in [0, 1]; any other state must be linear in itself")
 
 
 def _affine_parts(coefficient: sympy.Expr) -> tuple[float, float] | None:
@@ -95,35 +144,111 @@ def _affine_parts(coefficient: sympy.Expr) -> tuple[float, float] | None:
     return float(poly.coeff_monomial(1)), b
 
 
-def _membrane_terms(rhs: sympy.Expr, gate_symbols: dict[str, sympy.Symbol], input_symbol: sympy.Symbol,
-                    equation: str, source: str | None) -> tuple[float, tuple[MembraneTerm, ...]]:
-    """Decompose ``dv/dt`` into gate monomials with voltage-dependent coefficients."""
-    generators = list(gate_symbols.values()) + [input_symbol]
+def _make_term(monomial, coefficient: sympy.Expr) -> Term:
+    return Term(monomial=monomial, coefficient=coefficient, affine=_affine_parts(coefficient))
+
+
+def _polynomial_terms(lowering: _Lowering, expr: sympy.Expr, gates: list[str], linear: list[str],
+                      equation: str) -> tuple[list[Term], dict[str, float]]:
+    """Split ``expr`` into terms ``c(v) * monomial`` and constant-gain inputs."""
+    names = gates + linear + lowering.inputs
+    generators = [lowering.symbols[n] for n in names]
+    supported = ("must be a polynomial in the gating variables and linear states, with at most one linear "
+                 "state (to the first power) per term, coefficients depending on the voltage only, and "
+                 "inputs entering linearly with a constant factor")
     try:
-        poly = sympy.Poly(rhs, *generators)
+        poly = sympy.Poly(expr, *generators) if generators else None
     except sympy.PolynomialError:
-        raise LoweringError(f"cannot lower '{equation}': the membrane equation must be a polynomial in "
-                            "the gating variables and the input", source, EQUATIONS_FIELD) from None
-    input_gain = 0.0
-    terms = []
-    names = list(gate_symbols)
-    for monomial, coefficient in poly.terms():
+        raise lowering.error(f"cannot lower '{equation}': the right-hand side {supported}") from None
+    pairs = poly.terms() if poly is not None else [((), expr)]
+    terms, inputs = [], {}
+    for powers, coefficient in pairs:
+        coefficient = sympy.sympify(coefficient)
         if not _only_voltage(coefficient):
-            raise LoweringError(f"cannot lower '{equation}': a coefficient depends on "
-                                f"{sorted(s.name for s in coefficient.free_symbols - {V})}", source, EQUATIONS_FIELD)
-        *gate_powers, input_power = monomial
-        if input_power:
-            if input_power != 1 or any(gate_powers) or not coefficient.is_number:
-                raise LoweringError(f"cannot lower '{equation}': the input must enter dv/dt linearly, "
-                                    "with a constant factor and not multiplied by gates", source, EQUATIONS_FIELD)
-            input_gain = float(coefficient)
+            others = sorted(s.name for s in coefficient.free_symbols - {V})
+            raise lowering.error(f"cannot lower '{equation}': a coefficient depends on {others}; the right-hand "
+                                 f"side {supported}")
+        monomial = tuple((n, int(p)) for n, p in zip(names, powers) if p)
+        input_part = [(n, p) for n, p in monomial if n in lowering.inputs]
+        if input_part:
+            if len(monomial) != 1 or monomial[0][1] != 1 or not coefficient.is_number:
+                raise lowering.error(f"cannot lower '{equation}': the input must enter linearly, with a constant "
+                                     "factor and not multiplied by states")
+            inputs[monomial[0][0]] = float(coefficient)
             continue
-        powers = tuple((names[i], int(p)) for i, p in enumerate(gate_powers) if p)
-        terms.append(MembraneTerm(gate_powers=powers, coefficient=coefficient, affine=_affine_parts(coefficient)))
-    if input_gain == 0.0:
-        raise LoweringError(f"the input variable '{input_symbol.name}' does not appear in '{equation}'",
-                            source, EQUATIONS_FIELD)
-    return input_gain, tuple(terms)
+        in_linear = [(n, p) for n, p in monomial if n in linear]
+        if len(in_linear) > 1 or any(p != 1 for _, p in in_linear):
+            why = "; ".join(f"'{lowering.written(n)}' is not a gate" for n, _ in in_linear)
+            raise lowering.error(f"cannot lower '{equation}': the term with {dict(monomial)} multiplies linear "
+                                 f"states ({why}: {GATE_FORMS}); the right-hand side {supported}")
+        terms.append(_make_term(monomial, coefficient))
+    return terms, inputs
+
+
+def _rate_terms(lowering: _Lowering, name: str, system: dict | None, gates: list[str],
+                linear: list[str]) -> tuple[Term, ...] | None:
+    """Brian2's ``A`` of ``dX/dt = A X + B`` (exponential Euler) as IR terms, or None."""
+    if system is None:
+        return None
+    slope = lowering.to_ir(sympy.sympify(system[name][0]), lowering.written(name))
+    terms, inputs = _polynomial_terms(lowering, slope, gates, [n for n in linear if n != name],
+                                      lowering.written(name))
+    if inputs:
+        raise lowering.error(f"cannot lower '{lowering.written(name)}': an input multiplies {name}")
+    return tuple(t for t in terms if not _is_zero(t.coefficient))
+
+
+def _state_equation(lowering: _Lowering, name: str, kind: str, gates: list[str], linear: list[str],
+                    system: dict | None) -> tuple[StateEquation, dict[str, float]]:
+    equation = lowering.written(name)
+    try:
+        terms, inputs = _polynomial_terms(lowering, lowering.rhs(name), gates, linear, equation)
+    except LoweringError as exc:
+        if kind == "linear" and lowering.eqs[name].dim.is_dimensionless:
+            raise lowering.error(f"{exc.message}; {GATE_FORMS}") from None
+        raise
+    state = StateEquation(name=name, kind=kind, terms=tuple(terms),
+                          rate_terms=_rate_terms(lowering, name, system, gates, linear), equation=equation,
+                          unless_refractory="unless refractory" in lowering.eqs[name].flags,
+                          unit=lowering.eqs[name].dim)
+    return state, inputs
+
+
+def _conditionally_linear_system(eqs: brian2.Equations) -> dict | None:
+    """Brian2's split ``dX/dt = A X + B`` of every equation, or None if Brian2 cannot split them."""
+    try:
+        return get_conditionally_linear_system(eqs)
+    except ValueError:
+        return None
+
+
+def _classify(lowering: _Lowering) -> tuple[list[GateSpec], list[str]]:
+    gates, linear = [], []
+    for name in lowering.state_names:
+        if name == lowering.voltage:
+            continue
+        gate = _gate(lowering, name, lowering.rhs(name))
+        if gate is not None:
+            gates.append(gate)
+        else:
+            linear.append(name)
+    return gates, linear
+
+
+def _input_specs(lowering: _Lowering, gains: dict[str, dict[str, float]]) -> tuple[InputSpec, ...]:
+    specs = []
+    for name in lowering.inputs:
+        targets = [(state, g[name]) for state, g in gains.items() if name in g]
+        if len(targets) != 1:
+            where = "does not appear in any equation" if not targets else f"enters {[s for s, _ in targets]}"
+            raise lowering.error(f"the input variable '{name}' {where}; it must enter exactly one differential "
+                                 "equation, linearly, with a constant factor")
+        state, gain = targets[0]
+        if not np.isfinite(gain) or gain == 0.0:
+            raise lowering.error(f"the input variable '{name}' enters d{state}/dt with the factor {gain}; "
+                                 "a finite non-zero factor is needed")
+        specs.append(InputSpec(name=name, state=state, gain=gain, dimension=lowering.eqs[name].dim))
+    return tuple(specs)
 
 
 CONDITION_PATTERN = re.compile(r"^\s*([A-Za-z_]\w*)\s*(>=|>)\s*(.+?)\s*$")
@@ -152,24 +277,47 @@ def parse_refractory(value, voltage: str, source: str | None) -> Refractoriness 
     return Refractoriness(duration=duration, text=str(value).strip())
 
 
-def parse_reset(text: str | None, state_units: dict[str, object], source: str | None) -> tuple[tuple[str, float], ...]:
-    """Parse ``"v = -65*mV; n = 0.3"`` into ``((name, SI value), ...)``."""
+RESET_PATTERN = re.compile(r"^\s*([A-Za-z_]\w*)\s*(\+=|-=|=)\s*(.+?)\s*$")
+
+
+def parse_reset(text: str | None, state_units: dict[str, object], source: str | None) -> tuple[ResetStatement, ...]:
+    """Parse ``"v = -65*mV; w += 0.1*nA"`` into :class:`ResetStatement` values (SI)."""
     field = "neuron.reset"
     if not text:
         return ()
-    assignments = []
+    statements = []
     for statement in filter(None, (s.strip() for s in re.split(r"[;\n]", text))):
-        name, sep, value = statement.partition("=")
-        name = name.strip()
-        if not sep or name not in state_units:
-            raise ModelFileError(f"reset statement '{statement}' must assign a constant to one of "
-                                 f"{sorted(state_units)}", source, field)
-        assignments.append((name, to_si(value.strip(), unit=state_units[name], source=source, field=field)))
-    return tuple(assignments)
+        match = RESET_PATTERN.match(statement)
+        if not match or match.group(1) not in state_units:
+            raise ModelFileError(f"reset statement '{statement}' must assign (=) or increment (+=, -=) one of "
+                                 f"{sorted(state_units)} by a constant", source, field)
+        name, op, value = match.groups()
+        number = to_si(value, unit=state_units[name], source=source, field=field)
+        statements.append(ResetStatement(name=name, op="=" if op == "=" else "+=",
+                                         value=-number if op == "-=" else number))
+    return tuple(statements)
+
+
+def _check_declarations(eqs: brian2.Equations, voltage: str, inputs: Sequence[str], parameters: dict,
+                        source: str | None) -> tuple[str, ...]:
+    kinds = {n: eq.type for n, eq in eqs.items()}
+    if kinds.get(voltage) != DIFFERENTIAL_EQUATION:
+        raise ModelFileError(f"the voltage variable '{voltage}' must have a differential equation", source,
+                             "neuron.voltage")
+    for name in inputs:
+        if kinds.get(name) != PARAMETER:
+            raise ModelFileError(f"the input '{name}' must be declared as a parameter in the equations, "
+                                 f"e.g. '{name} : amp/meter**2'", source, "neuron.input")
+    declared = [n for n, k in kinds.items() if k == PARAMETER and n not in inputs]
+    missing = [n for n in declared if n not in parameters]
+    if missing:
+        raise ModelFileError(f"parameters {missing} are declared in the equations but have no value in [parameters]",
+                             source, EQUATIONS_FIELD)
+    return tuple(declared)
 
 
 def spec_from_equations(text: str, *, name: str, parameters: dict[str, float], voltage: str = "v",
-                        input_name: str, threshold: str, refractory=None, reset: str | None = None,
+                        input_name: str | Sequence[str], threshold: str, refractory=None, reset: str | None = None,
                         source: str | None = None) -> NeuronSpec:
     """Build a :class:`NeuronSpec` from Brian2 equation text and SI parameter values.
 
@@ -180,9 +328,12 @@ def spec_from_equations(text: str, *, name: str, parameters: dict[str, float], v
     name : str
         Model name.
     parameters : dict of str to float
-        Parameter values in SI units.
-    voltage, input_name : str
-        Names of the membrane potential and of the stimulus variable (a current density).
+        Parameter values in SI units (also those declared in the equations, which then
+        hold that value on every side).
+    voltage : str
+        Name of the membrane potential.
+    input_name : str or sequence of str
+        The input parameter(s); the first receives the model file's stimulus.
     threshold : str
         Spike condition, e.g. ``"v > -20*mV"``.
     refractory : str or None
@@ -192,42 +343,25 @@ def spec_from_equations(text: str, *, name: str, parameters: dict[str, float], v
     source : str or None
         File name for error messages.
     """
+    inputs = [input_name] if isinstance(input_name, str) else list(input_name)
     eqs = parse_equations(text, source)
-    kinds = {n: eq.type for n, eq in eqs.items()}
-    if kinds.get(voltage) != DIFFERENTIAL_EQUATION:
-        raise ModelFileError(f"the voltage variable '{voltage}' must have a differential equation", source, "neuron.voltage")
-    if kinds.get(input_name) != PARAMETER:
-        raise ModelFileError(f"the input '{input_name}' must be declared as a parameter in the equations, "
-                             f"e.g. '{input_name} : amp/meter**2'", source, "neuron.input")
-    if eqs[input_name].dim != CURRENT_DENSITY:
-        raise ModelFileError(f"the input '{input_name}' must be a current density (amp/meter**2), "
-                             f"not {eqs[input_name].dim}", source, "neuron.input")
-    missing = [n for n, k in kinds.items() if k == PARAMETER and n != input_name and n not in parameters]
-    if missing:
-        raise ModelFileError(f"parameters {missing} are declared in the equations but have no value in [parameters]",
-                             source, EQUATIONS_FIELD)
-    gate_names = [n for n, k in kinds.items() if k == DIFFERENTIAL_EQUATION and n != voltage]
-    symbols = {n: sympy.Symbol(n, real=True) for n in gate_names}
-    symbols[voltage] = V
-    input_symbol = sympy.Symbol(input_name, real=True)
-    symbols[input_name] = input_symbol
-    values = _numeric_values(parameters)
-    substituted = dict(eqs.get_substituted_expressions())
-
-    def lowered(var: str) -> sympy.Expr:
-        return _to_ir_expression(substituted[var].code, symbols, values, f"d{var}/dt = {eqs[var].expr.code}", source)
-
-    gates = tuple(_classify_gate(g, lowered(g), eqs[g].expr.code, symbols[g], source) for g in gate_names)
-    membrane = f"d{voltage}/dt = {eqs[voltage].expr.code}"
-    gate_symbols = {g: symbols[g] for g in gate_names}
-    input_gain, terms = _membrane_terms(lowered(voltage), gate_symbols, input_symbol, membrane, source)
-    state_units = {voltage: brian2.volt, **{g: 1 for g in gate_names}}
-    currents = tuple(n for n, k in kinds.items() if k == SUBEXPRESSION and eqs[n].dim == CURRENT_DENSITY)
+    declared = _check_declarations(eqs, voltage, inputs, parameters, source)
+    lowering = _Lowering(eqs, voltage, inputs, parameters, source)
+    gates, linear = _classify(lowering)
+    gate_names = [g.name for g in gates]
+    system = _conditionally_linear_system(eqs)
+    equations, gains = {}, {}
+    for state, kind in [(n, "linear") for n in linear] + [(voltage, "voltage")]:  # a state's own error first
+        equations[state], gains[state] = _state_equation(lowering, state, kind, gate_names, linear, system)
+    state_units = {voltage: brian2.volt, **{g: 1 for g in gate_names},
+                   **{n: brian2.get_unit(eqs[n].dim) for n in linear}}
+    current_dims = {brian2.get_dimensions(brian2.amp), brian2.get_dimensions(brian2.amp / brian2.meter**2)}
     return NeuronSpec(
-        name=name, voltage=voltage, input=input_name, input_gain=input_gain, gates=gates, terms=terms,
-        currents=currents,
+        name=name, voltage=voltage, gates=tuple(gates), equations_of=tuple(equations[n] for n in [voltage] + linear),
+        inputs=_input_specs(lowering, gains),
+        currents=tuple(n for n, eq in eqs.items() if eq.type == SUBEXPRESSION and eq.dim in current_dims),
         threshold=parse_condition(threshold, voltage, source, "neuron.threshold"),
         refractory=parse_refractory(refractory, voltage, source),
         reset=parse_reset(reset, state_units, source),
-        equations=text,
+        equations=text, declared_parameters=declared,
     )

@@ -159,7 +159,8 @@ def _simulation(section: dict, source: str) -> SimulationConfig:
                             method=section.get("method", "exponential_euler"), codegen=codegen)
 
 
-def _stimulus(section: dict, source: str) -> StimulusConfig:
+def _stimulus(section: dict, source: str, current) -> StimulusConfig:
+    """The [stimulus] section; ``current`` is a Brian2 unit of the input's dimension."""
     kind = section["kind"]
     if kind not in STIMULUS_KEYS:
         raise ModelFileError(f"must be one of {list(STIMULUS_KEYS)}, got {kind!r}", source, "stimulus.kind")
@@ -167,7 +168,6 @@ def _stimulus(section: dict, source: str) -> StimulusConfig:
     for key in section:
         if key not in allowed:
             raise ModelFileError(f"not a key of a '{kind}' stimulus; allowed: {sorted(allowed)}", source, f"stimulus.{key}")
-    current = brian2.amp / brian2.meter**2
     if kind == "step":
         return StimulusConfig(
             kind=kind,
@@ -213,7 +213,11 @@ def _initial(section: dict, spec: NeuronSpec, source: str) -> dict[str, float]:
             initial[gate.name] = to_si(section[gate.name], unit=1, source=source, field=f"initial.{gate.name}")
         else:
             initial[gate.name] = float(evaluate(gate.x_inf, [v0])[0])
+    for state in spec.linear_states:  # Brian2 starts variables at 0
+        initial[state.name] = to_si(section[state.name], unit=brian2.get_unit(state.unit), source=source,
+                                    field=f"initial.{state.name}") if state.name in section else 0.0
     return initial
+
 
 
 def check_units(spec: NeuronSpec, parameters: dict[str, Any], source: str) -> None:
@@ -245,5 +249,6 @@ def load_model(path: str | Path) -> ModelFile:
     return ModelFile(
         path=source, spec=spec, parameters=MappingProxyType(parameters),
         initial=MappingProxyType(_initial(data.get("initial", {}), spec, source)),
-        stimulus=_stimulus(data["stimulus"], source), simulation=_simulation(data["simulation"], source),
+        stimulus=_stimulus(data["stimulus"], source, brian2.get_unit(spec.stimulus.dimension)),
+        simulation=_simulation(data["simulation"], source),
     )

@@ -3,6 +3,21 @@
 All expressions are sympy expressions in the single free symbol ``v`` (the membrane
 potential in volts) with every parameter and unit already replaced by its SI value, so
 they can be tabulated over a voltage grid or evaluated exactly.
+
+A model has three kinds of state:
+
+* the **voltage** ``v``;
+* **gates** ``x`` in ``[0, 1]`` obeying ``dx/dt = (x_inf(v) - x) / tau(v)``;
+* **linear states** ``s`` (synaptic conductances and currents, adaptation variables,
+  ion accumulation) with any range, linear in themselves.
+
+The voltage and each linear state ``X`` obey ``dX/dt = sum_k c_k(v) P_k + sum_i g_i I_i``
+where each ``P_k`` is a monomial in the gates and at most one linear state (to the first
+power) and ``I_i`` are external inputs. For Brian2's ``exponential_euler`` the derivative
+is split as Brian2 splits it, ``dX/dt = A X + B`` with ``A`` the coefficient of an
+explicit ``X`` (``sympy.collect``), possibly depending on ``v`` and the gates, and
+``X' = X + dt (A X + B) exprel(A dt)``; ``A = sum_j d_j(v) Q_j`` is kept as its own
+list of terms (:attr:`StateEquation.rate_terms`).
 """
 from __future__ import annotations
 
@@ -14,8 +29,10 @@ import sympy
 
 from .. import biophysics
 
-#: The sympy symbol every IR expression is written in: membrane potential in volts.
-V = sympy.Symbol("v", real=True)
+#: The sympy symbol every IR expression is written in: membrane potential in volts. Its
+#: name cannot be a Brian2 identifier (those never start with an underscore), so a model
+#: whose voltage is ``u`` may still have a state called ``v``.
+V = sympy.Symbol("_v", real=True)
 
 
 def exprel(x: np.ndarray) -> np.ndarray:
@@ -51,7 +68,8 @@ def compile_expression(expr: sympy.Expr) -> Callable[[np.ndarray], np.ndarray]:
 
     def evaluate_on(v):
         v = np.asarray(v, dtype=float)
-        return np.broadcast_to(np.asarray(fn(v), dtype=float), v.shape).copy()
+        with np.errstate(all="ignore"):
+            return np.broadcast_to(np.asarray(fn(v), dtype=float), v.shape).copy()
 
     return evaluate_on
 
@@ -59,6 +77,9 @@ def compile_expression(expr: sympy.Expr) -> Callable[[np.ndarray], np.ndarray]:
 def evaluate(expr: sympy.Expr, v: np.ndarray) -> np.ndarray:
     """Evaluate an IR expression of ``v`` (V) on a numpy array (compiles it each call)."""
     return compile_expression(expr)(v)
+
+
+Monomial = tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True)
@@ -73,11 +94,13 @@ class GateSpec:
         ``"alpha_beta"`` (written as ``a(v)(1 - x) - b(v) x``, possibly times a constant
         temperature factor) or ``"inf_tau"`` (written as ``(x_inf - x)/tau``).
     x_inf : sympy.Expr
-        Steady-state value as a function of ``v`` (dimensionless).
+        Steady-state value as a function of ``v`` (dimensionless, within [0, 1]).
     tau : sympy.Expr
         Time constant as a function of ``v`` (s).
     equation : str
         The equation as written, for error messages and reports.
+    unless_refractory : bool
+        Brian2's ``(unless refractory)`` flag: held while the neuron is refractory.
     """
 
     name: str
@@ -85,26 +108,99 @@ class GateSpec:
     x_inf: sympy.Expr
     tau: sympy.Expr
     equation: str
+    unless_refractory: bool = False
 
 
 @dataclass(frozen=True)
-class MembraneTerm:
-    """One term of ``dv/dt = sum_k c_k(v) * prod_j x_j**p_jk + gain * I_input``.
+class Term:
+    """One term ``c(v) * P`` of a derivative, ``P`` a monomial of gates and linear states.
 
     Attributes
     ----------
-    gate_powers : tuple of (str, int)
-        Gates and their powers multiplying the coefficient (empty for leak-like terms).
+    monomial : tuple of (str, int)
+        State names and powers (empty for a term without states).
     coefficient : sympy.Expr
-        ``c_k(v)`` in V/s.
+        ``c(v)`` in units of the state per second per unit of the monomial.
     affine : tuple of (float, float) or None
-        ``(a, b)`` when ``c_k(v) = a + b v`` exactly (a in V/s, b in 1/s): such terms are
-        computed exactly in fixed point; others are tabulated over ``v``.
+        ``(a, b)`` when ``c(v) = a + b v`` exactly (exact integer arithmetic in fixed point);
+        None when ``c`` is tabulated over the voltage.
     """
 
-    gate_powers: tuple[tuple[str, int], ...]
+    monomial: Monomial
     coefficient: sympy.Expr
     affine: tuple[float, float] | None
+
+    @property
+    def constant(self) -> float | None:
+        """The value of ``c`` when it does not depend on ``v``, else None."""
+        if self.affine is not None and self.affine[1] == 0.0:
+            return self.affine[0]
+        return None
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """An external input ``I`` entering ``dX/dt`` as ``gain * I``.
+
+    Attributes
+    ----------
+    name : str
+        The parameter that receives the input (``I_inj``).
+    state : str
+        The state whose derivative it enters.
+    gain : float
+        ``d(dX/dt)/dI`` in SI units (``1/C_m`` for a current into the voltage).
+    dimension : brian2 Dimension
+        The input's physical dimension (current, current density, ...).
+    """
+
+    name: str
+    state: str
+    gain: float
+    dimension: object
+
+
+@dataclass(frozen=True)
+class StateEquation:
+    """``dX/dt = sum terms + sum gain * input`` for the voltage or a linear state.
+
+    Attributes
+    ----------
+    name : str
+        The state ``X``.
+    kind : str
+        ``"voltage"`` or ``"linear"``.
+    terms : tuple of Term
+        The derivative, without the inputs.
+    rate_terms : tuple of Term or None
+        Brian2's ``A`` (coefficient of an explicit ``X``) as terms ``d_j(v) Q_j`` (1/s);
+        None when Brian2 cannot split the equation (then only Euler is possible).
+    equation : str
+        The equation as written.
+    unless_refractory : bool
+        Brian2's ``(unless refractory)`` flag.
+    unit : brian2 Dimension
+        The state's physical dimension.
+    """
+
+    name: str
+    kind: str
+    terms: tuple[Term, ...]
+    rate_terms: tuple[Term, ...] | None
+    equation: str
+    unless_refractory: bool = False
+    unit: object = None
+
+    @property
+    def constant_rate(self) -> float | None:
+        """``A`` when it is a constant (a fixed decay), else None."""
+        if self.rate_terms is None:
+            return None
+        if not self.rate_terms:
+            return 0.0
+        if len(self.rate_terms) == 1 and not self.rate_terms[0].monomial:
+            return self.rate_terms[0].constant
+        return None
 
 
 @dataclass(frozen=True)
@@ -131,10 +227,22 @@ class Refractoriness:
 
 
 @dataclass(frozen=True)
+class ResetStatement:
+    """``name = value`` or ``name += value`` (SI) applied after a spike."""
+
+    name: str
+    op: str
+    value: float
+
+    @property
+    def text(self) -> str:
+        """Brian2 code of the statement in SI units (the unit is appended by the caller)."""
+        return f"{self.name} {self.op} {self.value!r}"
+
+
+@dataclass(frozen=True)
 class NeuronSpec:
     """Frozen IR of a conductance-based point neuron.
-
-    ``dv/dt = sum_k terms[k] + input_gain * I_input`` with gates from ``gates``.
 
     Attributes
     ----------
@@ -142,42 +250,63 @@ class NeuronSpec:
         Model name.
     voltage : str
         Name of the membrane-potential variable.
-    input : str
-        Name of the stimulus variable (a current density, A/m^2).
-    input_gain : float
-        ``d(dv/dt)/dI_input`` in V/s per A/m^2 (``1/C_m`` for a current density input).
     gates : tuple of GateSpec
         Gating variables in the order of the model file.
-    terms : tuple of MembraneTerm
-        Membrane-equation terms other than the input.
+    equations_of : tuple of StateEquation
+        The voltage equation first, then the linear states in the order of the model file.
+    inputs : tuple of InputSpec
+        External inputs (the stimulus first).
     currents : tuple of str
-        Names of the subexpressions with the dimension of a current density.
+        Names of the subexpressions with the dimension of a current (density).
     threshold : Condition
         Spike condition on the voltage.
     refractory : Refractoriness or None
         Refractoriness, if any.
-    reset : tuple of (str, float)
-        Assignments ``variable = value`` (SI) applied after a spike.
+    reset : tuple of ResetStatement
+        Statements applied after a spike.
     equations : str
         The Brian2 equations as written.
+    declared_parameters : tuple of str
+        Parameters declared in the equations (``g_L : siemens/meter**2``) whose value comes
+        from the model file; Brian2 gets them as group variables (``group.g_L = value``).
     """
 
     name: str
     voltage: str
-    input: str
-    input_gain: float
     gates: tuple[GateSpec, ...]
-    terms: tuple[MembraneTerm, ...]
+    equations_of: tuple[StateEquation, ...]
+    inputs: tuple[InputSpec, ...]
     currents: tuple[str, ...]
     threshold: Condition
     refractory: Refractoriness | None
-    reset: tuple[tuple[str, float], ...]
+    reset: tuple[ResetStatement, ...]
     equations: str
+    declared_parameters: tuple[str, ...] = ()
+
+    @property
+    def linear_states(self) -> tuple[StateEquation, ...]:
+        """The linear (non-gate, non-voltage) states."""
+        return self.equations_of[1:]
+
+    @property
+    def voltage_equation(self) -> StateEquation:
+        """The membrane equation."""
+        return self.equations_of[0]
 
     @property
     def state_names(self) -> tuple[str, ...]:
-        """Voltage first, then the gates."""
-        return (self.voltage,) + tuple(g.name for g in self.gates)
+        """Voltage first, then the gates, then the linear states."""
+        return (self.voltage,) + tuple(g.name for g in self.gates) + tuple(s.name for s in self.linear_states)
+
+    @property
+    def input(self) -> str:
+        """Name of the stimulus input (the first input)."""
+        return self.inputs[0].name
+
+    @property
+    def stimulus(self) -> InputSpec:
+        """The input that receives the model file's stimulus."""
+        return self.inputs[0]
 
     def gate_index(self, name: str) -> int:
         """Position of a gate in :attr:`gates`."""
@@ -185,20 +314,19 @@ class NeuronSpec:
 
     def summary(self) -> dict:
         """Plain-data description for reports."""
+        def terms(equation: StateEquation) -> list[dict]:
+            return [{"monomial": dict(t.monomial), "lowering": "affine" if t.affine is not None else "table"}
+                    for t in equation.terms]
+
         return {
             "name": self.name,
             "voltage": self.voltage,
-            "input": self.input,
+            "inputs": {i.name: i.state for i in self.inputs},
             "gates": {g.name: g.form for g in self.gates},
-            "terms": [
-                {
-                    "gates": {name: power for name, power in t.gate_powers},
-                    "lowering": "affine" if t.affine is not None else "table",
-                }
-                for t in self.terms
-            ],
+            "linear_states": [s.name for s in self.linear_states],
+            "terms": {e.name: terms(e) for e in self.equations_of},
             "currents": list(self.currents),
             "threshold": self.threshold.text,
             "refractory": self.refractory.text if self.refractory else None,
-            "reset": {name: value for name, value in self.reset},
+            "reset": [r.text for r in self.reset],
         }

@@ -14,6 +14,8 @@ Rounding a right shift by ``s`` bits (``x * 2**-s`` to an integer):
 
 * ``nearest``: ``(x + 2**(s-1)) >> s``, round half up;
 * ``truncate``: ``x >> s``, arithmetic shift = floor (the bias of plain truncation);
+* ``toward_zero``: ``sign(x) * (|x| >> s)``, as Lava's fixed-point neuron models round
+  their decays (``lava/proc/lif/models.py``);
 * ``stochastic``: ``(x + r) >> s`` with ``r`` uniform in ``[0, 2**s)`` from a
   counter-based integer hash of (seed, step, rounding site, neuron): unbiased,
   reproducible and identical on every backend;
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-ROUNDING_MODES = ("nearest", "truncate", "stochastic", "dither")
+ROUNDING_MODES = ("nearest", "truncate", "toward_zero", "stochastic", "dither")
 OVERFLOW_MODES = ("saturate", "wrap")
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -77,9 +79,13 @@ def dither_noise(seed: int, step: int, n_sites: int, n: int) -> np.ndarray:
     decorrelated while each one's sequence over steps is a Weyl sequence (its first ``K``
     values fill ``[0, 1)`` within a discrepancy of order ``log(K) / K``).
     """
-    phase = stochastic_noise(seed, 0, n_sites, n).astype(np.uint64)
+    return dither_advance(stochastic_noise(seed, 0, n_sites, n), step)
+
+
+def dither_advance(phases: np.ndarray, step: int) -> np.ndarray:
+    """Dither offsets of ``step`` from the phases (:func:`stochastic_noise` of step 0), which callers may cache."""
     with np.errstate(over="ignore"):
-        advanced = phase + np.uint64(step) * _WEYL_STEP
+        advanced = phases.astype(np.uint64) + np.uint64(step) * _WEYL_STEP
     return (advanced & np.uint64((1 << NOISE_BITS) - 1)).astype(np.int64)
 
 
@@ -102,6 +108,8 @@ def shift_round(x: np.ndarray, shift: int, mode: str, noise: np.ndarray | None =
         return (x + (np.int64(1) << (s - 1))) >> s
     if mode == "truncate":
         return x >> s
+    if mode == "toward_zero":
+        return np.sign(x) * (np.abs(x) >> s)
     if mode in NOISE_SOURCES:
         if shift > NOISE_BITS:
             raise ValueError(f"stochastic rounding supports shifts up to {NOISE_BITS} bits, got {shift}")
@@ -135,12 +143,20 @@ def saturate(x: np.ndarray, bits: int, overflow: str = "saturate") -> tuple[np.n
     raise ValueError(f"unknown overflow mode {overflow!r}; allowed: {OVERFLOW_MODES}")
 
 
+#: Largest magnitude :func:`to_fixed` produces: int64 arithmetic on it stays exact.
+TO_FIXED_LIMIT = 2.0**62
+
+
 def to_fixed(values, frac_bits: int) -> np.ndarray:
     """Quantise real numbers to integers with ``frac_bits`` fractional bits (round to nearest).
 
     Used for parameters and tables (done once, offline), never inside the time loop.
+    Raises ValueError for values that are not finite or do not fit 62 bits.
     """
-    return np.round(np.asarray(values, dtype=float) * 2.0**frac_bits).astype(np.int64)
+    scaled = np.round(np.asarray(values, dtype=float) * 2.0**frac_bits)
+    if not np.all(np.isfinite(scaled)) or np.any(np.abs(scaled) > TO_FIXED_LIMIT):
+        raise ValueError("values are not finite or too large for 64-bit integers")
+    return scaled.astype(np.int64)
 
 
 def from_fixed(values: np.ndarray, frac_bits: int) -> np.ndarray:
@@ -148,23 +164,19 @@ def from_fixed(values: np.ndarray, frac_bits: int) -> np.ndarray:
     return np.asarray(values, dtype=float) * 2.0**-frac_bits
 
 
-def lut_lookup(tables: np.ndarray, x: np.ndarray, origin: int, shift: int, interpolate: bool,
-               mode: str, noise: np.ndarray | None = None) -> np.ndarray:
-    """Read tables (K, L) at integer inputs ``x`` (N,) on the grid ``origin + k * 2**shift``.
+def table_index(x: np.ndarray, origin: int, shift: int, size: int) -> np.ndarray:
+    """Entry of a table on the grid ``origin + k * 2**shift`` at or below ``x``: ``k`` clipped to ``[0, size-1]``."""
+    offset = np.asarray(x, dtype=np.int64) - np.int64(origin)
+    return np.clip(offset >> np.int64(shift), 0, size - 1)
 
-    Index ``k = (x - origin) >> shift`` clipped to ``[0, L-1]``. With ``interpolate``,
-    ``T[k] + round((T[k+1] - T[k]) * r / 2**shift)`` with ``r`` the remainder; inputs outside
-    the grid take the end values. ``noise`` (K, N) is needed for stochastic rounding.
-    Returns (K, N).
+
+def table_remainder(x: np.ndarray, origin: int, shift: int, size: int) -> np.ndarray:
+    """Position of ``x`` between entries ``k`` and ``k + 1``, in ``[0, 2**shift)``; 0 outside the grid.
+
+    With ``T[k] + (T[k+1] - T[k]) * r / 2**shift`` this is linear interpolation; inputs
+    below or above the grid take the end values.
     """
-    size = tables.shape[-1]
     offset = np.asarray(x, dtype=np.int64) - np.int64(origin)
     index = offset >> np.int64(shift)
     inside = (index >= 0) & (index < size - 1)
-    index = np.clip(index, 0, size - 1)
-    values = tables[:, index]
-    if not interpolate or shift == 0:
-        return values
-    remainder = np.where(inside, offset & np.int64((1 << shift) - 1), 0)
-    following = tables[:, np.minimum(index + 1, size - 1)]
-    return values + shift_round((following - values) * remainder, shift, mode, noise)
+    return np.where(inside, offset & np.int64((1 << shift) - 1), 0)

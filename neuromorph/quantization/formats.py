@@ -7,7 +7,7 @@ smaller than one, such as volts) or be negative.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -60,20 +60,24 @@ class RangeProfile:
     dv_max : float
         Largest voltage change in one time step (V).
     drive_max : float
-        Largest absolute input current density (A/m^2).
+        Largest absolute stimulus (SI units of the model's input, e.g. A/m^2).
+    states : dict of str to (float, float)
+        Extremes of the linear states (synaptic variables, adaptation), SI units.
     """
 
     v_min: float
     v_max: float
     dv_max: float
     drive_max: float
+    states: dict = field(default_factory=dict)
 
     @classmethod
-    def from_run(cls, v: np.ndarray, stimulus: np.ndarray) -> "RangeProfile":
-        """Profile of a voltage trace (T, N) in V and its stimulus (T, N) in A/m^2."""
+    def from_run(cls, v: np.ndarray, stimulus: np.ndarray, states: dict | None = None) -> "RangeProfile":
+        """Profile of a voltage trace (T, N) in V, its stimulus (T, N) and other state traces."""
         dv = np.abs(np.diff(v, axis=0)).max() if v.shape[0] > 1 else 0.0
+        extremes = {name: (float(x.min()), float(x.max())) for name, x in (states or {}).items() if x.size}
         return cls(v_min=float(v.min()), v_max=float(v.max()), dv_max=float(dv),
-                   drive_max=float(np.abs(stimulus).max()))
+                   drive_max=float(np.abs(stimulus).max()) if stimulus.size else 0.0, states=extremes)
 
 
 def frac_bits_for(max_abs: float, bits: int) -> int:

@@ -39,25 +39,41 @@ def build_network(model: ModelFile, stimulus: np.ndarray, codegen: str, record_v
     spec, sim = model.spec, model.simulation
     codeobj = CODE_OBJECTS[codegen]
     n_neurons = stimulus.shape[1]
-    namespace = {**BRIAN2_FUNCTIONS, **model.parameters}
-    namespace[STIMULUS_NAME] = brian2.TimedArray(stimulus * brian2.amp / brian2.meter**2, dt=sim.dt * brian2.second)
+    declared = set(spec.declared_parameters)
+    namespace = {**BRIAN2_FUNCTIONS, **{k: v for k, v in model.parameters.items() if k not in declared}}
+    input_unit = brian2.get_unit(spec.stimulus.dimension)
+    namespace[STIMULUS_NAME] = brian2.TimedArray(stimulus * input_unit, dt=sim.dt * brian2.second)
     refractory = model.spec.refractory.text if model.spec.refractory else False
-    reset = "\n".join(f"{n} = {v!r}" + (" * volt" if n == spec.voltage else "") for n, v in spec.reset) or None
+    units = _state_units(spec)
+    reset_lines = []
+    for k, statement in enumerate(spec.reset):
+        namespace[f"neuromorph_reset_{k}"] = statement.value * units[statement.name]
+        reset_lines.append(f"{statement.name} {statement.op} neuromorph_reset_{k}")
     try:
         group = brian2.NeuronGroup(
-            n_neurons, spec.equations, threshold=spec.threshold.text, refractory=refractory, reset=reset,
-            method=sim.method, namespace=namespace, dt=sim.dt * brian2.second, codeobj_class=codeobj,
-            name="neuromorph_neurons",
+            n_neurons, spec.equations, threshold=spec.threshold.text, refractory=refractory,
+            reset="\n".join(reset_lines) or None, method=sim.method, namespace=namespace, dt=sim.dt * brian2.second,
+            codeobj_class=codeobj, name="neuromorph_neurons",
         )
         group.run_regularly(f"{spec.input} = {STIMULUS_NAME}(t, i)", when="start", codeobj_class=codeobj)
+        for name in declared:  # a value given for a declared parameter holds on both sides
+            setattr(group, name, model.parameters[name])
         for name, value in model.initial.items():
-            setattr(group, name, value * (brian2.volt if name == spec.voltage else 1))
+            setattr(group, name, value * units[name])
         spikes = brian2.SpikeMonitor(group, codeobj_class=codeobj)
-        state = brian2.StateMonitor(group, spec.voltage, record=True, codeobj_class=codeobj) if record_v else None
+        recorded = [spec.voltage] + [s.name for s in spec.linear_states]
+        state = brian2.StateMonitor(group, recorded, record=True, codeobj_class=codeobj) if record_v else None
         network = brian2.Network(*(obj for obj in (group, spikes, state) if obj is not None))
     except Exception as exc:
         raise ModelFileError(f"Brian2 rejects the model: {_root_message(exc)}", model.path) from None
     return network, group, spikes, state
+
+
+def _state_units(spec) -> dict:
+    """Brian2 unit of every state variable."""
+    units = {spec.voltage: brian2.volt, **{g.name: 1 for g in spec.gates}}
+    units.update({s.name: brian2.get_unit(s.unit) for s in spec.linear_states})
+    return units
 
 
 def run_brian2(model: ModelFile, stimulus: np.ndarray, *, codegen: str | None = None, record_v: bool = True) -> Trace:
@@ -79,5 +95,6 @@ def run_brian2(model: ModelFile, stimulus: np.ndarray, *, codegen: str | None = 
     trains = spikes.spike_trains()
     spike_trains = tuple(np.asarray(trains[i] / brian2.second, dtype=float) for i in range(stimulus.shape[1]))
     v = np.asarray(getattr(state, model.spec.voltage) / brian2.volt).T if record_v else np.empty((0, stimulus.shape[1]))
+    states = {s.name: np.asarray(getattr(state, s.name)).T for s in model.spec.linear_states} if record_v else {}
     return Trace(label=f"brian2 ({codegen})", dt=sim.dt, duration=n_steps * sim.dt, spike_trains=spike_trains,
-                 t=np.arange(v.shape[0]) * sim.dt, v=v, extra={"wall_time_s": wall})
+                 t=np.arange(v.shape[0]) * sim.dt, v=v, extra={"wall_time_s": wall}, states=states)

@@ -27,6 +27,27 @@ def _width(value) -> str | None:
     return None if 2 <= value <= 63 else "must be between 2 and 63 bits"
 
 
+#: Widest multiplier operand and accumulator neuromorph emulates exactly in 64-bit integers:
+#: a product of two 32-bit operands is below 2**62 in magnitude, and a sum of two values of
+#: 62 bits, or a rounding offset added to one, still fits int64.
+MAX_MULTIPLIER_BITS = 32
+MAX_ACCUMULATOR_BITS = 62
+
+
+def _multiplier(value) -> str | None:
+    if not 2 <= value <= MAX_MULTIPLIER_BITS:
+        return (f"must be between 2 and {MAX_MULTIPLIER_BITS} bits (neuromorph emulates products exactly in "
+                "64-bit integers)")
+    return None
+
+
+def _accumulator(value) -> str | None:
+    if not 2 <= value <= MAX_ACCUMULATOR_BITS:
+        return (f"must be between 2 and {MAX_ACCUMULATOR_BITS} bits (neuromorph emulates sums exactly in "
+                "64-bit integers)")
+    return None
+
+
 def _overflow(value) -> str | None:
     return None if value in OVERFLOW_MODES else f"must be one of {list(OVERFLOW_MODES)}"
 
@@ -45,9 +66,14 @@ def _any(value) -> str | None:
 SCHEMA: dict[str, dict[str, tuple[str, type, Callable[[Any], str | None]]]] = {
     "target": {"name": ("name", str, _any), "description": ("description", str, _any)},
     "datapath": {
-        "state_bits": ("state_bits", int, _width), "multiplier_bits": ("multiplier_bits", int, _width),
-        "accumulator_bits": ("accumulator_bits", int, _width), "overflow": ("overflow", str, _overflow),
+        "state_bits": ("state_bits", int, _width), "multiplier_bits": ("multiplier_bits", int, _multiplier),
+        "accumulator_bits": ("accumulator_bits", int, _accumulator), "input_bits": ("input_bits", int, _width),
         "rounding_modes": ("rounding_modes", list, _roundings),
+    },
+    "overflow": {
+        "voltage": ("overflow_voltage", str, _overflow), "gate": ("overflow_gate", str, _overflow),
+        "linear": ("overflow_linear", str, _overflow), "accumulator": ("overflow_accumulator", str, _overflow),
+        "input": ("overflow_input", str, _overflow),
     },
     "lookup_tables": {"max_entries": ("lut_max_entries", int, _positive),
                       "memory_bits": ("lut_memory_bits", int, _positive)},
@@ -59,6 +85,7 @@ SCHEMA: dict[str, dict[str, tuple[str, type, Callable[[Any], str | None]]]] = {
     "defaults": {
         "state_bits": ("default_state_bits", int, _width), "lut_size": ("default_lut_size", int, _positive),
         "interpolate": ("default_interpolate", bool, _any), "rounding": ("default_rounding", str, _any),
+        "narrow_rounding": ("default_narrow_rounding", str, _any),
     },
 }
 
@@ -72,8 +99,13 @@ class HardwareTarget:
     state_bits: int
     multiplier_bits: int
     accumulator_bits: int
-    overflow: str
+    input_bits: int
     rounding_modes: tuple[str, ...]
+    overflow_voltage: str
+    overflow_gate: str
+    overflow_linear: str
+    overflow_accumulator: str
+    overflow_input: str
     lut_max_entries: int
     lut_memory_bits: int
     weight_bits: int
@@ -84,7 +116,19 @@ class HardwareTarget:
     default_lut_size: int
     default_interpolate: bool
     default_rounding: str
+    default_narrow_rounding: str
     source: str
+
+    def rounding_for(self, state_bits: int) -> tuple[str, str]:
+        """The default rounding at a register width, and why (for people).
+
+        At the target's default width: ``defaults.rounding``; narrower: the measured best,
+        ``defaults.narrow_rounding`` (see ``hw_targets/README.md``).
+        """
+        if state_bits >= self.default_state_bits:
+            return self.default_rounding, f"{self.name}'s default at {self.default_state_bits} bits"
+        return self.default_narrow_rounding, (f"{self.name}'s measured best below its default "
+                                              f"{self.default_state_bits} bits (defaults.narrow_rounding)")
 
     def check_state_bits(self, bits: int, field: str = "--state-bits") -> int:
         """Refuse a register width this target does not have."""
@@ -133,11 +177,17 @@ def _check_consistency(target: HardwareTarget) -> None:
          f"must not exceed datapath.state_bits ({target.state_bits})"),
         ("defaults.rounding", target.default_rounding in target.rounding_modes,
          f"must be one of datapath.rounding_modes {list(target.rounding_modes)}"),
+        ("defaults.narrow_rounding", target.default_narrow_rounding in target.rounding_modes,
+         f"must be one of datapath.rounding_modes {list(target.rounding_modes)}"),
         ("defaults.lut_size", target.default_lut_size & (target.default_lut_size - 1) == 0
          and target.default_lut_size <= target.lut_max_entries,
          f"must be a power of two no larger than lookup_tables.max_entries ({target.lut_max_entries})"),
         ("datapath.accumulator_bits", target.accumulator_bits >= target.state_bits,
          "must be at least datapath.state_bits"),
+        ("datapath.accumulator_bits", target.accumulator_bits >= 2 * target.multiplier_bits - 1,
+         "must hold the double-width product of two multiplier operands (2 * multiplier_bits - 1)"),
+        ("datapath.input_bits", target.input_bits <= target.accumulator_bits,
+         "must not exceed datapath.accumulator_bits"),
         ("network.weight_exponent_max", target.weight_exponent_max >= target.weight_exponent_min,
          "must be >= network.weight_exponent_min"),
     ]

@@ -1,0 +1,428 @@
+"""Lower a :class:`~neuromorph.model.neuron_spec.NeuronSpec` to an integer program.
+
+One time step of ``dt`` (every line an operation of the program, see
+:mod:`neuromorph.quantization.program`):
+
+1. **Refractoriness** from the old voltage, as Brian2 does at the start of its state
+   update: a flag ``not_refractory = not_refractory or not condition`` or a counter of
+   steps since the last spike.
+2. **Gates**: ``x' = x + (x_inf(v) - x) * rate(v)`` with ``rate = 1 - exp(-dt/tau)``
+   (exponential Euler) or ``dt/tau`` (Euler), both read from tables over the voltage.
+3. **Voltage and linear states** ``X``: ``dt f = sum_k dt c_k(v) P_k + drive`` summed in
+   the accumulator with ``e`` extra fractional bits below the register's LSB;
+   exponential Euler multiplies by ``phi = exprel(A dt)``, Brian2's factor: folded into
+   the coefficients when ``A`` is a constant (a fixed decay), else read from a table over
+   ``x = -A dt = sum_j g_j(v) Q_j``, as ``dt f + dt f (phi - 1)``. ``X' = X + round(dt f phi / 2**e)``.
+4. Brian2's ``(unless refractory)``: the old value while refractory.
+5. Every register is fitted to its width by the target's rule (counted).
+6. **Threshold** on the new voltage (only when not refractory), then **reset**, then the
+   refractory register.
+
+Every multiply runs on the target's multiplier (operands narrowed to its width) and every
+sum in its accumulator (see :mod:`neuromorph.quantization.builder`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError, LoweringError
+from ..model.neuron_spec import NeuronSpec, StateEquation, Term, evaluate, exprel
+from .builder import Datapath, LutGrid, ProgramBuilder, Value, bits_for_magnitude
+from .fixed_point import register_limits, to_fixed
+from .formats import RangeProfile, frac_bits_for
+from .program import Port, Program, Register
+
+#: Fraction of the observed voltage span added on each side of the voltage tables.
+LUT_MARGIN = 0.1
+
+
+def gate_rate(tau: np.ndarray, dt: float, method: str) -> np.ndarray:
+    """Fraction of the way to ``x_inf`` covered in one step: ``1 - exp(-dt/tau)`` or ``dt/tau`` (Euler)."""
+    return dt / tau if method == "euler" else -np.expm1(-dt / tau)
+
+
+@dataclass(frozen=True)
+class LoweringContext:
+    """Everything the step's pieces share."""
+
+    spec: NeuronSpec
+    registers: tuple[Register, ...]
+    dt: float
+    method: str
+    entry_bits: int
+    grid: LutGrid
+    v_grid: np.ndarray
+    profile: RangeProfile
+    input_bits: int
+    input_overflow: str
+    multiplier_bits: int
+    accumulator_bits: int
+
+    def register(self, name: str) -> Register:
+        """The register holding state ``name``."""
+        return next(r for r in self.registers if r.name == name)
+
+    def real_max(self, name: str) -> float:
+        """Largest magnitude (SI) a state register holds."""
+        register = self.register(name)
+        return (1 << (register.bits - 1)) * 2.0**-register.frac
+
+
+def voltage_grid(profile: RangeProfile, v_frac: int, size: int, interpolate: bool) -> LutGrid:
+    """Power-of-two-spaced grid covering the profiled voltage range plus a margin."""
+    span = (profile.v_max - profile.v_min) * (1 + 2 * LUT_MARGIN)
+    span_lsb = max(span * 2.0**v_frac, 1.0)
+    shift = max(0, int(np.ceil(np.log2(span_lsb / (size - 1)))))
+    centre = round(0.5 * (profile.v_max + profile.v_min) * 2.0**v_frac)
+    return LutGrid(origin=centre - (((size - 1) << shift) >> 1), shift=shift, size=size, interpolate=interpolate)
+
+
+def _tabulate(expr, v_grid: np.ndarray, what: str) -> np.ndarray:
+    """Values of an IR expression on the grid; refuse non-finite entries naming the voltage."""
+    values = evaluate(expr, v_grid)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise LoweringError(f"{what} is not finite at v = {v_grid[np.argmax(bad)] * 1e3:.3f} mV "
+                            f"(value {values[np.argmax(bad)]}); tables need finite values over "
+                            f"{v_grid[0] * 1e3:.1f}..{v_grid[-1] * 1e3:.1f} mV", field="neuron.equations")
+    return values
+
+
+# -- gates --------------------------------------------------------------------------------
+def _gate_update(b: ProgramBuilder, ctx: LoweringContext, index: int, x: Value, v: Value) -> Value:
+    gate = ctx.spec.gates[index]
+    tau = _tabulate(gate.tau, ctx.v_grid, f"tau of gate '{gate.name}'")
+    if np.any(tau <= 0):
+        raise LoweringError(f"tau of gate '{gate.name}' is not positive over the voltage range "
+                            f"{ctx.v_grid[0] * 1e3:.1f}..{ctx.v_grid[-1] * 1e3:.1f} mV", field="neuron.equations")
+    top = (1 << x.frac) - 1
+    x_inf = np.clip(to_fixed(_tabulate(gate.x_inf, ctx.v_grid, f"x_inf of gate '{gate.name}'"), x.frac), 0, top)
+    steady = b.table(f"{gate.name}_inf", x_inf, x.frac, ctx.entry_bits, ctx.grid, v, f"{gate.name}_inf(v)",
+                     signed=False)
+    rate = b.unsigned_table(f"{gate.name}_rate", gate_rate(tau, ctx.dt, ctx.method), ctx.entry_bits, ctx.grid, v,
+                            f"{gate.name}_rate(v)")
+    difference = b.sub(steady, x, f"{gate.name}: x_inf - x")
+    change = b.rescale(b.mul(difference, rate, f"{gate.name}: (x_inf - x) * rate"), x.frac,
+                       f"{gate.name}: change")
+    return b.add(x, change, f"{gate.name}: new value")
+
+
+# -- voltage and linear states ------------------------------------------------------------
+def _monomial(b: ProgramBuilder, monomial, values: dict, label: str) -> Value | None:
+    """Product of the monomial's states (gates first, a linear state last), computed once per step."""
+    factors = [name for name, power in monomial for _ in range(power)]
+    if not factors:
+        return None
+    if monomial not in values:
+        product = values[factors[0]]
+        for name in factors[1:]:
+            product = b.mul(product, values[name], f"{label} {dict(monomial)}")
+        values[monomial] = product
+    return values[monomial]
+
+
+def _monomial_max(ctx: LoweringContext, monomial) -> float:
+    """Largest magnitude of a monomial: gates are at most 1, linear states their register's range."""
+    gates = {g.name for g in ctx.spec.gates}
+    return float(np.prod([1.0 if name in gates else ctx.real_max(name) ** power for name, power in monomial]))
+
+
+def _coefficient_values(ctx: LoweringContext, term: Term, scale: float) -> np.ndarray:
+    """``scale * c(v)``: over the voltage register's range (affine) or on the table grid."""
+    if term.affine is not None:
+        a, slope = term.affine
+        v_max = ctx.real_max(ctx.spec.voltage)
+        return scale * (a + slope * np.array([-v_max, v_max]))
+    return scale * _tabulate(term.coefficient, ctx.v_grid, f"the coefficient of {dict(term.monomial)}")
+
+
+def _term_range(ctx: LoweringContext, term: Term, scale: float) -> tuple[float, float]:
+    """Real range of ``scale * c(v) * P`` (gates in [0, 1], linear states within their registers)."""
+    values = _coefficient_values(ctx, term, scale)
+    gates = {g.name for g in ctx.spec.gates}
+    if all(name in gates for name, _ in term.monomial):
+        low, high = float(values.min()), float(values.max())
+        return (min(0.0, low), max(0.0, high)) if term.monomial else (low, high)
+    extreme = float(np.abs(values).max()) * _monomial_max(ctx, term.monomial)
+    return -extreme, extreme
+
+
+def _affine(b: ProgramBuilder, ctx: LoweringContext, term: Term, scale: float, v: Value, frac: int,
+            label: str) -> Value:
+    """``scale * (a + b v)`` with ``frac`` fractional bits: an exact constant plus a multiply."""
+    a, slope = term.affine
+    offset = b.constant(int(to_fixed(scale * a, frac)), frac, f"{label}: dt*a")
+    if slope == 0.0:
+        return offset
+    product = b.mul(b.real_constant(scale * slope, f"{label}: dt*b"), v, f"{label}: dt*b*v")
+    return b.add(offset, b.rescale(product, frac, f"{label}: dt*b*v"), f"{label}: coefficient")
+
+
+def _term(b: ProgramBuilder, ctx: LoweringContext, term: Term, scale: float, values: dict[str, Value],
+          frac: int, label: str) -> Value:
+    """``scale * c(v) * P`` with ``frac`` fractional bits."""
+    v = values[ctx.spec.voltage]
+    product = _monomial(b, term.monomial, values, "states")
+    coefficients = _coefficient_values(ctx, term, scale)
+    if term.affine is None:
+        coefficient = b.signed_table(label, coefficients, ctx.entry_bits, ctx.grid, v, f"{label}(v)")
+    else:
+        bound = max(float(np.abs(coefficients).max()), 1e-300)
+        coefficient = _affine(b, ctx, term, scale, v, min(frac, frac_bits_for(bound, ctx.accumulator_bits)), label)
+    if product is None:
+        return b.rescale(coefficient, frac, label)
+    return b.rescale(b.mul(coefficient, product, f"{label}: coefficient * states"), frac, label)
+
+
+def _phi_factor(ctx: LoweringContext, equation: StateEquation) -> tuple[float, bool]:
+    """(factor folded into the coefficients, whether a phi table is needed)."""
+    if ctx.method == "euler":
+        return 1.0, False
+    if equation.rate_terms is None:
+        raise ConfigError(f"Brian2's exponential_euler cannot split '{equation.equation}' into A*{equation.name} + B; "
+                          "integrate this model with method = \"euler\"", field="method")
+    rate = equation.constant_rate
+    if rate is not None:
+        return float(exprel(np.array(rate * ctx.dt))), False
+    return 1.0, True
+
+
+def _extra_bits(ctx: LoweringContext, equation: StateEquation, scale: float, register: Register,
+                drive_max: float, doubled: bool) -> int:
+    """Extra fractional bits of ``dt f`` below the register's LSB, within the accumulator and input port."""
+    bound = sum(max(abs(x) for x in _term_range(ctx, t, scale)) for t in equation.terms)
+    bound = (bound + drive_max) * (2 if doubled else 1) * 2.0**register.frac
+    by_accumulator = ctx.accumulator_bits - 1 - bits_for_magnitude(bound)
+    by_port = ctx.input_bits - 1 - bits_for_magnitude(drive_max * 2.0**register.frac) if drive_max else by_accumulator
+    return max(0, min(by_accumulator, by_port))
+
+
+def _conductance(b: ProgramBuilder, ctx: LoweringContext, equation: StateEquation,
+                 values: dict[str, Value]) -> tuple[Value, float, float]:
+    """``x = -A dt = sum_j -dt d_j(v) Q_j`` and its real range (for the phi table's grid)."""
+    ranges = [_term_range(ctx, term, -ctx.dt) for term in equation.rate_terms]
+    low, high = sum(r[0] for r in ranges), sum(r[1] for r in ranges)
+    frac = frac_bits_for(max(abs(low), abs(high), 1e-300), ctx.multiplier_bits)
+    total = None
+    for j, term in enumerate(equation.rate_terms):
+        piece = _term(b, ctx, term, -ctx.dt, values, frac, f"{equation.name} conductance {j}")
+        total = piece if total is None else b.add(total, piece, f"{equation.name}: x = -A dt")
+    return total, low, high
+
+
+def _phi_correction(b: ProgramBuilder, ctx: LoweringContext, equation: StateEquation, values: dict[str, Value],
+                    total: Value) -> Value:
+    """``dt f (phi(x) - 1)`` with ``phi(x) = exprel(-x)``, read from a table over ``x``."""
+    x, low, high = _conductance(b, ctx, equation, values)
+    size = ctx.grid.size
+    origin = int(np.floor(low * 2.0**x.frac))
+    span = max(high * 2.0**x.frac - origin, 1.0)
+    shift = max(0, int(np.ceil(np.log2(span / (size - 1)))))
+    grid = LutGrid(origin=origin, shift=shift, size=size, interpolate=ctx.grid.interpolate)
+    points = grid.points(x.frac)
+    phi_minus_one = exprel(-points) - 1.0
+    name = f"{equation.name}_phi"
+    correction = b.signed_table(name, phi_minus_one, ctx.entry_bits, grid, x, f"{name}(x)")
+    return b.rescale(b.mul(total, correction, f"{equation.name}: dt f (phi - 1)"), total.frac,
+                     f"{equation.name}: exponential Euler correction")
+
+
+def _state_update(b: ProgramBuilder, ctx: LoweringContext, equation: StateEquation, values: dict[str, Value],
+                  ports: list[Port]) -> Value:
+    """The new value of the voltage or a linear state (see the module docstring, 3)."""
+    register = ctx.register(equation.name)
+    factor, needs_table = _phi_factor(ctx, equation)
+    scale = ctx.dt * factor
+    drives = [i for i in ctx.spec.inputs if i.state == equation.name]
+    drive_max = sum(abs(i.gain) * scale * ctx.profile.drive_max for i in drives)
+    extra = _extra_bits(ctx, equation, scale, register, drive_max, needs_table)
+    frac = register.frac + extra
+    total = None
+    for k, term in enumerate(equation.terms):
+        piece = _term(b, ctx, term, scale, values, frac, f"{equation.name} term {k}")
+        total = piece if total is None else b.add(total, piece, f"{equation.name}: dt f")
+    for spec_input in drives:
+        ports.append(Port(name=spec_input.name, kind="drive", state=equation.name, bits=ctx.input_bits, frac=frac,
+                          scale=spec_input.gain * scale * 2.0**frac))
+        drive = b.port(len(ports) - 1, frac, ctx.input_bits, ctx.input_overflow, f"input {spec_input.name}")
+        total = drive if total is None else b.add(total, drive, f"{equation.name}: dt f")
+    own = values[equation.name]
+    if total is None:
+        return own
+    if needs_table:
+        total = b.add(total, _phi_correction(b, ctx, equation, values, total), f"{equation.name}: dt f phi")
+    change = b.rescale(total, register.frac, f"{equation.name}: change")
+    return b.add(own, change, f"{equation.name}: new value")
+
+
+# -- registers ----------------------------------------------------------------------------
+def gate_frac(gate_bits: int, multiplier_bits: int) -> int:
+    """Fractional bits of a gate: all ``2**gate_bits`` levels, but a value must fit a multiplier operand."""
+    return min(gate_bits, multiplier_bits - 1)
+
+
+def register_layout(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float) -> tuple[Register, ...]:
+    """Registers: voltage, gates, linear states, refractory bookkeeping (when refractory)."""
+    headroom = config.headroom
+    resets = [abs(r.value) for r in spec.reset if r.name == spec.voltage]
+    v_abs = max([abs(profile.v_min), abs(profile.v_max), abs(spec.threshold.value)] + resets) * headroom
+    registers = [Register(spec.voltage, "voltage", config.state_bits, frac_bits_for(v_abs, config.state_bits), 0,
+                          target.overflow_voltage, "V")]
+    g_frac = gate_frac(config.gate_bits, target.multiplier_bits)
+    g_offset = 1 << (config.gate_bits - 1) if g_frac == config.gate_bits else 0
+    registers += [Register(g.name, "gate", config.gate_bits, g_frac, g_offset, target.overflow_gate, "1",
+                           signed=False, value_bits=g_frac) for g in spec.gates]
+    for state in spec.linear_states:
+        low, high = profile.states.get(state.name, (0.0, 0.0))
+        extent = max(abs(low), abs(high), *(abs(r.value) for r in spec.reset if r.name == state.name)) * headroom
+        frac = frac_bits_for(extent if extent > 0 else 1.0, config.state_bits)
+        registers.append(Register(state.name, "linear", config.state_bits, frac, 0, target.overflow_linear,
+                                  str(state.unit)))
+    refractory = _refractory_register(spec, dt)
+    return tuple(registers + ([refractory] if refractory else []))
+
+
+def refractory_steps(spec: NeuronSpec, dt: float) -> int | None:
+    """Length of a refractory duration in steps (Brian2's ``timestep(refractory, dt)``)."""
+    ref = spec.refractory
+    return int(ref.duration / dt + 1e-3) if ref is not None and ref.duration is not None else None
+
+
+def _refractory_register(spec: NeuronSpec, dt: float) -> Register | None:
+    ref = spec.refractory
+    if ref is None:
+        return None
+    if ref.condition is not None:
+        return Register("not_refractory", "refractory", 2, 0, 0, "saturate", "flag")
+    steps = refractory_steps(spec, dt)
+    return Register("steps_since_spike", "refractory", max(2, steps.bit_length() + 1), 0, 0, "saturate", "steps")
+
+
+def register_value(value: float, register: Register) -> int:
+    """The integer ``q`` of ``value`` in the register's format, rounded and clipped to its range."""
+    low, high = register.value_range
+    q = int(to_fixed(float(np.clip(value * 2.0**register.frac, -2.0**62, 2.0**62)), 0))
+    return int(np.clip(q, low, high))
+
+
+def initial_registers(spec: NeuronSpec, registers: tuple[Register, ...], initial: dict[str, float],
+                      dt: float) -> np.ndarray:
+    """Register contents at t = 0: the initial state, not refractory."""
+    contents = []
+    for register in registers:
+        if register.kind == "refractory":
+            contents.append(1 if register.unit == "flag" else refractory_steps(spec, dt))
+        else:
+            contents.append(register_value(initial[register.name], register) - register.offset)
+    return np.array(contents, dtype=np.int64)
+
+
+# -- refractoriness, threshold, reset -----------------------------------------------------
+def _threshold_int(value: float, frac: int, strict: bool) -> int:
+    """Integer bound equivalent to ``v_real > value`` (floor) or ``v_real >= value`` (ceil)."""
+    scaled = value * 2.0**frac
+    return int(np.floor(scaled)) if strict else int(np.ceil(scaled))
+
+
+def _refractory_start(b: ProgramBuilder, spec: NeuronSpec, registers, values: dict[str, Value],
+                      dt: float) -> tuple[Value | None, Value | None]:
+    """(not_refractory flag, the updated refractory register value) at the start of the step."""
+    ref = spec.refractory
+    if ref is None:
+        return None, None
+    one = b.constant(1, 0, "one")
+    if ref.condition is not None:
+        v = values[spec.voltage]
+        strict = ref.condition.op == ">"
+        bound = b.constant(_threshold_int(ref.condition.value, v.frac, strict), v.frac, "refractory bound")
+        holds = b.compare("gt" if strict else "ge", v, bound, f"refractory condition {ref.condition.text}")
+        flag = b.select(holds, values["not_refractory"], one, "not_refractory or not condition")
+        return flag, flag
+    steps = b.constant(refractory_steps(spec, dt), 0, "refractory steps")
+    counter = b.minimum(b.add(values["steps_since_spike"], one, "steps since spike + 1"), steps,
+                        "steps since spike (capped)")
+    return b.compare("ge", counter, steps, "not_refractory"), counter
+
+
+def _fit_register(b: ProgramBuilder, register: Register, value: Value) -> Value:
+    """``value`` held to the register's range by its overflow rule (counted)."""
+    if register.signed:
+        return b.fit(value, register.bits, register.overflow, f"{register.name} register")
+    return b.fit(value, register.value_bits, register.overflow, f"{register.name} register", unsigned=True)
+
+
+def _stored(b: ProgramBuilder, register: Register, value: Value) -> Value:
+    """Register contents for a value: offset binary subtracts the offset."""
+    if not register.offset:
+        return value
+    return b.sub(value, b.constant(register.offset, value.frac, f"{register.name} offset"),
+                 f"{register.name}: offset binary")
+
+
+def _reset(b: ProgramBuilder, spec: NeuronSpec, registers, stored: dict[str, Value], spiked: Value) -> None:
+    by_name = {r.name: r for r in registers}
+    for statement in spec.reset:
+        register, current = by_name[statement.name], stored[statement.name]
+        if statement.op == "=":
+            target = b.constant(register_value(statement.value, register), current.frac, f"reset {statement.name}")
+        else:
+            step = b.constant(int(to_fixed(statement.value, register.frac)), current.frac, f"reset {statement.name}")
+            target = _fit_register(b, register, b.add(current, step, f"reset {statement.name} += "))
+        stored[statement.name] = b.select(spiked, target, current, f"reset {statement.text}")
+
+
+# -- the whole step -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class LoweredProgram:
+    """A program with its data: tables, constants and initial register contents."""
+
+    program: Program
+    tables: tuple
+    constants: np.ndarray
+    initial: np.ndarray
+
+
+def lower(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float, initial: dict[str, float]) -> LoweredProgram:
+    """Lower ``spec`` to an integer program on ``target`` (see the module docstring)."""
+    registers = register_layout(spec, target, config, profile, dt)
+    v_register = registers[0]
+    grid = voltage_grid(profile, v_register.frac, config.lut_size, config.interpolate)
+    ctx = LoweringContext(spec=spec, registers=registers, dt=dt, method=config.method, entry_bits=config.gate_bits,
+                          grid=grid, v_grid=grid.points(v_register.frac), profile=profile,
+                          input_bits=target.input_bits, input_overflow=target.overflow_input,
+                          multiplier_bits=target.multiplier_bits, accumulator_bits=target.accumulator_bits)
+    b = ProgramBuilder(Datapath(target.multiplier_bits, target.accumulator_bits, target.overflow_accumulator))
+    values = {r.name: b.load(i, r) for i, r in enumerate(registers)}
+    not_refractory, refractory_value = _refractory_start(b, spec, registers, values, dt)
+    ports: list[Port] = []
+    new = {g.name: _gate_update(b, ctx, i, values[g.name], values[spec.voltage]) for i, g in enumerate(spec.gates)}
+    for equation in spec.equations_of:
+        new[equation.name] = _state_update(b, ctx, equation, values, ports)
+    held = {g.name for g in spec.gates if g.unless_refractory} | {e.name for e in spec.equations_of
+                                                                   if e.unless_refractory}
+    stored, fits = {}, []
+    for register in registers:
+        if register.kind == "refractory":
+            continue
+        value = new[register.name]
+        if register.name in held and not_refractory is not None:
+            value = b.select(not_refractory, value, values[register.name], f"{register.name} unless refractory")
+        stored[register.name] = _fit_register(b, register, value)
+        fits.append(stored[register.name].slot)
+    v_new = stored[spec.voltage]
+    strict = spec.threshold.op == ">"
+    threshold = b.constant(_threshold_int(spec.threshold.value, v_new.frac, strict), v_new.frac, "threshold")
+    spiked = b.compare("gt" if strict else "ge", v_new, threshold, f"threshold {spec.threshold.text}")
+    if not_refractory is not None:
+        spiked = b.both(spiked, not_refractory, "spike (threshold and not refractory)")
+    _reset(b, spec, registers, stored, spiked)
+    if refractory_value is not None:
+        zero = b.constant(0, 0, "zero")
+        stored[registers[-1].name] = b.select(spiked, zero, refractory_value, f"{registers[-1].name} after spike")
+        fits.append(-1)
+    outputs = [_stored(b, r, stored[r.name]) for r in registers]
+    program = b.finish(registers, ports, outputs, fits, spiked, config.rounding, config.seed)
+    return LoweredProgram(program=program, tables=tuple(b.tables), constants=np.array(b.constants, dtype=np.int64),
+                          initial=initial_registers(spec, registers, initial, dt))
