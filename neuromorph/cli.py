@@ -27,6 +27,8 @@ def _add_compare(subparsers) -> None:
     p.add_argument("--target", help="hardware target name or file (default: the --config's, else loihi2)")
     _add_quantization_options(p)
     p.add_argument("--stimulus-seed", type=int, help="override the model file's stimulus seed")
+    p.add_argument("--codegen", choices=("numpy", "cython"),
+                   help="Brian2 code generation of the reference (default: the model file's)")
     p.add_argument("--backend", choices=("emulator", "lava", "both"), default="both")
     p.add_argument("--window", type=float, default=2.0, help="coincidence window in ms (default 2)")
     p.add_argument("--out", default="out", help="output directory for report.json and compare.png")
@@ -190,6 +192,15 @@ def run_compare_command(args) -> int:
     from .plotting import plot_compare
 
     model, target, config = _model_target_config(args)
+    if args.codegen:
+        import dataclasses
+
+        from .reference.brian2_run import usable_codegen
+        codegen = usable_codegen(model, args.codegen)
+        if codegen != args.codegen:
+            _log(f"Brian2 {args.codegen} cannot run this model (neuromorph's membrane functions are numpy only); "
+                 f"using {codegen}")
+        model = dataclasses.replace(model, simulation=dataclasses.replace(model.simulation, codegen=codegen))
     options = CompareOptions(backend=args.backend, window=args.window * 1e-3, stimulus_seed=args.stimulus_seed)
     result = run_compare(model, target, config, options, progress=_log)
     report = build_report(result)

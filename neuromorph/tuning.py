@@ -91,9 +91,9 @@ def fastest_codegen(model: ModelFile) -> str:
     target spends about 1.5 ms of Python per step whatever the population size, Cython a
     few microseconds. Both integrate the same equations with the same method.
     """
-    from brian2.codegen.runtime.cython_rt import CythonCodeObject
+    from .reference.brian2_run import usable_codegen
 
-    return "cython" if CythonCodeObject.is_available() else model.simulation.codegen
+    return usable_codegen(model, "cython")
 
 
 def prepare_benchmark(model: ModelFile, target: HardwareTarget, seeds: Iterable[int], window: float = 2e-3,

@@ -113,11 +113,11 @@ class ProgramBuilder:
             unsigned = code == "fit" and tuple(imm) == (1,)
             limit_low, limit_high = (0, (1 << declared) - 1) if unsigned else register_limits(declared)
             may_overflow = low < limit_low or high > limit_high
-        self.ops.append(Op(code=code, dst=slot, args=tuple(a.slot for a in args), imm=tuple(int(i) for i in imm),
-                           width=declared, operand_width=operand_width, overflow=overflow, site=site, label=label,
-                           may_overflow=may_overflow))
         if code in CHECKED:
             low, high = max(low, limit_low), min(high, limit_high)
+        self.ops.append(Op(code=code, dst=slot, args=tuple(a.slot for a in args), imm=tuple(int(i) for i in imm),
+                           width=declared, operand_width=operand_width, overflow=overflow, site=site, label=label,
+                           may_overflow=may_overflow, low=int(low), high=int(high)))
         return Value(slot=slot, frac=frac, low=int(low), high=int(high))
 
     def _accumulator(self, code: str, args, imm=(), *, frac: int, low: int, high: int, label: str,
@@ -143,9 +143,14 @@ class ProgramBuilder:
         return self._emit("load", imm=(index, register.offset), frac=register.frac, low=low, high=high,
                           label=f"{register.name} register")
 
-    def port(self, index: int, frac: int, bits: int, overflow: str, label: str) -> Value:
-        """An integer input, fitted to ``bits`` (the target's input width)."""
+    def port(self, index: int, frac: int, bits: int, overflow: str, label: str, magnitude: int | None = None) -> Value:
+        """An integer input, fitted to ``bits`` (the target's input width).
+
+        ``magnitude``: largest input over the operating range (default: the whole width).
+        """
         low, high = register_limits(bits)
+        if magnitude is not None:
+            low, high = max(low, -magnitude), min(high, magnitude)
         return self._emit("port", imm=(index,), frac=frac, low=low, high=high, width=bits, overflow=overflow,
                           label=label)
 

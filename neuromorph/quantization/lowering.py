@@ -246,7 +246,8 @@ def _state_update(b: ProgramBuilder, ctx: LoweringContext, equation: StateEquati
     for spec_input in drives:
         ports.append(Port(name=spec_input.name, kind="drive", state=equation.name, bits=ctx.input_bits, frac=frac,
                           scale=spec_input.gain * scale * 2.0**frac))
-        drive = b.port(len(ports) - 1, frac, ctx.input_bits, ctx.input_overflow, f"input {spec_input.name}")
+        magnitude = int(np.ceil(abs(ports[-1].scale) * ctx.profile.drive_max))
+        drive = b.port(len(ports) - 1, frac, ctx.input_bits, ctx.input_overflow, f"input {spec_input.name}", magnitude)
         total = drive if total is None else b.add(total, drive, f"{equation.name}: dt f")
     own = values[equation.name]
     if total is None:
@@ -362,15 +363,18 @@ def _stored(b: ProgramBuilder, register: Register, value: Value) -> Value:
 
 
 def _reset(b: ProgramBuilder, spec: NeuronSpec, registers, stored: dict[str, Value], spiked: Value) -> None:
+    """``x = value`` or ``x += value`` where a neuron spiked (an increment only counts overflow there)."""
     by_name = {r.name: r for r in registers}
     for statement in spec.reset:
         register, current = by_name[statement.name], stored[statement.name]
         if statement.op == "=":
             target = b.constant(register_value(statement.value, register), current.frac, f"reset {statement.name}")
-        else:
-            step = b.constant(int(to_fixed(statement.value, register.frac)), current.frac, f"reset {statement.name}")
-            target = _fit_register(b, register, b.add(current, step, f"reset {statement.name} += "))
-        stored[statement.name] = b.select(spiked, target, current, f"reset {statement.text}")
+            stored[statement.name] = b.select(spiked, target, current, f"reset {statement.text}")
+            continue
+        step = b.constant(int(to_fixed(statement.value, register.frac)), current.frac, f"reset {statement.name}")
+        zero = b.constant(0, current.frac, "zero")
+        increment = b.select(spiked, step, zero, f"reset {statement.text}")
+        stored[statement.name] = _fit_register(b, register, b.add(current, increment, f"reset {statement.text}"))
 
 
 # -- the whole step -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ and the code-generation target is chosen per object (no global preferences).
 """
 from __future__ import annotations
 
+import re
 import time
 
 import brian2
@@ -67,6 +68,19 @@ def build_network(model: ModelFile, stimulus: np.ndarray, codegen: str, record_v
     except Exception as exc:
         raise ModelFileError(f"Brian2 rejects the model: {_root_message(exc)}", model.path) from None
     return network, group, spikes, state
+
+
+def usable_codegen(model: ModelFile, wanted: str) -> str:
+    """``wanted`` if Brian2 can run the model with it, else the model file's own target.
+
+    Cython needs a working compiler, and neuromorph's membrane functions (``ghk_current``,
+    ``woodhull_unblocked_fraction``) have only numpy implementations.
+    """
+    if wanted == "cython":
+        uses_numpy_only = any(re.search(rf"\b{name}\s*\(", model.spec.equations) for name in BRIAN2_FUNCTIONS)
+        if uses_numpy_only or not CythonCodeObject.is_available():
+            return "numpy"
+    return wanted
 
 
 def _state_units(spec) -> dict:
