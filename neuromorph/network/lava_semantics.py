@@ -43,7 +43,7 @@ LAVA_MAX_WEIGHT_BITS = 8
 #: ``if np.max(self.delays) > 63: raise ValueError`` (lava/proc/dense/models.py:331, sparse/models.py:351).
 LAVA_MAX_DELAY = 63
 #: Ports and buffers are ``np.int32`` (lava/proc/dense/models.py:64-65); channels copy into
-#: arrays of the sender's dtype (lava/magma/compiler/channels/pypychannel.py:141).
+#: arrays of the sender's dtype (lava/magma/compiler/channels/pypychannel.py:142).
 LAVA_PORT_BITS = 32
 #: ``a_out`` declares ``precision=16`` (lava/proc/dense/models.py:64), which the CPU model
 #: does not enforce; values beyond it are counted, since Loihi 2 would not carry them.
