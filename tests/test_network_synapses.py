@@ -214,12 +214,13 @@ LAVA_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(LAVA_CASES))
-@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+LAVA_CASE_IDS = [(case, False) for case in sorted(LAVA_CASES)] + \
+    [(case, True) for case in sorted(LAVA_CASES) if PROCESS_KINDS[LAVA_CASES[case][0]].delayed]  # sparse file: delay cases
+
+
+@pytest.mark.parametrize("case, sparse", LAVA_CASE_IDS, ids=[f"{c}-{'sparse' if s else 'dense'}" for c, s in LAVA_CASE_IDS])
 def test_emulator_reproduces_lavas_own_fixed_point_test_cases(case, sparse):
     kind, weights, delays, options, expected_rows = LAVA_CASES[case]
-    if sparse and not PROCESS_KINDS[kind].delayed:
-        pytest.skip("Lava's sparse test file has fixed-point cases only for DelaySparse")
     kind = kind.replace("Dense", "Sparse") if sparse else kind
     weights = sp.csr_matrix(weights) if sparse else weights
     delays = sp.csr_matrix(delays) if sparse and np.ndim(delays) else delays
