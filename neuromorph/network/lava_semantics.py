@@ -238,7 +238,7 @@ class LavaProjection:
                              source, "kind")
         pre, post = _int_array(self.pre, source, "pre"), _int_array(self.post, source, "post")
         weights, delays = np.asarray(self.weights), check_delays(self.delays, LAVA_MAX_DELAY, source)
-        if not (len(pre) == len(post) == len(weights) == len(delays)):
+        if weights.ndim != 1 or delays.ndim != 1 or not (len(pre) == len(post) == len(weights) == len(delays)):
             raise InputError("pre, post, weights and delays must have one entry per synapse", source)
         _check_indices(pre, self.n_pre, source, "pre")
         _check_indices(post, self.n_post, source, "post")
