@@ -1,0 +1,1 @@
+"""Networks: populations, projections and sources exported to Lava process graphs."""
