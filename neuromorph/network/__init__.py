@@ -1,0 +1,1 @@
+"""Networks: populations, projections and their fidelity on fixed-point hardware."""
