@@ -295,3 +295,28 @@ def test_user_errors_are_input_errors():
         population_statistics(good, good, 1.0, DT, config=StatisticsConfig(band_hz=(150.0, 20.0)))
     with pytest.raises(InputError, match="at least one neuron"):
         population_statistics([], [], 1.0, DT)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def test_figures_are_written_with_and_without_floor_and_with_undefined_values(tmp_path):
+    import matplotlib.image
+
+    from neuromorph.network.plots import plot_activity, plot_statistics, shown_neurons
+
+    rng = np.random.default_rng(15)
+    duration = 0.4
+    reference = on_grid(modulated_trains(20.0, 0.8, 40.0, duration, 60, rng))
+    candidate = on_grid(modulated_trains(20.0, 0.8, 40.0, duration, 60, rng))
+    with_floor = population_statistics(reference, candidate, duration, DT, floor=reference, name="E")
+    silent = [np.array([])] * 5  # no CV, no correlation, no spectrum peak
+    undefined = population_statistics(silent, silent, duration, DT, name="quiet")
+    paths = [plot_statistics(with_floor, tmp_path / "with_floor.png"),
+             plot_statistics(undefined, tmp_path / "undefined.png"),
+             plot_activity([(with_floor, reference, candidate), (undefined, silent, silent)], tmp_path / "activity.png",
+                           neurons=20)]
+    for path in paths:
+        assert matplotlib.image.imread(path).shape[0] > 500
+    np.testing.assert_array_equal(shown_neurons(60, 4), [0, 20, 39, 59])
+    assert len(shown_neurons(3, 40)) == 3
