@@ -401,8 +401,8 @@ def rate_spectrum(trains, duration: float, dt: float, config: StatisticsConfig) 
     peak_frequency = peak_power = None
     at_edge = False
     if in_band.size == 0:
-        undefined["peak_frequency_hz"] = (f"no frequency of the spectrum lies in {low:g}-{high:g} Hz "
-                                          f"(resolution {frequencies[1] if frequencies.size > 1 else 'none'} Hz)")
+        resolution = f"{frequencies[1]:g} Hz" if frequencies.size > 1 else "no spectrum: run shorter than 2 bins"
+        undefined["peak_frequency_hz"] = f"no frequency of the spectrum lies in {low:g}-{high:g} Hz ({resolution})"
     elif not power[in_band].max() > 0:
         undefined["peak_frequency_hz"] = f"no power in {low:g}-{high:g} Hz (constant population rate)"
     else:
