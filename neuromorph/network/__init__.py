@@ -1,1 +1,1 @@
-"""Networks: populations, projections and sources exported to Lava process graphs."""
+"""Networks: populations, sources and projections exported to Lava process graphs, and their fidelity."""
