@@ -39,11 +39,16 @@ OPERATIONS = ("+=", "-=")
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def unit_string(dimensions) -> str:
-    """Unit string of scale 1 for Brian2 ``dimensions`` (``"volt"``, ``"amp / (meter ** 2)"``, ``"1"``).
+#: Brian2's base units, in the order of a Dimension's exponents.
+BASE_UNITS = ("metre", "kilogram", "second", "amp", "kelvin", "mole", "candle")
 
-    Falls back to base SI units (``"metre ** -4 * kilogram ** -1 * ..."``) when Brian2's
-    named unit is not plain SI.
+
+def unit_string(dimensions) -> str:
+    """Unit string of scale 1 for Brian2 ``dimensions``: ``"volt"``, ``"amp * metre**-2"``, ``"1"``.
+
+    Brian2's own name for the unit when it has one of SI scale 1, else a product of base
+    units; never parentheses, so the string is valid both for
+    :func:`neuromorph.units.parse_quantity` and as the unit of a Brian2 equation.
     """
     dims = get_dimensions(dimensions)
     if dims.is_dimensionless:
@@ -53,8 +58,10 @@ def unit_string(dimensions) -> str:
         parsed = parse_quantity(text)
     except UnitError:
         parsed = None
-    if parsed is None or float(parsed) != 1.0 or get_dimensions(parsed) != dims:
-        text = repr(dims)
+    if "(" in text or parsed is None or float(parsed) != 1.0 or get_dimensions(parsed) != dims:
+        exponents = [dims.get_dimension(name) for name in ("m", "kg", "s", "A", "K", "mol", "cd")]
+        text = " * ".join(name if power == 1 else f"{name}**{power:g}"
+                          for name, power in zip(BASE_UNITS, exponents) if power)
     return text
 
 
@@ -421,6 +428,9 @@ class Projection(_Node):
 class NetworkSpec(_Node):
     """A whole network: populations, spike sources, projections, time step, duration (s) and seed.
 
+    Populations, sources and projections are kept sorted by name (a canonical order, so
+    that equal networks compare equal however they were built).
+
     ``seed`` seeds the random numbers of a run (Poisson sources, ``rand()`` in equations);
     None leaves them unseeded.
     """
@@ -434,7 +444,8 @@ class NetworkSpec(_Node):
 
     def __post_init__(self):
         for field_name in ("populations", "sources", "projections"):
-            object.__setattr__(self, field_name, tuple(getattr(self, field_name)))
+            nodes = tuple(getattr(self, field_name))
+            object.__setattr__(self, field_name, tuple(sorted(nodes, key=lambda node: getattr(node, "name", ""))))
         for field_name in ("dt", "duration"):
             value = getattr(self, field_name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (np.isfinite(value) and value > 0):
