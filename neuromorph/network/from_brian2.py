@@ -208,15 +208,9 @@ def _voltage(group, threshold: str | None, hint: str | None) -> str:
 
 
 def _initial_values(group) -> dict[str, SIQuantity]:
-    """Current value of every state variable (differential equations and parameters), scalar if uniform."""
-    initial = {}
-    for name, eq in group.user_equations.items():
-        if eq.type not in (DIFFERENTIAL_EQUATION, PARAMETER):
-            continue
-        values = np.asarray(group.variables[name].get_value(), dtype=float).copy()
-        uniform = values.size and np.all(values == values[0])
-        initial[name] = SIQuantity(float(values[0]) if uniform else values, unit_string(eq.dim))
-    return initial
+    """Current value of every state variable (differential equations and parameters), one per neuron."""
+    return {name: SIQuantity(np.asarray(group.variables[name].get_value(), dtype=float).copy(), unit_string(eq.dim))
+            for name, eq in group.user_equations.items() if eq.type in (DIFFERENTIAL_EQUATION, PARAMETER)}
 
 
 def _check_neuron_group(group) -> None:

@@ -90,10 +90,15 @@ def state_dimensions(equations: str, field: str = "model.equations") -> dict:
 
 @contextlib.contextmanager
 def within(prefix: str):
-    """Prefix the field of an :class:`InputError` raised inside with ``prefix``."""
+    """Prefix the field of an :class:`InputError` raised inside with ``prefix``.
+
+    Errors that already name their source (a file) are located already and pass unchanged.
+    """
     try:
         yield
     except InputError as exc:
+        if exc.source is not None:
+            raise
         field = f"{prefix}.{exc.field}" if exc.field else prefix
         raise type(exc)(exc.message, exc.source, field) from None
 
@@ -153,7 +158,10 @@ class _Node:
 
 @dataclass(frozen=True, eq=False)
 class SIQuantity(_Node):
-    """A value (scalar or per-element array) in SI units, with the unit as a string of scale 1."""
+    """A value (scalar or per-element array) in SI units, with the unit as a string of scale 1.
+
+    An array whose elements are all equal is stored as that scalar (one canonical form).
+    """
 
     value: Any
     unit: str = "1"
@@ -165,6 +173,8 @@ class SIQuantity(_Node):
                 raise InputError(f"must be finite, got {value}", field="value")
         else:
             value = _frozen_array(self.value, float, "value")
+            if value.size and np.all(value == value[0]):
+                value = float(value[0])  # canonical form: a uniform array is its scalar
         object.__setattr__(self, "value", value)
         if not isinstance(self.unit, str):
             raise InputError(f"unit must be a string, got {self.unit!r}", field="unit")
