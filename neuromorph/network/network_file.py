@@ -526,8 +526,11 @@ def _simulation(section: SimulationSection, source: str) -> dict:
     return {**values, "seed": section.seed}
 
 
-def load_network(path: str | Path) -> NetworkSpec:
+def load_network(path: str | Path, *, seed: int | None = None) -> NetworkSpec:
     """Load and validate a network file into a :class:`NetworkSpec`.
+
+    ``seed`` replaces ``[simulation] seed``: every draw without its own seed (connectivity,
+    weights, delays, initial values) and the run's random numbers change with it.
 
     Raises
     ------
@@ -542,6 +545,7 @@ def load_network(path: str | Path) -> NetworkSpec:
     except ValidationError as exc:
         raise _schema_error(exc, source) from None
     simulation = _simulation(schema.simulation, source)
+    simulation["seed"] = simulation["seed"] if seed is None else seed
     base_dir, seed = Path(path).parent, simulation["seed"]
     populations = {n: _population(n, s, base_dir, seed, source) for n, s in schema.populations.items()}
     sources = {n: _source(n, s, source) for n, s in schema.sources.items()}
