@@ -478,6 +478,17 @@ class NetworkSpec(_Node):
         """Number of time steps in the run."""
         return int(round(self.duration / self.dt))
 
+    def summary(self) -> str:
+        """A few lines describing the network, for people."""
+        lines = [f"network: dt {self.dt * 1e3:g} ms, duration {self.duration:g} s, seed {self.seed}"]
+        lines += [f"  population {p.name}: {p.size} x {p.model.name} ({p.model.method}, "
+                  f"states {sorted(p.model.state_dimensions())})" for p in self.populations]
+        lines += [f"  source {s.name}: {s.size} x {type(s).__name__}" for s in self.sources]
+        lines += [f"  projection {p.name}: {p.source} -> {p.target}.{p.target_variable} {p.operation} w, "
+                  f"{p.n_synapses} synapses, w {np.mean(p.weights) if p.n_synapses else 0:.3g} {p.weight_unit} "
+                  f"(mean), delays {_span_ms(p.delays_s)} ms" for p in self.projections]
+        return "\n".join(lines)
+
     def population(self, name: str) -> Population:
         """The population called ``name``."""
         return {p.name: p for p in self.populations}[name]
@@ -512,6 +523,10 @@ def _node_from_dict(field_name: str, data: Mapping) -> _Node:
     if not isinstance(data, Mapping):
         raise InputError(f"must be a mapping, got {type(data).__name__}")
     return NODE_BUILDERS[field_name](data)
+
+
+def _span_ms(values: np.ndarray) -> str:
+    return f"{values.min() * 1e3:g}-{values.max() * 1e3:g}" if values.size else "-"
 
 
 def _check_types(spec: NetworkSpec) -> None:
