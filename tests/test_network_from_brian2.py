@@ -26,8 +26,11 @@ def numpy_target():
     brian2.prefs.codegen.target = saved
 
 
-def cuba_script(duration=40 * ms):
-    """Brian2's CUBA example (40 neurons) plus a SpikeGeneratorGroup cue into a subgroup, as the docs write it."""
+def cuba_script(duration=40 * ms, run=False):
+    """Brian2's CUBA example (40 neurons) plus a SpikeGeneratorGroup cue into a subgroup, as the docs write it.
+
+    With ``run``, the script then runs its own network (after the export, in its own frame).
+    """
     taum = 20*ms
     taue = 5*ms
     taui = 10*ms
@@ -59,6 +62,8 @@ def cuba_script(duration=40 * ms):
     voltage = StateMonitor(P, 'v', record=True)
     net = Network(collect())
     spec = from_brian2(net, duration=duration)  # added
+    if run:
+        net.run(duration)
     return spec, dict(net=net, P=P, Ce=Ce, Ci=Ci, Cc=Cc, cue=cue, spikes=spikes, voltage=voltage, we=we, wi=wi,
                       taum=taum, El=El, Vt=Vt, Vr=Vr, taue=taue)
 

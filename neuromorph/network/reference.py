@@ -169,7 +169,8 @@ def _recorded_variables(spec: NetworkSpec, population: Population, recording: Re
 
 def _monitors(spec: NetworkSpec, groups: Mapping, record: Recording | None, codeobj) -> tuple[dict, dict]:
     """SpikeMonitors on every group; StateMonitors on populations when ``record`` is given."""
-    spikes = {name: brian2.SpikeMonitor(group, codeobj_class=codeobj) for name, group in groups.items()}
+    spikes = {name: brian2.SpikeMonitor(group, codeobj_class=codeobj) for name, group in groups.items()
+              if "spike" in group.events}  # a population without threshold never spikes
     states = {}
     for population in spec.populations if record is not None else ():
         variables = _recorded_variables(spec, population, record)
@@ -221,7 +222,8 @@ def spike_trains(indices: np.ndarray, times: np.ndarray, size: int) -> tuple:
 
 
 def _population_trace(population: Population, spikes, states) -> PopulationTrace:
-    trains = spike_trains(spikes.i[:], spikes.t_[:], population.size)
+    indices, times = (spikes.i[:], spikes.t_[:]) if spikes is not None else (np.empty(0, int), np.empty(0))
+    trains = spike_trains(indices, times, population.size)
     if states is None:
         return PopulationTrace(name=population.name, voltage=population.model.voltage, spike_trains=trains,
                                t=np.empty(0), states=MappingProxyType({}), recorded=np.empty(0, dtype=np.int64))
@@ -286,7 +288,7 @@ def run_network_brian2(spec: NetworkSpec, *, codegen: str | None = None, record:
     except Exception as exc:  # Brian2 raises many types for a model it cannot build
         raise InputError(f"Brian2 rejects the network: {_root_message(exc)}", "reference") from None
     wall = _run(network, spec, spec.seed if perturbation is None else int(perturbation[2]))
-    populations = {p.name: _population_trace(p, spikes[p.name], states.get(p.name)) for p in spec.populations}
+    populations = {p.name: _population_trace(p, spikes.get(p.name), states.get(p.name)) for p in spec.populations}
     sources = {s.name: SpikeTimesSource(name=s.name, size=s.size, indices=spikes[s.name].i[:],
                                         times_s=spikes[s.name].t_[:]) for s in spec.sources}
     label = f"brian2 ({codegen})" + (f" perturbed {perturbation[0]} +-{perturbation[1]:g}" if perturbation else "")
