@@ -130,7 +130,7 @@ class ProjectionSection(_Section):
     target: str
     connect: ConnectSection
     weight: Any
-    delay: Any = 0
+    delay: Any = "0 * second"
     effect: str
 
 
@@ -159,7 +159,8 @@ def _section_at(model: type, loc: tuple):
 
 def _schema_error(exc: ValidationError, source: str) -> NetworkFileError:
     """The first pydantic error as one located message."""
-    error = exc.errors()[0]
+    errors = exc.errors()
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a typo explains the rest
     loc = tuple(error["loc"])
     field = ".".join(str(part) for part in loc)
     if error["type"] == "extra_forbidden":
