@@ -210,3 +210,19 @@ def test_a_network_that_has_run_is_refused():
     net = Network(G)
     net.run(1*ms, namespace={})
     assert "convert the network before running it" in refused(net)
+
+
+def test_refractoriness_is_a_duration_when_constant_else_brian2_code():
+    tau_ref = 4*ms  # noqa: F841 -- resolved from this frame
+    eqs = 'dv/dt = -v/(10*ms) : volt (unless refractory)\nref : second'
+    kwargs = dict(threshold='v > -20*mV', reset='v = 0*mV', method='exact')
+    by_condition = NeuronGroup(2, eqs, refractory='v > -20*mV', **kwargs)
+    by_name = NeuronGroup(2, eqs, refractory='tau_ref', **kwargs)
+    per_neuron = NeuronGroup(2, eqs, refractory='ref', **kwargs)
+    per_neuron.ref = [1, 2]*ms
+    spec = from_brian2(by_condition, by_name, per_neuron, duration=5*ms)
+    models = {p.name: p.model for p in spec.populations}
+    assert models[by_condition.name].refractory == "v > -20*mV"
+    assert models[by_name.name].refractory == 0.004 and "tau_ref" not in models[by_name.name].parameters
+    assert models[per_neuron.name].refractory == "ref"
+    np.testing.assert_array_equal(models[per_neuron.name].initial["ref"].value, [0.001, 0.002])

@@ -87,6 +87,15 @@ def _real(obj):
     return obj.before_run.__self__ if isinstance(obj, weakref.ProxyTypes) else obj
 
 
+def _check_not_run(obj) -> None:
+    """Refuse objects a run has prepared (their code objects exist): their state is no longer initial.
+
+    (Clock times cannot tell: objects share the default clock with anything run before.)
+    """
+    if any(getattr(part, "codeobj", None) is not None for part in obj.contained_objects):
+        raise InputError("has already run; convert the network before running it", _where(obj))
+
+
 def _root(group) -> tuple[object, int]:
     """The full group a (possibly nested) subgroup belongs to, and the subgroup's first index."""
     group, offset = _real(group), 0
@@ -214,9 +223,7 @@ def _initial_values(group) -> dict[str, SIQuantity]:
 
 
 def _check_neuron_group(group) -> None:
-    if _clock_value(group, "t") != 0.0:
-        raise InputError(f"has already run (t = {_clock_value(group, 't'):g} s); convert the network before "
-                         "running it", _where(group))
+    _check_not_run(group)
     if set(group.events) - {"spike"}:
         raise _refuse(group, f"custom events {sorted(set(group.events) - {'spike'})}")
     extra = [obj.name for obj in group.contained_objects if not isinstance(obj, NEURON_PARTS)]
@@ -232,12 +239,16 @@ def _population(group, namespace, context) -> Population:
     reset = group.event_codes.get("spike")
     refractory_code = group._refractory if isinstance(group._refractory, str) else ""
     identifiers = (set(equations.identifiers) - set(equations.stochastic_variables)) | set().union(
-        *(get_identifiers(code) for code in (threshold or "", reset or "", refractory_code)))
+        *(get_identifiers(code) for code in (threshold or "", reset or "")))
     parameters = _external_constants(group, identifiers, namespace)
+    in_refractory = _external_constants(group, get_identifiers(refractory_code), namespace)
+    refractory = _refractory(group, {**parameters, **in_refractory})
+    if isinstance(refractory, str):  # kept as code: its constants are parameters too
+        parameters.update(in_refractory)
     hint = context["voltage"].get(group.name) if isinstance(context["voltage"], Mapping) else context["voltage"]
     model = NeuronModel(
         name=group.name, equations=equations_text(equations), parameters=parameters, threshold=threshold,
-        reset=reset, refractory=_refractory(group, parameters), method=_method(group, namespace),
+        reset=reset, refractory=refractory, method=_method(group, namespace),
         voltage=_voltage(group, threshold, hint), initial=_initial_values(group))
     return Population(name=group.name, size=int(group.N), model=model)
 
@@ -286,8 +297,7 @@ def _check_synapses(synapses) -> None:
     if pathways[0].event != "spike":
         raise _refuse(synapses, f"the event '{pathways[0].event}'")
     _check_only(synapses, (type(pathways[0]), SubexpressionUpdater))
-    if _clock_value(synapses, "t") != 0.0:
-        raise InputError("has already run; convert the network before running it", _where(synapses))
+    _check_not_run(synapses)
 
 
 def _statement(synapses, code: str) -> tuple[str, str, str]:
