@@ -7,7 +7,7 @@ import brian2
 import numpy as np
 import pytest
 from brian2 import (Hz, Network, NeuronGroup, PoissonGroup, PoissonInput, SpatialNeuron, SpikeGeneratorGroup,
-                    SpikeMonitor, StateMonitor, Synapses, TimedArray, collect, mV, ms, nS, pF, second, um)
+                    SpikeMonitor, StateMonitor, Synapses, TimedArray, collect, mV, ms, nS, pF, second, um)  # noqa: F401 -- pF is used in equations
 from brian2.spatialneuron.morphology import Soma
 
 from neuromorph.errors import InputError

@@ -104,6 +104,8 @@ def test_unit_strings_parse_back_with_scale_one_in_both_parsers(unit):
     (lambda: network(projections=[Projection("x", "E", "I", [0], [0], [1.0], "siemens", [0.0], "v")]),
      "projections.x.weight_unit"),
     (lambda: network(dt=0.0), "dt"),
+    (lambda: network(sources=[SpikeTimesSource("cue", 2, [1, 1], [0.001, 0.00105]), PoissonSource("noise", 3, 1.0)]),
+     "sources.cue.times_s"),
     (lambda: network(duration=float("nan")), "duration"),
 ])
 def test_network_checks_name_the_field(build, field):

@@ -6,7 +6,8 @@ An existing script converts with three added lines::
     spec = from_brian2(net, duration=1 * second)                 # call (or from_brian2(G, S, P, ...))
     print(spec.to_dict())                                        # use
 
-Everything is read from the built objects: equations, per-neuron initial values,
+Brian2's runtime device creates synapses when ``connect()`` is called, so nothing has to
+run first (standalone devices are refused). Everything is read from the built objects: equations, per-neuron initial values,
 connectivity (``i``, ``j`` into the full groups: a subgroup ``P[:3200]`` becomes its parent
 plus an offset), per-synapse weights and delays, and the ``on_pre`` statement. External
 names are resolved exactly as Brian2 resolves them (``Group.resolve_all``): Brian2's

@@ -465,6 +465,8 @@ class NetworkSpec(_Node):
             raise InputError(f"must be an integer or None, got {self.seed!r}", field="seed")
         _check_types(self)
         _check_names(self)
+        for source in self.sources:
+            _check_one_spike_per_step(source, self.dt)
         for projection in self.projections:
             _check_projection(self, projection)
 
@@ -547,6 +549,19 @@ def _check_names(spec: NetworkSpec) -> None:
                                  "names must be unique across populations, sources and projections",
                                  field=f"{field_name}.{node.name}")
             seen[node.name] = field_name
+
+
+def _check_one_spike_per_step(source, dt: float) -> None:
+    """A train spikes at most once per step (Brian2's SpikeGeneratorGroup bins: floor(t/dt + 1e-3))."""
+    if not isinstance(source, SpikeTimesSource) or source.indices.size < 2:
+        return
+    steps = np.floor(source.times_s / dt + 1e-3).astype(np.int64)
+    order = np.lexsort((steps, source.indices))
+    same = (np.diff(source.indices[order]) == 0) & (np.diff(steps[order]) == 0)
+    if np.any(same):
+        k = order[np.flatnonzero(same)[0]]
+        raise InputError(f"train {source.indices[k]} spikes twice in step {steps[k]} (dt = {dt:g} s); at most one "
+                         "spike per train and step", field=f"sources.{source.name}.times_s")
 
 
 def _check_projection(spec: NetworkSpec, projection: Projection) -> None:

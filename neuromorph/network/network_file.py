@@ -72,7 +72,7 @@ from ..model.neuron_spec import V, compile_expression
 from ..units import parse_quantity, to_si
 from .from_brian2 import equations_text
 from .ir import (NetworkSpec, NeuronModel, PoissonSource, Population, Projection, SIQuantity, SpikeTimesSource,
-                 state_dimensions, unit_string, within)
+                 unit_string, within)
 
 EFFECT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(\+=|-=)\s*w\s*$")
 COMPARISON = re.compile(r"[<>]|==|!=")
