@@ -65,4 +65,5 @@ if __name__ == "__main__":
     net.run(1*second)
     print(f"original script: {s_mon.num_spikes / len(P) / (1*second / Hz):.2f} Hz")
     trace = run_network_brian2(spec, record=None)
-    print(f"neuromorph float reference ({trace.extra['codegen']}): {trace.populations['neurongroup'].rate_hz(1.0):.2f} Hz")
+    rate = trace.populations[P.name].rate_hz(trace.duration)
+    print(f"neuromorph float reference ({trace.extra['codegen']}): {rate:.2f} Hz")

@@ -215,7 +215,8 @@ def test_probability_connections_and_distributions_follow_their_laws(tmp_path):
 
 def test_lognormal_weights_have_the_requested_mean_and_std(tmp_path):
     spec = load_network(write(tmp_path, projection_file(
-        connect='{ rule = "all_to_all" }', weight='{ distribution = "lognormal", mean = "2 * nS", std = "1 * nS", seed = 3 }')))
+        connect='{ rule = "all_to_all" }',
+        weight='{ distribution = "lognormal", mean = "2 * nS", std = "1 * nS", seed = 3 }')))
     w = spec.projections[0].weights
     assert w.min() > 0
     assert np.mean(w) == pytest.approx(2e-9, rel=0.01) and np.std(w) == pytest.approx(1e-9, rel=0.02)
@@ -231,7 +232,8 @@ BAD = [
     ('weight = "25 * mV"', 'weight = "__import__(\'os\').system(\'echo hacked\')"', "projections.E_to_I.weight",
      "is not a quantity"),
     ('weight = "25 * mV"', 'weight = "25 * nS"', "projections.E_to_I.weight", "expected a quantity in"),
-    ('weight = "25 * mV"', 'weight = { distribution = "gamma", mean = "1*mV" }', "projections.E_to_I.weight.distribution",
+    ('weight = "25 * mV"', 'weight = { distribution = "gamma", mean = "1*mV" }',
+     "projections.E_to_I.weight.distribution",
      "must be one of"),
     ('effect = "I_syn -= w"', 'effect = "I_syn *= w"', "projections.I_to_E.effect", "'VARIABLE += w'"),
     ('initial = { v = "-65 * mV" }', 'initial = { }', "populations.E.initial.v", "initial membrane potential"),

@@ -7,7 +7,8 @@ import brian2
 import numpy as np
 import pytest
 from brian2 import (Hz, Network, NeuronGroup, PoissonGroup, PoissonInput, SpatialNeuron, SpikeGeneratorGroup,
-                    SpikeMonitor, StateMonitor, Synapses, TimedArray, collect, mV, ms, nS, pF, second, um)  # noqa: F401 -- pF is used in equations
+                    SpikeMonitor, StateMonitor, Synapses, TimedArray, collect, mV, ms, nS, second, um)
+from brian2 import pF  # noqa: F401 -- used inside an equation string, resolved from the test's namespace
 from brian2.spatialneuron.morphology import Soma
 
 from neuromorph.errors import InputError
@@ -97,7 +98,8 @@ def test_neurons_namespace_and_sources_match_the_brian2_objects():
     model = spec.population(b["P"].name).model
     expected = {"taum": (b["taum"], "second"), "El": (b["El"], "volt"), "Vt": (b["Vt"], "volt"),
                 "Vr": (b["Vr"], "volt"), "taue": (b["taue"], "second"), "taui": (10 * ms, "second")}
-    assert {k: (q.value, q.unit) for k, q in model.parameters.items()} == {k: (float(v), u) for k, (v, u) in expected.items()}
+    found = {k: (q.value, q.unit) for k, q in model.parameters.items()}
+    assert found == {k: (float(v), u) for k, (v, u) in expected.items()}
     np.testing.assert_array_equal(model.initial["v"].value, b["P"].v_[:])
     assert model.initial["ge"].value == 0.0 and model.initial["ge"].unit == "volt"
     assert (model.threshold, model.reset, model.refractory, model.method, model.voltage) == \

@@ -24,7 +24,8 @@ def lif_model(initial_v=0.0) -> NeuronModel:
 def network(**changes) -> NetworkSpec:
     """Two populations, one source of each kind, projections of every kind of field."""
     populations = [Population("E", 4, lif_model(np.linspace(0, 0.005, 4))), Population("I", 2, lif_model())]
-    sources = [PoissonSource("noise", 3, [5.0, 10.0, 0.0]), SpikeTimesSource("cue", 2, [1, 0, 1], [0.002, 0.001, 0.001])]
+    sources = [PoissonSource("noise", 3, [5.0, 10.0, 0.0]),
+               SpikeTimesSource("cue", 2, [1, 0, 1], [0.002, 0.001, 0.001])]
     projections = [
         Projection("noise_E", "noise", "E", [0, 2], [3, 1], [1e-3, 2e-3], "volt", [1e-3, 0.0], "I"),
         Projection("E_I", "E", "I", [0, 1, 3], [1, 1, 0], [1e-9, 2e-9, 3e-9], "siemens", [0.0, 5e-4, 1e-3], "g", "-="),
@@ -75,9 +76,9 @@ def test_arrays_are_read_only_and_uniform_arrays_become_scalars():
     assert PoissonSource("p", 4, 7.0).rates_hz.tolist() == [7.0] * 4
 
 
-@pytest.mark.parametrize("unit", [brian2.volt, brian2.siemens, brian2.amp / brian2.meter**2, brian2.mS / brian2.cm**2,
-                                  brian2.ufarad / brian2.cm**2, brian2.Hz, brian2.mmolar, 1, brian2.volt / brian2.second,
-                                  brian2.second**0.5])
+@pytest.mark.parametrize("unit", [brian2.volt, brian2.siemens, brian2.amp / brian2.meter**2,
+                                  brian2.mS / brian2.cm**2, brian2.ufarad / brian2.cm**2, brian2.Hz, brian2.mmolar, 1,
+                                  brian2.volt / brian2.second, brian2.second**0.5])
 def test_unit_strings_parse_back_with_scale_one_in_both_parsers(unit):
     dims = brian2.get_dimensions(unit)
     text = unit_string(dims)

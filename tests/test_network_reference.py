@@ -6,7 +6,8 @@ import pytest
 from brian2 import ms
 
 from neuromorph.errors import InputError
-from neuromorph.network.ir import NetworkSpec, NeuronModel, PoissonSource, Population, Projection, SIQuantity, SpikeTimesSource
+from neuromorph.network.ir import (NetworkSpec, NeuronModel, PoissonSource, Population, Projection, SIQuantity,
+                                   SpikeTimesSource)
 from neuromorph.network.reference import Recording, replay_sources, run_network_brian2
 
 from .test_network_from_brian2 import cuba_script, numpy_target  # noqa: F401 -- numpy_target is an autouse fixture

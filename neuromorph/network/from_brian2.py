@@ -4,12 +4,14 @@ An existing script converts with three added lines::
 
     from neuromorph.network.from_brian2 import from_brian2      # import
     spec = from_brian2(net, duration=1 * second)                 # call (or from_brian2(G, S, P, ...))
-    print(spec.to_dict())                                        # use
+    print(spec.summary())                                        # use (or spec.to_dict(), ...)
 
 Brian2's runtime device creates synapses when ``connect()`` is called, so nothing has to
-run first (standalone devices are refused). Everything is read from the built objects: equations, per-neuron initial values,
-connectivity (``i``, ``j`` into the full groups: a subgroup ``P[:3200]`` becomes its parent
-plus an offset), per-synapse weights and delays, and the ``on_pre`` statement. External
+run first (standalone devices are refused; so are objects that have already run). Everything
+is read from the built objects: equations, per-neuron initial values, connectivity (``i``,
+``j`` into the full groups: a subgroup ``P[:3200]`` becomes its parent plus an offset),
+per-synapse weights (the increments themselves, SI units of the changed variable) and
+delays, and the ``on_pre`` statement. External
 names are resolved exactly as Brian2 resolves them (``Group.resolve_all``): Brian2's
 constants, units and functions first, then the group's explicit ``namespace``, then the
 namespace of the calling frame (the one ``run()`` would use; ``level`` walks further up).

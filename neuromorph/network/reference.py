@@ -177,7 +177,8 @@ def _monitors(spec: NetworkSpec, groups: Mapping, record: Recording | None, code
         neurons = population.size if record.neurons is None else min(record.neurons, population.size)
         if variables and neurons > 0:
             states[population.name] = brian2.StateMonitor(
-                groups[population.name], variables, record=np.arange(neurons), dt=record.every * spec.dt * brian2.second,
+                groups[population.name], variables, record=np.arange(neurons),
+                dt=record.every * spec.dt * brian2.second,
                 codeobj_class=codeobj)
     return spikes, states
 
