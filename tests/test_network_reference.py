@@ -35,6 +35,8 @@ def test_on_pre_changes_the_target_in_the_spike_step_plus_the_rounded_delay():
         populations=[probe_population(4)], sources=[SpikeTimesSource("pre", 1, [0], [10 * DT])],
         projections=[Projection("syn", "pre", "post", [0, 0, 0, 0], [0, 1, 2, 3], [1.0] * 4, "1", delays, "g")],
         dt=DT, duration=30 * DT)
+    np.testing.assert_array_equal(spec.projections[0].delay_steps(DT), expected_d)
+    np.testing.assert_array_equal(spec.sources[0].steps(DT), [10])
     trace = run_network_brian2(spec, codegen="numpy", record=Recording(variables=("g", "x")))
     np.testing.assert_array_equal(trace.sources["pre"].times_s, [10 * DT])  # reported at t = 10 dt
     post = trace.populations["post"]

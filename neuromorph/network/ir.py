@@ -363,6 +363,10 @@ class SpikeTimesSource(_Node):
         object.__setattr__(self, "indices", _frozen_array(indices[order], np.int64, "indices"))
         object.__setattr__(self, "times_s", _frozen_array(times[order], float, "times_s"))
 
+    def steps(self, dt: float) -> np.ndarray:
+        """Step in which each spike is emitted, as Brian2 bins it: ``floor(t / dt + 1e-3)``."""
+        return np.floor(self.times_s / dt + 1e-3).astype(np.int64)
+
     @classmethod
     def from_dict(cls, data: Mapping) -> "SpikeTimesSource":
         return cls(**cls._fields_of(data))
@@ -423,6 +427,10 @@ class Projection(_Node):
         if self.operation not in OPERATIONS:
             raise InputError(f"operation {self.operation!r} is not one of {list(OPERATIONS)}", field="operation")
         unit_dimensions(self.weight_unit, "weight_unit")
+
+    def delay_steps(self, dt: float) -> np.ndarray:
+        """Delay of each synapse in steps as Brian2's (C++) spike queue rounds it: ``floor(d / dt + 0.5)``."""
+        return np.floor(self.delays_s / dt + 0.5).astype(np.int64)
 
     @property
     def n_synapses(self) -> int:
@@ -555,7 +563,7 @@ def _check_one_spike_per_step(source, dt: float) -> None:
     """A train spikes at most once per step (Brian2's SpikeGeneratorGroup bins: floor(t/dt + 1e-3))."""
     if not isinstance(source, SpikeTimesSource) or source.indices.size < 2:
         return
-    steps = np.floor(source.times_s / dt + 1e-3).astype(np.int64)
+    steps = source.steps(dt)
     order = np.lexsort((steps, source.indices))
     same = (np.diff(source.indices[order]) == 0) & (np.diff(steps[order]) == 0)
     if np.any(same):
