@@ -29,19 +29,29 @@ equivalent Brian2 script.
     initial = { v = { distribution = "uniform", low = "-70*mV", high = "-60*mV" } }
 
     [sources.noise]
-    kind = "poisson"                # or "spike_times" with indices = [...], times = ["1*ms", ...]
+    kind = "poisson"
     size = 200
-    rate = "10 * Hz"
+    rate = "10 * Hz"                # or a list, one rate per train
+
+    [sources.cue]
+    kind = "spike_times"
+    size = 3
+    indices = [0, 1, 2]
+    times = ["1*ms", "2*ms", "3*ms"]   # or plain numbers with time_unit = "ms"
 
     [projections.noise_to_E]
     source = "noise"
     target = "E"
-    connect = { rule = "probability", p = 0.1 }    # or one_to_one, all_to_all, explicit (i, j)
-    weight = { distribution = "normal", mean = "6*nS", std = "1*nS" }   # or "6*nS"
+    connect = { rule = "probability", p = 0.1 }    # seed, autapses = false (default true, as Brian2);
+                                    # or one_to_one, all_to_all (autapses), explicit (i = [...], j = [...])
+    weight = { distribution = "normal", mean = "6*nS", std = "1*nS" }   # or "6*nS"; uniform (low,
+                                    # high), lognormal (mean, std of the weights themselves); seed
     delay = { distribution = "uniform", low = "1*ms", high = "5*ms" }   # or "1*ms" (default 0)
     effect = "g_e += w"             # or "-=", into any state variable of the target
 
-Initial values not given are the steady state at the initial voltage for variables whose
+The model file's ``[neuron] input`` (a single-neuron stimulus) is a plain state variable
+here; its ``[simulation] method`` is used unless the population sets one. Initial values
+(a quantity, or a normal/uniform table drawn per neuron) not given are the steady state at the initial voltage for variables whose
 equation is linear in them with coefficients of the voltage only (gates, synaptic
 conductances), else 0 (Brian2's default); the initial voltage is required. Random draws
 (``probability`` connections, distributions) use the table's ``seed``, or else a stream
