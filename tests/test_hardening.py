@@ -286,3 +286,15 @@ def test_a_nan_reversal_potential_is_refused_where_it_is_written(tmp_path, capsy
     path = model_file(tmp_path, edited('E_L = "-54.387 * mV"', "E_L = nan"))
     err = refuse(capsys, compare_args(path, tmp_path), path, "parameters.E_L", "finite")
     assert "I_inj" not in err
+
+
+def test_negative_integer_powers_run_and_equal_the_plain_spelling(tmp_path, capsys):
+    import json
+
+    reports = []
+    for spelling in ('"120 * mS/cm**2"', '"120 * 10**-3 * S/cm**2"'):
+        path = model_file(tmp_path, edited('"120 * mS/cm**2"', spelling))
+        assert main(["compare", str(path), "--backend", "emulator", "--json", "--out", str(tmp_path / "o")]) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+    for key in ("formats", "rates_hz", "gamma", "spike_time_error_ms", "v_rmse_mV", "saturations"):
+        assert reports[0][key] == reports[1][key], key
