@@ -29,8 +29,11 @@ class KernelRun:
     initial: np.ndarray
 
 
-def run_kernel(kernel, drive: np.ndarray, record: bool = True) -> KernelRun:
-    """Run ``kernel`` for ``len(drive)`` steps with ``drive`` (T, N) as input of step ``k``."""
+def run_kernel(kernel, drive: np.ndarray, record: bool = True, progress=None) -> KernelRun:
+    """Run ``kernel`` for ``len(drive)`` steps with ``drive`` (T, N) as input of step ``k``.
+
+    ``progress``, if given, is called with ``k`` after step ``k``.
+    """
     n_steps, n_neurons = drive.shape
     state = kernel.initial_state(n_neurons)
     initial = state.copy()
@@ -42,4 +45,6 @@ def run_kernel(kernel, drive: np.ndarray, record: bool = True) -> KernelRun:
         overflows += overflow
         if record:
             states[k] = state
+        if progress is not None:
+            progress(k)
     return KernelRun(states=states, spikes=spikes, overflows=overflows, initial=initial)
