@@ -202,9 +202,13 @@ def _message(error: dict, owner: type[BaseModel] | None, depth: int) -> str:
 
 def as_input_error(exc: ValidationError, schema: type[BaseModel], source: str | None,
                    error: type[InputError] = InputError) -> InputError:
-    """One-line error for the first problem of a validation: ``file:field: message``."""
+    """One-line error for the first problem of a validation: ``file:field: message``.
+
+    An unknown key comes first: a misspelt key also makes the right one missing, and the
+    misspelling is what the user has to fix.
+    """
     problems = exc.errors(include_url=False)
-    first = problems[0]
+    first = next((p for p in problems if p["type"] == "extra_forbidden"), problems[0])
     path, owner = _locate(schema, tuple(first["loc"]))
     message = _message(first, owner, len(path))
     if first["type"] in ("union_tag_invalid", "union_tag_not_found"):
