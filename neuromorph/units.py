@@ -18,6 +18,7 @@ import operator
 from typing import NamedTuple
 
 import brian2
+import numpy as np
 from brian2.units.fundamentalunits import DIMENSIONLESS, Dimension, Quantity, Unit, get_dimensions
 
 from .errors import UnitError
@@ -167,8 +168,9 @@ def parse_quantity(value, *, source: str | None = None, field: str | None = None
 
     Parameters
     ----------
-    value : int, float or str
-        E.g. ``6.3``, ``"-65*mV"``, ``"1.5 * mS/cm**2"`` or ``"120 * 10**-3 * S/cm**2"``.
+    value : int, float, str or Quantity
+        E.g. ``6.3``, ``"-65*mV"``, ``"1.5 * mS/cm**2"`` or ``"120 * 10**-3 * S/cm**2"``; an
+        already parsed scalar :class:`Quantity` is returned as it is when finite.
     source, field : str, optional
         Where the value came from, for error messages.
 
@@ -178,6 +180,8 @@ def parse_quantity(value, *, source: str | None = None, field: str | None = None
         Malformed or overlong text, unknown unit, anything but numbers, units and
         arithmetic, or a result (or intermediate result) that is not a finite float64.
     """
+    if isinstance(value, Quantity) and value.shape == () and np.isfinite(float(value)):
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise UnitError(f"expected a number or a quantity string such as '1.5 * mS/cm**2', got {shorten(value)}",
                         source, field)

@@ -63,6 +63,25 @@ def _numeric_values(parameters: dict[str, float]) -> dict[str, float]:
     return values
 
 
+def to_ir_expression(expr, symbols: dict[str, sympy.Symbol], values: dict[str, float], equation: str,
+                     source: str | None = None) -> sympy.Expr:
+    """An expression (sympy, or Brian2 code) with parameters and units replaced by SI numbers and
+    the named variables by ``symbols`` (``exprel`` kept opaque); :class:`LoweringError` for any other name."""
+    if isinstance(expr, str):
+        expr = str_to_sympy(expr)
+    expr = expr.replace(Brian2Exprel, INERT_EXPREL)
+    replacements = {}
+    for symbol in expr.free_symbols:
+        if symbol.name in symbols:
+            replacements[symbol] = symbols[symbol.name]
+        elif symbol.name in values:
+            replacements[symbol] = sympy.Float(values[symbol.name])
+        else:
+            raise LoweringError(f"equation '{equation}' uses '{symbol.name}', which is neither a state variable, "
+                                "an input, a parameter nor a unit", source, EQUATIONS_FIELD)
+    return expr.xreplace(replacements)
+
+
 class _Lowering:
     """Shared context of one model: symbols, values, file name."""
 
@@ -84,17 +103,7 @@ class _Lowering:
 
     def to_ir(self, expr: sympy.Expr, equation: str) -> sympy.Expr:
         """Replace parameters and units by SI numbers and states by the IR symbols."""
-        expr = expr.replace(Brian2Exprel, INERT_EXPREL)
-        replacements = {}
-        for symbol in expr.free_symbols:
-            if symbol.name in self.symbols:
-                replacements[symbol] = self.symbols[symbol.name]
-            elif symbol.name in self.values:
-                replacements[symbol] = sympy.Float(self.values[symbol.name])
-            else:
-                raise self.error(f"equation '{equation}' uses '{symbol.name}', which is neither a state "
-                                 "variable, an input, a parameter nor a unit")
-        return expr.xreplace(replacements)
+        return to_ir_expression(expr, self.symbols, self.values, equation, self.source)
 
     def rhs(self, name: str) -> sympy.Expr:
         return self.to_ir(str_to_sympy(self.substituted[name].code), self.written(name))

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Annotated, Any, Literal, Mapping, Union
 
 import brian2
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ..errors import ModelFileError
 from ..files import read_toml_file, shorten
@@ -101,6 +101,22 @@ class ModelFileSchema(Section):
     temperature: TemperatureSection = TemperatureSection()
     ions: Ions = {}
     reversal: dict[ParameterName, ReversalText] = {}
+
+
+class ParameterSections(Section):
+    """The sections that define parameters, read from any file that has them (other tables ignored)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True, allow_inf_nan=False)
+
+    parameters: dict[ParameterName, AnyQuantity] = {}
+    temperature: TemperatureSection = TemperatureSection()
+    ions: Ions = {}
+    reversal: dict[ParameterName, ReversalText] = {}
+
+
+def file_parameters(data: dict, source: str) -> dict[str, Any]:
+    """[parameters] plus those from [temperature]/[ions]/[reversal] of a parsed file (e.g. a network's model file)."""
+    return _parameters(validate_file(ParameterSections, data, source, ModelFileError), source)
 
 
 @dataclass(frozen=True)

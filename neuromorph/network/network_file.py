@@ -76,8 +76,8 @@ from brian2.utils.stringtools import get_identifiers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import InputError, LoweringError, ModelFileError
-from ..model.from_brian2 import _numeric_values, _to_ir_expression
-from ..model.model_file import _parameters, read_toml
+from ..model.from_brian2 import _numeric_values, to_ir_expression
+from ..model.model_file import file_parameters, read_toml
 from ..model.neuron_spec import V, compile_expression
 from ..units import parse_quantity, to_si
 from .from_brian2 import equations_text
@@ -297,7 +297,7 @@ def _model_file(path_text: str, base_dir: Path, source: str, field: str) -> tupl
     neuron = {k: v for k, v in neuron.items() if k != "input"}  # a stimulus input is a plain state in a network
     method = data.get("simulation", {}).get("method")
     neuron.update({"method": method} if method else {})
-    return neuron, _parameters(data, model_source), dict(data.get("initial", {})), model_source
+    return neuron, file_parameters(data, model_source), dict(data.get("initial", {})), model_source
 
 
 def _equations(text, source: str, field: str) -> brian2.Equations:
@@ -352,7 +352,7 @@ def _steady_state(equations: brian2.Equations, name: str, voltage: str, v0, para
     values = _numeric_values({k: float(q.value) for k, q in parameters.items()})
     code = dict(equations.get_substituted_expressions())[name].code
     try:
-        rhs = _to_ir_expression(code, {voltage: V, name: symbol}, values, name, None)
+        rhs = to_ir_expression(code, {voltage: V, name: symbol}, values, name, None)
     except LoweringError:  # depends on other state variables
         return None
     slope, offset = sympy.diff(rhs, symbol), rhs.subs(symbol, 0)

@@ -230,13 +230,13 @@ def _phi_correction(b: ProgramBuilder, ctx: LoweringContext, equation: StateEqua
 
 
 def _state_update(b: ProgramBuilder, ctx: LoweringContext, equation: StateEquation, values: dict[str, Value],
-                  ports: list[Port]) -> Value:
+                  ports: dict[int, Port]) -> Value:
     """The new value of the voltage or a linear state (see the module docstring, 3)."""
     register = ctx.register(equation.name)
     factor, needs_table = _phi_factor(ctx, equation)
     scale = ctx.dt * factor
     drives = [i for i in ctx.spec.inputs if i.state == equation.name]
-    drive_max = sum(abs(i.gain) * scale * ctx.profile.drive_max for i in drives)
+    drive_max = sum(abs(i.gain) * scale * ctx.profile.input_max(i.name) for i in drives)
     extra = _extra_bits(ctx, equation, scale, register, drive_max, needs_table)
     frac = register.frac + extra
     total = None
@@ -244,10 +244,11 @@ def _state_update(b: ProgramBuilder, ctx: LoweringContext, equation: StateEquati
         piece = _term(b, ctx, term, scale, values, frac, f"{equation.name} term {k}")
         total = piece if total is None else b.add(total, piece, f"{equation.name}: dt f")
     for spec_input in drives:
-        ports.append(Port(name=spec_input.name, kind="drive", state=equation.name, bits=ctx.input_bits, frac=frac,
-                          scale=spec_input.gain * scale * 2.0**frac))
-        magnitude = int(np.ceil(abs(ports[-1].scale) * ctx.profile.drive_max))
-        drive = b.port(len(ports) - 1, frac, ctx.input_bits, ctx.input_overflow, f"input {spec_input.name}", magnitude)
+        index = ctx.spec.inputs.index(spec_input)  # drive ports come first, in the order of the inputs
+        ports[index] = Port(name=spec_input.name, kind="drive", state=equation.name, bits=ctx.input_bits, frac=frac,
+                            scale=spec_input.gain * scale * 2.0**frac)
+        magnitude = int(np.ceil(abs(ports[index].scale) * ctx.profile.input_max(spec_input.name)))
+        drive = b.port(index, frac, ctx.input_bits, ctx.input_overflow, f"input {spec_input.name}", magnitude)
         total = drive if total is None else b.add(total, drive, f"{equation.name}: dt f")
     own = values[equation.name]
     if total is None:
@@ -320,6 +321,19 @@ def initial_registers(spec: NeuronSpec, registers: tuple[Register, ...], initial
     return np.array(contents, dtype=np.int64)
 
 
+def initial_register_rows(spec: NeuronSpec, registers: tuple[Register, ...], initial: dict, dt: float,
+                          n: int) -> np.ndarray:
+    """Register contents (n_registers, n) for per-neuron initial values (scalars or arrays of n, SI)."""
+    rows = np.empty((len(registers), n), dtype=np.int64)
+    for row, register in enumerate(registers):
+        if register.kind == "refractory":
+            rows[row] = 1 if register.unit == "flag" else refractory_steps(spec, dt)
+            continue
+        values = np.broadcast_to(np.asarray(initial[register.name], dtype=float), (n,))
+        rows[row] = [register_value(x, register) - register.offset for x in values]
+    return rows
+
+
 # -- refractoriness, threshold, reset -----------------------------------------------------
 def _threshold_int(value: float, frac: int, strict: bool) -> int:
     """Integer bound equivalent to ``v_real > value`` (floor) or ``v_real >= value`` (ceil)."""
@@ -388,8 +402,61 @@ class LoweredProgram:
     initial: np.ndarray
 
 
-def lower(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float, initial: dict[str, float]) -> LoweredProgram:
-    """Lower ``spec`` to an integer program on ``target`` (see the module docstring)."""
+def increment_shift(weight_max: float, register: Register, target) -> int:
+    """Left shift of an increment port: the largest weight (SI) fits the target's weight format after it.
+
+    A weight ``w`` arrives as ``round(w * 2**(frac - shift))`` units and is added as
+    ``units << shift``; the format holds up to ``(2**weight_bits - 1) * 2**weight_exponent_max``.
+    """
+    largest = ((1 << target.weight_bits) - 1) * 2.0**target.weight_exponent_max
+    in_lsb = abs(weight_max) * 2.0**register.frac
+    return max(0, int(np.ceil(np.log2(in_lsb / largest)))) if in_lsb > largest else 0
+
+
+def _increments(b: ProgramBuilder, spec: NeuronSpec, registers, values: dict, increments: dict, target,
+                ports: dict[int, Port], dt: float) -> None:
+    """Synaptic increments ``X += input << shift`` at the start of the step (Brian2 applied them at the end
+    of the previous one); an ``(unless refractory)`` state takes them only when not refractory."""
+    by_name = {r.name: r for r in registers}
+    refractory = registers[-1] if registers[-1].kind == "refractory" else None
+    for k, (name, weight_max) in enumerate(increments.items()):
+        register = by_name.get(name)
+        if register is None or register.kind == "gate" or register.kind == "refractory":
+            raise LoweringError(f"synapses can increment the voltage or a linear state, not {name!r}",
+                                field="projection.target_variable")
+        shift = increment_shift(weight_max, register, target)
+        index = len(spec.inputs) + k
+        ports[index] = Port(name=f"{name} increment", kind="increment", state=name, bits=target.input_bits,
+                            frac=register.frac - shift, scale=2.0 ** (register.frac - shift))
+        arrived = b.port(index, register.frac - shift, target.input_bits, target.overflow_input, f"synapses into {name}")
+        increment = b.shl(arrived, shift, f"{name}: increment") if shift else arrived
+        if name in _held(spec) and refractory is not None:
+            increment = b.select(_was_not_refractory(b, spec, values, refractory, dt), increment,
+                                 b.constant(0, increment.frac, "zero"), f"{name} increment unless refractory")
+        values[name] = _fit_register(b, register, b.add(values[name], increment, f"{name} += increment"))
+
+
+def _held(spec: NeuronSpec) -> set[str]:
+    """States with Brian2's ``(unless refractory)`` flag."""
+    return {g.name for g in spec.gates if g.unless_refractory} | {e.name for e in spec.equations_of
+                                                                    if e.unless_refractory}
+
+
+def _was_not_refractory(b: ProgramBuilder, spec: NeuronSpec, values: dict, refractory: Register, dt: float) -> Value:
+    """``not_refractory`` as it stood at the end of the previous step (when Brian2 applied the increment)."""
+    if refractory.unit == "flag":
+        return values[refractory.name]
+    steps = b.constant(refractory_steps(spec, dt), 0, "refractory steps")
+    return b.compare("ge", values[refractory.name], steps, "was not refractory")
+
+
+def lower(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float, initial: dict[str, float],
+          increments: dict[str, float] | None = None) -> LoweredProgram:
+    """Lower ``spec`` to an integer program on ``target`` (see the module docstring).
+
+    ``increments`` maps each state that synapses increment to the largest weight (SI) that
+    reaches it; each gets an input port (after the drive ports).
+    """
     registers = register_layout(spec, target, config, profile, dt)
     v_register = registers[0]
     grid = voltage_grid(profile, v_register.frac, config.lut_size, config.interpolate)
@@ -399,13 +466,13 @@ def lower(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float, in
                           multiplier_bits=target.multiplier_bits, accumulator_bits=target.accumulator_bits)
     b = ProgramBuilder(Datapath(target.multiplier_bits, target.accumulator_bits, target.overflow_accumulator))
     values = {r.name: b.load(i, r) for i, r in enumerate(registers)}
+    ports: dict[int, Port] = {}
+    _increments(b, spec, registers, values, dict(increments or {}), target, ports, dt)
     not_refractory, refractory_value = _refractory_start(b, spec, registers, values, dt)
-    ports: list[Port] = []
     new = {g.name: _gate_update(b, ctx, i, values[g.name], values[spec.voltage]) for i, g in enumerate(spec.gates)}
     for equation in spec.equations_of:
         new[equation.name] = _state_update(b, ctx, equation, values, ports)
-    held = {g.name for g in spec.gates if g.unless_refractory} | {e.name for e in spec.equations_of
-                                                                   if e.unless_refractory}
+    held = _held(spec)
     stored, fits = {}, []
     for register in registers:
         if register.kind == "refractory":
@@ -427,6 +494,7 @@ def lower(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float, in
         stored[registers[-1].name] = b.select(spiked, zero, refractory_value, f"{registers[-1].name} after spike")
         fits.append(-1)
     outputs = [_stored(b, r, stored[r.name]) for r in registers]
-    program = b.finish(registers, ports, outputs, fits, spiked, config.rounding, config.seed)
+    program = b.finish(registers, [ports[i] for i in sorted(ports)], outputs, fits, spiked, config.rounding,
+                       config.seed)
     return LoweredProgram(program=program, tables=tuple(b.tables), constants=np.array(b.constants, dtype=np.int64),
                           initial=initial_registers(spec, registers, initial, dt))
