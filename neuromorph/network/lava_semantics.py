@@ -361,19 +361,28 @@ class SynapseEmulator:
 
     def step(self, spikes: np.ndarray) -> np.ndarray:
         """Consume the spikes of this step (n_pre,), return ``a_out`` (n_post,) sent in it."""
+        out = self.send()
+        self.receive(spikes)
+        return out
+
+    def send(self) -> np.ndarray:
+        """The first half of a step: ``a_out`` (n_post,) sent in it (Lava sends before it receives)."""
+        row = self.time_step % self._slots
+        out = self.buffer[row].copy()
+        self.buffer[row] = 0
+        self.n_beyond_declared_bits += int(np.count_nonzero(out != wrap(out, LAVA_DECLARED_A_OUT_BITS)))
+        return out
+
+    def receive(self, spikes: np.ndarray) -> None:
+        """The second half of a step: accumulate the spikes (n_pre,) received in it, then advance."""
         spikes = np.asarray(spikes)
         if spikes.shape != (self.projection.n_pre,):
             raise InputError(f"spikes must have shape ({self.projection.n_pre},), got {spikes.shape}",
                              f"projection {self.projection.name!r}")
-        row = self.time_step % self._slots
-        out = self.buffer[row].copy()
-        self.buffer[row] = 0
         active = np.flatnonzero(spikes)
         if active.size:
             self._accumulate(active)
         self.time_step += 1
-        self.n_beyond_declared_bits += int(np.count_nonzero(out != wrap(out, LAVA_DECLARED_A_OUT_BITS)))
-        return out
 
     def _accumulate(self, active: np.ndarray) -> None:
         index = _gather(self._indptr, active)

@@ -36,6 +36,9 @@ from .program import Port, Program, Register
 
 #: Fraction of the observed voltage span added on each side of the voltage tables.
 LUT_MARGIN = 0.1
+#: Lowest ``x = -A dt`` the phi table covers (a net negative conductance is not physical;
+#: exprel(-x) grows like e^|x| below it).
+PHI_LOWEST = 1.0
 
 
 def gate_rate(tau: np.ndarray, dt: float, method: str) -> np.ndarray:
@@ -59,6 +62,7 @@ class LoweringContext:
     input_overflow: str
     multiplier_bits: int
     accumulator_bits: int
+    headroom: float
 
     def register(self, name: str) -> Register:
         """The register holding state ``name``."""
@@ -123,10 +127,28 @@ def _monomial(b: ProgramBuilder, monomial, values: dict, label: str) -> Value | 
     return values[monomial]
 
 
-def _monomial_max(ctx: LoweringContext, monomial) -> float:
-    """Largest magnitude of a monomial: gates are at most 1, linear states their register's range."""
-    gates = {g.name for g in ctx.spec.gates}
-    return float(np.prod([1.0 if name in gates else ctx.real_max(name) ** power for name, power in monomial]))
+def _interval_product(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    corners = [a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]]
+    return min(corners), max(corners)
+
+
+def _state_interval(ctx: LoweringContext, name: str) -> tuple[float, float]:
+    """Operating range of a state in a monomial: gates [0, 1]; linear states their profiled range times
+    the headroom (including 0), or their register's range when unprofiled."""
+    if name in {g.name for g in ctx.spec.gates}:
+        return 0.0, 1.0
+    if name in ctx.profile.states:
+        low, high = ctx.profile.states[name]
+        return min(0.0, low * ctx.headroom), max(0.0, high * ctx.headroom)
+    return -ctx.real_max(name), ctx.real_max(name)
+
+
+def _monomial_interval(ctx: LoweringContext, monomial) -> tuple[float, float]:
+    interval = (1.0, 1.0)
+    for name, power in monomial:
+        for _ in range(power):
+            interval = _interval_product(interval, _state_interval(ctx, name))
+    return interval
 
 
 def _coefficient_values(ctx: LoweringContext, term: Term, scale: float) -> np.ndarray:
@@ -139,14 +161,9 @@ def _coefficient_values(ctx: LoweringContext, term: Term, scale: float) -> np.nd
 
 
 def _term_range(ctx: LoweringContext, term: Term, scale: float) -> tuple[float, float]:
-    """Real range of ``scale * c(v) * P`` (gates in [0, 1], linear states within their registers)."""
+    """Real range of ``scale * c(v) * P`` over the operating range (:func:`_state_interval`)."""
     values = _coefficient_values(ctx, term, scale)
-    gates = {g.name for g in ctx.spec.gates}
-    if all(name in gates for name, _ in term.monomial):
-        low, high = float(values.min()), float(values.max())
-        return (min(0.0, low), max(0.0, high)) if term.monomial else (low, high)
-    extreme = float(np.abs(values).max()) * _monomial_max(ctx, term.monomial)
-    return -extreme, extreme
+    return _interval_product((float(values.min()), float(values.max())), _monomial_interval(ctx, term.monomial))
 
 
 def _affine(b: ProgramBuilder, ctx: LoweringContext, term: Term, scale: float, v: Value, frac: int,
@@ -216,6 +233,7 @@ def _phi_correction(b: ProgramBuilder, ctx: LoweringContext, equation: StateEqua
                     total: Value) -> Value:
     """``dt f (phi(x) - 1)`` with ``phi(x) = exprel(-x)``, read from a table over ``x``."""
     x, low, high = _conductance(b, ctx, equation, values)
+    low = max(low, -PHI_LOWEST)  # x < 0 only from rounding around zero conductance: beyond, the end entry
     size = ctx.grid.size
     origin = int(np.floor(low * 2.0**x.frac))
     span = max(high * 2.0**x.frac - origin, 1.0)
@@ -463,7 +481,8 @@ def lower(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float, in
     ctx = LoweringContext(spec=spec, registers=registers, dt=dt, method=config.method, entry_bits=config.gate_bits,
                           grid=grid, v_grid=grid.points(v_register.frac), profile=profile,
                           input_bits=target.input_bits, input_overflow=target.overflow_input,
-                          multiplier_bits=target.multiplier_bits, accumulator_bits=target.accumulator_bits)
+                          multiplier_bits=target.multiplier_bits, accumulator_bits=target.accumulator_bits,
+                          headroom=config.headroom)
     b = ProgramBuilder(Datapath(target.multiplier_bits, target.accumulator_bits, target.overflow_accumulator))
     values = {r.name: b.load(i, r) for i, r in enumerate(registers)}
     ports: dict[int, Port] = {}
