@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..quantization.kernel import FixedPointKernel
 from .lava_semantics import SynapseEmulator
-from .lower import LoweredNetwork, LoweredPopulation
+from .lower import LoweredNetwork
+from .populations import stepper
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,6 @@ class NetworkRun:
     label: str = "emulator"
 
 
-def _inputs(population: LoweredPopulation) -> np.ndarray:
-    """This step's input matrix (ports, N): the constant drives, zeros for the increment ports."""
-    n_ports = len(population.neuron.program.ports)
-    inputs = np.zeros((n_ports, population.size), dtype=np.int64)
-    inputs[:population.drive.shape[0]] = population.drive
-    return inputs
-
-
 def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | None = None,
                 progress=None) -> NetworkRun:
     """Run ``lowered`` for ``n_steps`` steps (default: all of the spec).
@@ -62,18 +54,18 @@ def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | Non
     comparison with Lava); without it only spikes and overflow counts are kept.
     """
     n_steps = lowered.n_steps if n_steps is None else n_steps
-    kernels = {p.name: FixedPointKernel(p.neuron) for p in lowered.populations}
-    states = {p.name: p.initial.copy() for p in lowered.populations}
+    kernels = {p.name: stepper(p) for p in lowered.populations}
+    states = {p.name: kernels[p.name].initial() for p in lowered.populations}
     synapses = [(projection, [SynapseEmulator(layer) for layer in projection.layers])
                 for projection in lowered.projections]
     sources = {s.name: s.spikes for s in lowered.sources}
     spikes = {p.name: np.zeros((n_steps, p.size), dtype=bool) for p in lowered.populations}
-    history = {p.name: np.empty((n_steps,) + p.initial.shape, dtype=np.int64) if record else None
+    history = {p.name: np.empty((n_steps,) + states[p.name].shape, dtype=np.int64) if record else None
                for p in lowered.populations}
     overflows = {p.name: np.zeros(kernels[p.name].n_counters, dtype=np.int64) for p in lowered.populations}
     started = time.perf_counter()
     for t in range(n_steps):
-        inputs = {p.name: _inputs(p) for p in lowered.populations}
+        inputs = {p.name: kernels[p.name].inputs() for p in lowered.populations}
         for projection, layers in synapses:
             for layer in layers:
                 inputs[projection.target][projection.port] += layer.send()

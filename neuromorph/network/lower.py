@@ -42,6 +42,10 @@ from .weights import QuantizedWeights, quantize_weights
 class LoweredPopulation:
     """A population as integer programs: the neuron, its per-neuron initial registers and drives.
 
+    ``kind`` is ``"lowered"`` (neuromorph's integer program in a custom, simulation-only Lava
+    process) or ``"lif"`` (Lava's own fixed-point ``LIF`` process, which runs on Loihi 2;
+    then ``lif`` holds its parameters and ``neuron`` is None).
+
     Attributes
     ----------
     name, size : str, int
@@ -71,6 +75,13 @@ class LoweredPopulation:
     increment_ports: Mapping[str, int]
     initial_si: Mapping[str, np.ndarray]
     drive_si: Mapping[str, np.ndarray]
+    kind: str = "lowered"
+    lif: object = None
+
+    @property
+    def hardware_deployable(self) -> bool:
+        """Whether the population runs as a Lava process that Loihi 2 hardware supports."""
+        return self.kind == "lif"
 
 
 @dataclass(frozen=True)
