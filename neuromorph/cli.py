@@ -208,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lower(subparsers)
     _add_tune(subparsers)
     _add_sweep(subparsers)
+    from .network.cli import add_network_parser
+    add_network_parser(subparsers)
     try:
         from .biophysics.cli import add_biophys_parser
     except ImportError:  # pragma: no cover - the biophysics CLI is optional at import time
@@ -260,14 +262,15 @@ def format_table(report: dict) -> str:
     return "\n".join(rows)
 
 
-def _quant_config(args, model, settings: dict, target):
+def _quant_config(args, reference_method: str, settings: dict, target):
+    """The quantisation config: the target's defaults, then ``settings`` (a --config file), then the flags."""
     from .quantization.quantize import QuantConfig, default_method
 
     overrides = {"state_bits": args.state_bits, "gate_bits": args.gate_bits, "lut_size": args.lut_size,
                  "interpolate": args.interpolate, "rounding": args.rounding, "seed": args.seed,
                  "headroom": args.headroom, "method": args.method}
     settings.update({k: v for k, v in overrides.items() if v is not None})
-    settings.setdefault("method", default_method(model.simulation.method))
+    settings.setdefault("method", default_method(reference_method))
     config = QuantConfig.for_target(target, **settings)
     _log(f"rounding: {config.rounding} ({config.rounding_source})")
     return config
@@ -283,7 +286,7 @@ def _model_target_config(args):
     settings = read_config(args.config) if args.config else {}
     target = _load_target(args.target or settings.pop("target", "loihi2"))
     settings.pop("target", None)
-    return model, target, _quant_config(args, model, settings, target)
+    return model, target, _quant_config(args, model.simulation.method, settings, target)
 
 
 def run_lower_command(args) -> int:
