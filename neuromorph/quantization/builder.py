@@ -99,6 +99,7 @@ class ProgramBuilder:
         self.constants: list[int] = []
         self.tables: list[Table] = []
         self.sites = 0
+        self._addresses: dict[tuple, tuple[Value, Value | None]] = {}
 
     # -- emission ---------------------------------------------------------------------------
     def _emit(self, code: str, args=(), imm=(), *, frac: int, low: int, high: int, width: int | None = None,
@@ -241,15 +242,12 @@ class ProgramBuilder:
         self.tables.append(Table(name=name, entries=entries, frac=frac, entry_bits=entry_bits, signed=signed,
                                  grid=grid, input_name=label))
         table = len(self.tables) - 1
-        index = self._emit("index", (x,), (grid.origin, grid.shift, grid.size), frac=0, low=0, high=grid.size - 1,
-                           label=f"{name}: index")
+        index, remainder = self._address(x, grid, name)
         first = self._emit("read", (index,), (table, 0), frac=frac, low=int(entries.min()), high=int(entries.max()),
                            label=f"{name}[k]")
-        if not grid.interpolate or grid.shift == 0:
+        if remainder is None:
             return first
         step = np.diff(entries)
-        remainder = self._emit("remainder", (x,), (grid.origin, grid.shift, grid.size), frac=grid.shift, low=0,
-                               high=(1 << grid.shift) - 1, label=f"{name}: position between entries")
         second = self._emit("read", (index,), (table, 1), frac=frac, low=int(entries.min()), high=int(entries.max()),
                             label=f"{name}[k+1]")
         difference = self._accumulator("sub", (second, first), frac=frac, low=min(0, int(step.min())),
@@ -258,6 +256,19 @@ class ProgramBuilder:
                              f"{name}: interpolation")
         return self.add(first, slope, f"{name}: interpolated",
                         bounds=(int(entries.min()) - 1, int(entries.max()) + 1))
+
+    def _address(self, x: Value, grid: LutGrid, name: str) -> tuple[Value, Value | None]:
+        """Entry index and position between entries of ``x`` on ``grid``, computed once per input and grid."""
+        key = (x.slot, grid.origin, grid.shift, grid.size, grid.interpolate)
+        if key not in self._addresses:
+            imm = (grid.origin, grid.shift, grid.size)
+            index = self._emit("index", (x,), imm, frac=0, low=0, high=grid.size - 1, label=f"{name}: index")
+            remainder = None
+            if grid.interpolate and grid.shift > 0:
+                remainder = self._emit("remainder", (x,), imm, frac=grid.shift, low=0, high=(1 << grid.shift) - 1,
+                                       label=f"{name}: position between entries")
+            self._addresses[key] = (index, remainder)
+        return self._addresses[key]
 
     def signed_table(self, name: str, values: np.ndarray, entry_bits: int, grid: LutGrid, x: Value,
                      label: str) -> Value:
