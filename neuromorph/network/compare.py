@@ -26,7 +26,7 @@ from ..execution.emulator import spike_trains_from
 from ..quantization.quantize import QuantConfig
 from .emulator import NetworkRun, run_network
 from .ir import NetworkSpec
-from .lower import LoweredNetwork, lower_network, recorded_variables
+from .lower import LoweredNetwork, check_network_fits, lower_network, recorded_variables
 from .reference import NetworkTrace, Recording, replay_sources, run_network_brian2
 from .statistics import PopulationStatistics, StatisticsConfig, population_statistics
 
@@ -136,6 +136,7 @@ def compare(spec: NetworkSpec, target, config: QuantConfig | None = None, option
     """Run the pipeline of the module docstring and return its results (see :func:`build_report`)."""
     walls = {}
     config = config or QuantConfig.for_target(target)
+    check_network_fits(spec, target)
     progress(f"Brian2 reference: {spec.summary()}")
     reference = run_network_brian2(spec, codegen=options.codegen,
                                    record=Recording(variables=recorded_variables(spec)))

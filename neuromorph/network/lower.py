@@ -222,11 +222,7 @@ def lower_projection(projection: Projection, population: LoweredPopulation, n_pr
     port = population.increment_ports[projection.target_variable]
     scale = population.neuron.program.ports[port].scale
     quantized = quantize_weights(_signed_weights(projection) * scale, target, name=projection.name)
-    delays = projection.delay_steps(dt)
-    if delays.size and delays.max() > target.max_delay_steps:
-        raise InputError(f"delays up to {delays.max()} steps ({delays.max() * dt * 1e3:g} ms); {target.name} holds "
-                         f"at most {target.max_delay_steps} steps (network.max_delay_steps)",
-                         f"projection {projection.name!r}", "delay")
+    delays = check_delays_fit(projection, target, dt)
     layers = multapse_layers(projection.i, projection.j)
     processes = []
     for layer in range(int(layers.max(initial=-1)) + 1):
@@ -241,6 +237,23 @@ def lower_projection(projection: Projection, population: LoweredPopulation, n_pr
     return LoweredProjection(name=projection.name, source=projection.source, target=projection.target,
                              variable=projection.target_variable, port=port, layers=tuple(processes),
                              weights=quantized, delay_steps=delays)
+
+
+def check_delays_fit(projection: Projection, target, dt: float) -> np.ndarray:
+    """The projection's delays in steps, refused (naming it) beyond the target's ``max_delay_steps``."""
+    delays = projection.delay_steps(dt)
+    if delays.size and delays.max() > target.max_delay_steps:
+        raise InputError(f"delays up to {delays.max()} steps ({delays.max() * dt * 1e3:g} ms at dt "
+                         f"{dt * 1e3:g} ms); {target.name} holds at most {target.max_delay_steps} steps "
+                         "(network.max_delay_steps): shorten the delays or use a longer dt",
+                         f"projection {projection.name!r}", "delay")
+    return delays
+
+
+def check_network_fits(spec: NetworkSpec, target) -> None:
+    """What the target refuses whatever the reference run shows (delays), checked before any simulation."""
+    for projection in spec.projections:
+        check_delays_fit(projection, target, spec.dt)
 
 
 def source_raster(source: SpikeTimesSource, n_steps: int, dt: float) -> np.ndarray:
