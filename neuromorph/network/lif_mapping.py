@@ -21,13 +21,13 @@ integration of step ``n``, where Brian2 tests its threshold), Lava's update
 is each of Brian2's linear schemes for ``v(t_{n+1}) = alpha v(t_n) + K c I(t_n) + h B`` and
 ``I(t_{n+1}) = beta I(t_n)``, with (:data:`DISCRETISATIONS`; ``lambda = 1/tau_I``):
 
-=================  =====================  ======================  =========================================  ===================
-method             ``alpha``              ``beta``                ``K`` (s)                                  ``h`` (s)
-=================  =====================  ======================  =========================================  ===================
-exact, linear      ``exp(a dt)``          ``exp(-lambda dt)``     ``alpha dt exprel(-(a + lambda) dt)``      ``dt exprel(a dt)``
-exponential_euler  ``exp(a dt)``          ``exp(-lambda dt)``     ``dt exprel(a dt)`` (``I`` held)           ``dt exprel(a dt)``
-euler              ``1 + a dt``           ``1 - lambda dt``       ``dt``                                     ``dt``
-=================  =====================  ======================  =========================================  ===================
+=================  ===============  ====================  ===================================  ===================
+method             ``alpha``        ``beta``              ``K`` (s)                            ``h`` (s)
+=================  ===============  ====================  ===================================  ===================
+exact, linear      ``exp(a dt)``    ``exp(-lambda dt)``   ``alpha dt exprel(-(a+lambda) dt)``  ``dt exprel(a dt)``
+exponential_euler  ``exp(a dt)``    ``exp(-lambda dt)``   ``dt exprel(a dt)`` (``I`` held)     ``dt exprel(a dt)``
+euler              ``1 + a dt``     ``1 - lambda dt``     ``dt``                               ``dt``
+=================  ===============  ====================  ===================================  ===================
 
 so ``u`` holds ``K c I / v_lsb`` and the bias is ``h B' / v_lsb`` per step, ``B' = b + a v_reset``
 (Lava resets ``v`` to 0: the voltage origin moves to ``v_reset`` and the rest goes into the
@@ -361,7 +361,8 @@ def psp_sums(alpha: float, beta) -> tuple[np.ndarray, np.ndarray]:
     s1 = 1.0 / ((1.0 - alpha) * (1.0 - beta))
     close = np.abs(alpha - beta) < 1e-9
     gap = np.where(close, 1.0, alpha - beta)
-    s2 = (alpha ** 2 / (1 - alpha ** 2) - 2 * alpha * beta / (1 - alpha * beta) + beta ** 2 / (1 - beta ** 2)) / gap ** 2
+    s2 = alpha ** 2 / (1 - alpha ** 2) - 2 * alpha * beta / (1 - alpha * beta) + beta ** 2 / (1 - beta ** 2)
+    s2 = s2 / gap ** 2
     s2 = np.where(close, (1 + alpha ** 2) / (1 - alpha ** 2) ** 3, s2)
     return s1, s2
 
@@ -491,7 +492,7 @@ def _ratio_of_logs(exact: float, quantised: float) -> float:
 
 
 def lif_decays(d: Discretisation, source: str) -> tuple[int, int]:
-    """Lava's ``du`` (hidden ``+1`` taken off) and ``dv`` nearest to Brian2's decays; refuse what 12 bits cannot hold."""
+    """Lava's ``du`` (hidden ``+1`` taken off) and ``dv`` nearest Brian2's decays; refuse what 12 bits cannot hold."""
     du = int(round(DECAY_ONE * (1.0 - d.beta))) - LIF_DS_OFFSET
     dv = int(round(DECAY_ONE * (1.0 - d.alpha)))
     if not 0 <= du < DECAY_ONE:

@@ -276,7 +276,7 @@ def _increments(spec: NetworkSpec, population: Population) -> dict[str, float]:
 
 def lower_lif_population(population: Population, spec_drives, trace, decision: LifDecision, dt: float,
                          options: LifOptions = LifOptions()) -> LoweredPopulation:
-    """A population as Lava's own LIF (:mod:`neuromorph.network.lif_mapping`): registers ``u``, ``v``; port 0 ``a_in``."""
+    """A population as Lava's own LIF (:mod:`~neuromorph.network.lif_mapping`): registers u, v; port 0 a_in."""
     spec, drives = spec_drives
     match = decision.match
     initial = _initial_si(population, spec)
