@@ -284,6 +284,7 @@ def test_lif_net_on_lavas_lif_equals_the_emulator_every_step():
     _, lowered = reference_and_lowered(spec)
     assert [p.kind for p in lowered.populations] == ["lif"] and lowered.populations[0].hardware_deployable
     assert "Lava LIF" in lowered.notes[0]
+    assert lowered.populations[0].voltage_lsb == lowered.populations[0].lif.v_lsb < 1e-8
     assert {layer.kind for p in lowered.projections for layer in p.layers} == {"DelaySparse"}
     emulated = assert_lava_equals_emulator(lowered, spec.n_steps)
     assert emulated.populations["lif"].spikes.sum() > 20
@@ -317,6 +318,25 @@ def test_a_lif_and_a_lowered_population_in_one_lava_graph_equal_the_emulator():
     assert "refractory" in lowered.notes[1]
     emulated = assert_lava_equals_emulator(lowered, 300)
     assert emulated.populations["A"].spikes.sum() > 10 and emulated.populations["B"].spikes.sum() > 10
+
+
+def test_a_bias_driven_lif_without_inputs_equals_the_emulator_and_fires_at_the_theoretical_interval():
+    """Per-neuron bias currents only (R I_b = 21..30 mV above a -70 mV rest): no synapse reaches a_in.
+
+    The interval is ``tau_v ln((V - v_reset) / (V - v_th))`` with ``V = v_rest + R I_b``; Lava's
+    ``tau_v`` is 2.15 % long (dv = 20 for 20.43), the compensated bias keeps ``V``.
+    """
+    drive = np.array([0.21e-9, 0.24e-9, 0.27e-9, 0.30e-9])
+    pop = population(initial={"I_b": SIQuantity(drive, "amp")})
+    spec = NetworkSpec(populations=(pop,), sources=(), projections=(), dt=1e-4, duration=0.2, seed=1)
+    _, lowered = reference_and_lowered(spec)
+    assert lowered.populations[0].kind == "lif" and len(set(lowered.populations[0].lif.lava.bias_mant)) == 4
+    spikes = assert_lava_equals_emulator(lowered, spec.n_steps).populations["P"].spikes
+    steady = -0.070 + 1e8 * drive
+    theory = 0.02 * np.log((steady - -0.065) / (steady - -0.050))
+    for k in (1, 2, 3):
+        intervals = np.diff(np.flatnonzero(spikes[:, k])) * spec.dt
+        assert intervals.size >= 4 and abs(intervals.mean() / theory[k] / 1.0215 - 1) < 0.01, (k, intervals, theory)
 
 
 def test_clipping_of_v_is_counted_alike_by_the_emulator_and_from_lavas_run():

@@ -106,15 +106,20 @@ READOUT_BUFFER = 64
 
 @dataclass
 class LifProbes:
-    """The readout of a LIF population: ``u``, ``v`` (VarWire), ``s_out`` and the summed input (Extractor)."""
+    """The readout of a LIF population: ``u``, ``v`` (VarWire), ``s_out`` and the summed input (Extractor).
+
+    ``a_in`` is None when no synapse reaches the population (an unconnected Extractor would
+    not be part of the graph Lava compiles); its input is then 0.
+    """
 
     u: VarWire
     v: VarWire
     spikes: Extractor
-    a_in: Extractor
+    a_in: Extractor | None
 
     def receivers(self) -> dict:
-        return {"u": self.u, "v": self.v, "spikes": self.spikes, "a_in": self.a_in}
+        receivers = {"u": self.u, "v": self.v, "spikes": self.spikes, "a_in": self.a_in}
+        return {key: receiver for key, receiver in receivers.items() if receiver is not None}
 
 
 def _probe_lif(process, feeds: list, models: dict) -> LifProbes:
@@ -124,11 +129,12 @@ def _probe_lif(process, feeds: list, models: dict) -> LifProbes:
         wires[name] = VarWire(buffer_size=READOUT_BUFFER)
         wires[name].connect_var(getattr(process, name))
         models[wires[name]] = PyLoihiVarWireModel
-    spikes, a_in = (Extractor(shape=process.s_out.shape, buffer_size=READOUT_BUFFER) for _ in range(2))
+    spikes = Extractor(shape=process.s_out.shape, buffer_size=READOUT_BUFFER)
     process.s_out.connect(spikes.in_port)
+    a_in = Extractor(shape=process.s_out.shape, buffer_size=READOUT_BUFFER) if feeds else None
     for synapse in feeds:
         synapse.a_out.connect(a_in.in_port)
-    models.update({spikes: PyLoihiExtractorModel, a_in: PyLoihiExtractorModel})
+    models.update({extractor: PyLoihiExtractorModel for extractor in (spikes, a_in) if extractor is not None})
     return LifProbes(u=wires["u"], v=wires["v"], spikes=spikes, a_in=a_in)
 
 
@@ -172,7 +178,7 @@ def _read_lif(graph: LavaGraph, population: LoweredPopulation, n_steps: int, rec
     u, v = data["u"], data["v"]
     return PopulationRun(name=population.name, spikes=data["spikes"] != 0,
                          states=np.stack([u, v], axis=1) if record else None,
-                         overflows=lif_overflows(population.lif.lava, u, v, data["a_in"]))
+                         overflows=lif_overflows(population.lif.lava, u, v, data.get("a_in", np.zeros_like(u))))
 
 
 #: kind -> reader of a population's spikes, states and overflow counts after a run.

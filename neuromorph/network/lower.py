@@ -86,6 +86,11 @@ class LoweredPopulation:
         """Whether the population runs as a Lava process that Loihi 2 hardware supports."""
         return self.kind == "lif"
 
+    @property
+    def voltage_lsb(self) -> float:
+        """LSB of the voltage register (V): Lava's ``v`` for a LIF population, else the program's."""
+        return self.lif.v_lsb if self.kind == "lif" else self.neuron.voltage_lsb
+
     def port_scale(self, port: int) -> float:
         """Units of the port's integer input per SI unit of its variable (the weights' scale).
 
