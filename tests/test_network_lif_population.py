@@ -260,6 +260,13 @@ def test_the_float_mapping_reproduces_brian2s_exact_run():
     assert sum(len(t) for t in trains) >= 4
 
 
+def test_a_reference_without_the_current_is_refused():
+    spec = small_network(duration=0.002)
+    reference = run_network_brian2(spec, codegen="numpy", record=Recording(variables=("v",)))
+    with pytest.raises(InputError, match="recorded no 'I'"):
+        lower_network(spec, reference, LOIHI2, QuantConfig.for_target(LOIHI2))
+
+
 def assert_lava_equals_emulator(lowered, n_steps):
     emulated = run_network(lowered, n_steps=n_steps)
     lava = run_graph(lowered, n_steps=n_steps)

@@ -340,11 +340,9 @@ class LifProfile:
 
     @classmethod
     def from_states(cls, v: np.ndarray, current: np.ndarray) -> "LifProfile":
-        """From sampled voltages and currents (any shape; empty arrays give a zero range)."""
+        """From sampled voltages and currents (any shape, not empty)."""
         v, current = np.asarray(v, dtype=float), np.asarray(current, dtype=float)
-        return cls(v_min=float(v.min(initial=np.inf)) if v.size else 0.0,
-                   v_max=float(v.max(initial=-np.inf)) if v.size else 0.0,
-                   current_max=float(np.abs(current).max(initial=0.0)))
+        return cls(v_min=float(v.min()), v_max=float(v.max()), current_max=float(np.abs(current).max()))
 
 
 def psp_sums(alpha: float, beta) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,9 @@ spikes they emitted there, so every backend sees the same input). Output: a
 (:mod:`neuromorph.network.emulator`) and the Lava graph (:mod:`neuromorph.network.lava_graph`)
 both run.
 
-Per population, the neuron is lowered as a single neuron is (:func:`neuromorph.quantization.quantize.quantize`)
+A population whose neuron is Lava's LIF goes, on a target that holds it, to Lava's own ``LIF``
+process (:mod:`neuromorph.network.lif_mapping`; ``lower_network(lif=...)``). Every other
+population's neuron is lowered as a single neuron is (:func:`neuromorph.quantization.quantize.quantize`)
 with one *increment port* per variable that projections change (``g_e += w``): the
 increment is added at the start of a step, which with Lava's one-step synaptic latency is
 exactly where Brian2's ``on_pre`` of the previous step left it (delay ``k`` steps in Lava =
@@ -285,8 +287,11 @@ def lower_lif_population(population: Population, spec_drives, trace, decision: L
     spec, drives = spec_drives
     match = decision.match
     initial = _initial_si(population, spec)
-    empty = np.empty((0, 0))
-    profile = LifProfile.from_states(trace.states.get(spec.voltage, empty), trace.states.get(match.current, empty))
+    for name in (spec.voltage, match.current):
+        if name not in trace.states or trace.states[name].size == 0:
+            raise InputError(f"the reference of population {trace.name!r} recorded no {name!r} (record "
+                             "recorded_variables(spec))", "reference")
+    profile = LifProfile.from_states(trace.states[spec.voltage], trace.states[match.current])
     conversion = convert_lif(match, dt, profile, initial, options, name=population.name)
     return LoweredPopulation(name=population.name, size=population.size, spec=spec, neuron=None,
                              initial=np.stack([conversion.lava.u, conversion.lava.v]),
