@@ -7,7 +7,9 @@ spikes they emitted there, so every backend sees the same input). Output: a
 (:mod:`neuromorph.network.emulator`) and the Lava graph (:mod:`neuromorph.network.lava_graph`)
 both run.
 
-Per population, the neuron is lowered as a single neuron is (:func:`neuromorph.quantization.quantize.quantize`)
+A population whose neuron is Lava's LIF goes, on a target that holds it, to Lava's own ``LIF``
+process (:mod:`neuromorph.network.lif_mapping`; ``lower_network(lif=...)``). Every other
+population's neuron is lowered as a single neuron is (:func:`neuromorph.quantization.quantize.quantize`)
 with one *increment port* per variable that projections change (``g_e += w``): the
 increment is added at the start of a step, which with Lava's one-step synaptic latency is
 exactly where Brian2's ``on_pre`` of the previous step left it (delay ``k`` steps in Lava =
@@ -34,6 +36,7 @@ from ..quantization.quantize import QuantConfig, QuantizedNeuron, default_method
 from .ir import NetworkSpec, Population, Projection, SpikeTimesSource
 from .lava_build import choose_kind, multapse_layers
 from .lava_semantics import LavaProjection
+from .lif_mapping import LifDecision, LifOptions, LifProfile, convert_lif, decide, describe
 from .reference import NetworkTrace
 from .weights import QuantizedWeights, quantize_weights
 
@@ -44,7 +47,9 @@ class LoweredPopulation:
 
     ``kind`` is ``"lowered"`` (neuromorph's integer program in a custom, simulation-only Lava
     process) or ``"lif"`` (Lava's own fixed-point ``LIF`` process, which runs on Loihi 2;
-    then ``lif`` holds its parameters and ``neuron`` is None).
+    then ``lif`` is its :class:`~neuromorph.network.lif_mapping.LifConversion`, whose ``lava``
+    holds the process parameters; ``neuron`` is None, ``initial`` the rows ``u``, ``v``, and the
+    one increment port 0 is ``a_in``).
 
     Attributes
     ----------
@@ -82,6 +87,20 @@ class LoweredPopulation:
     def hardware_deployable(self) -> bool:
         """Whether the population runs as a Lava process that Loihi 2 hardware supports."""
         return self.kind == "lif"
+
+    @property
+    def voltage_lsb(self) -> float:
+        """LSB of the voltage register (V): Lava's ``v`` for a LIF population, else the program's."""
+        return self.lif.v_lsb if self.kind == "lif" else self.neuron.voltage_lsb
+
+    def port_scale(self, port: int) -> float:
+        """Units of the port's integer input per SI unit of its variable (the weights' scale).
+
+        A LIF population's port is Lava's ``a_in``, which Lava shifts left by 6 into ``u``.
+        """
+        if self.kind == "lif":
+            return self.lif.input_scale
+        return self.neuron.program.ports[port].scale
 
 
 @dataclass(frozen=True)
@@ -220,7 +239,7 @@ def lower_projection(projection: Projection, population: LoweredPopulation, n_pr
                      dt: float) -> LoweredProjection:
     """Weights in LSB units of the target's increment port, quantised; delays in steps; Lava processes."""
     port = population.increment_ports[projection.target_variable]
-    scale = population.neuron.program.ports[port].scale
+    scale = population.port_scale(port)
     quantized = quantize_weights(_signed_weights(projection) * scale, target, name=projection.name)
     delays = check_delays_fit(projection, target, dt)
     layers = multapse_layers(projection.i, projection.j)
@@ -275,20 +294,60 @@ def _increments(spec: NetworkSpec, population: Population) -> dict[str, float]:
     return increments
 
 
+def lower_lif_population(population: Population, spec_drives, trace, decision: LifDecision, dt: float,
+                         options: LifOptions = LifOptions()) -> LoweredPopulation:
+    """A population as Lava's own LIF (:mod:`~neuromorph.network.lif_mapping`): registers u, v; port 0 a_in."""
+    spec, drives = spec_drives
+    match = decision.match
+    initial = _initial_si(population, spec)
+    for name in (spec.voltage, match.current):
+        if name not in trace.states or trace.states[name].size == 0:
+            raise InputError(f"the reference of population {trace.name!r} recorded no {name!r} (record "
+                             "recorded_variables(spec))", "reference")
+    profile = LifProfile.from_states(trace.states[spec.voltage], trace.states[match.current])
+    conversion = convert_lif(match, dt, profile, initial, options, name=population.name)
+    return LoweredPopulation(name=population.name, size=population.size, spec=spec, neuron=None,
+                             initial=np.stack([conversion.lava.u, conversion.lava.v]),
+                             drive=np.zeros((0, population.size), dtype=np.int64),
+                             increment_ports={match.current: 0}, initial_si=initial, drive_si=drives, kind="lif",
+                             lif=conversion)
+
+
+def _lower_one(spec: NetworkSpec, population: Population, reference: NetworkTrace, target, config: QuantConfig,
+               method: str | None, lif: str, lif_options: LifOptions) -> tuple[LoweredPopulation, str]:
+    """One population, as Lava's LIF when :func:`~neuromorph.network.lif_mapping.decide` says so; and a note why."""
+    spec_drives = population_spec(population)
+    increments = _increments(spec, population)
+    decision = decide(*spec_drives, method=population.model.method, incremented=increments, size=population.size,
+                      target=target, mode=lif, name=population.name)
+    trace = reference.populations[population.name]
+    if decision.is_lif:
+        lowered = lower_lif_population(population, spec_drives, trace, decision, spec.dt, lif_options)
+        return lowered, f"{population.name}: {describe(lowered.lif)}"
+    population_config = replace(config, method=method or default_method(population.model.method))
+    lowered = lower_population(population, spec_drives, trace, target, population_config.validated(target),
+                               increments, spec.dt)
+    return lowered, f"{population.name}: lowered program, not Lava's LIF ({decision.code}: {decision.reason})"
+
+
 def lower_network(spec: NetworkSpec, reference: NetworkTrace, target, config: QuantConfig,
-                  method: str | None = None) -> LoweredNetwork:
+                  method: str | None = None, lif: str = "auto", lif_options: LifOptions = LifOptions()
+                  ) -> LoweredNetwork:
     """Lower every population and projection of ``spec`` for ``target`` (see the module docstring).
 
-    ``config`` applies to every population; the integration is ``method`` when given, else
+    ``config`` applies to every lowered population; the integration is ``method`` when given, else
     each population's own Brian2 method when neuromorph integrates it (exponential Euler otherwise).
+    ``lif``: ``"auto"`` runs a population whose neuron is Lava's LIF on Lava's ``LIF`` process
+    when the target holds it (:func:`~neuromorph.network.lif_mapping.decide`; its discretisation
+    follows the population's Brian2 method, ``config`` and ``method`` do not apply to it);
+    ``"never"`` lowers every population; ``"require"`` refuses a population that cannot be LIF.
+    ``notes`` of the result say which kind each population got and why.
     """
-    populations = []
+    populations, notes = [], []
     for population in spec.populations:
-        population_config = replace(config, method=method or default_method(population.model.method))
-        populations.append(lower_population(population, population_spec(population),
-                                            reference.populations[population.name], target,
-                                            population_config.validated(target), _increments(spec, population),
-                                            spec.dt))
+        lowered, note = _lower_one(spec, population, reference, target, config, method, lif, lif_options)
+        populations.append(lowered)
+        notes.append(note)
     by_name = {p.name: p for p in populations}
     sizes = {**{p.name: p.size for p in spec.populations}, **{s.name: s.size for s in spec.sources}}
     projections = tuple(lower_projection(p, by_name[p.target], sizes[p.source], target, spec.dt)
@@ -297,7 +356,7 @@ def lower_network(spec: NetworkSpec, reference: NetworkTrace, target, config: Qu
                                   spikes=source_raster(reference.sources[s.name], spec.n_steps, spec.dt))
                     for s in spec.sources)
     return LoweredNetwork(target=target.name, dt=spec.dt, n_steps=spec.n_steps, populations=tuple(populations),
-                          projections=projections, sources=sources, config=config)
+                          projections=projections, sources=sources, config=config, notes=tuple(notes))
 
 
 def recorded_variables(spec: NetworkSpec) -> tuple[str, ...]:

@@ -41,13 +41,13 @@ class LoweredStepper:
 
 
 class LifStepper:
-    """Lava's fixed-point LIF (state rows ``u``, ``v``)."""
+    """Lava's fixed-point LIF (state rows ``u``, ``v``); ``population.lif`` is its ``LifConversion``."""
 
     n_counters = len(LIF_COUNTERS)
 
     def __init__(self, population: LoweredPopulation):
         self.population = population
-        self.lif = population.lif
+        self.lif = population.lif.lava
 
     def initial(self) -> np.ndarray:
         return np.stack([np.broadcast_to(self.lif.u, (self.lif.n,)), np.broadcast_to(self.lif.v, (self.lif.n,))]
@@ -68,3 +68,16 @@ STEPPERS = {"lowered": LoweredStepper, "lif": LifStepper}
 def stepper(population: LoweredPopulation):
     """The emulator's stepper of a population (by its kind)."""
     return STEPPERS[population.kind](population)
+
+
+def lif_overflows(lif, u: np.ndarray, v: np.ndarray, a_in: np.ndarray) -> np.ndarray:
+    """The :data:`LIF_COUNTERS` of a recorded LIF run (Lava's own; its model counts nothing).
+
+    ``u``, ``v`` (T, N) are the states after each step, ``a_in`` (T, N) the summed input of
+    each step; every step is recomputed from the previous recorded state (all steps at
+    once), so the counts are those of the run that was recorded.
+    """
+    u_before = np.concatenate([np.broadcast_to(lif.u, (1, lif.n)), u[:-1]]).astype(np.int64)
+    v_before = np.concatenate([np.broadcast_to(lif.v, (1, lif.n)), v[:-1]]).astype(np.int64)
+    result = lif_step(lif, u_before, v_before, a_in)
+    return np.array([result.n_input_wrapped, result.n_u_wrapped, result.n_v_clipped], dtype=np.int64)
