@@ -122,9 +122,9 @@ def check_lava(emulated: NetworkRun, lava: NetworkRun) -> LavaNetworkCheck:
 
 def _floor_amplitude(lowered: LoweredNetwork) -> tuple[str, float]:
     """The voltage variable and half the finest voltage LSB of the lowered populations."""
-    lsbs = [p.neuron.voltage_lsb for p in lowered.populations if p.neuron is not None]
+    lsbs = [p.voltage_lsb for p in lowered.populations]
     voltage = next(p.spec.voltage for p in lowered.populations)
-    return voltage, 0.5 * min(lsbs) if lsbs else 0.0
+    return voltage, 0.5 * min(lsbs)
 
 
 def _candidate_trains(run: NetworkRun, name: str, dt: float) -> tuple:
@@ -191,6 +191,7 @@ def _population_report(result: NetworkResult, name: str) -> dict:
     return {
         "size": population.size,
         "kind": population.kind,
+        "lowering": dict(zip((p.name for p in result.lowered.populations), result.lowered.notes)).get(name),
         "lava_process": "LIF (Lava's own, runs on Loihi 2)" if population.kind == "lif"
         else "LoweredNeuron (custom, simulation only)",
         "hardware_deployable": population.hardware_deployable,
