@@ -1,0 +1,324 @@
+"""Export a lowered network as data, and load it back without Brian2, the network file or a reference run.
+
+:func:`export_network` writes a :class:`~neuromorph.network.lower.LoweredNetwork` into a
+directory; :func:`load_network` reads it back for the numpy network emulator and
+:func:`load_lava` builds the same Lava process graph from it
+(:func:`~neuromorph.network.lava_graph.build_graph`). Both run exactly as the original:
+same integers in every step (``tests/test_network_export.py``).
+
+Layout (data only: no pickles, no code; every ``.npy`` file is read with ``allow_pickle=False``)::
+
+    manifest.json   {"format", "version", "files": {path: {"sha256", "bytes"}}} of every other file
+    network.json    the structure and small values; each array is {"file", "dtype", "shape"}
+    arrays/*.npy    tables, constants, initial registers, drives, synapses, source spikes
+
+``network.json`` holds ``format``, ``version``, ``target`` (name), ``dt`` (s), ``n_steps``,
+``config`` (the :class:`~neuromorph.quantization.quantize.QuantConfig`), ``notes`` and lists of
+
+* ``populations``: ``name``, ``size``, ``kind`` (``"lowered"``: neuromorph's integer
+  program, a simulation-only custom Lava process; ``"lif"``: Lava's own LIF), ``neuron``
+  (the :class:`~neuromorph.quantization.quantize.QuantizedNeuron`: ``program`` with its
+  ``ops``, ``registers``, ``ports``; ``tables``; ``constants``; its ``config`` and ``datapath``),
+  ``initial`` (registers x neurons), ``drive`` (drive ports x neurons), ``increment_ports``,
+  ``initial_si`` and ``drive_si`` (SI values, per neuron) and, for ``"lif"``, ``lif``: every
+  field of :class:`~neuromorph.network.lava_lif.LavaLif` by name;
+* ``projections``: ``name``, ``source``, ``target``, ``variable``, ``port``, ``layers`` (one
+  :class:`~neuromorph.network.lava_semantics.LavaProjection` per Lava synapse process:
+  ``kind``, ``pre``, ``post``, ``weights``, ``delays``, ``weight_exp``, ``sign_mode``, ...),
+  ``weights`` (the quantised weights with their error statistics) and ``delay_steps``;
+* ``sources``: ``name``, ``size``, ``n_steps`` and the ``steps`` and ``neurons`` of every spike
+  of the replayed raster.
+
+The neuron IR of each population (``LoweredPopulation.spec``, symbolic expressions) is not
+exported: nothing that runs the lowered network needs it; the float emulator, which does,
+starts from the network file. Loading checks the format and version, every file's size and
+SHA-256 against the manifest, ``network.json`` against its schema
+(:mod:`neuromorph.network.export_schema`), every array's dtype and shape, and the
+consistency of the whole (indices within the populations, ports and registers of the
+programs, synapse counts); any problem raises :class:`ExportFileError` naming the file and field.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..files import read_text_file
+from ..schema import validate_file
+from .export_load import build_network
+from .export_schema import FORMAT, VERSION, ExportFileError, ManifestFile, NetworkData
+from .lower import LoweredNetwork, LoweredPopulation, LoweredProjection, LoweredSource
+
+MANIFEST = "manifest.json"
+NETWORK = "network.json"
+ARRAYS = "arrays"
+#: Largest JSON file read back (bytes); programs and formats of many populations fit easily.
+MAX_JSON_BYTES = 64_000_000
+
+
+# ----------------------------------------------------------------------------------------
+# Writing
+# ----------------------------------------------------------------------------------------
+
+class _ArrayWriter:
+    """Saves arrays as ``arrays/<name>.npy`` and remembers each file's SHA-256 and size."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.files: dict[str, dict] = {}
+
+    def add(self, name: str, array) -> dict:
+        array = np.ascontiguousarray(array)
+        if array.dtype == object or array.dtype.name not in ("int64", "int32", "bool", "float64"):
+            array = array.astype(np.float64 if array.dtype.kind == "f" else np.int64)
+        relative = f"{ARRAYS}/{name}.npy"
+        path = self.directory / relative
+        with open(path, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+        self.files[relative] = _file_entry(path)
+        return {"file": relative, "dtype": array.dtype.name, "shape": list(array.shape)}
+
+
+def _file_entry(path: Path) -> dict:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"sha256": digest.hexdigest(), "bytes": path.stat().st_size}
+
+
+def _json_default(value):
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    raise TypeError(f"{type(value).__name__} is not exported as JSON")
+
+
+def _program(program) -> dict:
+    data = {f.name: getattr(program, f.name) for f in dataclasses.fields(program)}
+    for key in ("ops", "registers", "ports"):
+        data[key] = [dataclasses.asdict(item) for item in data[key]]
+    return data
+
+
+def _neuron(neuron, arrays: _ArrayWriter, prefix: str) -> dict:
+    tables = [{"name": t.name, "entries": arrays.add(f"{prefix}_table{k}", t.entries), "frac": t.frac,
+               "entry_bits": t.entry_bits, "signed": t.signed, "grid": dataclasses.asdict(t.grid),
+               "input_name": t.input_name} for k, t in enumerate(neuron.tables)]
+    return {"name": neuron.name, "target": neuron.target, "config": neuron.config.to_dict(), "dt": neuron.dt,
+            "program": _program(neuron.program), "tables": tables,
+            "constants": arrays.add(f"{prefix}_constants", np.asarray(neuron.constants, dtype=np.int64)),
+            "initial": arrays.add(f"{prefix}_neuron_initial", np.asarray(neuron.initial, dtype=np.int64)),
+            "datapath": dict(neuron.datapath)}
+
+
+def _lif(lif, arrays: _ArrayWriter, prefix: str) -> dict:
+    """Every field of a LavaLif (generically: arrays as files, scalars as they are)."""
+    return {f.name: arrays.add(f"{prefix}_lif_{f.name}", value) if isinstance(value := getattr(lif, f.name),
+                                                                             np.ndarray) else value
+            for f in dataclasses.fields(lif)}
+
+
+def _optional_array(arrays: _ArrayWriter, name: str, values):
+    return None if values is None else arrays.add(name, values)
+
+
+def _population(population: LoweredPopulation, arrays: _ArrayWriter, k: int) -> dict:
+    prefix = f"p{k}"
+    return {
+        "name": population.name, "size": population.size, "kind": population.kind,
+        "neuron": None if population.neuron is None else _neuron(population.neuron, arrays, prefix),
+        "initial": _optional_array(arrays, f"{prefix}_initial", population.initial),
+        "drive": _optional_array(arrays, f"{prefix}_drive", population.drive),
+        "increment_ports": dict(population.increment_ports),
+        "initial_si": {name: arrays.add(f"{prefix}_initial_si{m}", np.asarray(values, dtype=np.float64))
+                       for m, (name, values) in enumerate((population.initial_si or {}).items())},
+        "drive_si": {name: arrays.add(f"{prefix}_drive_si{m}", np.asarray(values, dtype=np.float64))
+                     for m, (name, values) in enumerate((population.drive_si or {}).items())},
+        "lif": None if population.lif is None else _lif(population.lif, arrays, prefix),
+    }
+
+
+def _layer(layer, arrays: _ArrayWriter, prefix: str) -> dict:
+    data = {f.name: getattr(layer, f.name) for f in dataclasses.fields(layer)}
+    for key in ("pre", "post", "weights", "delays"):
+        data[key] = arrays.add(f"{prefix}_{key}", np.asarray(data[key], dtype=np.int64))
+    return data
+
+
+def _projection(projection: LoweredProjection, arrays: _ArrayWriter, k: int) -> dict:
+    prefix = f"j{k}"
+    weights = projection.weights
+    weight_data = {f.name: getattr(weights, f.name) for f in dataclasses.fields(weights)}
+    weight_data["weights"] = arrays.add(f"{prefix}_weights", np.asarray(weights.weights, dtype=np.int64))
+    weight_data["error"] = dataclasses.asdict(weights.error)
+    return {"name": projection.name, "source": projection.source, "target": projection.target,
+            "variable": projection.variable, "port": projection.port,
+            "layers": [_layer(layer, arrays, f"{prefix}_l{m}") for m, layer in enumerate(projection.layers)],
+            "weights": weight_data,
+            "delay_steps": arrays.add(f"{prefix}_delay_steps", np.asarray(projection.delay_steps, dtype=np.int64))}
+
+
+def _source(source: LoweredSource, arrays: _ArrayWriter, k: int) -> dict:
+    steps, neurons = np.nonzero(np.asarray(source.spikes, dtype=bool))
+    return {"name": source.name, "size": source.size, "n_steps": int(source.spikes.shape[0]),
+            "steps": arrays.add(f"s{k}_steps", steps.astype(np.int64)),
+            "neurons": arrays.add(f"s{k}_neurons", neurons.astype(np.int64))}
+
+
+def _network_data(lowered: LoweredNetwork, arrays: _ArrayWriter) -> dict:
+    return {"format": FORMAT, "version": VERSION, "target": lowered.target, "dt": lowered.dt,
+            "n_steps": lowered.n_steps, "config": lowered.config.to_dict(), "notes": list(lowered.notes),
+            "populations": [_population(p, arrays, k) for k, p in enumerate(lowered.populations)],
+            "projections": [_projection(p, arrays, k) for k, p in enumerate(lowered.projections)],
+            "sources": [_source(s, arrays, k) for k, s in enumerate(lowered.sources)]}
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory (atomic replace)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _remove_stale_arrays(directory: Path, keep: set[str]) -> None:
+    """Delete ``arrays/*.npy`` of an earlier export into the same directory that this one did not write."""
+    for path in (directory / ARRAYS).glob("*.npy"):
+        if f"{ARRAYS}/{path.name}" not in keep and path.is_file() and not path.is_symlink():
+            path.unlink()
+
+
+def export_network(lowered: LoweredNetwork, out_dir: str | Path) -> dict:
+    """Write ``lowered`` as data into ``out_dir`` (see the module docstring); return the manifest.
+
+    The manifest is written last (an interrupted export leaves no manifest, so it is never
+    loaded); array files of an earlier export into the same directory are replaced.
+    """
+    directory = Path(out_dir)
+    (directory / ARRAYS).mkdir(parents=True, exist_ok=True)
+    (directory / MANIFEST).unlink(missing_ok=True)
+    arrays = _ArrayWriter(directory)
+    text = json.dumps(_network_data(lowered, arrays), indent=1, allow_nan=False, default=_json_default)
+    _write_text(directory / NETWORK, text)
+    files = {NETWORK: _file_entry(directory / NETWORK), **arrays.files}
+    _remove_stale_arrays(directory, set(files))
+    manifest = {"format": FORMAT, "version": VERSION, "files": files}
+    _write_text(directory / MANIFEST, json.dumps(manifest, indent=1))
+    return manifest
+
+
+# ----------------------------------------------------------------------------------------
+# Reading
+# ----------------------------------------------------------------------------------------
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a finite JSON number")
+
+
+def _read_json(path: Path):
+    text = read_text_file(path, max_bytes=MAX_JSON_BYTES, error=ExportFileError)
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ExportFileError(f"malformed JSON: {exc}", str(path)) from None
+
+
+def _check_format(data, source: str) -> None:
+    """Refuse another file kind or another layout version before anything else is read."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        found = data.get("format") if isinstance(data, dict) else None
+        raise ExportFileError(f"not a neuromorph network export (format {found!r}, expected {FORMAT!r})",
+                              source, "format")
+    if data.get("version") != VERSION:
+        raise ExportFileError(f"format version {data.get('version')!r} cannot be read by this neuromorph, which "
+                              f"reads version {VERSION}; export the network again with this version", source,
+                              "version")
+
+
+def _verify_file(directory: Path, name: str, entry) -> None:
+    path = directory / name
+    if path.is_symlink() or not path.is_file():
+        raise ExportFileError("is listed in the manifest but missing (or not a regular file)", str(path))
+    size = path.stat().st_size
+    if size != entry.bytes:
+        raise ExportFileError(f"is {size} bytes, the manifest says {entry.bytes}: the file was changed after "
+                              "export", str(path))
+    if _file_entry(path)["sha256"] != entry.sha256:
+        raise ExportFileError("SHA-256 does not match the manifest: the file was changed after export", str(path))
+
+
+def read_manifest(out_dir: str | Path) -> ManifestFile:
+    """The validated manifest of an export, after checking every file it lists (size and SHA-256)."""
+    directory = Path(out_dir)
+    path = directory / MANIFEST
+    data = _read_json(path)
+    _check_format(data, str(path))
+    manifest = validate_file(ManifestFile, data, str(path), ExportFileError)
+    if NETWORK not in manifest.files:
+        raise ExportFileError(f"does not list {NETWORK}", str(path), "files")
+    for name, entry in manifest.files.items():
+        _verify_file(directory, name, entry)
+    return manifest
+
+
+class _ArrayReader:
+    """Loads the arrays ``network.json`` refers to (``allow_pickle=False``), checking dtype and shape."""
+
+    def __init__(self, directory: Path, listed, source: str):
+        self.directory, self.listed, self.source = directory, set(listed), source
+
+    def get(self, ref, field: str, kind: str = "i", shape: tuple | None = None) -> np.ndarray:
+        if ref.file not in self.listed:
+            raise ExportFileError(f"refers to {ref.file}, which the manifest does not list", self.source, field)
+        try:
+            array = np.load(self.directory / ref.file, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise ExportFileError(f"cannot read {ref.file}: {exc}", self.source, field) from None
+        if array.dtype.name != ref.dtype or list(array.shape) != ref.shape:
+            raise ExportFileError(f"{ref.file} holds {array.dtype.name} {list(array.shape)}, network.json says "
+                                  f"{ref.dtype} {ref.shape}", self.source, field)
+        if array.dtype.kind not in kind:
+            raise ExportFileError(f"{ref.file} must hold {'integers' if kind == 'i' else 'numbers'}, not "
+                                  f"{array.dtype.name}", self.source, field)
+        if shape is not None and array.shape != tuple(shape):
+            raise ExportFileError(f"{ref.file} has shape {list(array.shape)}; expected {list(shape)}", self.source,
+                                  field)
+        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+            raise ExportFileError(f"{ref.file} holds non-finite values", self.source, field)
+        return array.astype(np.int64) if array.dtype.kind in "iu" else array
+
+
+def load_network(out_dir: str | Path) -> LoweredNetwork:
+    """The :class:`LoweredNetwork` exported into ``out_dir`` (for the emulator, or :func:`load_lava`).
+
+    Raises
+    ------
+    ExportFileError
+        A file is missing, changed after export (size or SHA-256), of another format
+        version, malformed, or inconsistent with the rest (named by file and field).
+    """
+    directory = Path(out_dir)
+    manifest = read_manifest(directory)
+    path = directory / NETWORK
+    data = _read_json(path)
+    _check_format(data, str(path))
+    network = validate_file(NetworkData, data, str(path), ExportFileError)
+    return build_network(network, _ArrayReader(directory, manifest.files, str(path)))
+
+
+def load_lava(out_dir: str | Path, record_steps: int = 0):
+    """The Lava process graph (:class:`~neuromorph.network.lava_graph.LavaGraph`) of an exported network.
+
+    Run it with ``graph.any_process().run(condition=RunSteps(n), run_cfg=graph.run_config())``
+    and stop it after; ``record_steps`` steps of state are kept in each population's ``trace``.
+    """
+    from .lava_graph import build_graph
+
+    return build_graph(load_network(out_dir), record_steps=record_steps)

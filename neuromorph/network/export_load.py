@@ -1,0 +1,259 @@
+"""Rebuild a :class:`LoweredNetwork` from a validated ``network.json`` and its arrays, checking consistency.
+
+The schema (:mod:`neuromorph.network.export_schema`) has checked types and ranges of each
+value; this module checks what relates values to each other: every slot, register, port,
+table and constant a program refers to exists; every array has the shape its population,
+program or projection implies; every synapse index lies within its populations; every
+name a projection refers to exists. Each problem is an :class:`ExportFileError` naming
+``network.json`` and the field. The dataclasses' own validation (``LavaProjection``,
+``lava_lif``) runs too, its errors relocated the same way.
+"""
+from __future__ import annotations
+
+import dataclasses
+from contextlib import contextmanager
+
+import numpy as np
+
+from ..errors import InputError
+from ..quantization.builder import LutGrid, Table
+from ..quantization.program import Op, Port, Program, Register
+from ..quantization.quantize import QuantConfig, QuantizedNeuron
+from .export_schema import ExportFileError
+from .lava_lif import LavaLif, lava_lif
+from .lava_semantics import LavaProjection
+from .lower import LoweredNetwork, LoweredPopulation, LoweredProjection, LoweredSource
+from .populations import STEPPERS
+from .weights import QuantizedWeights, WeightError
+
+#: Number of argument slots each opcode reads.
+ARITY = {"const": 0, "load": 0, "port": 0, "add": 2, "sub": 2, "mul": 2, "shr": 1, "shl": 1, "fit": 1,
+         "index": 1, "remainder": 1, "read": 1, "gt": 2, "ge": 2, "and": 2, "select": 3, "min": 2}
+#: Number of immediates of each opcode (``fit``: 0, or 1 for an unsigned register).
+IMMEDIATES = {"const": (1,), "load": (2,), "port": (1,), "shr": (1,), "shl": (1,), "fit": (0, 1), "index": (3,),
+              "remainder": (3,), "read": (2,)}
+
+
+@contextmanager
+def _located(source: str, field: str):
+    """Turn an InputError raised by a dataclass's own validation into one naming the file and field."""
+    try:
+        yield
+    except ExportFileError:
+        raise
+    except InputError as exc:
+        raise ExportFileError(exc.message, source, f"{field}.{exc.field}" if exc.field else field) from None
+
+
+def _refuse(message: str, source: str, field: str):
+    raise ExportFileError(message, source, field)
+
+
+# -- programs ----------------------------------------------------------------------------
+
+def _immediate_limit(op: Op, sizes: dict) -> tuple[int, int] | None:
+    """(value, bound) of the immediate that indexes a constant, register, port or table."""
+    where = {"const": "constants", "load": "registers", "port": "ports", "read": "tables"}.get(op.code)
+    return (op.imm[0], sizes[where]) if where else None
+
+
+def _check_op(k: int, op: Op, sizes: dict, source: str, field: str) -> None:
+    where = f"{field}.ops[{k}]"
+    if op.dst != k:
+        _refuse(f"dst must be {k} (one slot per operation, in order), got {op.dst}", source, f"{where}.dst")
+    if len(op.args) != ARITY[op.code] or any(a >= k for a in op.args):
+        _refuse(f"{op.code} reads {ARITY[op.code]} earlier slots, got {list(op.args)}", source, f"{where}.args")
+    if len(op.imm) not in IMMEDIATES.get(op.code, (0,)):
+        _refuse(f"{op.code} takes {IMMEDIATES.get(op.code, (0,))} immediates, got {list(op.imm)}", source,
+                f"{where}.imm")
+    if op.code == "fit" and op.imm not in ((), (1,)):
+        _refuse(f"fit takes no immediate or (1,) for an unsigned register, got {list(op.imm)}", source, f"{where}.imm")
+    limit = _immediate_limit(op, sizes)
+    if limit is not None and not 0 <= limit[0] < limit[1]:
+        _refuse(f"{op.code} refers to entry {limit[0]} of {limit[1]}", source, f"{where}.imm")
+    if op.code in ("shr", "shl") and not 0 <= op.imm[0] < 63:
+        _refuse(f"shift must be 0..62, got {op.imm[0]}", source, f"{where}.imm")
+    if op.code in ("index", "remainder") and not (0 <= op.imm[1] < 63 and op.imm[2] >= 1):
+        _refuse(f"grid shift must be 0..62 and size >= 1, got {list(op.imm)}", source, f"{where}.imm")
+    if (op.code == "shr") != (0 <= op.site < sizes["sites"]):
+        _refuse(f"rounding site {op.site} (shr ops use 0..{sizes['sites'] - 1}, others -1)", source, f"{where}.site")
+
+
+def _check_program(program: Program, n_tables: int, n_constants: int, source: str, field: str) -> None:
+    n_ops, n_registers = len(program.ops), len(program.registers)
+    sizes = {"constants": n_constants, "registers": n_registers, "ports": len(program.ports), "tables": n_tables,
+             "sites": program.n_sites}
+    if program.n_sites != sum(op.code == "shr" for op in program.ops):
+        _refuse(f"n_sites {program.n_sites} differs from the number of shr operations", source, f"{field}.n_sites")
+    for k, op in enumerate(program.ops):
+        _check_op(k, op, sizes, source, field)
+    if len(program.outputs) != n_registers or any(o >= n_ops for o in program.outputs):
+        _refuse(f"needs one slot (< {n_ops}) per register ({n_registers})", source, f"{field}.outputs")
+    if len(program.fits) != n_registers or any(f >= n_ops for f in program.fits):
+        _refuse(f"needs one slot (< {n_ops}, or -1) per register ({n_registers})", source, f"{field}.fits")
+    if program.spike >= n_ops:
+        _refuse(f"slot {program.spike} does not exist ({n_ops} operations)", source, f"{field}.spike")
+    if len(program.table_names) != n_tables:
+        _refuse(f"names {len(program.table_names)} tables, the neuron has {n_tables}", source, f"{field}.table_names")
+
+
+def _program(data, n_tables: int, n_constants: int, source: str, field: str) -> Program:
+    ops = tuple(Op(**{**op.model_dump(), "args": tuple(op.args), "imm": tuple(op.imm)}) for op in data.ops)
+    program = Program(ops=ops, registers=tuple(Register(**r.model_dump()) for r in data.registers),
+                      ports=tuple(Port(**p.model_dump()) for p in data.ports), outputs=tuple(data.outputs),
+                      fits=tuple(data.fits), spike=data.spike, rounding=data.rounding, seed=data.seed,
+                      n_sites=data.n_sites, table_names=tuple(data.table_names))
+    _check_program(program, n_tables, n_constants, source, field)
+    return program
+
+
+def _table(data, arrays, field: str) -> Table:
+    entries = arrays.get(data.entries, f"{field}.entries", shape=(data.grid.size,))
+    low, high = ((-(1 << (data.entry_bits - 1)), (1 << (data.entry_bits - 1)) - 1) if data.signed
+                 else (0, (1 << data.entry_bits) - 1))
+    if entries.size and (entries.min() < low or entries.max() > high):
+        _refuse(f"entries beyond {data.entry_bits} bits", arrays.source, f"{field}.entries")
+    return Table(name=data.name, entries=entries, frac=data.frac, entry_bits=data.entry_bits, signed=data.signed,
+                 grid=LutGrid(**data.grid.model_dump()), input_name=data.input_name)
+
+
+def _neuron(data, arrays, field: str) -> QuantizedNeuron:
+    tables = tuple(_table(t, arrays, f"{field}.tables[{k}]") for k, t in enumerate(data.tables))
+    constants = arrays.get(data.constants, f"{field}.constants")
+    if constants.ndim != 1:
+        _refuse("must be a 1-D array", arrays.source, f"{field}.constants")
+    program = _program(data.program, len(tables), constants.size, arrays.source, f"{field}.program")
+    initial = arrays.get(data.initial, f"{field}.initial", shape=(len(program.registers),))
+    return QuantizedNeuron(name=data.name, target=data.target, config=QuantConfig(**data.config.model_dump()),
+                           dt=data.dt, program=program, tables=tables, constants=constants, initial=initial,
+                           datapath=dict(data.datapath))
+
+
+# -- populations -------------------------------------------------------------------------
+
+def _lif(values: dict, arrays, size: int, field: str) -> LavaLif:
+    names = {f.name for f in dataclasses.fields(LavaLif)}
+    if set(values) != names:
+        _refuse(f"must hold exactly the fields {sorted(names)} of Lava's LIF, got {sorted(values)}", arrays.source,
+                field)
+    plain = {name: value if isinstance(value, (int, str)) else arrays.get(value, f"{field}.{name}", shape=(size,))
+             for name, value in values.items()}
+    if plain["n"] != size:
+        _refuse(f"n = {plain['n']} differs from the population size {size}", arrays.source, f"{field}.n")
+    with _located(arrays.source, field):
+        return lava_lif(**plain)
+
+
+def input_rows(population: LoweredPopulation) -> int:
+    """Rows of a population's input matrix (its program's ports; Lava's LIF has one, ``a_in``)."""
+    return max(len(population.neuron.program.ports), 1) if population.neuron is not None else 1
+
+
+def _check_ports(population: LoweredPopulation, source: str, field: str) -> None:
+    rows = input_rows(population)
+    for variable, port in population.increment_ports.items():
+        if port >= rows or (population.neuron is not None and population.neuron.program.ports[port].state != variable):
+            _refuse(f"port {port} of {variable!r} is not an input of the population ({rows} ports)", source,
+                    f"{field}.increment_ports.{variable}")
+    if population.drive is not None and population.drive.shape[0] > rows:
+        _refuse(f"{population.drive.shape[0]} drive rows for {rows} ports", source, f"{field}.drive")
+
+
+def _population(data, arrays, field: str) -> LoweredPopulation:
+    if data.kind not in STEPPERS:
+        _refuse(f"unknown population kind {data.kind!r}; known: {sorted(STEPPERS)}", arrays.source, f"{field}.kind")
+    if (data.kind == "lif") != (data.lif is not None) or (data.kind == "lowered") != (data.neuron is not None):
+        _refuse(f"a {data.kind!r} population needs {'lif' if data.kind == 'lif' else 'neuron'} (and only that)",
+                arrays.source, f"{field}.kind")
+    neuron = None if data.neuron is None else _neuron(data.neuron, arrays, f"{field}.neuron")
+    rows = None if neuron is None else len(neuron.program.registers)
+    initial = None if data.initial is None else arrays.get(data.initial, f"{field}.initial")
+    drive = None if data.drive is None else arrays.get(data.drive, f"{field}.drive")
+    for name, array in (("initial", initial), ("drive", drive)):
+        if array is not None and (array.ndim != 2 or array.shape[1] != data.size
+                                  or (name == "initial" and rows is not None and array.shape[0] != rows)):
+            _refuse(f"shape {list(array.shape)} does not fit {rows if name == 'initial' and rows else 'k'} rows x "
+                    f"{data.size} neurons", arrays.source, f"{field}.{name}")
+    population = LoweredPopulation(
+        name=data.name, size=data.size, spec=None, neuron=neuron, initial=initial, drive=drive,
+        increment_ports=dict(data.increment_ports),
+        initial_si={k: arrays.get(v, f"{field}.initial_si.{k}", "f", (data.size,)) for k, v in data.initial_si.items()},
+        drive_si={k: arrays.get(v, f"{field}.drive_si.{k}", "f", (data.size,)) for k, v in data.drive_si.items()},
+        kind=data.kind, lif=None if data.lif is None else _lif(data.lif, arrays, data.size, f"{field}.lif"))
+    _check_ports(population, arrays.source, field)
+    return population
+
+
+# -- projections and sources -------------------------------------------------------------
+
+def _layer(data, arrays, sizes: tuple[int, int], field: str) -> LavaProjection:
+    if (data.n_pre, data.n_post) != sizes:
+        _refuse(f"n_pre x n_post = {data.n_pre} x {data.n_post}; the groups have {sizes[0]} x {sizes[1]} neurons",
+                arrays.source, field)
+    values = {key: arrays.get(getattr(data, key), f"{field}.{key}") for key in ("pre", "post", "weights", "delays")}
+    with _located(arrays.source, field):
+        return LavaProjection(**{**data.model_dump(), **values})
+
+
+def _weights(data, arrays, field: str) -> QuantizedWeights:
+    weights = arrays.get(data.weights, f"{field}.weights", shape=(data.n_weights,))
+    return QuantizedWeights(**{**data.model_dump(), "weights": weights, "error": WeightError(**data.error.model_dump())})
+
+
+def _projection(data, arrays, groups: dict, populations: dict, field: str) -> LoweredProjection:
+    if data.source not in groups:
+        _refuse(f"unknown source {data.source!r}; populations and sources: {sorted(groups)}", arrays.source,
+                f"{field}.source")
+    if data.target not in populations:
+        _refuse(f"unknown target {data.target!r}; populations: {sorted(populations)}", arrays.source, f"{field}.target")
+    target = populations[data.target]
+    if data.port >= input_rows(target):
+        _refuse(f"port {data.port} does not exist on {data.target!r} ({input_rows(target)} ports)", arrays.source,
+                f"{field}.port")
+    sizes = (groups[data.source], target.size)
+    layers = tuple(_layer(layer, arrays, sizes, f"{field}.layers[{k}]") for k, layer in enumerate(data.layers))
+    weights = _weights(data.weights, arrays, f"{field}.weights")
+    delays = arrays.get(data.delay_steps, f"{field}.delay_steps", shape=(data.weights.n_weights,))
+    if sum(layer.n_synapses for layer in layers) > weights.n_weights:
+        _refuse(f"the layers hold more synapses than the projection's {weights.n_weights} weights", arrays.source,
+                f"{field}.layers")
+    return LoweredProjection(name=data.name, source=data.source, target=data.target, variable=data.variable,
+                             port=data.port, layers=layers, weights=weights, delay_steps=delays)
+
+
+def _source(data, arrays, n_steps: int, field: str) -> LoweredSource:
+    steps = arrays.get(data.steps, f"{field}.steps")
+    neurons = arrays.get(data.neurons, f"{field}.neurons", shape=steps.shape)
+    if steps.ndim != 1:
+        _refuse("must be a 1-D array", arrays.source, f"{field}.steps")
+    if data.n_steps < n_steps:
+        _refuse(f"the raster has {data.n_steps} steps; the network runs {n_steps}", arrays.source, f"{field}.n_steps")
+    for name, values, bound in (("steps", steps, data.n_steps), ("neurons", neurons, data.size)):
+        if values.size and (values.min() < 0 or values.max() >= bound):
+            _refuse(f"values must lie in [0, {bound})", arrays.source, f"{field}.{name}")
+    spikes = np.zeros((data.n_steps, data.size), dtype=bool)
+    spikes[steps, neurons] = True
+    return LoweredSource(name=data.name, size=data.size, spikes=spikes)
+
+
+def _check_unique(names: list[str], source: str, field: str) -> None:
+    seen = set()
+    for name in names:
+        if name in seen:
+            _refuse(f"name {name!r} is used twice", source, f"{field}.{name}")
+        seen.add(name)
+
+
+def build_network(network, arrays) -> LoweredNetwork:
+    """The :class:`LoweredNetwork` of a validated ``network.json`` (``arrays`` loads its ``.npy`` files)."""
+    _check_unique([p.name for p in network.populations] + [s.name for s in network.sources], arrays.source,
+                  "populations")
+    _check_unique([p.name for p in network.projections], arrays.source, "projections")
+    populations = tuple(_population(p, arrays, f"populations.{p.name}") for p in network.populations)
+    sources = tuple(_source(s, arrays, network.n_steps, f"sources.{s.name}") for s in network.sources)
+    groups = {**{p.name: p.size for p in populations}, **{s.name: s.size for s in sources}}
+    by_name = {p.name: p for p in populations}
+    projections = tuple(_projection(p, arrays, groups, by_name, f"projections.{p.name}") for p in network.projections)
+    return LoweredNetwork(target=network.target, dt=network.dt, n_steps=network.n_steps, populations=populations,
+                          projections=projections, sources=sources, config=QuantConfig(**network.config.model_dump()),
+                          notes=tuple(network.notes))
