@@ -1,0 +1,357 @@
+"""Export of a lowered network as data: loaded back it runs bit for bit like the original, in the
+emulator and as a real Lava graph; a tampered or inconsistent export is refused by file and field."""
+import dataclasses
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pytest
+from lava.magma.core.run_conditions import RunSteps
+
+from neuromorph.network.emulator import run_network
+from neuromorph.network.export import ExportFileError, export_network, load_lava, load_network
+from neuromorph.network.lava_build import lava_projection
+from neuromorph.network.lava_graph import run_graph
+from neuromorph.network.lava_lif import lava_lif
+from neuromorph.network.lower import (LoweredNetwork, LoweredPopulation, LoweredProjection, LoweredSource,
+                                      lower_network, recorded_variables)
+from neuromorph.network.network_file import load_network as load_network_file
+from neuromorph.network.reference import Recording, replay_sources, run_network_brian2
+from neuromorph.network.weights import quantize_weights
+from neuromorph.quantization.quantize import QuantConfig
+from neuromorph.targets import load_target
+
+from .conftest import EXAMPLES
+
+N_STEPS = 300
+
+#: Two kinds of neuron (HH with a per-neuron bias drive, a current-based LIF in equations), a Poisson and a
+#: spike-times source, projections of every Lava kind: delayed dense and sparse, dense, sparse with a
+#: multapse (two layers), excitatory and inhibitory weights, two projections into one port.
+NETWORK = f'''
+[simulation]
+dt = "0.1 * ms"
+duration = "{N_STEPS * 0.1} * ms"
+seed = 3
+
+[populations.E]
+size = 12
+model = "{EXAMPLES / 'networks' / 'cobahh_neuron.toml'}"
+parameters = {{ E_L = "-65 * mV" }}
+initial = {{ v = {{ distribution = "uniform", low = "-65 * mV", high = "-50 * mV" }},
+            I_bias = {{ distribution = "uniform", low = "0 * nA", high = "0.3 * nA" }} }}
+
+[populations.L]
+size = 8
+equations = """
+dv/dt = (-v + I) / tau_v : volt
+dI/dt = -I / tau_I : volt
+"""
+threshold = "v > 10*mV"
+reset = "v = 0*mV"
+method = "exact"
+parameters = {{ tau_v = "10 * ms", tau_I = "5 * ms" }}
+initial = {{ v = {{ distribution = "uniform", low = "0 * mV", high = "10 * mV" }} }}
+
+[sources.noise]
+kind = "poisson"
+size = 30
+rate = "40 * Hz"
+
+[sources.cue]
+kind = "spike_times"
+size = 2
+indices = [0, 1, 0]
+times = ["2 * ms", "3 * ms", "10 * ms"]
+
+[projections.noise_to_E]
+source = "noise"
+target = "E"
+connect = {{ rule = "probability", p = 0.3 }}
+weight = {{ distribution = "normal", mean = "8 * nS", std = "2 * nS" }}
+delay = {{ distribution = "uniform", low = "0.1 * ms", high = "2 * ms" }}
+effect = "g_e += w"
+
+[projections.E_to_L]
+source = "E"
+target = "L"
+connect = {{ rule = "all_to_all" }}
+weight = "2 * mV"
+effect = "I += w"
+
+[projections.L_to_E]
+source = "L"
+target = "E"
+connect = {{ rule = "probability", p = 0.1 }}
+weight = "6 * nS"
+delay = "1 * ms"
+effect = "g_i += w"
+
+[projections.cue_to_L]
+source = "cue"
+target = "L"
+connect = {{ rule = "explicit", i = [0, 0, 1], j = [3, 3, 5] }}
+weight = "8 * mV"
+effect = "I += w"
+
+[projections.L_rec]
+source = "L"
+target = "L"
+connect = {{ rule = "probability", p = 0.3, autapses = false }}
+weight = "1 * mV"
+delay = {{ distribution = "uniform", low = "0.5 * ms", high = "3 * ms" }}
+effect = "I -= w"
+'''
+
+
+@pytest.fixture(scope="module")
+def lowered(tmp_path_factory):
+    path = tmp_path_factory.mktemp("net") / "net.toml"
+    path.write_text(NETWORK)
+    spec = load_network_file(path)
+    reference = run_network_brian2(spec, codegen="numpy", record=Recording(variables=recorded_variables(spec)))
+    target = load_target("loihi2")
+    return lower_network(replay_sources(spec, reference), reference, target, QuantConfig.for_target(target))
+
+
+@pytest.fixture(scope="module")
+def exported(lowered, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("export")
+    export_network(lowered, directory)
+    return directory
+
+
+def test_the_fixture_covers_every_synapse_kind_and_sign_mode(lowered):
+    layers = [layer for p in lowered.projections for layer in p.layers]
+    assert {layer.kind for layer in layers} >= {"Dense", "Sparse", "DelayDense", "DelaySparse"}
+    assert {layer.sign_mode for layer in layers} >= {"excitatory", "inhibitory"}
+    assert len({p.name: p for p in lowered.projections}["cue_to_L"].layers) == 2  # the multapse
+    assert any(p.drive.shape[0] for p in lowered.populations)  # the per-neuron bias is a drive
+
+
+def _assert_same_data(a, b, where="network"):
+    """Field by field (arrays exactly, with their values as int64 / float64 / bool); the IR spec is not exported."""
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        assert type(a) is type(b), where
+        for field in dataclasses.fields(a):
+            if field.name != "spec":
+                _assert_same_data(getattr(a, field.name), getattr(b, field.name), f"{where}.{field.name}")
+    elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        assert np.array_equal(np.asarray(a), np.asarray(b)) and np.asarray(a).shape == np.asarray(b).shape, where
+    elif isinstance(a, (tuple, list)):
+        assert len(a) == len(b), where
+        for k, (x, y) in enumerate(zip(a, b)):
+            _assert_same_data(x, y, f"{where}[{k}]")
+    elif isinstance(a, dict) or hasattr(a, "keys"):
+        assert set(a) == set(b), where
+        for key in a:
+            _assert_same_data(a[key], b[key], f"{where}.{key}")
+    else:
+        assert a == b and type(a) is type(b) or (isinstance(a, (int, float)) and a == b), where
+
+
+def test_export_loads_back_the_same_data(lowered, exported):
+    loaded = load_network(exported)
+    _assert_same_data(lowered, loaded)
+    assert all(p.spec is None for p in loaded.populations)
+
+
+def test_files_are_data_listed_with_their_checksums(exported):
+    manifest = json.loads((exported / "manifest.json").read_text())
+    listed = set(manifest["files"])
+    on_disk = {str(p.relative_to(exported)) for p in exported.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert listed == on_disk
+    for name, entry in manifest["files"].items():
+        data = (exported / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["bytes"]
+        if name.endswith(".npy"):
+            assert np.load(exported / name, allow_pickle=False).dtype != object
+
+
+def _compare_runs(a, b):
+    for name, run in a.populations.items():
+        other = b.populations[name]
+        assert np.array_equal(run.spikes, other.spikes), name
+        assert np.array_equal(run.states, other.states), name
+        assert np.array_equal(run.overflows, other.overflows), name
+
+
+def test_emulator_runs_the_loaded_network_bit_for_bit(lowered, exported):
+    original = run_network(lowered)
+    _compare_runs(original, run_network(load_network(exported)))
+    assert sum(int(r.spikes.sum()) for r in original.populations.values()) > 10  # spikes reach every path
+
+
+def _run_loaded_graph(directory, n_steps: int) -> dict:
+    graph = load_lava(directory, record_steps=n_steps)
+    process = graph.any_process()
+    try:
+        process.run(condition=RunSteps(num_steps=n_steps), run_cfg=graph.run_config())
+        return {name: (np.asarray(p.spike_trace.get())[:n_steps].astype(bool),
+                       np.asarray(p.trace.get()).astype(np.int64), np.asarray(p.overflows.get()).astype(np.int64))
+                for name, p in graph.populations.items()}
+    finally:
+        process.stop()
+
+
+@pytest.mark.slow
+def test_lava_graph_of_the_export_runs_bit_for_bit(lowered, exported):
+    """The original's Lava graph, the graph rebuilt from the files, and the emulator on the loaded network."""
+    original = run_graph(lowered, n_steps=N_STEPS)
+    loaded = _run_loaded_graph(exported, N_STEPS)
+    emulated = run_network(load_network(exported), n_steps=N_STEPS)
+    for name, run in original.populations.items():
+        spikes, states, overflows = loaded[name]
+        assert np.array_equal(run.spikes, spikes) and np.array_equal(run.states, states), name
+        assert np.array_equal(run.overflows, overflows), name
+    _compare_runs(original, emulated)
+
+
+# -- refusals ----------------------------------------------------------------------------
+
+@pytest.fixture
+def copy(exported, tmp_path):
+    target = tmp_path / "copy"
+    shutil.copytree(exported, target)
+    return target
+
+
+def _rehash(directory, name):
+    """Update the manifest for an edited file, as someone editing an export by hand would."""
+    manifest = json.loads((directory / "manifest.json").read_text())
+    data = (directory / name).read_bytes()
+    manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _first_array(directory, suffix="_initial.npy"):
+    return next(f"arrays/{p.name}" for p in sorted((directory / "arrays").glob(f"*{suffix}")))
+
+
+def test_a_changed_array_is_refused_by_its_checksum(copy):
+    name = _first_array(copy)
+    data = bytearray((copy / name).read_bytes())
+    data[-1] ^= 1
+    (copy / name).write_bytes(bytes(data))
+    with pytest.raises(ExportFileError, match="SHA-256 does not match the manifest") as info:
+        load_network(copy)
+    assert name in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: (d / "network.json").write_text((d / "network.json").read_text() + " "), "bytes, the manifest says"),
+    (lambda d: (d / _first_array(d)).unlink(), "missing"),
+    (lambda d: (d / "manifest.json").unlink(), "file not found"),
+    (lambda d: (d / "manifest.json").write_text("{"), "malformed JSON"),
+])
+def test_missing_or_changed_files_are_refused(copy, edit, message):
+    edit(copy)
+    with pytest.raises(ExportFileError, match=message):
+        load_network(copy)
+
+
+def _edit_manifest(directory, change):
+    manifest = json.loads((directory / "manifest.json").read_text())
+    change(manifest)
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_another_format_version_is_refused(copy):
+    _edit_manifest(copy, lambda m: m.update(version=2))
+    with pytest.raises(ExportFileError, match=r"manifest.json:version: format version 2 .* reads version 1"):
+        load_network(copy)
+
+
+def test_a_path_outside_the_export_is_refused(copy):
+    _edit_manifest(copy, lambda m: m["files"].update({"../secret.npy": {"sha256": "0" * 64, "bytes": 1}}))
+    with pytest.raises(ExportFileError, match="manifest.json:files"):
+        load_network(copy)
+
+
+def _edit_network(directory, change):
+    data = json.loads((directory / "network.json").read_text())
+    change(data)
+    (directory / "network.json").write_text(json.dumps(data))
+    _rehash(directory, "network.json")
+
+
+def _hh(data):
+    return next(p for p in data["populations"] if p["name"] == "E")
+
+
+@pytest.mark.parametrize("change, field, message", [
+    (lambda d: _hh(d)["neuron"]["program"]["ops"][5].update(dst=2), "populations.E.neuron.program.ops[5].dst",
+     "dst must be 5"),
+    (lambda d: _hh(d)["neuron"]["program"]["ops"][-1].update(args=[10 ** 6]), "ops", "earlier slots"),
+    (lambda d: _hh(d)["neuron"]["program"]["ops"][0].update(code="exec"), "ops.0.code", "must be one of"),
+    (lambda d: _hh(d)["neuron"]["program"]["outputs"].pop(), "program.outputs", "one slot"),
+    (lambda d: _hh(d).update(size=13), "populations.E", "13 neurons"),
+    (lambda d: d["projections"][0]["layers"][0].update(n_pre=5), "layers[0]", "the groups have"),
+    (lambda d: d["projections"][0].update(target="nowhere"), "projections.", "unknown target"),
+    (lambda d: d["projections"][0].update(port=9), "port", "does not exist"),
+    (lambda d: d["projections"][0].update(extra=1), "projections.0.extra", "unknown key"),
+    (lambda d: d["sources"][0]["steps"].update(shape=[4]), "sources.", "network.json says"),
+    (lambda d: d.update(n_steps=10 ** 6), "sources.", "the network runs"),
+    (lambda d: _hh(d).update(kind="magic"), "populations.E.kind", "unknown population kind"),
+    (lambda d: d["populations"][0]["initial"].update(file="arrays/nope.npy"), "initial", "does not list"),
+])
+def test_an_inconsistent_network_json_is_refused_by_field(copy, change, field, message):
+    _edit_network(copy, change)
+    with pytest.raises(ExportFileError, match=message) as info:
+        load_network(copy)
+    assert "network.json:" in str(info.value) and field in str(info.value)
+
+
+def test_a_pickled_array_is_refused(copy):
+    name = _first_array(copy)
+    np.save(copy / name, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    _rehash(copy, name)
+    with pytest.raises(ExportFileError, match="cannot read .*pickle"):
+        load_network(copy)
+
+
+def test_an_array_of_another_shape_is_refused(copy):
+    name = _first_array(copy)
+    np.save(copy / name, np.zeros((2, 3), dtype=np.int64))
+    _rehash(copy, name)
+    with pytest.raises(ExportFileError, match=r"network.json says int64"):
+        load_network(copy)
+
+
+def test_exporting_again_replaces_the_earlier_files(lowered, copy):
+    (copy / "arrays" / "stale.npy").write_bytes(b"x")
+    export_network(lowered, copy)
+    assert not (copy / "arrays" / "stale.npy").exists()
+    load_network(copy)
+
+
+# -- a LIF population (Lava's own process) -----------------------------------------------------
+
+def test_a_lif_population_round_trips_through_its_fields(tmp_path):
+    rng = np.random.default_rng(4)
+    target = load_target("loihi2")
+    n, n_in, steps = 10, 20, 120
+    lif = lava_lif(n, du=300, dv=200, vth=400, bias_mant=rng.integers(0, 200, n), bias_exp=1,
+                   v=rng.integers(0, 20000, n), name="L")
+    population = LoweredPopulation(name="L", size=n, spec=None, neuron=None, initial=None,
+                                   drive=np.zeros((0, n), np.int64), increment_ports={"I": 0}, initial_si={},
+                                   drive_si={}, kind="lif", lif=lif)
+    post, pre = np.nonzero(rng.random((n, n_in)) < 0.3)
+    weights = quantize_weights(rng.normal(40, 10, pre.size), target, name="in_to_L")
+    delays = rng.integers(0, 4, pre.size)
+    layer = lava_projection(pre, post, n_in, n, weights, delays, target=target, name="in_to_L")
+    projection = LoweredProjection(name="in_to_L", source="in", target="L", variable="I", port=0, layers=(layer,),
+                                   weights=weights, delay_steps=delays)
+    source = LoweredSource(name="in", size=n_in, spikes=rng.random((steps, n_in)) < 0.1)
+    network = LoweredNetwork(target="loihi2", dt=1e-4, n_steps=steps, populations=(population,),
+                             projections=(projection,), sources=(source,),
+                             config=QuantConfig.for_target(target), notes=("a LIF test",))
+    export_network(network, tmp_path)
+    loaded = load_network(tmp_path)
+    _assert_same_data(network, loaded)
+    original = run_network(network)
+    assert original.populations["L"].spikes.sum() > 0
+    _compare_runs(original, run_network(loaded))
+    network_json = json.loads((tmp_path / "network.json").read_text())
+    assert set(network_json["populations"][0]["lif"]) == {f.name for f in dataclasses.fields(lif)}
