@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import AfterValidator, Field
 
@@ -85,6 +85,17 @@ class NetworkSection(Section):
     max_delay_steps: Annotated[int, Field(ge=0)]
 
 
+class CoresSection(Section):
+    """``[cores]``: per-core limits and cores per chip, for the resource report (optional)."""
+
+    cores_per_chip: Positive
+    neurons_per_core: Positive
+    synapse_memory_bits_per_core: Positive
+    fan_in_per_core: Positive
+    fan_out_per_core: Positive
+    table_memory_bits_per_core: Positive
+
+
 class DefaultsSection(Section):
     """``[defaults]``: the settings a user gets without flags."""
 
@@ -104,11 +115,40 @@ class TargetFile(Section):
     lookup_tables: TablesSection
     network: NetworkSection
     defaults: DefaultsSection
+    cores: Optional[CoresSection] = None
+
+
+@dataclass(frozen=True)
+class CoreLimits:
+    """What one core holds, and how many cores a chip has (``[cores]``; sources in ``hw_targets/README.md``).
+
+    Attributes
+    ----------
+    cores_per_chip : int
+        Neuron cores per chip.
+    neurons_per_core : int
+        Neurons (compartments) one core updates.
+    synapse_memory_bits_per_core : int
+        Bits of synaptic memory (weights and delays of the synapses into the core's neurons).
+    fan_in_per_core : int
+        Input axons: distinct presynaptic neurons whose synapses a core holds.
+    fan_out_per_core : int
+        Output axons: (neuron, destination core) pairs of a core's neurons.
+    table_memory_bits_per_core : int
+        Lookup-table memory of a core (each core hosting a lowered population holds its tables).
+    """
+
+    cores_per_chip: int
+    neurons_per_core: int
+    synapse_memory_bits_per_core: int
+    fan_in_per_core: int
+    fan_out_per_core: int
+    table_memory_bits_per_core: int
 
 
 @dataclass(frozen=True)
 class HardwareTarget:
-    """A validated hardware target (widths in bits, delays in time steps)."""
+    """A validated hardware target (widths in bits, delays in time steps; ``cores``: per-core limits, if declared)."""
 
     name: str
     description: str
@@ -134,6 +174,7 @@ class HardwareTarget:
     default_rounding: str
     default_narrow_rounding: str
     source: str
+    cores: CoreLimits | None = None
 
     def rounding_for(self, state_bits: int) -> tuple[str, str]:
         """The default rounding at a register width, and why (for people).
@@ -205,7 +246,8 @@ def load_target_file(path: str | Path) -> HardwareTarget:
     """Load and validate one target file (bounded UTF-8 text, one declarative schema)."""
     source = str(path)
     file = validate_file(TargetFile, read_toml_file(path, error=TargetFileError), source, TargetFileError)
-    target = HardwareTarget(**_field_values(file), source=source)
+    cores = CoreLimits(**file.cores.model_dump()) if file.cores is not None else None
+    target = HardwareTarget(**_field_values(file), source=source, cores=cores)
     _check_consistency(target)
     return target
 
