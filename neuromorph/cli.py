@@ -199,6 +199,22 @@ def _add_lower(subparsers) -> None:
     p.set_defaults(handler=run_lower_command)
 
 
+def _add_export(subparsers) -> None:
+    p = subparsers.add_parser("export", help="lower a network file for a target, write it as data (JSON, .npy, "
+                                             "SHA-256 manifest) and print its resource report")
+    p.add_argument("network", help="network file (TOML)")
+    p.add_argument("--target", help="hardware target name or file (default: the --config's, else loihi2)")
+    _add_quantization_options(p)
+    p.add_argument("--out", required=True, help="output directory of the export")
+    p.add_argument("--network-seed", type=int, dest="network_seed",
+                   help="redraw the network file's connectivity, weights, delays and inputs with this seed")
+    p.add_argument("--codegen", choices=("numpy", "cython"), help="Brian2 code generation of the reference "
+                                                                  "(default: cython when it compiles)")
+    p.add_argument("--multichip", action="store_true", help="allow a network that needs several chips")
+    p.add_argument("--json", action="store_true", help="print the resource report as JSON")
+    p.set_defaults(handler=run_export_command)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``neuromorph`` argument parser."""
     parser = _Parser(prog="neuromorph", description=__doc__.splitlines()[0])
@@ -210,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep(subparsers)
     from .network.cli import add_network_parser
     add_network_parser(subparsers)
+    _add_export(subparsers)
     try:
         from .biophysics.cli import add_biophys_parser
     except ImportError:  # pragma: no cover - the biophysics CLI is optional at import time
@@ -343,6 +360,50 @@ def run_compare_command(args) -> int:
         raise OverflowDetected(f"overflow during the run: {overflowed}")
     if result.lava_check is not None and not result.lava_check.match:
         raise NeuromorphError(f"Lava fixed_pt and emulator disagree from step {result.lava_check.first_mismatch_step}")
+    return 0
+
+
+def _check_export_memory(spec, path: str) -> None:
+    """The Brian2 reference records the voltage and linear states of every neuron in every step."""
+    from .network.lower import recorded_variables
+    from .resources_check import VALUE_BYTES, Estimate, check_memory
+
+    neurons = sum(p.size for p in spec.populations)
+    cell = float(spec.n_steps) * neurons * VALUE_BYTES
+    record = 2 * len(recorded_variables(spec)) * cell  # Brian2's monitors grow by doubling
+    estimate = Estimate({"Brian2 state record": record, "emulator": 2 * cell}, spec.n_steps, neurons,
+                        record / cell + 2 if cell else 0.0)
+    check_memory(estimate, path, "simulation.duration", "shorten simulation.duration or use fewer neurons")
+
+
+def run_export_command(args) -> int:
+    """``neuromorph export``: Brian2 reference (range profiles, Poisson realisations), lowering, export, resources."""
+    from .network.export import export_network
+    from .network.lower import check_network_fits, lower_network, recorded_variables
+    from .network.network_file import load_network
+    from .network.reference import Recording, default_codegen, replay_sources, run_network_brian2
+    from .network.resources import format_report, resource_report
+    from .tuning import read_config
+
+    check_arguments(args)
+    out = prepare_output(args.out)
+    spec = load_network(args.network, seed=args.network_seed)
+    settings = read_config(args.config) if args.config else {}
+    target = _load_target(args.target or settings.pop("target", "loihi2"))
+    settings.pop("target", None)
+    config = _quant_config(args, "exponential_euler", settings, target)
+    check_network_fits(spec, target)
+    _check_export_memory(spec, args.network)
+    codegen = args.codegen or default_codegen()
+    _log(f"reference: Brian2 ({codegen}), {spec.n_steps:,} steps, for range profiles and source spikes")
+    reference = run_network_brian2(spec, codegen=codegen, record=Recording(variables=recorded_variables(spec)))
+    lowered = lower_network(replay_sources(spec, reference), reference, target, config, args.method)
+    report = resource_report(lowered, target, allow_multichip=args.multichip)
+    manifest = export_network(lowered, out)
+    _write_json(out / "resources.json", report.to_dict())
+    print(_json_text(report.to_dict()) if args.json else format_report(report))
+    size = sum(entry["bytes"] for entry in manifest["files"].values())
+    _log(f"wrote {out} ({len(manifest['files'])} files, {size / 1e6:.3g} MB, manifest.json) and resources.json")
     return 0
 
 

@@ -340,8 +340,8 @@ def resource_report(lowered: LoweredNetwork, target, allow_multichip: bool = Fal
     chips = max(1, math.ceil(core_map.total / limits.cores_per_chip))
     if chips > 1 and not allow_multichip:
         raise ResourceError(f"the network needs {core_map.total} cores ({_core_text(core_map)}); a {target.name} chip "
-                            f"has {limits.cores_per_chip} (cores.cores_per_chip): allow {chips} chips "
-                            "(allow_multichip, --multichip) or make the network smaller", None, "cores")
+                            f"has {limits.cores_per_chip}: allow {chips} chips (allow_multichip, --multichip) or make the "
+                            "network smaller", target.source, "cores.cores_per_chip")
     sources = {s.name: {"size": s.size, "spikes": int(np.count_nonzero(s.spikes))} for s in lowered.sources}
     return ResourceReport(target=target.name, limits=asdict(limits), populations=populations, projections=projections,
                           sources=sources, core_map=core_map, chips=chips, fits_one_chip=chips == 1)
