@@ -48,6 +48,10 @@ LAVA_PORT_BITS = 32
 #: ``a_out`` declares ``precision=16`` (lava/proc/dense/models.py:64), which the CPU model
 #: does not enforce; values beyond it are counted, since Loihi 2 would not carry them.
 LAVA_DECLARED_A_OUT_BITS = 16
+#: Synaptic events per buffer entry above which :class:`SynapseEmulator` sums over the whole
+#: ``(max_delay + 1, n_post)`` buffer (one ``np.bincount`` pass) rather than over the distinct
+#: entries reached (a sort): measured break-even on the development machine.
+DENSE_EVENTS_PER_ENTRY = 16
 #: Lava's ``SignMode`` values (lava/utils/weightutils.py:15-18).
 SIGN_MODES = {"mixed": 1, "excitatory": 2, "inhibitory": 3}
 
@@ -335,9 +339,12 @@ class SynapseEmulator:
     ring of ``max_delay + 1`` rows indexed by the step (row ``t mod L`` is sent in step
     ``t``), which is Lava's ``np.roll`` of ``a_buff`` without moving data. Per step the
     work is proportional to the synapses of the neurons that spiked (gathered by
-    presynaptic neuron; partial sums by ``np.bincount``, exact because every weight is an
-    integer of at most 9 bits and every sum stays far below 2**53) plus one pass over the
-    ``(max_delay + 1, n_post)`` buffer.
+    presynaptic neuron, summed per (delay, target) over the distinct pairs they reach, by
+    ``np.bincount`` -- exact because every weight is an integer of at most 9 bits and every
+    sum stays far below 2**53 -- and added into the buffer at those pairs only, or, when the
+    events are many per buffer entry, summed over the whole buffer in one pass) plus one pass
+    over the row sent. Only the buffer entries a step changes can leave int32, so only they
+    are checked.
 
     Lava keeps its buffers in int32 (``DelaySparse`` even sums in int32); a value beyond
     int32 would make Lava's process kinds disagree with each other, so it raises
@@ -370,7 +377,7 @@ class SynapseEmulator:
         row = self.time_step % self._slots
         out = self.buffer[row].copy()
         self.buffer[row] = 0
-        self.n_beyond_declared_bits += int(np.count_nonzero(out != wrap(out, LAVA_DECLARED_A_OUT_BITS)))
+        self.n_beyond_declared_bits += _count_beyond(out, LAVA_DECLARED_A_OUT_BITS)
         return out
 
     def receive(self, spikes: np.ndarray) -> None:
@@ -387,16 +394,42 @@ class SynapseEmulator:
     def _accumulate(self, active: np.ndarray) -> None:
         index = _gather(self._indptr, active)
         size = self._slots * self.projection.n_post
+        if index.size * DENSE_EVENTS_PER_ENTRY >= size:
+            self._accumulate_dense(index, size)
+        elif index.size:
+            self._accumulate_sparse(index)
+
+    def _accumulate_dense(self, index: np.ndarray, size: int) -> None:
+        """Sum over every (delay, target) entry (many events per entry: one pass over the buffer is cheapest)."""
         sums = np.bincount(self._key[index], weights=self._weights[index], minlength=size).astype(np.int64)
-        sums = sums.reshape(self._slots, self.projection.n_post)
         _check_int32(sums, self.projection.name, "a summed input before the weight_exp shift")
         rows = (self.time_step + 1 + np.arange(self._slots)) % self._slots
-        self.buffer[rows] += weight_exp_shift(sums, self.projection.weight_exp)
+        self.buffer[rows] += weight_exp_shift(sums.reshape(self._slots, self.projection.n_post),
+                                              self.projection.weight_exp)
         _check_int32(self.buffer, self.projection.name, "the a_out buffer")
+
+    def _accumulate_sparse(self, index: np.ndarray) -> None:
+        """Sum over the distinct (delay, target) pairs the events reach, and add there only."""
+        n_post = self.projection.n_post
+        keys, position = np.unique(self._key[index], return_inverse=True)
+        sums = np.bincount(position, weights=self._weights[index]).astype(np.int64)
+        _check_int32(sums, self.projection.name, "a summed input before the weight_exp shift")
+        rows = (self.time_step + 1 + keys // n_post) % self._slots
+        columns = keys % n_post
+        self.buffer[rows, columns] += weight_exp_shift(sums, self.projection.weight_exp)
+        _check_int32(self.buffer[rows, columns], self.projection.name, "the a_out buffer")
+
+
+def _count_beyond(values: np.ndarray, bits: int) -> int:
+    """How many of the integers ``values`` lie outside the signed ``bits``-bit range (two reductions when none do)."""
+    half = 1 << (bits - 1)
+    if not values.size or (values.min() >= -half and values.max() < half):
+        return 0
+    return int(np.count_nonzero((values < -half) | (values >= half)))
 
 
 def _check_int32(values: np.ndarray, name: str, what: str) -> None:
-    if np.any(values != wrap(values, LAVA_PORT_BITS)):
+    if _count_beyond(values, LAVA_PORT_BITS):
         raise NeuromorphError(f"projection {name!r}: {what} exceeds Lava's int32 buffers; Lava would wrap it "
                               "(differently per process kind); lower the weights or weight_exp")
 
