@@ -307,7 +307,18 @@ def test_a_pickled_array_is_refused(copy):
     name = _first_array(copy)
     np.save(copy / name, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     _rehash(copy, name)
-    with pytest.raises(ExportFileError, match="cannot read .*pickle"):
+    with pytest.raises(ExportFileError, match="cannot read .*Python objects"):
+        load_network(copy)
+
+
+def test_a_header_larger_than_its_data_is_refused_before_reading(copy):
+    """A forged header (3e11 int64 values, 2.4 TB) over 64 bytes of data: refused, nothing allocated."""
+    name = _first_array(copy)
+    with open(copy / name, "wb") as handle:
+        np.lib.format.write_array_header_1_0(handle, {"descr": "<i8", "fortran_order": False, "shape": (10 ** 11, 3)})
+        handle.write(b"\0" * 64)
+    _rehash(copy, name)
+    with pytest.raises(ExportFileError, match=r"declares shape \[100000000000, 3\] but holds 64 bytes"):
         load_network(copy)
 
 

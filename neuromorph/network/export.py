@@ -42,6 +42,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 
@@ -277,8 +278,10 @@ class _ArrayReader:
     def get(self, ref, field: str, kind: str = "i", shape: tuple | None = None) -> np.ndarray:
         if ref.file not in self.listed:
             raise ExportFileError(f"refers to {ref.file}, which the manifest does not list", self.source, field)
+        path = self.directory / ref.file
+        self._check_header(path, ref, field)
         try:
-            array = np.load(self.directory / ref.file, allow_pickle=False)
+            array = np.load(path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:
             raise ExportFileError(f"cannot read {ref.file}: {exc}", self.source, field) from None
         if array.dtype.name != ref.dtype or list(array.shape) != ref.shape:
@@ -293,6 +296,24 @@ class _ArrayReader:
         if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
             raise ExportFileError(f"{ref.file} holds non-finite values", self.source, field)
         return array.astype(np.int64) if array.dtype.kind in "iu" else array
+
+
+    def _check_header(self, path: Path, ref, field: str) -> None:
+        """Refuse an object array, or a header whose shape the file's bytes cannot hold, before reading any data."""
+        try:
+            with open(path, "rb") as handle:
+                version = np.lib.format.read_magic(handle)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read(handle)
+                data_bytes = path.stat().st_size - handle.tell()
+        except (ValueError, OSError, EOFError) as exc:
+            raise ExportFileError(f"cannot read {ref.file}: {exc}", self.source, field) from None
+        if dtype.hasobject:
+            raise ExportFileError(f"cannot read {ref.file}: it holds Python objects (pickles are never loaded)",
+                                  self.source, field)
+        if math.prod(shape) * dtype.itemsize > data_bytes:
+            raise ExportFileError(f"{ref.file} declares shape {list(shape)} but holds {data_bytes} bytes of data",
+                                  self.source, field)
 
 
 def load_network(out_dir: str | Path) -> LoweredNetwork:
