@@ -19,7 +19,6 @@ alone on the spikes the emulator produced (same calls, same order).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import tempfile
 import time
@@ -115,7 +114,8 @@ def lower(spec, target_name: str):
 
 
 def table(rows: list[tuple], brian2_time: float) -> str:
-    lines = ["| run | wall time (s) | neuron-steps/s | spikes | ratio to Brian2 cython (time) |", "|---|---|---|---|---|"]
+    lines = ["| run | wall time (s) | neuron-steps/s | spikes | ratio to Brian2 cython (time) |",
+             "|---|---|---|---|---|"]
     for name, wall, neuron_steps, spikes in rows:
         ratio = f"{wall / brian2_time:.2f}" if wall is not None else "-"
         lines.append(f"| {name} | {wall:.2f} | {neuron_steps / wall:.3g} | {spikes if spikes is not None else '-'} "

@@ -115,7 +115,8 @@ def test_tight_limits_split_the_populations_as_computed_by_hand(tmp_path):
 
 def test_several_chips_are_refused_unless_allowed(tmp_path):
     target = tight_target(tmp_path, TIGHT)
-    with pytest.raises(ResourceError, match=r"tight.toml:cores.cores_per_chip: the network needs 6 cores \(A 3, B 3\).*has 4: allow 2 chips"):
+    expected = r"tight.toml:cores.cores_per_chip: the network needs 6 cores \(A 3, B 3\).*has 4: allow 2 chips"
+    with pytest.raises(ResourceError, match=expected):
         resource_report(network(target), target)
 
 

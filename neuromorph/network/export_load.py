@@ -197,7 +197,8 @@ def _layer(data, arrays, sizes: tuple[int, int], field: str) -> LavaProjection:
 
 def _weights(data, arrays, field: str) -> QuantizedWeights:
     weights = arrays.get(data.weights, f"{field}.weights", shape=(data.n_weights,))
-    return QuantizedWeights(**{**data.model_dump(), "weights": weights, "error": WeightError(**data.error.model_dump())})
+    error = WeightError(**data.error.model_dump())
+    return QuantizedWeights(**{**data.model_dump(), "weights": weights, "error": error})
 
 
 def _projection(data, arrays, groups: dict, populations: dict, field: str) -> LoweredProjection:

@@ -278,10 +278,11 @@ def _check_tables(lowered: LoweredNetwork, limits) -> None:
 def map_cores(lowered: LoweredNetwork, target) -> CoreMap:
     """Equal contiguous blocks (one core each) per population within every per-core limit.
 
-    A greedy estimate, not an optimal placement. Starts from the neuron limit and the synaptic memory; while a core exceeds a limit, its
-    population is split further (in proportion to the excess); splitting a population
-    lowers the fan-in, synaptic memory and fan-out of its cores but raises the fan-out of
-    the cores that project to it, hence the rounds.
+    A greedy estimate, not an optimal placement. Starts from the neuron limit and the
+    synaptic memory; while a core exceeds a limit, its population is split further (in
+    proportion to the excess); splitting a population lowers the fan-in, synaptic memory
+    and fan-out of its cores but raises the fan-out of the cores that project to it, hence
+    the rounds.
     """
     limits = _limits(target)
     _check_tables(lowered, limits)
@@ -340,8 +341,8 @@ def resource_report(lowered: LoweredNetwork, target, allow_multichip: bool = Fal
     chips = max(1, math.ceil(core_map.total / limits.cores_per_chip))
     if chips > 1 and not allow_multichip:
         raise ResourceError(f"the network needs {core_map.total} cores ({_core_text(core_map)}); a {target.name} chip "
-                            f"has {limits.cores_per_chip}: allow {chips} chips (allow_multichip, --multichip) or make the "
-                            "network smaller", target.source, "cores.cores_per_chip")
+                            f"has {limits.cores_per_chip}: allow {chips} chips (allow_multichip, --multichip) or "
+                            "make the network smaller", target.source, "cores.cores_per_chip")
     sources = {s.name: {"size": s.size, "spikes": int(np.count_nonzero(s.spikes))} for s in lowered.sources}
     return ResourceReport(target=target.name, limits=asdict(limits), populations=populations, projections=projections,
                           sources=sources, core_map=core_map, chips=chips, fits_one_chip=chips == 1)
@@ -365,17 +366,19 @@ def _population_rows(report: ResourceReport) -> list[str]:
     rows = ["| population | kind | Lava process | neurons | state bits/neuron | table bits | operations/neuron-step "
             "| operations/step | synapses in | cores |", "|---|---|---|---|---|---|---|---|---|---|"]
     rows += [f"| {p.name} | {p.kind} | {p.process} | {p.neurons:,} | {p.state_bits_per_neuron} | "
-             f"{p.table_memory_bits:,} | {_operations_text(p.operations_per_neuron_step)} | {p.operations_per_step:,} | "
-             f"{p.synapses_in:,} | {p.cores} |" for p in report.populations]
+             f"{p.table_memory_bits:,} | {_operations_text(p.operations_per_neuron_step)} | "
+             f"{p.operations_per_step:,} | {p.synapses_in:,} | {p.cores} |" for p in report.populations]
     return rows
 
 
 def _projection_rows(report: ResourceReport) -> list[str]:
     rows = ["| projection | Lava processes | synapses | bits/synapse (weight + delay) | synaptic memory bits | "
-            "delay buffer slots | weight exp, sign | max weight error (LSB, relative) |", "|---|---|---|---|---|---|---|---|"]
+            "delay buffer slots | weight exp, sign | max weight error (LSB, relative) |",
+            "|---|---|---|---|---|---|---|---|"]
     rows += [f"| {p.name} ({p.source} -> {p.target}) | {', '.join(p.processes)} | {p.synapses:,} | "
              f"{p.weight_bits} + {p.delay_bits} | {p.synaptic_memory_bits:,} | {p.delay_buffer_slots:,} | "
-             f"{p.weight_exp}, {p.sign_mode} | {p.weight_error_max_lsb:.3g}, {p.weight_error_max_relative:.2%} |" for p in report.projections]
+             f"{p.weight_exp}, {p.sign_mode} | {p.weight_error_max_lsb:.3g}, {p.weight_error_max_relative:.2%} |"
+             for p in report.projections]
     return rows
 
 
