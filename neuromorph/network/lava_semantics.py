@@ -344,7 +344,8 @@ class SynapseEmulator:
     sum stays far below 2**53 -- and added into the buffer at those pairs only, or, when the
     events are many per buffer entry, summed over the whole buffer in one pass) plus one pass
     over the row sent. Only the buffer entries a step changes can leave int32, so only they
-    are checked.
+    are checked, and only when :func:`entry_bound` says some entry could (likewise the count
+    of values beyond 16 bits).
 
     Lava keeps its buffers in int32 (``DelaySparse`` even sums in int32); a value beyond
     int32 would make Lava's process kinds disagree with each other, so it raises
@@ -358,13 +359,19 @@ class SynapseEmulator:
         keep = held != 0
         order = np.argsort(projection.pre[keep], kind="stable")
         pre = projection.pre[keep][order]
-        self._weights = held[keep][order].astype(np.float64)
+        exponent = projection.weight_exp
+        # a non-negative exponent shifts every weight alike (exactly, in float64): applied once, here
+        self._weights = held[keep][order].astype(np.float64) * 2.0 ** max(exponent, 0)
+        self._shift = min(exponent, 0)
         self._key = (projection.delays[keep][order] * projection.n_post + projection.post[keep][order])
         self._indptr = np.concatenate([[0], np.cumsum(np.bincount(pre, minlength=projection.n_pre))])
         self._slots = projection.max_delay + 1
         self.buffer = np.zeros((self._slots, projection.n_post), dtype=np.int64)
         self.time_step = 0
         self.n_beyond_declared_bits = 0
+        bound = entry_bound(projection)
+        self._checked = bound > (1 << (LAVA_PORT_BITS - 1)) - 1
+        self._counted = bound > (1 << (LAVA_DECLARED_A_OUT_BITS - 1)) - 1
 
     def step(self, spikes: np.ndarray) -> np.ndarray:
         """Consume the spikes of this step (n_pre,), return ``a_out`` (n_post,) sent in it."""
@@ -377,7 +384,8 @@ class SynapseEmulator:
         row = self.time_step % self._slots
         out = self.buffer[row].copy()
         self.buffer[row] = 0
-        self.n_beyond_declared_bits += _count_beyond(out, LAVA_DECLARED_A_OUT_BITS)
+        if self._counted:
+            self.n_beyond_declared_bits += _count_beyond(out, LAVA_DECLARED_A_OUT_BITS)
         return out
 
     def receive(self, spikes: np.ndarray) -> None:
@@ -401,23 +409,50 @@ class SynapseEmulator:
 
     def _accumulate_dense(self, index: np.ndarray, size: int) -> None:
         """Sum over every (delay, target) entry (many events per entry: one pass over the buffer is cheapest)."""
-        sums = np.bincount(self._key[index], weights=self._weights[index], minlength=size).astype(np.int64)
-        _check_int32(sums, self.projection.name, "a summed input before the weight_exp shift")
-        rows = (self.time_step + 1 + np.arange(self._slots)) % self._slots
-        self.buffer[rows] += weight_exp_shift(sums.reshape(self._slots, self.projection.n_post),
-                                              self.projection.weight_exp)
-        _check_int32(self.buffer, self.projection.name, "the a_out buffer")
+        sums = self._sums(np.bincount(self._key[index], weights=self._weights[index], minlength=size))
+        if self._slots == 1:
+            self.buffer[0] += sums
+        else:
+            rows = (self.time_step + 1 + np.arange(self._slots)) % self._slots
+            self.buffer[rows] += sums.reshape(self._slots, self.projection.n_post)
+        if self._checked:
+            _check_int32(self.buffer, self.projection.name, "the a_out buffer")
 
     def _accumulate_sparse(self, index: np.ndarray) -> None:
         """Sum over the distinct (delay, target) pairs the events reach, and add there only."""
         n_post = self.projection.n_post
         keys, position = np.unique(self._key[index], return_inverse=True)
-        sums = np.bincount(position, weights=self._weights[index]).astype(np.int64)
-        _check_int32(sums, self.projection.name, "a summed input before the weight_exp shift")
+        sums = self._sums(np.bincount(position, weights=self._weights[index]))
         rows = (self.time_step + 1 + keys // n_post) % self._slots
         columns = keys % n_post
-        self.buffer[rows, columns] += weight_exp_shift(sums, self.projection.weight_exp)
-        _check_int32(self.buffer[rows, columns], self.projection.name, "the a_out buffer")
+        self.buffer[rows, columns] += sums
+        if self._checked:
+            _check_int32(self.buffer[rows, columns], self.projection.name, "the a_out buffer")
+
+    def _sums(self, sums: np.ndarray) -> np.ndarray:
+        """Exact float64 sums -> int64, with a negative ``weight_exp`` applied (floor), checked if they could overflow."""
+        sums = sums.astype(np.int64)
+        if self._checked:
+            _check_int32(sums, self.projection.name, "a summed input")
+        if self._shift:
+            sums >>= np.int64(-self._shift)
+        return sums
+
+
+def entry_bound(projection: LavaProjection) -> int:
+    """Largest magnitude a summed input or an ``a_out`` buffer entry of ``projection`` can reach.
+
+    An entry sent in step ``s`` holds, per delay ``d``, the shifted sum over the synapses of
+    delay ``d`` whose presynaptic neuron spiked in step ``s - 1 - d``: each synapse counts at
+    most once, so ``|entry| <= sum_i |W_ij| * 2**e`` over the synapses into ``j`` (a negative
+    ``e`` floors each delay's sum, adding less than one per delay slot). Below int32 (or the
+    declared 16 bits), the corresponding check or count can never fire and is skipped.
+    """
+    held = np.abs(projection.held_weights)
+    per_target = np.bincount(projection.post, weights=held.astype(np.float64), minlength=projection.n_post)
+    largest = int(per_target.max(initial=0))
+    exponent = projection.weight_exp
+    return largest << exponent if exponent >= 0 else max(largest, (largest >> -exponent) + projection.max_delay + 1)
 
 
 def _count_beyond(values: np.ndarray, bits: int) -> int:
