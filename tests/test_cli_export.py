@@ -62,10 +62,12 @@ def test_export_writes_a_loadable_network_and_prints_its_resources(tmp_path, cap
     assert status == 0
     lowered = load_network(out)
     assert lowered.target == "loihi2" and lowered.config.state_bits == 16 and lowered.n_steps == 200
-    assert lowered.populations[0].neuron.program.registers[0].bits == 16
+    assert lowered.populations[0].kind == "lif"  # a LIF neuron runs on Lava's own LIF
     assert run_network(lowered).populations["L"].spikes.any()
-    assert "resources on loihi2" in stdout and "| L | lowered |" in stdout and "fits one chip" in stdout
+    assert "resources on loihi2" in stdout and "| L | lif | LIF (Lava, Loihi 2) |" in stdout
+    assert "fits one chip" in stdout
     resources = json.loads((out / "resources.json").read_text())
+    assert resources["totals"]["hardware_neurons"] == 10
     synapses = sum(layer.n_synapses for p in lowered.projections for layer in p.layers)
     assert resources["totals"]["synapses"] == synapses and resources["totals"]["neurons"] == 10
     assert resources["totals"]["synaptic_memory_bits"] == synapses * (8 + 6)  # 8-bit weights, 6-bit delays

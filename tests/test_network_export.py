@@ -1,5 +1,6 @@
 """Export of a lowered network as data: loaded back it runs bit for bit like the original, in the
-emulator and as a real Lava graph; a tampered or inconsistent export is refused by file and field."""
+emulator and as a real Lava graph (a lowered HH population and one on Lava's own LIF); a tampered
+or inconsistent export is refused by file and field."""
 import dataclasses
 import hashlib
 import json
@@ -7,18 +8,13 @@ import shutil
 
 import numpy as np
 import pytest
-from lava.magma.core.run_conditions import RunSteps
 
-from neuromorph.network.emulator import run_network
+from neuromorph.network.emulator import NetworkRun, run_network
 from neuromorph.network.export import ExportFileError, export_network, load_lava, load_network
-from neuromorph.network.lava_build import lava_projection
-from neuromorph.network.lava_graph import run_graph
-from neuromorph.network.lava_lif import lava_lif
-from neuromorph.network.lower import (LoweredNetwork, LoweredPopulation, LoweredProjection, LoweredSource,
-                                      lower_network, recorded_variables)
+from neuromorph.network.lava_graph import READERS, _run_receiving, run_graph
+from neuromorph.network.lower import lower_network, recorded_variables
 from neuromorph.network.network_file import load_network as load_network_file
 from neuromorph.network.reference import Recording, replay_sources, run_network_brian2
-from neuromorph.network.weights import quantize_weights
 from neuromorph.quantization.quantize import QuantConfig
 from neuromorph.targets import load_target
 
@@ -128,6 +124,7 @@ def test_the_fixture_covers_every_synapse_kind_and_sign_mode(lowered):
     assert {layer.sign_mode for layer in layers} >= {"excitatory", "inhibitory"}
     assert len({p.name: p for p in lowered.projections}["cue_to_L"].layers) == 2  # the multapse
     assert any(p.drive.shape[0] for p in lowered.populations)  # the per-neuron bias is a drive
+    assert {p.name: p.kind for p in lowered.populations} == {"E": "lowered", "L": "lif"}  # L runs on Lava's LIF
 
 
 def _assert_same_data(a, b, where="network"):
@@ -183,29 +180,24 @@ def test_emulator_runs_the_loaded_network_bit_for_bit(lowered, exported):
     assert sum(int(r.spikes.sum()) for r in original.populations.values()) > 10  # spikes reach every path
 
 
-def _run_loaded_graph(directory, n_steps: int) -> dict:
+def _run_loaded_graph(directory, n_steps: int):
+    """Run the graph load_lava rebuilds, read back as run_graph reads its own (LIF readouts streamed)."""
     graph = load_lava(directory, record_steps=n_steps)
-    process = graph.any_process()
+    network = load_network(directory)
     try:
-        process.run(condition=RunSteps(num_steps=n_steps), run_cfg=graph.run_config())
-        return {name: (np.asarray(p.spike_trace.get())[:n_steps].astype(bool),
-                       np.asarray(p.trace.get()).astype(np.int64), np.asarray(p.overflows.get()).astype(np.int64))
-                for name, p in graph.populations.items()}
+        received = _run_receiving(graph, n_steps)
+        return NetworkRun(populations={p.name: READERS[p.kind](graph, p, n_steps, True, received)
+                                       for p in network.populations}, wall_time_s=0.0)
     finally:
-        process.stop()
+        graph.any_process().stop()
 
 
 @pytest.mark.slow
 def test_lava_graph_of_the_export_runs_bit_for_bit(lowered, exported):
     """The original's Lava graph, the graph rebuilt from the files, and the emulator on the loaded network."""
     original = run_graph(lowered, n_steps=N_STEPS)
-    loaded = _run_loaded_graph(exported, N_STEPS)
-    emulated = run_network(load_network(exported), n_steps=N_STEPS)
-    for name, run in original.populations.items():
-        spikes, states, overflows = loaded[name]
-        assert np.array_equal(run.spikes, spikes) and np.array_equal(run.states, states), name
-        assert np.array_equal(run.overflows, overflows), name
-    _compare_runs(original, emulated)
+    _compare_runs(original, _run_loaded_graph(exported, N_STEPS))
+    _compare_runs(original, run_network(load_network(exported), n_steps=N_STEPS))
 
 
 # -- refusals ----------------------------------------------------------------------------
@@ -339,30 +331,27 @@ def test_exporting_again_replaces_the_earlier_files(lowered, copy):
 
 # -- a LIF population (Lava's own process) -----------------------------------------------------
 
-def test_a_lif_population_round_trips_through_its_fields(tmp_path):
-    rng = np.random.default_rng(4)
-    target = load_target("loihi2")
-    n, n_in, steps = 10, 20, 120
-    lif = lava_lif(n, du=300, dv=200, vth=400, bias_mant=rng.integers(0, 200, n), bias_exp=1,
-                   v=rng.integers(0, 20000, n), name="L")
-    population = LoweredPopulation(name="L", size=n, spec=None, neuron=None, initial=None,
-                                   drive=np.zeros((0, n), np.int64), increment_ports={"I": 0}, initial_si={},
-                                   drive_si={}, kind="lif", lif=lif)
-    post, pre = np.nonzero(rng.random((n, n_in)) < 0.3)
-    weights = quantize_weights(rng.normal(40, 10, pre.size), target, name="in_to_L")
-    delays = rng.integers(0, 4, pre.size)
-    layer = lava_projection(pre, post, n_in, n, weights, delays, target=target, name="in_to_L")
-    projection = LoweredProjection(name="in_to_L", source="in", target="L", variable="I", port=0, layers=(layer,),
-                                   weights=weights, delay_steps=delays)
-    source = LoweredSource(name="in", size=n_in, spikes=rng.random((steps, n_in)) < 0.1)
-    network = LoweredNetwork(target="loihi2", dt=1e-4, n_steps=steps, populations=(population,),
-                             projections=(projection,), sources=(source,),
-                             config=QuantConfig.for_target(target), notes=("a LIF test",))
-    export_network(network, tmp_path)
-    loaded = load_network(tmp_path)
-    _assert_same_data(network, loaded)
-    original = run_network(network)
-    assert original.populations["L"].spikes.sum() > 0
-    _compare_runs(original, run_network(loaded))
-    network_json = json.loads((tmp_path / "network.json").read_text())
-    assert set(network_json["populations"][0]["lif"]) == {f.name for f in dataclasses.fields(lif)}
+def test_a_lif_population_is_written_field_by_field(lowered, exported):
+    data = json.loads((exported / "network.json").read_text())
+    lif = next(p for p in data["populations"] if p["kind"] == "lif")
+    conversion = lowered.population("L").lif
+    assert set(lif["lif"]) == {f.name for f in dataclasses.fields(conversion)}
+    assert set(lif["lif"]["lava"]) == {f.name for f in dataclasses.fields(conversion.lava)}
+    assert lif["neuron"] is None and lif["lif"]["lava"]["du"] == conversion.lava.du
+
+
+def _lif_data(data):
+    return next(p for p in data["populations"] if p["kind"] == "lif")["lif"]
+
+
+@pytest.mark.parametrize("change, field, message", [
+    (lambda d: _lif_data(d)["lava"].update(du=5000), "populations.L.lif.lava", r"\[0, 4095\]"),
+    (lambda d: _lif_data(d)["lava"].update(colour=1), "populations.L.lif.lava", "must hold exactly the fields"),
+    (lambda d: _lif_data(d).update(v_lsb="small"), "populations.L.lif.v_lsb", "must be float"),
+    (lambda d: _lif_data(d)["lava"].update(n=3), "populations.L.lif.lava", "cannot build LavaLif"),
+])
+def test_an_inconsistent_lif_population_is_refused_by_field(copy, change, field, message):
+    _edit_network(copy, change)
+    with pytest.raises(ExportFileError, match=message) as info:
+        load_network(copy)
+    assert field in str(info.value)

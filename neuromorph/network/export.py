@@ -20,8 +20,10 @@ Layout (data only: no pickles, no code; every ``.npy`` file is read with ``allow
   (the :class:`~neuromorph.quantization.quantize.QuantizedNeuron`: ``program`` with its
   ``ops``, ``registers``, ``ports``; ``tables``; ``constants``; its ``config`` and ``datapath``),
   ``initial`` (registers x neurons), ``drive`` (drive ports x neurons), ``increment_ports``,
-  ``initial_si`` and ``drive_si`` (SI values, per neuron) and, for ``"lif"``, ``lif``: every
-  field of :class:`~neuromorph.network.lava_lif.LavaLif` by name;
+  ``initial_si`` and ``drive_si`` (SI values, per neuron) and, for ``"lif"``, ``lif``: the
+  :class:`~neuromorph.network.lif_mapping.LifConversion` field by field (its ``lava``, the
+  :class:`~neuromorph.network.lava_lif.LavaLif` that runs, its scales and the neuron it came
+  from), written generically from the dataclasses and rebuilt from their type hints;
 * ``projections``: ``name``, ``source``, ``target``, ``variable``, ``port``, ``layers`` (one
   :class:`~neuromorph.network.lava_semantics.LavaProjection` per Lava synapse process:
   ``kind``, ``pre``, ``post``, ``weights``, ``delays``, ``weight_exp``, ``sign_mode``, ...),
@@ -120,11 +122,18 @@ def _neuron(neuron, arrays: _ArrayWriter, prefix: str) -> dict:
             "datapath": dict(neuron.datapath)}
 
 
-def _lif(lif, arrays: _ArrayWriter, prefix: str) -> dict:
-    """Every field of a LavaLif (generically: arrays as files, scalars as they are)."""
-    return {f.name: arrays.add(f"{prefix}_lif_{f.name}", value) if isinstance(value := getattr(lif, f.name),
-                                                                             np.ndarray) else value
-            for f in dataclasses.fields(lif)}
+def _plain_data(value, arrays: _ArrayWriter, name: str):
+    """A dataclass as JSON data, generically: nested dataclasses as objects, arrays as files, scalars as they are."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain_data(getattr(value, f.name), arrays, f"{name}_{f.name}")
+                for f in dataclasses.fields(value)}
+    if isinstance(value, np.ndarray):
+        return arrays.add(name, value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"{name}: a {type(value).__name__} cannot be exported as data")
 
 
 def _optional_array(arrays: _ArrayWriter, name: str, values):
@@ -143,7 +152,7 @@ def _population(population: LoweredPopulation, arrays: _ArrayWriter, k: int) -> 
                        for m, (name, values) in enumerate((population.initial_si or {}).items())},
         "drive_si": {name: arrays.add(f"{prefix}_drive_si{m}", np.asarray(values, dtype=np.float64))
                      for m, (name, values) in enumerate((population.drive_si or {}).items())},
-        "lif": None if population.lif is None else _lif(population.lif, arrays, prefix),
+        "lif": None if population.lif is None else _plain_data(population.lif, arrays, f"{prefix}_lif"),
     }
 
 

@@ -11,17 +11,22 @@ name a projection refers to exists. Each problem is an :class:`ExportFileError` 
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from contextlib import contextmanager
 
 import numpy as np
+from pydantic import ValidationError
 
 from ..errors import InputError
+from ..files import shorten
 from ..quantization.builder import LutGrid, Table
 from ..quantization.program import Op, Port, Program, Register
 from ..quantization.quantize import QuantConfig, QuantizedNeuron
-from .export_schema import ExportFileError
+from .export_schema import ArrayRef, ExportFileError
 from .lava_lif import LavaLif, lava_lif
 from .lava_semantics import LavaProjection
+from .lif_mapping import LifConversion
 from .lower import LoweredNetwork, LoweredPopulation, LoweredProjection, LoweredSource
 from .populations import STEPPERS
 from .weights import QuantizedWeights, WeightError
@@ -131,17 +136,61 @@ def _neuron(data, arrays, field: str) -> QuantizedNeuron:
 
 # -- populations -------------------------------------------------------------------------
 
-def _lif(values: dict, arrays, size: int, field: str) -> LavaLif:
-    names = {f.name for f in dataclasses.fields(LavaLif)}
-    if set(values) != names:
-        _refuse(f"must hold exactly the fields {sorted(names)} of Lava's LIF, got {sorted(values)}", arrays.source,
-                field)
-    plain = {name: value if isinstance(value, (int, str)) else arrays.get(value, f"{field}.{name}", shape=(size,))
-             for name, value in values.items()}
-    if plain["n"] != size:
-        _refuse(f"n = {plain['n']} differs from the population size {size}", arrays.source, f"{field}.n")
+#: The object a population of each kind carries in ``lif``, rebuilt field by field from its type hints.
+KIND_PAYLOADS = {"lif": LifConversion}
+#: Dataclasses rebuilt through their validating constructor rather than directly.
+VALIDATING = {LavaLif: lava_lif}
+
+
+def _scalar(hint, value, source: str, field: str):
+    """A JSON scalar of the annotated type (``float`` also takes an integer; ``bool`` is never a number)."""
+    allowed = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}
+    if hint not in allowed:
+        _refuse(f"a field of type {hint} cannot be read from an export", source, field)
+    if not isinstance(value, allowed[hint]) or (hint is not bool and isinstance(value, bool)):
+        _refuse(f"must be {hint.__name__}, got {shorten(value)}", source, field)
+    return float(value) if hint is float else value
+
+
+def _typed(hint, value, arrays, field: str):
+    """``value`` read as the annotated type: a dataclass, an array, a scalar, or None where optional."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        members = [m for m in typing.get_args(hint) if m is not type(None)]
+        if value is None and len(members) < len(typing.get_args(hint)):
+            return None
+        hint = members[0]
+    if dataclasses.is_dataclass(hint):
+        return _dataclass(hint, value, arrays, field)
+    if hint is np.ndarray:
+        try:
+            ref = ArrayRef.model_validate(value)
+        except ValidationError:
+            _refuse(f"must be an array reference {{file, dtype, shape}}, got {shorten(value)}", arrays.source, field)
+        return arrays.get(ref, field, kind="iufb")
+    return _scalar(hint, value, arrays.source, field)
+
+
+def _dataclass(cls, value, arrays, field: str):
+    """A dataclass from its fields (by their type hints), through its validating constructor if it has one."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    if not isinstance(value, dict) or set(value) != set(names):
+        found = sorted(value) if isinstance(value, dict) else type(value).__name__
+        _refuse(f"must hold exactly the fields {names} of {cls.__name__}, got {found}", arrays.source, field)
+    hints = typing.get_type_hints(cls)
+    values = {name: _typed(hints[name], value[name], arrays, f"{field}.{name}") for name in names}
     with _located(arrays.source, field):
-        return lava_lif(**plain)
+        try:
+            return VALIDATING.get(cls, cls)(**values)
+        except (TypeError, ValueError) as exc:
+            raise ExportFileError(f"cannot build {cls.__name__}: {exc}", arrays.source, field) from None
+
+
+def _payload(kind: str, value, arrays, size: int, field: str):
+    payload = _dataclass(KIND_PAYLOADS[kind], value, arrays, field)
+    lava = getattr(payload, "lava", None)
+    if lava is not None and lava.n != size:
+        _refuse(f"n = {lava.n} differs from the population size {size}", arrays.source, f"{field}.lava.n")
+    return payload
 
 
 def input_rows(population: LoweredPopulation) -> int:
@@ -162,9 +211,9 @@ def _check_ports(population: LoweredPopulation, source: str, field: str) -> None
 def _population(data, arrays, field: str) -> LoweredPopulation:
     if data.kind not in STEPPERS:
         _refuse(f"unknown population kind {data.kind!r}; known: {sorted(STEPPERS)}", arrays.source, f"{field}.kind")
-    if (data.kind == "lif") != (data.lif is not None) or (data.kind == "lowered") != (data.neuron is not None):
-        _refuse(f"a {data.kind!r} population needs {'lif' if data.kind == 'lif' else 'neuron'} (and only that)",
-                arrays.source, f"{field}.kind")
+    if (data.kind in KIND_PAYLOADS) != (data.lif is not None) or (data.kind == "lowered") != (data.neuron is not None):
+        _refuse(f"a {data.kind!r} population needs {'lif' if data.kind in KIND_PAYLOADS else 'neuron'} (and only "
+                "that)", arrays.source, f"{field}.kind")
     neuron = None if data.neuron is None else _neuron(data.neuron, arrays, f"{field}.neuron")
     rows = None if neuron is None else len(neuron.program.registers)
     initial = None if data.initial is None else arrays.get(data.initial, f"{field}.initial")
@@ -179,7 +228,7 @@ def _population(data, arrays, field: str) -> LoweredPopulation:
         increment_ports=dict(data.increment_ports),
         initial_si={k: arrays.get(v, f"{field}.initial_si.{k}", "f", (data.size,)) for k, v in data.initial_si.items()},
         drive_si={k: arrays.get(v, f"{field}.drive_si.{k}", "f", (data.size,)) for k, v in data.drive_si.items()},
-        kind=data.kind, lif=None if data.lif is None else _lif(data.lif, arrays, data.size, f"{field}.lif"))
+        kind=data.kind, lif=None if data.lif is None else _payload(data.kind, data.lif, arrays, data.size, f"{field}.lif"))
     _check_ports(population, arrays.source, field)
     return population
 

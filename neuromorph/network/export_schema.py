@@ -9,7 +9,7 @@ follow the code. Keys are documented in :mod:`neuromorph.network.export`.
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import Field, StringConstraints
 
@@ -176,7 +176,8 @@ class NeuronData(Section):
 class PopulationData(Section):
     """:class:`~neuromorph.network.lower.LoweredPopulation` (without its neuron IR ``spec``).
 
-    ``lif``: the fields of :class:`~neuromorph.network.lava_lif.LavaLif` by name, arrays as files.
+    ``lif``: the fields of the kind's payload (:data:`~neuromorph.network.export_load.KIND_PAYLOADS`),
+    checked against its dataclasses' type hints when rebuilt.
     """
 
     name: Name
@@ -188,7 +189,7 @@ class PopulationData(Section):
     increment_ports: dict[str, Count]
     initial_si: dict[str, ArrayRef]
     drive_si: dict[str, ArrayRef]
-    lif: Optional[dict[str, Union[int, str, ArrayRef]]]
+    lif: Optional[dict[str, Any]]
 
 
 class WeightErrorData(Section):
