@@ -223,12 +223,13 @@ def _population(data, arrays, field: str) -> LoweredPopulation:
                                   or (name == "initial" and rows is not None and array.shape[0] != rows)):
             _refuse(f"shape {list(array.shape)} does not fit {rows if name == 'initial' and rows else 'k'} rows x "
                     f"{data.size} neurons", arrays.source, f"{field}.{name}")
+    payload = None if data.lif is None else _payload(data.kind, data.lif, arrays, data.size, f"{field}.lif")
     population = LoweredPopulation(
         name=data.name, size=data.size, spec=None, neuron=neuron, initial=initial, drive=drive,
         increment_ports=dict(data.increment_ports),
         initial_si={k: arrays.get(v, f"{field}.initial_si.{k}", "f", (data.size,)) for k, v in data.initial_si.items()},
         drive_si={k: arrays.get(v, f"{field}.drive_si.{k}", "f", (data.size,)) for k, v in data.drive_si.items()},
-        kind=data.kind, lif=None if data.lif is None else _payload(data.kind, data.lif, arrays, data.size, f"{field}.lif"))
+        kind=data.kind, lif=payload)
     _check_ports(population, arrays.source, field)
     return population
 
