@@ -46,6 +46,10 @@ def format_network_table(report: dict) -> str:
         rate_text = "/".join(_fmt(rates[k], 1) for k in ("reference", "candidate", "floor"))
         lines.append(f"  {name:<12}{p['kind']:<9}{p['driven']:<14}{rate_text:<28}"
                      f"{_fmt(p['gamma']['mean'])} ({_fmt(p['gamma']['worst'])}){'':<6}{_fmt(p['gamma']['floor'])}")
+    totals = report.get("resources", {}).get("totals")
+    if totals:
+        lines.append(f"  resources: {totals['neurons']} neurons ({totals['hardware_neurons']} on Lava processes "
+                     f"Loihi 2 runs), {totals['synapses']} synapses, {totals['cores']} cores, {totals['chips']} chip(s)")
     lava = report.get("lava_matches_emulator")
     if lava is not None:
         lines.append(f"  Lava graph == emulator: {'exact' if lava['match'] else 'MISMATCH'} over "

@@ -235,6 +235,17 @@ def build_report(result: NetworkResult) -> dict:
         "projections": {p.name: _projection_report(p) for p in lowered.projections},
         "wall_time_s": result.wall_time_s,
     }
+    report["resources"] = _resources(result)
     if result.lava_check is not None:
         report["lava_matches_emulator"] = result.lava_check.to_dict()
     return report
+
+
+def _resources(result: NetworkResult) -> dict:
+    """The resource report (cores and chips under the target's per-core limits), or why there is none."""
+    from .resources import ResourceError, resource_report
+
+    try:
+        return resource_report(result.lowered, result.target, allow_multichip=True).to_dict()
+    except ResourceError as exc:  # e.g. a target without [cores]: the fidelity report stands without it
+        return {"unavailable": exc.message}
