@@ -1,4 +1,4 @@
-"""Emulators: the lowered neuron run in numpy, in integers or in float64."""
+"""Emulators: the lowered neuron run compiled (numba) or in numpy, in integers or in float64."""
 from __future__ import annotations
 
 import time
@@ -36,10 +36,15 @@ def overflow_summary(neuron: QuantizedNeuron, counts: np.ndarray) -> dict:
     return {"overflows": program.register_overflows(counts), "operation_overflows": program.overflow_report(counts)}
 
 
-def emulate(neuron: QuantizedNeuron, stimulus: np.ndarray, record: bool = True) -> tuple[Trace, KernelRun]:
-    """Integer emulation of ``neuron`` driven by ``stimulus`` (T, N) in the input's SI units."""
+def emulate(neuron: QuantizedNeuron, stimulus: np.ndarray, record: bool = True,
+            backend: str | None = None) -> tuple[Trace, KernelRun]:
+    """Integer emulation of ``neuron`` driven by ``stimulus`` (T, N) in the input's SI units.
+
+    ``backend``: ``"numba"`` (compiled), ``"numpy"`` (the interpreter) or None (numba when
+    importable); both give the same integers.
+    """
     started = time.perf_counter()
-    run = run_kernel(FixedPointKernel(neuron), neuron.quantize_drive(stimulus), record)
+    run = run_kernel(FixedPointKernel(neuron, backend), neuron.quantize_drive(stimulus), record)
     trace = trace_from_run(run, "emulator", neuron.dt, neuron.voltage_lsb, overflow_summary(neuron, run.overflows),
                            time.perf_counter() - started)
     return trace, run
