@@ -26,8 +26,8 @@ class LoweredNeuron(AbstractProcess):
     Parameters
     ----------
     kernel : FixedPointKernel or FloatKernel
-        The per-step update: its program and data for ``fixed_pt``, the float kernel for
-        ``floating_pt``.
+        The per-step update: its program, data and backend (compiled or numpy) for
+        ``fixed_pt``, the float kernel for ``floating_pt``.
     n_neurons : int
         Population size.
     record_steps : int
@@ -51,7 +51,8 @@ class LoweredNeuron(AbstractProcess):
 
     def __init__(self, *, kernel, n_neurons: int, record_steps: int = 0, name: str | None = None):
         neuron = getattr(kernel, "neuron", None)
-        params = {"program": neuron.program} if neuron is not None else {"float_kernel": kernel}
+        params = {"program": neuron.program, "backend": kernel.backend} if neuron is not None \
+            else {"float_kernel": kernel}
         super().__init__(n_neurons=n_neurons, record_steps=record_steps, name=name, **params)
         shape = (n_neurons,)
         initial = kernel.initial_state(n_neurons)

@@ -1,0 +1,270 @@
+"""The compiled kernel against the numpy interpreter: equal bit for bit, every value, every step.
+
+The interpreter is the reference; the compiled kernel leaves out the checks the range
+analysis proves cannot fire, runs neurons in lanes and fuses steps, so these tests drive
+it where that could go wrong: random register contents (inside and outside their
+declared widths), inputs far beyond the input port, every rounding mode, targets from 8
+to 32 bits with saturating and wrapping arithmetic, step indices far from 0.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+from neuromorph.execution.emulator import emulate
+from neuromorph.execution.loop import run_kernel
+from neuromorph.model.model_file import load_model
+from neuromorph.quantization import compiled
+from neuromorph.quantization.codegen import kernel_source
+from neuromorph.quantization.compiled import CompiledProgram, NumbaUnavailable, cache_dir
+from neuromorph.quantization.fixed_point import dither_noise, stochastic_noise
+from neuromorph.quantization.formats import RangeProfile
+from neuromorph.quantization.interpreter import Interpreter
+from neuromorph.quantization.kernel import FixedPointKernel
+from neuromorph.quantization.quantize import QuantConfig, quantize
+from neuromorph.quantization.ranges import DataBounds, plan_checks, stored_range
+from neuromorph.targets import load_target
+
+from .conftest import SQUID_EQUATIONS, squid_toml
+
+TARGET = """
+[target]
+name = "{name}"
+description = "test datapath"
+
+[datapath]
+state_bits = {state}
+multiplier_bits = {multiplier}
+accumulator_bits = {accumulator}
+input_bits = {input}
+rounding_modes = ["nearest", "truncate", "toward_zero", "stochastic", "dither"]
+
+[overflow]
+voltage = "{overflow}"
+gate = "saturate"
+linear = "{overflow}"
+accumulator = "{overflow}"
+input = "saturate"
+
+[lookup_tables]
+max_entries = 4096
+memory_bits = 4194304
+
+[network]
+weight_bits = 8
+weight_exponent_min = 0
+weight_exponent_max = 0
+max_delay_steps = 15
+
+[defaults]
+state_bits = {state}
+lut_size = 64
+interpolate = true
+rounding = "nearest"
+narrow_rounding = "nearest"
+"""
+
+#: (name, state bits, multiplier, accumulator, input, overflow of accumulator and linear states)
+TARGETS = {
+    "w8": (8, 8, 16, 16, "wrap"),
+    "w12": (12, 12, 24, 20, "saturate"),
+    "w16": (16, 16, 32, 32, "saturate"),
+    "w24": (24, 24, 48, 24, "wrap"),
+    "w32": (32, 31, 62, 40, "wrap"),
+}
+
+# Squid plus a synaptic conductance and an adaptation current (linear states), reset with +=.
+ADAPTING = SQUID_EQUATIONS.replace(
+    "dv/dt = (I_inj - I_Na - I_K - I_L) / C_m : volt",
+    "dv/dt = (I_inj - I_Na - I_K - I_L - g_e * (v - E_e) - w) / C_m : volt\n"
+    "dg_e/dt = -g_e / tau_e : siemens/meter**2\n"
+    "dw/dt = (a_w * (v - E_L) - w) / tau_w : amp/meter**2")
+ADAPTING_EXTRA = '''E_e = "0 * mV"
+tau_e = "5 * ms"
+a_w = "0.5 * mS/cm**2"
+tau_w = "100 * ms"
+'''
+
+
+@pytest.fixture(scope="module")
+def targets(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("targets")
+    paths = {}
+    for name, (state, multiplier, accumulator, inputs, overflow) in TARGETS.items():
+        paths[name] = folder / f"{name}.toml"
+        paths[name].write_text(TARGET.format(name=name, state=state, multiplier=multiplier, accumulator=accumulator,
+                                             input=inputs, overflow=overflow))
+    return {name: load_target(path) for name, path in paths.items()}
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    squid = folder / "squid.toml"
+    squid.write_text(squid_toml())
+    adapting = folder / "adapting.toml"
+    text = squid_toml(equations=ADAPTING).replace("[initial]", ADAPTING_EXTRA + "\n[initial]")
+    adapting.write_text(text.replace('refractory = "v > -20*mV"', 'refractory = "2*ms"\n'
+                                     'reset = "v = -70*mV; w += 0.2*uA/cm**2; g_e += 0.1*mS/cm**2"'))
+    return {"squid": load_model(squid), "adapting": load_model(adapting)}
+
+
+def lowered(model, target, rounding, bits=None, seed=11, headroom=None):
+    """The model on ``target``; a headroom below 1 makes registers too narrow for the dynamics (they saturate)."""
+    config = QuantConfig.for_target(target, rounding=rounding, seed=seed, state_bits=bits, headroom=headroom)
+    profile = RangeProfile(v_min=-0.08, v_max=0.045, dv_max=0.01, drive_max=0.3,
+                           states={"g_e": (0.0, 5.0), "w": (-0.5, 0.5)})
+    return quantize(model.spec, target, config, profile, model.simulation.dt, dict(model.initial))
+
+
+def random_registers(program, n, rng, outside=False):
+    """Register contents uniformly within each register's declared range (or beyond it), a
+    quarter of them at either end of it (where an update saturates or wraps)."""
+    rows = []
+    for r in range(len(program.registers)):
+        low, high = stored_range(program, r)
+        if outside:
+            low, high = low - (high - low), high + (high - low)
+        row = rng.integers(low, high + 1, size=n)
+        rows.append(np.where(rng.random(n) < 0.25, rng.choice([low, high], size=n), row))
+    return np.array(rows, dtype=np.int64)
+
+
+def random_inputs(program, steps, n, rng):
+    """Inputs mostly of the port's size, a fifth far beyond it (they must saturate and be counted)."""
+    bits = program.ports[0].bits
+    inputs = rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), size=(steps, len(program.ports), n))
+    huge = rng.random(inputs.shape) < 0.2
+    return np.where(huge, rng.integers(-(1 << 45), 1 << 45, size=inputs.shape), inputs)
+
+
+def interpreted(neuron, registers, inputs, step0):
+    interpreter = Interpreter(neuron.program, [t.entries for t in neuron.tables], neuron.constants)
+    states, spikes, counts = [], [], []
+    for k in range(inputs.shape[0]):
+        registers, spiked, count = interpreter.step(registers, inputs[k], step0 + k)
+        states.append(registers)
+        spikes.append(spiked)
+        counts.append(count)
+    return np.array(states), np.array(spikes), np.array(counts).sum(axis=0)
+
+
+def assert_equal_runs(neuron, registers, inputs, step0, parallel=True):
+    kernel = CompiledProgram(neuron.program, [t.entries for t in neuron.tables], neuron.constants, parallel=parallel)
+    final, states, spikes, counts = kernel.run(registers, inputs, step0, record=True)
+    expected_states, expected_spikes, expected_counts = interpreted(neuron, registers, inputs, step0)
+    np.testing.assert_array_equal(states, expected_states)
+    np.testing.assert_array_equal(spikes, expected_spikes)
+    np.testing.assert_array_equal(counts, expected_counts)
+    np.testing.assert_array_equal(final, expected_states[-1])
+    return counts
+
+
+CASES = [
+    ("squid", "nearest", "w24", None),
+    ("squid", "truncate", "w16", 13),
+    ("squid", "toward_zero", "w12", None),
+    ("squid", "stochastic", "w32", 20),
+    ("squid", "dither", "w8", None),
+    ("adapting", "nearest", "w16", None),
+    ("adapting", "truncate", "w8", None),
+    ("adapting", "toward_zero", "w32", 28),
+    ("adapting", "stochastic", "w24", 16),
+    ("adapting", "dither", "w12", None),
+]
+
+
+@pytest.mark.parametrize("model_name, rounding, target_name, bits", CASES)
+def test_compiled_equals_interpreter_from_random_states(models, targets, model_name, rounding, target_name, bits):
+    neuron = lowered(models[model_name], targets[target_name], rounding, bits, headroom=0.4)
+    rng = np.random.default_rng(sum(map(ord, model_name + rounding)))
+    n = 37  # not a multiple of the lanes: the last group repeats a neuron that must not count twice
+    registers = random_registers(neuron.program, n, rng)
+    counts = assert_equal_runs(neuron, registers, random_inputs(neuron.program, 300, n, rng), step0=12345)
+    input_op = next(i for i, op in enumerate(neuron.program.ops) if op.code == "port")
+    assert counts[input_op] > 0 and counts.sum() > counts[input_op], "overflows must be exercised"
+
+
+@pytest.mark.parametrize("rounding", ["nearest", "dither"])
+def test_registers_outside_their_widths_give_the_interpreters_results(models, targets, rounding):
+    neuron = lowered(models["squid"], targets["w24"], rounding)
+    rng = np.random.default_rng(5)
+    registers = random_registers(neuron.program, 9, rng, outside=True)
+    assert_equal_runs(neuron, registers, random_inputs(neuron.program, 40, 9, rng), step0=3)
+
+
+def test_one_step_at_a_time_equals_a_fused_run_and_threads_equal_one(models, targets):
+    neuron = lowered(models["adapting"], targets["w16"], "dither")
+    rng = np.random.default_rng(8)
+    registers = random_registers(neuron.program, 300, rng)
+    inputs = random_inputs(neuron.program, 600, 300, rng)  # more than one block of steps
+    assert_equal_runs(neuron, registers, inputs, step0=0, parallel=True)
+    serial = CompiledProgram(neuron.program, [t.entries for t in neuron.tables], neuron.constants, parallel=False)
+    state, total = registers, 0
+    fused = serial.run(registers, inputs[:20], 0, record=True)
+    for k in range(20):
+        state, spiked, counts = serial.step(state, inputs[k], k)
+        np.testing.assert_array_equal(state, fused[1][k])
+        np.testing.assert_array_equal(spiked, fused[2][k])
+        total = total + counts
+    np.testing.assert_array_equal(total, fused[3])
+
+
+def test_noise_matches_the_definition(models, targets):
+    neuron = lowered(models["squid"], targets["w24"], "stochastic")
+    module = CompiledProgram(neuron.program, [t.entries for t in neuron.tables], neuron.constants).module
+    for seed, step in [(0, 0), (7, 123456), (2**40 + 3, 2**33 + 1)]:
+        key = np.uint64(module.noise_key(seed, step))  # numba returns a Python int; keep it unsigned
+        drawn = np.array([[module.hashed_noise(key, site * 5 + i) for i in range(5)] for site in range(3)])
+        np.testing.assert_array_equal(drawn, stochastic_noise(seed, step, 3, 5))
+    np.testing.assert_array_equal(module.noise_phases(9, 4, 6), dither_noise(9, 0, 4, 6))
+
+
+def test_emulator_backends_agree_on_a_real_run(models, targets):
+    model = models["squid"]
+    neuron = lowered(model, load_target("loihi2"), "dither", bits=14)
+    stimulus = 0.1 + 0.03 * np.random.default_rng(2).standard_normal((1500, 6))  # 10 +- 3 uA/cm^2
+    _, numpy_run = emulate(neuron, stimulus, backend="numpy")
+    _, numba_run = emulate(neuron, stimulus, backend="numba")
+    assert numpy_run.spikes.sum() > 10
+    np.testing.assert_array_equal(numba_run.states, numpy_run.states)
+    np.testing.assert_array_equal(numba_run.spikes, numpy_run.spikes)
+    np.testing.assert_array_equal(numba_run.overflows, numpy_run.overflows)
+
+
+def test_most_checks_are_proved_unnecessary_and_the_rest_stay(models):
+    neuron = lowered(models["squid"], load_target("loihi2"), "nearest", bits=16)
+    plan = plan_checks(neuron.program, DataBounds.of([t.entries for t in neuron.tables], neuron.constants))
+    flags = [flag for checks in plan.checks.values() for flag in checks]
+    assert sum(flags) < len(flags) / 4
+    by_label = {neuron.program.ops[i].label: any(v) for i, v in plan.checks.items()}
+    assert by_label["v register"] and by_label["input I_inj"]  # a voltage can saturate, an input can be huge
+    assert not by_label["m_inf: T[k+1] - T[k]"]  # two table entries never leave the 48-bit accumulator
+
+
+def test_generated_source_holds_numbers_and_templates_only(models, targets):
+    neuron = lowered(models["adapting"], targets["w16"], "dither")
+    plan = plan_checks(neuron.program, DataBounds.of([t.entries for t in neuron.tables], neuron.constants))
+    source = kernel_source(neuron.program, plan)
+    labels = {op.label for op in neuron.program.ops} | {r.name for r in neuron.program.registers}
+    assert not any(f"{label}" in source for label in labels if len(label) > 3)
+    assert "squid" not in source and "I_inj" not in source and "eval" not in source and "exec" not in source
+    kernel = CompiledProgram(neuron.program, [t.entries for t in neuron.tables], neuron.constants)
+    path = cache_dir() / f"{kernel.module.__name__}.py"
+    assert path.read_text() == source
+    assert CompiledProgram(neuron.program, [t.entries for t in neuron.tables], neuron.constants).module is kernel.module
+
+
+def test_without_numba_the_interpreter_runs_after_one_warning(models, monkeypatch):
+    monkeypatch.setenv(compiled.DISABLE_ENV, "1")
+    neuron = lowered(models["squid"], load_target("loihi2"), "nearest")
+    with pytest.warns(RuntimeWarning, match="numba is not importable") as caught:
+        kernel = FixedPointKernel(neuron)
+    assert kernel.backend == "numpy" and kernel.compiled is None and len(caught) == 1
+    with pytest.raises(NumbaUnavailable):
+        FixedPointKernel(neuron, backend="numba")
+    drive = np.full((50, 3), 10_000, dtype=np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reference = run_kernel(FixedPointKernel(neuron, backend="numpy"), drive)
+    np.testing.assert_array_equal(run_kernel(kernel, drive).states, reference.states)
