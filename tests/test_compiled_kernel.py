@@ -20,12 +20,12 @@ from neuromorph.quantization.compiled import CompiledProgram, NumbaUnavailable, 
 from neuromorph.quantization.fixed_point import dither_noise, stochastic_noise
 from neuromorph.quantization.formats import RangeProfile
 from neuromorph.quantization.interpreter import Interpreter
-from neuromorph.quantization.kernel import FixedPointKernel
+from neuromorph.quantization.kernel import FixedPointKernel, FloatKernel
 from neuromorph.quantization.quantize import QuantConfig, quantize
 from neuromorph.quantization.ranges import DataBounds, plan_checks, stored_range
 from neuromorph.targets import load_target
 
-from .conftest import SQUID_EQUATIONS, squid_toml
+from .conftest import EXAMPLES, SQUID_EQUATIONS, squid_toml
 
 TARGET = """
 [target]
@@ -106,7 +106,8 @@ def models(tmp_path_factory):
     text = squid_toml(equations=ADAPTING).replace("[initial]", ADAPTING_EXTRA + "\n[initial]")
     adapting.write_text(text.replace('refractory = "v > -20*mV"', 'refractory = "2*ms"\n'
                                      'reset = "v = -70*mV; w += 0.2*uA/cm**2; g_e += 0.1*mS/cm**2"'))
-    return {"squid": load_model(squid), "adapting": load_model(adapting)}
+    return {"squid": load_model(squid), "adapting": load_model(adapting),
+            "kir_pump": load_model(EXAMPLES / "hh_kir_pump.toml")}  # ghk_current and the Woodhull block
 
 
 def lowered(model, target, rounding, bits=None, seed=11, headroom=None):
@@ -268,3 +269,39 @@ def test_without_numba_the_interpreter_runs_after_one_warning(models, monkeypatc
         warnings.simplefilter("error")
         reference = run_kernel(FixedPointKernel(neuron, backend="numpy"), drive)
     np.testing.assert_array_equal(run_kernel(kernel, drive).states, reference.states)
+
+
+FLOAT_MODELS = [("squid", "exponential_euler"), ("adapting", "exponential_euler"), ("adapting", "euler"),
+                ("kir_pump", "euler")]
+
+
+@pytest.mark.parametrize("model_name, method", FLOAT_MODELS)
+def test_compiled_float_kernel_equals_numpy_one_step_from_random_states(models, model_name, method):
+    model = models[model_name]
+    kernels = {b: FloatKernel(model.spec, model.simulation.dt, dict(model.initial), method, backend=b)
+               for b in ("numpy", "numba")}
+    rng = np.random.default_rng(4)
+    n = 41
+    state = kernels["numpy"].initial_state(n)
+    state[0] = rng.uniform(-0.09, 0.05, n)
+    for row, gate in enumerate(model.spec.gates, start=1):
+        state[row] = rng.uniform(0, 1, n)
+    state[len(model.spec.state_names):] = rng.integers(0, 100, (1, n))  # refractory flag or step count
+    for row in range(1 + len(model.spec.gates), len(model.spec.state_names)):
+        state[row] = rng.uniform(-1, 1, n)
+    drive = rng.uniform(-0.5, 0.5, n)
+    expected, expected_spikes, _ = kernels["numpy"].numpy_step(state, drive, 0)
+    new, spikes, counters = kernels["numba"].step(state, drive, 0)
+    np.testing.assert_allclose(new, expected, rtol=1e-12, atol=1e-300)
+    np.testing.assert_array_equal(spikes, expected_spikes)
+    assert spikes.any() and not spikes.all() and counters.tolist() == [0]
+
+
+def test_compiled_float_kernel_follows_the_numpy_one_over_a_run(models):
+    model = models["adapting"]
+    stimulus = 0.1 + 0.05 * np.random.default_rng(6).standard_normal((2000, 8))
+    runs = {b: run_kernel(FloatKernel(model.spec, model.simulation.dt, dict(model.initial), backend=b), stimulus)
+            for b in ("numpy", "numba")}
+    assert runs["numpy"].spikes.sum() > 20
+    np.testing.assert_array_equal(runs["numba"].spikes, runs["numpy"].spikes)
+    np.testing.assert_allclose(runs["numba"].states, runs["numpy"].states, rtol=0, atol=1e-9)

@@ -51,9 +51,9 @@ def emulate(neuron: QuantizedNeuron, stimulus: np.ndarray, record: bool = True,
 
 
 def emulate_float(model: ModelFile, stimulus: np.ndarray, record: bool = True,
-                  method: str = "exponential_euler") -> Trace:
+                  method: str = "exponential_euler", backend: str | None = None) -> Trace:
     """The lowered algorithm in float64 with exact functions (separates algorithm error)."""
-    kernel = FloatKernel(model.spec, model.simulation.dt, dict(model.initial), method)
+    kernel = FloatKernel(model.spec, model.simulation.dt, dict(model.initial), method, backend)
     started = time.perf_counter()
     run = run_kernel(kernel, stimulus, record)
     return trace_from_run(run, "float emulator", model.simulation.dt, 1.0, {"overflows": {}},

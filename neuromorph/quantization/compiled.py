@@ -254,7 +254,9 @@ class CompiledProgram:
             chunk, threads = _chunking(n, self.parallel)
             counts = np.zeros((-(-n // chunk), self.checked.size + 1), dtype=np.int64)
             before = regs.copy()
-            self._call(chunk, threads, regs, inputs, step0, record, states, spikes, counts)
+            run_chunks(self.module.run_chunks, counts.shape[0], threads,
+                       (chunk, regs, inputs, self.tables, self.constants, self.phases(n), self.program.seed, step0,
+                        record, states, spikes, counts))
             totals = counts.sum(axis=0)
             if not totals[-1]:
                 overflows = np.zeros(len(self.program.ops), dtype=np.int64)
@@ -266,18 +268,6 @@ class CompiledProgram:
         if record:
             states[:] = block_states
         return regs, overflows
-
-    def _call(self, chunk, threads, regs, inputs, step0, record, states, spikes, counts) -> None:
-        """Run every chunk: on this thread, or one task per chunk on the pool (tasks write disjoint memory)."""
-        args = (chunk, regs, inputs, self.tables, self.constants, self.phases(regs.shape[1]),
-                self.program.seed, step0, record, states, spikes, counts)
-        n_chunks = counts.shape[0]
-        if threads == 1:
-            self.module.run_chunks(0, n_chunks, *args)
-            return
-        tasks = [_POOL.get(threads).submit(self.module.run_chunks, c, c + 1, *args) for c in range(n_chunks)]
-        for task in tasks:
-            task.result()
 
     def _interpreted(self, regs, inputs, step0: int, record: bool):
         """The same run by the numpy interpreter (registers outside the analysis' assumption)."""
@@ -297,9 +287,25 @@ class CompiledProgram:
                 np.array(spikes, dtype=bool).reshape(-1, n), overflows)
 
     def step(self, registers: np.ndarray, inputs: np.ndarray, step: int):
-        """One step, like :meth:`Interpreter.step`: (new registers, spiked (N,), overflows per operation)."""
-        new, _, spikes, overflows = self.run(registers, np.asarray(inputs)[None], step, record=False)
+        """One step on the calling thread, like :meth:`Interpreter.step`: (new registers, spiked (N,),
+        overflows per operation)."""
+        parallel, self.parallel = self.parallel, False
+        try:
+            new, _, spikes, overflows = self.run(registers, np.asarray(inputs)[None], step, record=False)
+        finally:
+            self.parallel = parallel
         return new, spikes[0], overflows
+
+
+def run_chunks(function, n_chunks: int, threads: int, args: tuple) -> None:
+    """``function(first, last, *args)`` over all chunks: on this thread, or one task per chunk on the pool
+    (the generated kernels release the GIL, and chunks write disjoint memory)."""
+    if threads == 1:
+        function(0, n_chunks, *args)
+        return
+    tasks = [_POOL.get(threads).submit(function, c, c + 1, *args) for c in range(n_chunks)]
+    for task in tasks:
+        task.result()
 
 
 def _all_ports(inputs: np.ndarray, n_ports: int) -> np.ndarray:
@@ -320,3 +326,37 @@ def _flat_tables(tables: list[np.ndarray], layout: Layout) -> np.ndarray:
             raise UncompilableProgram(f"table {table} does not have the {size} entries its grid addresses")
         pieces.append(tables[table])
     return np.concatenate(pieces) if pieces else np.zeros(1, dtype=np.int64)
+
+
+class CompiledFloat:
+    """The float64 algorithm of :class:`~neuromorph.quantization.kernel.FloatKernel`, generated and compiled.
+
+    Raises :class:`UncompilableProgram` when an expression uses something the generator
+    does not print.
+    """
+
+    def __init__(self, spec, dt: float, method: str, refractory_steps: int | None, parallel: bool = True):
+        from .float_codegen import UncompilableModel, float_kernel_source
+
+        try:
+            source = float_kernel_source(spec, dt, method, refractory_steps)
+        except UncompilableModel as exc:
+            raise UncompilableProgram(str(exc)) from None
+        self.module = load_module(source, "float")
+        self.parallel = parallel
+
+    def run(self, state: np.ndarray, inputs: np.ndarray, step0: int = 0, record: bool = False):
+        """Advance ``len(inputs)`` steps; inputs (T, ports, N) in SI units. Returns (state, states or None,
+        spikes (T, N), the one zero counter)."""
+        regs = np.array(state, dtype=np.float64, order="C", copy=True)
+        inputs = np.ascontiguousarray(inputs, dtype=np.float64)
+        n_steps, n = inputs.shape[0], regs.shape[1]
+        states = np.empty((n_steps if record else 0, regs.shape[0], n), dtype=np.float64)
+        spikes = np.empty((n_steps, n), dtype=np.bool_)
+        chunk, threads = _chunking(n, self.parallel)
+        for start in range(0, n_steps, TIME_BLOCK):
+            stop = min(n_steps, start + TIME_BLOCK)
+            run_chunks(self.module.run_chunks, -(-n // chunk), threads,
+                       (chunk, regs, inputs[start:stop], record, states[start:stop] if record else states,
+                        spikes[start:stop]))
+        return regs, (states if record else None), spikes, np.zeros(1, dtype=np.int64)
