@@ -41,7 +41,7 @@ from .program import Op, Program
 from .ranges import CheckPlan
 
 #: Bumped whenever the templates change, so cached kernels of older templates are not reused.
-CODEGEN_VERSION = 1
+CODEGEN_VERSION = 2
 #: The noise generator's constants, from :mod:`fixed_point` (the definition), as numbers.
 HASH_CONSTANTS = {
     "golden": hex(int(fixed_point._GOLDEN)), "mix1": hex(int(fixed_point._MIX1)), "mix2": hex(int(fixed_point._MIX2)),
@@ -49,6 +49,8 @@ HASH_CONSTANTS = {
     "seed_key": hex(int(fixed_point._SEED_KEY)), "weyl": hex(int(fixed_point._WEYL_STEP)),
     "noise_shift": 64 - NOISE_BITS, "noise_mask": hex((1 << NOISE_BITS) - 1),
 }
+#: Copies of its last entry after each table in the kernel's table array (reads ``k + 1`` need one).
+PAD = 1
 #: Largest shift the templates emit (int64 shifts beyond it are not portable).
 MAX_SHIFT = NOISE_BITS
 
@@ -125,7 +127,8 @@ class Layout:
         Operation index -> column of the count matrix (operations with a check that can fire).
     table_offsets : dict
         Table index -> (offset in the concatenated table array, number of entries), for the
-        tables the program reads, in table order.
+        tables the program reads, in table order; each is followed by ``PAD`` copies of its
+        last entry, so that ``T[min(k + 1, last)]`` is ``T[k + 1]`` without a comparison.
     """
 
     counters: dict[int, int]
@@ -143,7 +146,7 @@ class Layout:
                     raise ValueError(f"table {op.imm[0]} is addressed by grids of different sizes")
         offsets, start = {}, 0
         for table in sorted(sizes):
-            offsets[table], start = (start, sizes[table]), start + sizes[table]
+            offsets[table], start = (start, sizes[table]), start + sizes[table] + PAD
         return cls(counters={index: column for column, index in enumerate(checked)}, table_offsets=offsets)
 
 
@@ -273,7 +276,7 @@ ROUNDINGS: dict[str, Callable[[str, int, int], str]] = {
     "truncate": lambda x, s, site: f"{x} >> {s}",
     "toward_zero": lambda x, s, site: _toward_zero(x, s),
     "stochastic": lambda x, s, site: f"({x} + (hashed_noise(key, {site} * n + i) >> {NOISE_BITS - s})) >> {s}",
-    "dither": lambda x, s, site: f"({x} + (((ph{site} + weyl) & _NOISE_MASK) >> {NOISE_BITS - s})) >> {s}",
+    "dither": lambda x, s, site: f"({x} + (((phases[{site}, i] + weyl) & _NOISE_MASK) >> {NOISE_BITS - s})) >> {s}",
 }
 
 
@@ -297,12 +300,12 @@ def _remainder(op: Op, ctx: Context) -> list[str]:
 
 
 def _read(op: Op, ctx: Context) -> list[str]:
+    """``T[min(k + step, last)]``: the kernel's copy of each table repeats its last entry ``PAD`` times."""
     table, step = op.imm
-    offset, size = ctx.layout.table_offsets[table]
-    x = ctx.arg(op, 0)
-    if not step:
-        return [f"s{op.dst} = tables[{offset} + {x}]"]
-    return [f"s{op.dst} = tables[{offset} + min({x} + {step}, {size - 1})]"]
+    offset, _ = ctx.layout.table_offsets[table]
+    if not 0 <= step <= PAD:
+        raise ValueError(f"table reads {step} entries ahead; the compiled kernel pads {PAD}")
+    return [f"s{op.dst} = tables[{offset + step} + {ctx.arg(op, 0)}]"]
 
 
 def _binary(symbol: str) -> Callable[[Op, Context], list[str]]:
@@ -311,7 +314,7 @@ def _binary(symbol: str) -> Callable[[Op, Context], list[str]]:
 
 def _select(op: Op, ctx: Context) -> list[str]:
     flag, a, b = (ctx.arg(op, k) for k in range(3))
-    return [f"s{op.dst} = {b} + ({a} - {b}) * ({flag} != 0)"]
+    return [f"s{op.dst} = {a} if {flag} != 0 else {b}"]
 
 
 TEMPLATES: dict[str, Callable[[Op, Context], list[str]]] = {
@@ -354,8 +357,8 @@ def check_structure(program: Program) -> None:
 # -- lanes: several neurons in lockstep ----------------------------------------------------
 #: Names private to one neuron (renamed per lane): values, raw results, fitted operands,
 #: grid offsets, registers, lane counters, the lane's register-range flag ``w0``, new
-#: register values ``e<j>``, dither phases and the neuron index ``i``.
-_LANE_NAMES = re.compile(r"\b([suabfoqrcwe]\d+|ph\d+|i)\b")
+#: register values ``e<j>`` and the neuron index ``i``.
+_LANE_NAMES = re.compile(r"\b([suabfoqrcwe]\d+|i)\b")
 
 
 def in_lane(line: str, lane: int) -> str:
@@ -396,8 +399,6 @@ def _group_start(program: Program, layout: Layout, n_lanes: int) -> list[str]:
     """Per group of lanes: neuron indices (the last valid neuron repeats in unused lanes), registers, phases."""
     lines = [f"i_{lane} = min(first + {lane}, stop - 1)" for lane in range(n_lanes)]
     per_lane = [f"r{j} = regs[{j}, i]" for j in range(len(program.registers))]
-    if program.rounding == "dither":
-        per_lane += [f"ph{site} = phases[{site}, i]" for site in range(program.n_sites)]
     per_lane += [f"c{column} = 0" for column in layout.counters.values()] + ["w0 = 0"]
     return lines + _lanes(per_lane, n_lanes)
 
@@ -456,8 +457,9 @@ def chunk_source(program: Program, plan: CheckPlan, n_lanes: int = 1) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: Neurons run in lockstep by one thread: their independent dependency chains overlap in the CPU.
-LANES = 4
+#: Neurons run in lockstep by one thread: their independent dependency chains overlap in the CPU
+#: (more lanes spill registers and lengthen compilation; measured on squid HH, 2 was best).
+LANES = 2
 
 
 def kernel_source(program: Program, plan: CheckPlan, n_lanes: int = LANES) -> str:

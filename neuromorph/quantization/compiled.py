@@ -36,7 +36,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .codegen import Layout, kernel_source, source_digest
+from .codegen import PAD, Layout, kernel_source, source_digest
 from .program import Program
 from .ranges import DataBounds, plan_checks
 
@@ -319,12 +319,13 @@ def _all_ports(inputs: np.ndarray, n_ports: int) -> np.ndarray:
 
 
 def _flat_tables(tables: list[np.ndarray], layout: Layout) -> np.ndarray:
-    """The read tables one after the other, each exactly as long as the grid that addresses it."""
+    """The read tables one after the other, each exactly as long as the grid that addresses it and
+    followed by ``PAD`` copies of its last entry (see :class:`~.codegen.Layout`)."""
     pieces = []
     for table, (_, size) in layout.table_offsets.items():
         if table >= len(tables) or tables[table].size != size:
             raise UncompilableProgram(f"table {table} does not have the {size} entries its grid addresses")
-        pieces.append(tables[table])
+        pieces += [tables[table], np.repeat(tables[table][-1:], PAD)]
     return np.concatenate(pieces) if pieces else np.zeros(1, dtype=np.int64)
 
 
