@@ -19,8 +19,10 @@ from neuromorph.quantization.codegen import kernel_source
 from neuromorph.quantization.compiled import CompiledProgram, NumbaUnavailable, cache_dir
 from neuromorph.quantization.fixed_point import dither_noise, stochastic_noise
 from neuromorph.quantization.formats import RangeProfile
+from neuromorph.quantization.exact import ExactInterpreter
 from neuromorph.quantization.interpreter import Interpreter
 from neuromorph.quantization.kernel import FixedPointKernel, FloatKernel
+from neuromorph.quantization.program import Op, Program, Register
 from neuromorph.quantization.quantize import QuantConfig, quantize
 from neuromorph.quantization.ranges import DataBounds, plan_checks, stored_range
 from neuromorph.targets import load_target
@@ -305,3 +307,40 @@ def test_compiled_float_kernel_follows_the_numpy_one_over_a_run(models):
     assert runs["numpy"].spikes.sum() > 20
     np.testing.assert_array_equal(runs["numba"].spikes, runs["numpy"].spikes)
     np.testing.assert_allclose(runs["numba"].states, runs["numpy"].states, rtol=0, atol=1e-9)
+
+
+def test_three_interpreters_count_an_overflow_of_constants_once_per_neuron():
+    """A value computed from constants alone overflows for every neuron (the numpy interpreter
+    holds it as one scalar and used to count it once)."""
+    ops = (Op("load", 0, (), (0, 0), 16), Op("const", 1, (), (0,), 42),
+           Op("shl", 2, (1,), (10,), 48, overflow="wrap"), Op("mul", 3, (1, 1), (), 48, 24, overflow="saturate"),
+           Op("add", 4, (0, 3), (), 48, overflow="wrap"), Op("fit", 5, (4,), (), 16, overflow="saturate"),
+           Op("const", 6, (), (1,), 2), Op("gt", 7, (5, 6), (), 2))
+    program = Program(ops=ops, registers=(Register("x", "voltage", 16, 0, 0, "saturate", "V"),), ports=(),
+                      outputs=(5,), fits=(5,), spike=7, rounding="nearest", seed=0, n_sites=0, table_names=())
+    constants, registers = np.array([1 << 40, 0]), np.array([[1, -2, 3, 4, 5]])
+    no_inputs = np.zeros((0, 5), dtype=np.int64)
+    numpy_result = Interpreter(program, [], constants).step(registers, no_inputs, 0)
+    exact_result = ExactInterpreter(program, [], constants).step(registers.tolist(), [], 0)
+    compiled_result = CompiledProgram(program, [], constants).step(registers, no_inputs, 0)
+    assert exact_result[2] == [0, 0, 5, 10, 0, 5, 0, 0]  # shl: 5 neurons; mul: both operands (the product fits)
+    for result in (numpy_result, compiled_result):
+        assert result[2].tolist() == exact_result[2]
+        assert result[0].tolist() == exact_result[0] and result[1].tolist() == exact_result[1]
+
+
+@pytest.mark.parametrize("rounding", ["nearest", "stochastic", "dither"])
+def test_compiled_equals_the_exact_python_integer_interpreter(models, targets, rounding):
+    neuron = lowered(models["adapting"], targets["w16"], rounding, headroom=0.4)
+    rng = np.random.default_rng(12)
+    registers = random_registers(neuron.program, 5, rng)
+    inputs = random_inputs(neuron.program, 12, 5, rng)
+    compiled_run = CompiledProgram(neuron.program, [t.entries for t in neuron.tables], neuron.constants).run(
+        registers, inputs, 77, record=True)
+    exact = ExactInterpreter(neuron.program, [t.entries for t in neuron.tables], neuron.constants)
+    state, total = registers.tolist(), np.zeros(len(neuron.program.ops), dtype=np.int64)
+    for k in range(inputs.shape[0]):
+        state, spiked, counts = exact.step(state, inputs[k].tolist(), 77 + k)
+        assert state == compiled_run[1][k].tolist() and spiked == compiled_run[2][k].tolist()
+        total += counts
+    np.testing.assert_array_equal(compiled_run[3], total)
