@@ -457,9 +457,10 @@ def chunk_source(program: Program, plan: CheckPlan, n_lanes: int = 1) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: Neurons run in lockstep by one thread: their independent dependency chains overlap in the CPU
-#: (more lanes spill registers and lengthen compilation; measured on squid HH, 2 was best).
-LANES = 2
+#: Neurons run in lockstep by one thread (their independent dependency chains overlap in the
+#: CPU). Measured on squid HH (loihi2, 16 bits), one lane is as fast as two or four once the
+#: unneeded checks are gone, and compiles in half the time; more lanes spill registers.
+LANES = 1
 
 
 def kernel_source(program: Program, plan: CheckPlan, n_lanes: int = LANES) -> str:

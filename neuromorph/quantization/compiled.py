@@ -36,7 +36,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .codegen import PAD, Layout, kernel_source, source_digest
+from .codegen import LANES, PAD, Layout, kernel_source, source_digest
 from .program import Program
 from .ranges import DataBounds, plan_checks
 
@@ -175,6 +175,8 @@ class CompiledProgram:
     parallel : bool
         Run chunks of neurons on several threads; False for the calling thread only (e.g.
         inside a Lava process, which shares the cores with its sibling processes).
+    lanes : int
+        Neurons one thread runs in lockstep (:data:`.codegen.LANES`).
 
     Raises
     ------
@@ -182,14 +184,15 @@ class CompiledProgram:
         The structure or the data break an assumption of the generated code.
     """
 
-    def __init__(self, program: Program, tables: Sequence[np.ndarray], constants: np.ndarray, parallel: bool = True):
+    def __init__(self, program: Program, tables: Sequence[np.ndarray], constants: np.ndarray, parallel: bool = True,
+                 lanes: int = LANES):
         self.program, self.parallel = program, parallel
         self.tables_in = [np.asarray(t, dtype=np.int64).ravel() for t in tables]
         self.constants_in = np.asarray(constants, dtype=np.int64).ravel()
         try:
             self.plan = plan_checks(program, DataBounds.of(self.tables_in, self.constants_in))
             self.layout = Layout.of(program, self.plan)
-            source = kernel_source(program, self.plan)
+            source = kernel_source(program, self.plan, lanes)
         except ValueError as exc:
             raise UncompilableProgram(str(exc)) from None
         self.tables = _flat_tables(self.tables_in, self.layout)
