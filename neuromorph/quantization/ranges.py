@@ -10,10 +10,12 @@ preconditions that the compiled kernel verifies:
   before a run, and after every step for the registers whose new value the analysis
   cannot bound: :attr:`CheckPlan.unproven`; a run that breaks it is redone by the
   interpreter);
-* the tables' entries and their steps ``T[k+1] - T[k]``, and the constants, lie within
-  the *width classes* of :class:`DataBounds` (``[0, 2**b)`` or ``[-2**b, 2**b)`` for the
-  fewest bits ``b``), so one kernel serves every table and constant content of the same
-  widths;
+* the tables' entries and their steps ``T[k+1] - T[k]`` lie within the *width classes*
+  of :class:`DataBounds` (``[0, 2**b)`` or ``[-2**b, 2**b)`` for the fewest bits ``b``),
+  so one kernel serves every table content of the same widths; the constants are taken
+  as they are (a register's offset must be known exactly to bound its contents). The
+  plan is always made from the data the kernel runs with, so data outside these bounds
+  only means another plan, never a wrong result;
 * inputs are arbitrary int64 (the input operation's check stays).
 
 A check left out is one that cannot fire for any such state, input and noise, so the
@@ -77,7 +79,7 @@ class DataBounds:
     steps : dict
         Table index -> width class of ``T[k+1] - T[k]`` and 0 (the step read at the last entry).
     constants : dict
-        Constant index -> its width class.
+        Constant index -> its value, as an interval.
     """
 
     entries: dict[int, Interval]
@@ -94,14 +96,8 @@ class DataBounds:
                 entries[t] = width_class(int(table.min()), int(table.max()))
                 diffs = np.concatenate([np.diff(table), [0]])
                 steps[t] = width_class(int(diffs.min()), int(diffs.max()))
-        return cls(entries=entries, steps=steps, constants={j: width_class(int(c), int(c))
+        return cls(entries=entries, steps=steps, constants={j: (int(c), int(c))
                                                            for j, c in enumerate(np.asarray(constants).tolist())})
-
-    def admits(self, other: "DataBounds") -> bool:
-        """Whether data of bounds ``other`` lies within these (a kernel planned for these runs it exactly)."""
-        pairs = [(self.entries, other.entries), (self.steps, other.steps), (self.constants, other.constants)]
-        return all(key in theirs and _inside(theirs[key], bounds)
-                   for ours, theirs in pairs for key, bounds in ours.items())
 
 
 @dataclass(frozen=True)
