@@ -64,13 +64,13 @@ class _Pool:
     def __init__(self):
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
-        self._pid = None
+        self._key: tuple[int, int] | None = None
 
     def get(self, threads: int) -> ThreadPoolExecutor:
         with self._lock:
-            if self._pool is None or self._pid != os.getpid() or self._pool._max_workers != threads:
+            if self._pool is None or self._key != (os.getpid(), threads):
                 self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="neuromorph-kernel")
-                self._pid = os.getpid()
+                self._key = (os.getpid(), threads)
             return self._pool
 
 
@@ -82,10 +82,14 @@ class NumbaUnavailable(RuntimeError):
 
 
 def numba_available() -> bool:
-    """Whether compiled kernels can run here."""
+    """Whether compiled kernels can run here (numba imports, and ``NEUROMORPH_NO_NUMBA`` is not set)."""
     if os.environ.get(DISABLE_ENV, "").strip() not in ("", "0"):
         return False
-    return importlib.util.find_spec("numba") is not None
+    try:
+        import numba  # noqa: F401
+    except Exception:  # not installed, or broken (llvmlite mismatch): the interpreter runs instead
+        return False
+    return True
 
 
 def resolve_backend(backend: str | None) -> str:
@@ -114,10 +118,14 @@ def cache_dir() -> Path:
 
 
 def _write_once(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` unless it is already there, atomically (temporary file + rename)."""
+    """Write ``text`` to ``path`` unless it is already there, atomically (temporary file + rename).
+
+    A file of the same name with other contents is replaced: only text this process
+    generated is ever imported. The directory is created private to the user.
+    """
     if path.exists() and path.read_text() == text:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".py")
     try:
         with os.fdopen(handle, "w") as stream:
