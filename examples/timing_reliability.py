@@ -75,7 +75,7 @@ def main() -> None:
         cells = []
         for b in bits:
             kick = rng.uniform(-0.5, 0.5, stimulus.shape) * voltage_lsb(v_abs, b)
-            perturbed = run_brian2(model, stimulus + kick / (model.spec.input_gain * model.simulation.dt), record_v=False)
+            perturbed = run_brian2(model, stimulus + kick / (model.spec.stimulus.gain * model.simulation.dt), record_v=False)
             gammas = per_seed_gamma(dataclasses.replace(reference, v=reference.v[:, :0]), perturbed, len(seeds))
             cells.append(f"{np.mean(gammas):.4f} (worst {np.min(gammas):.4f})")
         label = label if mean is None else f"{label} (mean {mean:g}, sigma {sigma:g} uA/cm^2)"

@@ -1,24 +1,135 @@
 """Command-line interface ``neuromorph``.
 
 Errors the user can fix print one line and exit with status 2 (3 for overflow under
-``--strict``); ``--debug`` shows the full traceback instead.
+``--strict``); ``--debug`` shows the full traceback instead. Every argument, the model,
+target and config files, the output directory and the memory a run needs are checked
+before any simulation starts. Exceptions never reach Python's (or Brian2's) exception
+hook, so Brian2's bug-report banner never appears and its temporary files are removed.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 
 from .errors import InputError, NeuromorphError, OverflowDetected
 from .quantization.fixed_point import ROUNDING_MODES
+from .schema import MAX_SEED
 
+EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_OVERFLOW = 3
+EXIT_INTERRUPTED = 130
+#: Longest error message printed (characters); messages echo at most ~200 characters of a value.
+MAX_MESSAGE = 1000
+#: Most values a --bits or --lut-sizes list may hold.
+MAX_LIST = 64
+#: Most held-out seeds of a search.
+MAX_SEEDS = 100
 
 
 def _log(message: str) -> None:
     print(f"[neuromorph] {message}", file=sys.stderr, flush=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (the usage text of ``compare`` alone spans several lines)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"neuromorph: error: {message} (see: {self.prog} --help)\n")
+
+
+def _shorten(value) -> str:
+    from .files import shorten
+
+    return shorten(value)
+
+
+def _in(low: float, high: float):
+    return lambda value: math.isfinite(value) and low <= value <= high
+
+
+#: dest -> (check, rule): command-line values checked before anything runs.
+ARGUMENT_CHECKS = {
+    "window": (lambda v: math.isfinite(v) and 0 < v <= 1000, "must be a finite time in ms, > 0 and at most 1000"),
+    "headroom": (lambda v: math.isfinite(v) and 0 < v <= 100, "must be a finite factor, > 0 and at most 100"),
+    "seed": (_in(0, MAX_SEED), f"must be a seed from 0 to {MAX_SEED}"),
+    "stimulus_seed": (_in(0, MAX_SEED), f"must be a seed from 0 to {MAX_SEED}"),
+    "workers": (lambda v: v >= 1, "must be at least 1"),
+    "seeds": (_in(1, MAX_SEEDS), f"must be from 1 to {MAX_SEEDS}"),
+    "min_gamma": (lambda v: math.isfinite(v) and v <= 1, "must be a finite number, at most 1 (Gamma never exceeds 1)"),
+    "state_bits": (_in(2, 64), "must be from 2 to 64"),
+    "gate_bits": (_in(2, 64), "must be from 2 to 64"),
+    "lut_size": (_in(2, 1 << 24), f"must be from 2 to {1 << 24}"),
+}
+
+
+def check_arguments(args) -> None:
+    """Refuse command-line values outside :data:`ARGUMENT_CHECKS` before anything runs."""
+    for dest, (ok, rule) in ARGUMENT_CHECKS.items():
+        value = getattr(args, dest, None)
+        if value is not None and not ok(value):
+            raise InputError(f"{rule}, got {_shorten(value)}", field="--" + dest.replace("_", "-"))
+
+
+def prepare_output(directory: str) -> Path:
+    """Create ``--out`` and prove it writable (a file is created and removed) before any run."""
+    out = Path(directory)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{_shorten(directory)} exists and is not a directory", field="--out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=out, prefix=".neuromorph-write-test-")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(f"cannot write to {_shorten(directory)}: {exc.strerror or exc}", field="--out") from None
+    return out
+
+
+def _load_target(name_or_path: str):
+    """A target by name or file; a file is first checked to be bounded UTF-8 text."""
+    from .errors import TargetFileError
+    from .files import read_text_file
+    from .targets import load_target
+
+    if name_or_path.endswith(".toml") or os.sep in name_or_path:
+        read_text_file(name_or_path, error=TargetFileError)
+    return load_target(name_or_path)
+
+
+def _json_text(data: dict) -> str:
+    """``data`` as strict JSON (non-finite floats become null)."""
+    from .results_file import json_safe
+
+    return json.dumps(json_safe(data), indent=2, allow_nan=False)
+
+
+def _write_json(path: Path, data: dict) -> str:
+    """Write ``data`` as strict JSON (non-finite floats become null) and return the text."""
+    text = _json_text(data)
+    path.write_text(text)
+    return text
+
+
+def _grid_field(steps: int, neurons: int) -> str:
+    return "simulation.duration" if steps >= neurons else "simulation.neurons"
+
+
+def _check_compare_memory(model, config, backend: str) -> None:
+    from .resources_check import check_memory, compare_estimate, table_bytes
+
+    spec, sim = model.spec, model.simulation
+    tables = table_bytes(config.lut_size, len(spec.gates), sum(len(e.terms) for e in spec.equations_of))
+    estimate = compare_estimate(sim.n_steps, sim.neurons, len(spec.state_names) + 1, backend != "emulator", tables)
+    check_memory(estimate, model.path, _grid_field(sim.n_steps, sim.neurons),
+                 "shorten simulation.duration, use fewer simulation.neurons or a larger simulation.dt"
+                 + (", or --backend emulator" if backend != "emulator" else ""))
 
 
 def _add_compare(subparsers) -> None:
@@ -27,11 +138,13 @@ def _add_compare(subparsers) -> None:
     p.add_argument("--target", help="hardware target name or file (default: the --config's, else loihi2)")
     _add_quantization_options(p)
     p.add_argument("--stimulus-seed", type=int, help="override the model file's stimulus seed")
+    p.add_argument("--codegen", choices=("numpy", "cython"),
+                   help="Brian2 code generation of the reference (default: the model file's)")
     p.add_argument("--backend", choices=("emulator", "lava", "both"), default="both")
     p.add_argument("--window", type=float, default=2.0, help="coincidence window in ms (default 2)")
     p.add_argument("--out", default="out", help="output directory for report.json and compare.png")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    p.add_argument("--strict", action="store_true", help="fail (exit 3) if any register overflowed")
+    p.add_argument("--strict", action="store_true", help="fail (exit 3) if any register or intermediate overflowed")
     p.set_defaults(handler=run_compare_command)
 
 
@@ -88,13 +201,15 @@ def _add_lower(subparsers) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``neuromorph`` argument parser."""
-    parser = argparse.ArgumentParser(prog="neuromorph", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="neuromorph", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_compare(subparsers)
     _add_lower(subparsers)
     _add_tune(subparsers)
     _add_sweep(subparsers)
+    from .network.cli import add_network_parser
+    add_network_parser(subparsers)
     try:
         from .biophysics.cli import add_biophys_parser
     except ImportError:  # pragma: no cover - the biophysics CLI is optional at import time
@@ -110,6 +225,10 @@ def _format_row(name: str, value) -> str:
     return f"  {name:<34} {value}"
 
 
+def _gamma_text(value) -> str:
+    return "undefined" if value is None else f"{value:.4f}"
+
+
 def format_table(report: dict) -> str:
     """Human-readable summary of a compare report."""
     ste = report["spike_time_error_ms"]
@@ -118,20 +237,23 @@ def format_table(report: dict) -> str:
         f"{report['model']}: {report['reference']} vs {report['candidate']} on {report['target']} "
         f"({report['config']['state_bits']}-bit state, {report['config']['rounding']}, "
         f"LUT {report['config']['lut_size']}{' interpolated' if report['config']['interpolate'] else ''})",
-        _format_row("Gamma (mean over neurons)", report["gamma"]),
-        _format_row("Gamma (worst neuron)", report.get("gamma_min")),
+        _format_row("Gamma (mean over neurons)", _gamma_text(report["gamma"])),
+        _format_row("Gamma (worst neuron)", _gamma_text(report.get("gamma_min"))),
         _format_row("spike-time error mean/median/max ms",
                     "/".join("nan" if ste[k] is None else f"{ste[k]:.4f}" for k in ("mean", "median", "max"))),
         _format_row("missed / extra spikes", f"{report['missed_spikes']} / {report['extra_spikes']}"),
         _format_row("firing rate ref / cand (Hz)",
                     f"{report['rates_hz']['reference']:.1f} / {report['rates_hz']['candidate']:.1f}"),
         _format_row("v RMSE (mV)", report["v_rmse_mV"]),
-        _format_row("algorithm error Gamma (Brian2 vs float)", report["error_split"]["algorithm"]["gamma"]),
-        _format_row("quantization error Gamma (float vs fixed)", report["error_split"]["quantization"]["gamma"]),
+        _format_row("algorithm error Gamma (Brian2 vs float)", _gamma_text(report["error_split"]["algorithm"]["gamma"])),
+        _format_row("quantization error Gamma (float vs fixed)",
+                    _gamma_text(report["error_split"]["quantization"]["gamma"])),
         _format_row("voltage format", f"{voltage['bits']} bits, LSB {voltage['lsb'] * 1e6:.4g} uV"),
         _format_row("register overflows", sum(report["saturations"].values())),
         _format_row("intermediate overflows", sum(report["operation_overflows"].values())),
     ]
+    if report.get("gamma_undefined"):
+        rows.insert(2, f"  ({report['gamma_undefined']})")
     lava = report.get("lava_matches_emulator")
     if lava is not None:
         rows.append(_format_row("Lava fixed_pt == emulator",
@@ -140,25 +262,31 @@ def format_table(report: dict) -> str:
     return "\n".join(rows)
 
 
-def _model_target_config(args):
-    """The model, target and quantisation config of a command (file, --config, then flags)."""
-    from .model.model_file import load_model
+def _quant_config(args, reference_method: str, settings: dict, target):
+    """The quantisation config: the target's defaults, then ``settings`` (a --config file), then the flags."""
     from .quantization.quantize import QuantConfig, default_method
-    from .targets import load_target
-    from .tuning import read_config
 
-    model = load_model(args.model)
-    settings = read_config(args.config) if args.config else {}
-    target = load_target(args.target or settings.get("target", "loihi2"))
-    settings.pop("target", None)
     overrides = {"state_bits": args.state_bits, "gate_bits": args.gate_bits, "lut_size": args.lut_size,
                  "interpolate": args.interpolate, "rounding": args.rounding, "seed": args.seed,
                  "headroom": args.headroom, "method": args.method}
     settings.update({k: v for k, v in overrides.items() if v is not None})
-    settings.setdefault("method", default_method(model.simulation.method))
+    settings.setdefault("method", default_method(reference_method))
     config = QuantConfig.for_target(target, **settings)
     _log(f"rounding: {config.rounding} ({config.rounding_source})")
-    return model, target, config
+    return config
+
+
+def _model_target_config(args):
+    """The model, target and quantisation config of a command (file, --config, then flags)."""
+    from .model.model_file import load_model
+    from .tuning import read_config
+
+    check_arguments(args)
+    model = load_model(args.model)
+    settings = read_config(args.config) if args.config else {}
+    target = _load_target(args.target or settings.pop("target", "loihi2"))
+    settings.pop("target", None)
+    return model, target, _quant_config(args, model.simulation.method, settings, target)
 
 
 def run_lower_command(args) -> int:
@@ -180,7 +308,7 @@ def run_lower_command(args) -> int:
     reference = run_brian2(model, stimulus)
     profile = RangeProfile.from_run(reference.v, stimulus, reference.states)
     neuron = quantize(model.spec, target, config, profile, model.simulation.dt, dict(model.initial))
-    print(json.dumps(neuron.formats(), indent=2) if args.json else format_program(neuron))
+    print(_json_text(neuron.formats()) if args.json else format_program(neuron))
     return 0
 
 
@@ -188,16 +316,26 @@ def run_compare_command(args) -> int:
     """``neuromorph compare``: run, print a table, write report.json and compare.png."""
     from .pipeline import CompareOptions, build_report, run_compare
     from .plotting import plot_compare
+    from .progress import bar_factory
 
+    out = prepare_output(args.out)
     model, target, config = _model_target_config(args)
+    if args.codegen:
+        import dataclasses
+
+        from .reference.brian2_run import usable_codegen
+        codegen = usable_codegen(model, args.codegen)
+        if codegen != args.codegen:
+            _log(f"Brian2 {args.codegen} cannot run this model (neuromorph's membrane functions are numpy only); "
+                 f"using {codegen}")
+        model = dataclasses.replace(model, simulation=dataclasses.replace(model.simulation, codegen=codegen))
     options = CompareOptions(backend=args.backend, window=args.window * 1e-3, stimulus_seed=args.stimulus_seed)
-    result = run_compare(model, target, config, options, progress=_log)
+    _check_compare_memory(model, config, args.backend)
+    result = run_compare(model, target, config, options, progress=_log, bars=bar_factory(args.json))
     report = build_report(result)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, indent=2))
+    text = _write_json(out / "report.json", report)
     plot_compare(result.reference, result.fixed, out / "compare.png", title=format_table(report).splitlines()[0])
-    print(json.dumps(report, indent=2) if args.json else format_table(report))
+    print(text if args.json else format_table(report))
     _log(f"wrote {out / 'report.json'} and {out / 'compare.png'}")
     overflowed = {k: v for k, v in report["saturations"].items() if v}
     overflowed.update(report["operation_overflows"])
@@ -208,36 +346,69 @@ def run_compare_command(args) -> int:
     return 0
 
 
-def _int_list(text: str | None, option: str) -> list[int] | None:
-    """Parse ``"8-16"`` (even steps of 1) or ``"10,12,14"``."""
+def _int_list(text: str | None, option: str, low: int, high: int) -> list[int] | None:
+    """Parse ``"8-16"`` (steps of 1) or ``"10,12,14"``: at most :data:`MAX_LIST` values in ``[low, high]``."""
     if not text:
         return None
+    rule = f"expected integers from {low} to {high} like 8-16 or 10,12,14 (at most {MAX_LIST} values)"
     try:
         if "-" in text:
-            low, high = (int(x) for x in text.split("-"))
-            return list(range(low, high + 1))
-        return [int(x) for x in text.split(",")]
+            first, last = (int(x) for x in text.split("-"))
+            if first > last:
+                raise InputError(f"the range {_shorten(text)} is empty (its start is above its end); {rule}",
+                                 field=option)
+            values = range(first, last + 1)
+        else:
+            values = [int(x) for x in text.split(",")]
     except ValueError:
-        raise InputError(f"expected integers like 8-16 or 10,12,14, got {text!r}", field=option) from None
+        raise InputError(f"{rule}, got {_shorten(text)}", field=option) from None
+    if len(values) > MAX_LIST or not all(low <= v <= high for v in values):
+        raise InputError(f"{rule}, got {_shorten(text)}", field=option)
+    return sorted(set(values))
+
+
+def _roundings(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    names = text.split(",")
+    unknown = [n for n in names if n not in ROUNDING_MODES]
+    if unknown:
+        raise InputError(f"unknown rounding {_shorten(unknown[0])}; allowed: {list(ROUNDING_MODES)}",
+                         field="--roundings")
+    return list(dict.fromkeys(names))
+
+
+def _check_search_memory(model, args, workers: int) -> None:
+    from .resources_check import check_memory, search_estimate
+
+    sim = model.simulation
+    estimate = search_estimate(sim.n_steps, sim.neurons, args.seeds, workers)
+    check_memory(estimate, model.path, _grid_field(sim.n_steps, sim.neurons),
+                 "shorten simulation.duration, use fewer simulation.neurons, fewer --seeds or fewer --workers")
 
 
 def _search_setup(args):
     from .model.model_file import load_model
-    from .targets import load_target
-    from .tuning import held_out_seeds, prepare_benchmark, search_space
+    from .progress import bar_factory
+    from .tuning import held_out_seeds, prepare_benchmark, search_space, worker_count
 
+    check_arguments(args)
+    out = prepare_output(args.out)
     model = load_model(args.model)
-    target = load_target(args.target)
-    roundings = args.roundings.split(",") if args.roundings else None
-    space = search_space(target, _int_list(args.bits, "--bits"), _int_list(args.lut_sizes, "--lut-sizes"), roundings)
+    target = _load_target(args.target)
+    space = search_space(target, _int_list(args.bits, "--bits", 2, 64),
+                         _int_list(args.lut_sizes, "--lut-sizes", 2, 1 << 24), _roundings(args.roundings))
     for candidate in {(c.state_bits, c.lut_size, c.rounding): c for c in space}.values():
         candidate.config(target)  # refuse widths, sizes or roundings beyond the target before running anything
-    if args.seeds < 1:
-        raise InputError("at least one held-out seed is needed", field="--seeds")
-    bench = prepare_benchmark(model, target, held_out_seeds(model, args.seeds), args.window * 1e-3, progress=_log)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    return model, target, space, bench, out
+    workers = worker_count(args.workers, len(space))
+    if args.workers and args.workers > workers:
+        _log(f"using {workers} workers, not {args.workers}: no more than the cores ({os.cpu_count()}) "
+             f"or the {len(space)} configurations")
+    _check_search_memory(model, args, workers)
+    bars = bar_factory()
+    bench = prepare_benchmark(model, target, held_out_seeds(model, args.seeds), args.window * 1e-3, progress=_log,
+                              bars=bars)
+    return model, target, space, bench, out, workers, bars
 
 
 def format_results_table(records: list[dict], min_gamma: float | None = None) -> str:
@@ -245,10 +416,10 @@ def format_results_table(records: list[dict], min_gamma: float | None = None) ->
     lines = ["| state bits | LUT | interp | rounding | Gamma mean | Gamma min | spike error ms | table bits |",
              "|---|---|---|---|---|---|---|---|"]
     for r in sorted(records, key=lambda r: (r["state_bits"], r["table_memory_bits"], r["key"])):
-        mark = " *" if min_gamma is not None and r["gamma"] >= min_gamma else ""
-        error = "-" if r["spike_time_error_ms"] is None else f"{r['spike_time_error_ms']:.3f}"
+        mark = " *" if min_gamma is not None and r["gamma"] is not None and r["gamma"] >= min_gamma else ""
+        error = "-" if r.get("spike_time_error_ms") is None else f"{r['spike_time_error_ms']:.3f}"
         lines.append(f"| {r['state_bits']} | {r['lut_size']} | {'yes' if r['interpolate'] else 'no'} | "
-                     f"{r['rounding']} | {r['gamma']:.4f}{mark} | {r['gamma_min']:.4f} | {error} | "
+                     f"{r['rounding']} | {_gamma_text(r['gamma'])}{mark} | {_gamma_text(r['gamma_min'])} | {error} | "
                      f"{r['table_memory_bits']} |")
     return "\n".join(lines)
 
@@ -257,8 +428,8 @@ def run_tune_command(args) -> int:
     """``neuromorph tune``: fewest bits, then least table memory; print the table, write the best config."""
     from .tuning import belongs, cheapest, tune_search, write_config
 
-    model, target, space, bench, out = _search_setup(args)
-    results = tune_search(bench, space, args.min_gamma, out / "results.jsonl", args.workers, _log)
+    model, target, space, bench, out, workers, bars = _search_setup(args)
+    results = tune_search(bench, space, args.min_gamma, out / "results.jsonl", workers, _log, bars)
     tried = [r for r in results.values() if belongs(r, bench)]
     print(format_results_table(tried, args.min_gamma))
     best = cheapest(tried, args.min_gamma)
@@ -278,31 +449,55 @@ def run_sweep_command(args) -> int:
     from .plotting import plot_sweep
     from .tuning import run_points
 
-    model, target, space, bench, out = _search_setup(args)
-    results = run_points(bench, space, out / "results.jsonl", args.workers, _log)
+    model, target, space, bench, out, workers, bars = _search_setup(args)
+    results = run_points(bench, space, out / "results.jsonl", workers, _log, bars)
     records = [results[c.key()] for c in space]
     print(format_results_table(records))
-    plot_sweep(records, out / "sweep.png", title=f"{model.spec.name} on {target.name}")
+    defined = [r for r in records if r["gamma"] is not None]
+    if len(defined) < len(records):
+        _log(f"Gamma is undefined for {len(records) - len(defined)} configurations; they are left out of the figure")
+    if defined:
+        plot_sweep(defined, out / "sweep.png", title=f"{model.spec.name} on {target.name}")
     _log(f"wrote {out / 'results.jsonl'} and {out / 'sweep.png'}")
     return 0
 
 
+def _report_error(exc: BaseException, debug: bool, status: int) -> int:
+    """Print one line for ``exc`` (the traceback first under ``--debug``) and return ``status``."""
+    if debug:
+        traceback.print_exc()
+    if isinstance(exc, NeuromorphError):
+        message = str(exc)
+    else:
+        message = (f"internal error: {type(exc).__name__}: {exc} (a bug in neuromorph or a library it uses; "
+                   "run with --debug for the traceback)")
+    message = " ".join(message.split())
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + "..."
+    print(f"neuromorph: error: {message}", file=sys.stderr, flush=True)
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status."""
+    """Entry point; returns the exit status.
+
+    No exception escapes: errors the user can fix give status 2 (3 for overflow under
+    ``--strict``), an interruption 130, anything else (a bug) status 1, each with one line
+    on stderr (``--debug`` adds the traceback).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
     except OverflowDetected as exc:
-        if args.debug:
-            raise
-        print(f"neuromorph: error: {exc}", file=sys.stderr)
-        return EXIT_OVERFLOW
+        return _report_error(exc, args.debug, EXIT_OVERFLOW)
     except NeuromorphError as exc:
-        if args.debug:
-            raise
-        print(f"neuromorph: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _report_error(exc, args.debug, EXIT_USAGE)
+    except KeyboardInterrupt:
+        print("neuromorph: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a bug: one line (traceback under --debug), never Brian2's banner
+        return _report_error(exc, args.debug, EXIT_INTERNAL)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,6 +17,7 @@ from .execution.stimulus import sample_stimulus
 from .execution.trace import Trace
 from .fidelity import compare
 from .model.model_file import ModelFile
+from .progress import BarFactory, no_bars
 from .quantization.formats import RangeProfile
 from .quantization.kernel import FixedPointKernel
 from .quantization.quantize import QuantConfig, QuantizedNeuron, quantize
@@ -95,17 +96,20 @@ def _run_lava(neuron: QuantizedNeuron, stimulus: np.ndarray, emulated: KernelRun
 
 
 def run_compare(model: ModelFile, target: HardwareTarget, config: QuantConfig, options: CompareOptions = CompareOptions(),
-                progress: Callable[[str], None] = lambda message: None) -> CompareResult:
-    """Run Brian2, the float emulator, the fixed-point emulator and/or Lava on one stimulus."""
+                progress: Callable[[str], None] = lambda message: None, bars: BarFactory = no_bars) -> CompareResult:
+    """Run Brian2, the float emulator, the fixed-point emulator and/or Lava on one stimulus.
+
+    ``bars`` shows progress bars for Brian2 and the emulators (none by default).
+    """
     stimulus = sample_stimulus(model.stimulus, model.simulation, options.stimulus_seed)
     progress(f"Brian2 reference: {model.simulation.neurons} neurons x {stimulus.shape[0]} steps")
-    reference = run_brian2(model, stimulus)
+    reference = run_brian2(model, stimulus, bars=bars)
     profile = RangeProfile.from_run(reference.v, stimulus, reference.states)
     neuron = quantize(model.spec, target, config, profile, model.simulation.dt, dict(model.initial))
     progress("float emulator (same algorithm, float64)")
-    float_trace = emulate_float(model, stimulus, method=config.method)
+    float_trace = emulate_float(model, stimulus, method=config.method, bars=bars)
     progress(f"fixed-point emulator ({config.state_bits} bits, {config.rounding})")
-    fixed, emulated = emulate(neuron, stimulus)
+    fixed, emulated = emulate(neuron, stimulus, bars=bars)
     lava, lava_check = None, None
     if options.backend in ("lava", "both"):
         progress("Lava fixed_pt process on Loihi2SimCfg")

@@ -5,7 +5,8 @@ candidate is then judged on *held-out* stimulus seeds against Brian2. All seeds 
 by side as one population (the emulator and Brian2 are vectorised across neurons, so five
 seeds cost little more than one), candidates run in parallel worker processes, and every
 finished point is appended to a JSON-lines file so that an interrupted search resumes
-without redoing it.
+without redoing it. The file has one writer at a time, gets whole lines only and is read
+tolerantly (:mod:`neuromorph.results_file`): a killed search loses and duplicates nothing.
 """
 from __future__ import annotations
 
@@ -13,24 +14,29 @@ import dataclasses
 import functools
 import hashlib
 import itertools
-import json
 import multiprocessing
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Annotated, Callable, Iterable, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 from .execution.emulator import emulate
 from .execution.stimulus import sample_stimulus
 from .execution.trace import Trace
 from .fidelity import compare
+from .files import read_toml_file
 from .model.model_file import ModelFile
+from .progress import BarFactory, no_bars
+from .quantization.fixed_point import ROUNDING_MODES
 from .quantization.formats import RangeProfile
-from .quantization.quantize import QuantConfig, default_method, quantize
+from .quantization.quantize import METHODS, QuantConfig, default_method, quantize
 from .reference.brian2_run import run_brian2
+from .results_file import append_record, exclusive, read_records, repair
+from .schema import Section, Seed, text, validate_file
 from .targets import HardwareTarget
 
 #: Offset of held-out stimulus seeds from the model file's seed.
@@ -91,26 +97,26 @@ def fastest_codegen(model: ModelFile) -> str:
     target spends about 1.5 ms of Python per step whatever the population size, Cython a
     few microseconds. Both integrate the same equations with the same method.
     """
-    from brian2.codegen.runtime.cython_rt import CythonCodeObject
+    from .reference.brian2_run import usable_codegen
 
-    return "cython" if CythonCodeObject.is_available() else model.simulation.codegen
+    return usable_codegen(model, "cython")
 
 
 def prepare_benchmark(model: ModelFile, target: HardwareTarget, seeds: Iterable[int], window: float = 2e-3,
-                      progress: Callable[[str], None] = lambda m: None) -> Benchmark:
+                      progress: Callable[[str], None] = lambda m: None, bars: BarFactory = no_bars) -> Benchmark:
     """Profile on the file's seed, then run Brian2 once on all held-out seeds side by side."""
     seeds = tuple(seeds)
     model = dataclasses.replace(model, simulation=dataclasses.replace(model.simulation,
                                                                       codegen=fastest_codegen(model)))
     progress(f"profiling run on the model's stimulus seed {model.stimulus.seed}")
     own = sample_stimulus(model.stimulus, model.simulation)
-    profile = RangeProfile.from_run(run_brian2(model, own).v, own)
+    profile = RangeProfile.from_run(run_brian2(model, own, bars=bars).v, own)
     stimulus = np.concatenate([sample_stimulus(model.stimulus, model.simulation, s) for s in seeds], axis=1)
     population = dataclasses.replace(model, simulation=dataclasses.replace(model.simulation,
                                                                            neurons=stimulus.shape[1]))
     progress(f"Brian2 ({model.simulation.codegen}) references for held-out seeds {list(seeds)} "
              f"({stimulus.shape[1]} neurons)")
-    reference = run_brian2(population, stimulus, record_v=False)
+    reference = run_brian2(population, stimulus, record_v=False, bars=bars)
     return Benchmark(model=population, target=target, seeds=seeds, profile=profile, stimulus=stimulus,
                      reference=reference, window=window)
 
@@ -131,13 +137,15 @@ def evaluate(bench: Benchmark, candidate: Candidate) -> dict:
     per_seed = [compare(seed_slice(bench.reference, i, size), seed_slice(trace, i, size), window=bench.window).to_dict()
                 for i in range(len(bench.seeds))]
     gammas = [r["gamma"] for r in per_seed]
+    undefined = next((r["gamma_undefined"] for r in per_seed if r["gamma"] is None), None)
     errors = [r["spike_time_error_ms"]["mean"] for r in per_seed if r["spike_time_error_ms"]["mean"] is not None]
     return {
         "key": candidate.key(), "model": bench.model.spec.name, "target": bench.target.name,
         "benchmark": bench.fingerprint,
         **dataclasses.asdict(candidate),
         "seeds": list(bench.seeds), "gamma_per_seed": gammas,
-        "gamma": float(np.mean(gammas)), "gamma_min": float(np.min(gammas)),
+        "gamma": None if undefined else float(np.mean(gammas)), "gamma_min": None if undefined else float(np.min(gammas)),
+        "gamma_undefined": undefined,
         "spike_time_error_ms": float(np.mean(errors)) if errors else None,
         "table_memory_bits": neuron.table_memory_bits, "overflows": int(run.overflows.sum()),
     }
@@ -155,16 +163,40 @@ def _evaluate_in_worker(candidate: Candidate) -> dict:
     return evaluate(_WORKER_BENCH, candidate)
 
 
-def load_results(path: Path) -> dict[str, dict]:
-    """Finished points of an earlier (possibly interrupted) search, by candidate key."""
-    if not path.exists():
-        return {}
-    results = {}
-    for line in path.read_text().splitlines():
-        if line.strip():
-            record = json.loads(line)
-            results[record["key"]] = record
-    return results
+class ResultRecord(BaseModel):
+    """What a stored point must hold to be reused (other keys are kept as they are)."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    key: str
+    model: str
+    target: str
+    state_bits: int
+    lut_size: int
+    interpolate: bool
+    rounding: str
+    seeds: list[int]
+    gamma: float | None
+    gamma_min: float | None
+    table_memory_bits: int
+    overflows: int
+
+
+def record_problem(record: dict) -> str | None:
+    """Why a parsed line is not a usable result, or None."""
+    try:
+        ResultRecord.model_validate(record)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in error["loc"])
+        return f"'{where}' {'is missing' if error['type'] == 'missing' else 'is invalid: ' + error['msg']}"
+    return None
+
+
+def load_results(path: Path, warn: Callable[[str], None] = lambda m: None) -> dict[str, dict]:
+    """Finished points of an earlier (possibly interrupted) search, by candidate key; malformed
+    lines are skipped with a warning naming the line."""
+    return {record["key"]: record for record in read_records(path, record_problem, warn)}
 
 
 def belongs(record: dict, bench: Benchmark) -> bool:
@@ -173,27 +205,59 @@ def belongs(record: dict, bench: Benchmark) -> bool:
         bench.model.spec.name, bench.target.name, list(bench.seeds), bench.fingerprint)
 
 
-def run_points(bench: Benchmark, candidates: list[Candidate], results_path: Path, workers: int | None = None,
-               progress: Callable[[str], None] = lambda m: None) -> dict[str, dict]:
-    """Evaluate candidates not yet in ``results_path`` in parallel; append each as it finishes."""
-    done = load_results(results_path)
-    def finished(candidate: Candidate) -> bool:
-        record = done.get(candidate.key())
-        return record is not None and belongs(record, bench)
+def usable_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
-    todo = [c for c in dict.fromkeys(candidates) if not finished(c)]
-    if not todo:
-        return done
-    workers = workers or min(len(todo), os.cpu_count() or 1)
-    progress(f"{len(todo)} configurations to run ({len(candidates) - len(todo)} resumed) on {workers} workers")
-    results_path.parent.mkdir(parents=True, exist_ok=True)
+
+def worker_count(requested: int | None, tasks: int) -> int:
+    """Worker processes for ``tasks`` points: as requested, but never more than the cores or the tasks."""
+    if requested is not None and requested < 1:
+        raise InputError(f"must be at least 1, got {requested}", field="--workers")
+    return max(1, min(requested or usable_cores(), usable_cores(), tasks))
+
+
+def _compute(bench: Benchmark, todo: list[Candidate], results_path: Path, workers: int,
+             progress: Callable[[str], None], bars: BarFactory) -> Iterable[dict]:
+    """Evaluate ``todo`` on a fork pool, appending each record to the file as it finishes."""
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_init_worker, initargs=(bench,)) as pool, results_path.open("a") as out:
+    with context.Pool(workers, initializer=_init_worker, initargs=(bench,)) as pool, \
+            bars(len(todo), "configurations", "config") as bar:
         for i, record in enumerate(pool.imap_unordered(_evaluate_in_worker, todo), 1):
-            out.write(json.dumps(record) + "\n")
-            out.flush()
+            append_record(results_path, record)
+            bar.update(1)
+            gamma = "undefined" if record["gamma"] is None else f"{record['gamma']:.4f}"
+            progress(f"[{i}/{len(todo)}] {record['key']}: Gamma {gamma}")
+            yield record
+
+
+def run_points(bench: Benchmark, candidates: list[Candidate], results_path: Path, workers: int | None = None,
+               progress: Callable[[str], None] = lambda m: None, bars: BarFactory = no_bars) -> dict[str, dict]:
+    """Evaluate candidates not yet in ``results_path`` in parallel; append each as it finishes.
+
+    The file is held exclusively while this runs (another search into it waits), a torn
+    last line is repaired first and malformed lines are skipped, so every point ends up in
+    the file exactly once however often a search is interrupted and resumed.
+    """
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive(results_path, notify=progress):
+        repair(results_path, progress)
+        done = load_results(results_path, progress)
+
+        def finished(candidate: Candidate) -> bool:
+            record = done.get(candidate.key())
+            return record is not None and belongs(record, bench)
+
+        todo = [c for c in dict.fromkeys(candidates) if not finished(c)]
+        if not todo:
+            return done
+        workers = worker_count(workers, len(todo))
+        progress(f"{len(todo)} configurations to run ({len(candidates) - len(todo)} resumed) on {workers} workers")
+        for record in _compute(bench, todo, results_path, workers, progress, bars):
             done[record["key"]] = record
-            progress(f"[{i}/{len(todo)}] {record['key']}: Gamma {record['gamma']:.4f} (min {record['gamma_min']:.4f})")
     return done
 
 
@@ -206,9 +270,14 @@ def search_space(target: HardwareTarget, bits: Iterable[int] | None = None, lut_
     return [Candidate(b, s, i, r) for b, s, i, r in itertools.product(bits, lut_sizes, interpolation, roundings)]
 
 
+def reaches(record: dict, min_gamma: float) -> bool:
+    """Whether a point's mean Gamma is defined and meets the bar."""
+    return record["gamma"] is not None and record["gamma"] >= min_gamma
+
+
 def passes(record: dict, min_gamma: float) -> bool:
     """Whether a point's mean Gamma meets the bar with no register overflow."""
-    return record["gamma"] >= min_gamma and record["overflows"] == 0
+    return reaches(record, min_gamma) and record["overflows"] == 0
 
 
 def cheapest(results: Iterable[dict], min_gamma: float) -> dict | None:
@@ -218,7 +287,8 @@ def cheapest(results: Iterable[dict], min_gamma: float) -> dict | None:
 
 
 def bisect_bits(bench: Benchmark, families: list[tuple[int, bool, str]], bits: list[int], min_gamma: float,
-                results_path: Path, workers: int | None = None, progress=lambda m: None) -> dict[str, dict]:
+                results_path: Path, workers: int | None = None, progress=lambda m: None,
+                bars: BarFactory = no_bars) -> dict[str, dict]:
     """For each (table size, interpolation, rounding) family, find its fewest passing bits by bisection.
 
     Assumes fidelity does not fall when bits are added. The sweeps show that this holds
@@ -235,16 +305,16 @@ def bisect_bits(bench: Benchmark, families: list[tuple[int, bool, str]], bits: l
                 probes[family] = Candidate(bits[(low + high) // 2], *family)
         if not probes:
             return results
-        results = run_points(bench, list(probes.values()), results_path, workers, progress)
+        results = run_points(bench, list(probes.values()), results_path, workers, progress, bars)
         for family, candidate in probes.items():
             low, high = bounds[family]
             middle = (low + high) // 2
-            passed = results[candidate.key()]["gamma"] >= min_gamma
+            passed = reaches(results[candidate.key()], min_gamma)
             bounds[family] = (low, middle - 1) if passed else (middle + 1, high)
 
 
 def tune_search(bench: Benchmark, space: list[Candidate], min_gamma: float, results_path: Path,
-                workers: int | None = None, progress=lambda m: None) -> dict[str, dict]:
+                workers: int | None = None, progress=lambda m: None, bars: BarFactory = no_bars) -> dict[str, dict]:
     """Find the fewest passing state bits, then the least table memory that passes at those bits.
 
     1. For each rounding mode, bisect the state bits with the richest table of the space
@@ -264,7 +334,8 @@ def tune_search(bench: Benchmark, space: list[Candidate], min_gamma: float, resu
     roundings = sorted({c.rounding for c in space})
     progress(f"stage 1: fewest bits per rounding with the richest table (LUT {richest[0]}"
              f"{', interpolated' if richest[1] else ''})")
-    results = bisect_bits(bench, [(*richest, r) for r in roundings], bits, min_gamma, results_path, workers, progress)
+    results = bisect_bits(bench, [(*richest, r) for r in roundings], bits, min_gamma, results_path, workers, progress,
+                          bars)
     passing = _passing(results, bench, space, min_gamma)
     fewest = min((r["state_bits"] for r in passing), default=None)
     if fewest is None:
@@ -274,9 +345,10 @@ def tune_search(bench: Benchmark, space: list[Candidate], min_gamma: float, resu
     at_fewest = [c for c in space if c.state_bits == fewest and c.rounding in winners]
     for size in sorted({c.lut_size for c in at_fewest}):
         of_size = [c for c in at_fewest if c.lut_size == size]
-        results = run_points(bench, [c for c in of_size if c.interpolate] or of_size, results_path, workers, progress)
+        results = run_points(bench, [c for c in of_size if c.interpolate] or of_size, results_path, workers, progress,
+                             bars)
         if any(r["lut_size"] == size and r["state_bits"] == fewest for r in _passing(results, bench, space, min_gamma)):
-            return run_points(bench, of_size, results_path, workers, progress)
+            return run_points(bench, of_size, results_path, workers, progress, bars)
     return results
 
 
@@ -300,22 +372,28 @@ def write_config(path: Path, target: HardwareTarget, record: dict, min_gamma: fl
     )
 
 
-CONFIG_KEYS = {"target": str, "state_bits": int, "gate_bits": int, "lut_size": int, "interpolate": bool,
-               "rounding": str, "seed": int, "headroom": float, "method": str}
+class QuantizationSection(Section):
+    """``[quantization]`` of a config file; every key optional (the target's default applies)."""
+
+    target: text(300, min_length=1) | None = None
+    state_bits: Annotated[int, Field(ge=2, le=64)] | None = None
+    gate_bits: Annotated[int, Field(ge=2, le=64)] | None = None
+    lut_size: Annotated[int, Field(ge=2, le=1 << 24)] | None = None
+    interpolate: bool | None = None
+    rounding: Literal[ROUNDING_MODES] | None = None
+    seed: Seed | None = None
+    headroom: Annotated[float, Field(gt=0, le=100)] | None = None
+    method: Literal[METHODS] | None = None
+
+
+class ConfigFile(Section):
+    """A quantization config file (as written by :func:`write_config`)."""
+
+    quantization: QuantizationSection
 
 
 def read_config(path: str | Path) -> dict:
-    """Read a ``[quantization]`` config file (as written by :func:`write_config`)."""
-    from .model.model_file import read_toml
-
-    data = read_toml(path)
-    if set(data) != {"quantization"}:
-        raise ConfigError("a config file has exactly one section, [quantization]", str(path), "quantization")
-    values = data["quantization"]
-    for key, value in values.items():
-        expected = CONFIG_KEYS.get(key)
-        if expected is None:
-            raise ConfigError(f"unknown key; allowed: {sorted(CONFIG_KEYS)}", str(path), f"quantization.{key}")
-        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
-            raise ConfigError(f"must be of type {expected.__name__}", str(path), f"quantization.{key}")
-    return dict(values)
+    """The settings of a ``[quantization]`` config file (as written by :func:`write_config`)."""
+    data = read_toml_file(path, error=ConfigError)
+    config = validate_file(ConfigFile, data, str(path), ConfigError)
+    return config.quantization.model_dump(exclude_unset=True)

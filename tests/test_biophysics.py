@@ -1,21 +1,33 @@
-"""Membrane biophysics against analytic identities and textbook values."""
+"""Membrane biophysics against published values, analytic identities and an independent
+numerical solution of the Nernst-Planck equation."""
 import numpy as np
 import pytest
+from scipy import constants
+from scipy.integrate import solve_ivp
+from scipy.optimize import brentq
 
 from neuromorph import biophysics as bp
 
-F, R = 96485.33212, 8.314462618
+F, R = constants.physical_constants["Faraday constant"][0], constants.R  # CODATA, not the package's
 T37 = 310.15
 
 
+@pytest.mark.parametrize("celsius, mV_per_decade", [(20, 58.17), (25, 59.16), (37, 61.54)])
+def test_nernst_slope_per_decade_is_the_textbook_value(celsius, mV_per_decade):
+    # The Nernst slope, 2.303 RT/F per tenfold concentration ratio: 58.2 mV at 20 C,
+    # 59.16 mV at 25 C (e.g. Bard & Faulkner), 61.5 mV at 37 C (Hille 2001, ch. 1).
+    assert bp.nernst(10, 1, 1, 273.15 + celsius) * 1e3 == pytest.approx(mV_per_decade, abs=0.01)
+
+
 def test_nernst_potassium_textbook_value():
-    expected = R * T37 / F * np.log(5 / 140)  # computed here from the definition: about -89 mV
-    assert bp.nernst(5, 140, 1, T37) == pytest.approx(expected, rel=1e-12)
-    assert bp.nernst(5, 140, 1, T37) == pytest.approx(-0.0890, abs=5e-4)
+    assert bp.nernst(5, 140, 1, T37) == pytest.approx(-0.0890, abs=5e-4)  # about -89 mV in mammalian neurons
 
 
 def test_nernst_divalent_and_anion_signs():
-    assert bp.nernst(2, 1e-4, 2, T37) == pytest.approx(R * T37 / (2 * F) * np.log(2 / 1e-4))
+    # Calcium at 37 C with 1.5 mM outside and 100 nM inside: about +129 mV (Hille 2001, Table 1.1).
+    assert bp.nernst(1.5, 1e-4, 2, T37) == pytest.approx(0.129, abs=1e-3)
+    assert bp.nernst(20, 2, 2, T37) == pytest.approx(bp.nernst(20, 2, 1, T37) / 2, rel=1e-12)
+    assert bp.nernst(110, 10, -1, T37) == pytest.approx(-bp.nernst(110, 10, 1, T37), rel=1e-12)
     assert bp.nernst(110, 10, -1, T37) < 0
 
 
@@ -54,11 +66,43 @@ def test_ghk_current_is_continuous_through_zero():
     assert np.all(np.isfinite(current)) and np.max(np.abs(np.diff(current))) < 1e-3 * abs(limit)
 
 
-def test_ghk_current_matches_the_textbook_formula_away_from_zero():
-    P, z, c_in, c_out, v = 2e-8, 1, 140.0, 5.0, np.array([-0.08, -0.03, 0.02, 0.05])
-    u = z * F * v / (R * T37)
-    textbook = P * z**2 * F**2 * v / (R * T37) * (c_in - c_out * np.exp(-u)) / (1 - np.exp(-u))
-    np.testing.assert_allclose(bp.ghk_current(P, z, v, c_in, c_out, T37), textbook, rtol=1e-10)
+def nernst_planck_current(P, z, v, c_in, c_out, T):
+    """Steady current density (A/m^2, outward positive) through a membrane with a constant field,
+    from the Nernst-Planck equation integrated numerically (the derivation of the GHK current).
+
+    In units of the thickness L = 1 with D = P: J = -D (dc/dx + (zF/RT) c dpsi/dx),
+    psi(0) = v inside, psi(1) = 0 outside, c(0) = c_in, c(1) = c_out. For a flux J,
+    dc/dx = (zFv/RT) c - J/D; c(1) is affine in J, so two integrations give the J that fits.
+    """
+    a = z * F * v / (R * T)
+
+    def end_concentration(flux):
+        solution = solve_ivp(lambda x, c: a * c - flux / P, (0.0, 1.0), [c_in], rtol=1e-12, atol=1e-14)
+        return solution.y[0, -1]
+
+    at_zero, at_one = end_concentration(0.0), end_concentration(1.0)
+    flux = (c_out - at_zero) / (at_one - at_zero)
+    return z * F * flux
+
+
+@pytest.mark.parametrize("z, c_in, c_out", [(1, 140.0, 5.0), (1, 15.0, 145.0), (-1, 10.0, 110.0), (2, 1e-4, 2.0)])
+def test_ghk_current_equals_the_nernst_planck_solution(z, c_in, c_out):
+    P = 2e-8
+    for v in (-0.08, -0.03, 0.02, 0.05):
+        expected = nernst_planck_current(P, z, v, c_in, c_out, T37)
+        assert bp.ghk_current(P, z, v, c_in, c_out, T37) == pytest.approx(expected, rel=1e-7)
+
+
+def test_ghk_voltage_is_where_the_nernst_planck_currents_cancel():
+    ions = [(1.0, 1, 140.0, 5.0), (0.04, 1, 15.0, 145.0), (0.45, -1, 10.0, 110.0)]  # P, z, inside, outside
+
+    def total(v):
+        return sum(nernst_planck_current(p * 1e-8, z, v, c_in, c_out, T37) for p, z, c_in, c_out in ions)
+
+    zero = brentq(total, -0.1, 0.05, xtol=1e-9)
+    v = bp.ghk_voltage([p for p, *_ in ions], [c for *_, c in ions], [c for _, _, c, _ in ions],
+                       [z for _, z, _, _ in ions], T37)
+    assert v == pytest.approx(zero, abs=1e-7)
 
 
 def test_boltzmann_slope_at_half_activation():

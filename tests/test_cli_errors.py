@@ -1,4 +1,6 @@
 """Bad input: one-line errors naming file and field, exit status 2, no traceback."""
+import json
+import os
 import subprocess
 import sys
 
@@ -75,3 +77,58 @@ def test_debug_shows_the_traceback(tmp_path):
     assert "neuromorph: error:" in plain.stderr
     assert debug.returncode != 0 and "Traceback" in debug.stderr
 
+
+
+def _run_in_fresh_tmpdir(tmp_path, *args):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    result = subprocess.run([sys.executable, "-m", "neuromorph.cli", *args], capture_output=True, text=True,
+                            env={**os.environ, "TMPDIR": str(scratch)}, cwd=tmp_path)
+    return result, sorted(p.name for p in scratch.iterdir())
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_no_brian2_banner_and_no_temporary_files_left(tmp_path, debug):
+    path = write(tmp_path, squid_toml().replace('E_Na = "50 * mV"', 'E_Na = "50 * mV / 0"'))
+    result, left = _run_in_fresh_tmpdir(tmp_path, *(["--debug"] if debug else []), "compare", str(path),
+                                        "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "Brian 2 encountered" not in result.stderr and "please report" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("neuromorph: error:")
+    assert ("Traceback" in result.stderr) == debug
+    assert left == []  # Brian2's debug log and script copy are removed
+
+
+def test_argument_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["compare", "m.toml", "--seed", "many"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--seed" in err and "invalid int value" in err
+
+
+def test_report_json_is_strict_even_with_non_finite_values(tmp_path):
+    from neuromorph.cli import _write_json
+
+    text = _write_json(tmp_path / "r.json", {"gamma": float("nan"), "x": [float("inf"), 1.0], "y": {"z": -float("inf")}})
+    assert json.loads((tmp_path / "r.json").read_text()) == {"gamma": None, "x": [None, 1.0], "y": {"z": None}}
+    assert "NaN" not in text and "Infinity" not in text
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_internal_error_is_one_line_without_banner_or_temporary_files(tmp_path, debug):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    code = ("import sys, brian2, neuromorph.cli as cli\n"
+            "def broken(args):\n    raise ZeroDivisionError('a bug')\n"
+            "cli.run_compare_command = broken\n"
+            f"sys.exit(cli.main({(['--debug'] if debug else []) + ['compare', 'm.toml']!r}))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "TMPDIR": str(scratch)}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Brian 2 encountered" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "neuromorph: error: internal error: ZeroDivisionError: a bug (a bug in neuromorph or a library it uses; "
+        "run with --debug for the traceback)")
+    assert ("Traceback" in result.stderr) == debug
+    assert list(scratch.iterdir()) == []

@@ -8,7 +8,10 @@ from neuromorph.targets import available_targets, load_target, targets_dir
 def test_shipped_targets_load():
     assert {"loihi2", "loihi1", "generic16"} <= set(available_targets())
     loihi2 = load_target("loihi2")
-    assert loihi2.state_bits == 24 and loihi2.overflow == "saturate"
+    assert loihi2.state_bits == 24 and loihi2.max_delay_steps == 63
+    # Lava's fixed-point LIF clips v and wraps u (lava/proc/lif/models.py:161-186)
+    assert (loihi2.overflow_voltage, loihi2.overflow_linear) == ("saturate", "wrap")
+    assert "toward_zero" in loihi2.rounding_modes
     assert load_target("generic16").state_bits == 16
 
 
@@ -25,8 +28,12 @@ def variant(tmp_path, old, new, name="t.toml"):
     ("state_bits = 24\nmultiplier", 'state_bits = "24"\nmultiplier', "datapath.state_bits"),
     ("state_bits = 24\nmultiplier", "state_bits = -4\nmultiplier", "datapath.state_bits"),
     ("state_bits = 24\nmultiplier", "state_bits = true\nmultiplier", "datapath.state_bits"),
-    ('overflow = "saturate"', 'overflow = "explode"', "datapath.overflow"),
-    ("max_delay_steps = 62", "max_delay_steps = 62\nspeed = 1", "network.speed"),
+    ('voltage = "saturate"', 'voltage = "explode"', "overflow.voltage"),
+    ("max_delay_steps = 63", "max_delay_steps = 63\nspeed = 1", "network.speed"),
+    ("multiplier_bits = 24", "multiplier_bits = 40", "datapath.multiplier_bits"),
+    ("accumulator_bits = 48", "accumulator_bits = 30", "datapath.accumulator_bits"),
+    ('narrow_rounding = "dither"', 'narrow_rounding = "magic"', "defaults.narrow_rounding"),
+    ("memory_bits = 1048576", "memory_bits = 0", "lookup_tables.memory_bits"),
     ("[network]", "[networks]", "networks"),
     ('rounding = "nearest"', 'rounding = "banker"', "defaults.rounding"),
     ("lut_size = 1024", "lut_size = 1000", "defaults.lut_size"),

@@ -6,6 +6,7 @@ import time
 import numpy as np
 
 from ..model.model_file import ModelFile
+from ..progress import BarFactory, no_bars, step_counter
 from ..quantization.kernel import FixedPointKernel, FloatKernel
 from ..quantization.quantize import QuantizedNeuron
 from .loop import KernelRun, run_kernel
@@ -37,24 +38,28 @@ def overflow_summary(neuron: QuantizedNeuron, counts: np.ndarray) -> dict:
 
 
 def emulate(neuron: QuantizedNeuron, stimulus: np.ndarray, record: bool = True,
-            backend: str | None = None) -> tuple[Trace, KernelRun]:
+            bars: BarFactory = no_bars, backend: str | None = None) -> tuple[Trace, KernelRun]:
     """Integer emulation of ``neuron`` driven by ``stimulus`` (T, N) in the input's SI units.
 
     ``backend``: ``"numba"`` (compiled), ``"numpy"`` (the interpreter) or None (numba when
     importable); both give the same integers.
     """
     started = time.perf_counter()
-    run = run_kernel(FixedPointKernel(neuron, backend), neuron.quantize_drive(stimulus), record)
+    with bars(len(stimulus), "fixed-point emulator", "step") as bar:
+        run = run_kernel(FixedPointKernel(neuron, backend), neuron.quantize_drive(stimulus), record,
+                         step_counter(bar, len(stimulus)))
     trace = trace_from_run(run, "emulator", neuron.dt, neuron.voltage_lsb, overflow_summary(neuron, run.overflows),
                            time.perf_counter() - started)
     return trace, run
 
 
 def emulate_float(model: ModelFile, stimulus: np.ndarray, record: bool = True,
-                  method: str = "exponential_euler", backend: str | None = None) -> Trace:
+                  method: str = "exponential_euler", bars: BarFactory = no_bars,
+                  backend: str | None = None) -> Trace:
     """The lowered algorithm in float64 with exact functions (separates algorithm error)."""
     kernel = FloatKernel(model.spec, model.simulation.dt, dict(model.initial), method, backend)
     started = time.perf_counter()
-    run = run_kernel(kernel, stimulus, record)
+    with bars(len(stimulus), "float emulator", "step") as bar:
+        run = run_kernel(kernel, stimulus, record, step_counter(bar, len(stimulus)))
     return trace_from_run(run, "float emulator", model.simulation.dt, 1.0, {"overflows": {}},
                           time.perf_counter() - started)

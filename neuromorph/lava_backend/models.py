@@ -46,7 +46,9 @@ class AbstractLoweredNeuronModel(PyLoihiProcessModel):
     a_in = None
     s_out = None
     state = None
+    drive = None
     trace = None
+    spike_trace = None
     overflows = None
     tables = None
     table_sizes = None
@@ -62,16 +64,22 @@ class AbstractLoweredNeuronModel(PyLoihiProcessModel):
     def _stepper(self):
         raise NotImplementedError
 
+    def _inputs(self) -> np.ndarray:
+        """This step's inputs (ports, N): every port received, plus the constant drive."""
+        received = [self.a_in.recv()] + [getattr(self, f"in_{port}").recv()
+                                         for port in range(1, self.proc_params["n_ports"])]
+        return np.asarray(received) + self.drive
+
     def run_spk(self) -> None:
         if self._step is None:
             self._step = self._stepper()
-        drive = self.a_in.recv()
         step = self.time_step - 1  # Lava counts time steps from 1
-        state, spiked, overflow = self._step(self.state, drive, step)
+        state, spiked, overflow = self._step(self.state, self._inputs(), step)
         self.state[:] = state
         self.overflows[:] = self.overflows + overflow
         if step < self.record_steps:
             self.trace[step] = state
+            self.spike_trace[step] = spiked
         self.s_out.send(spiked.astype(self.s_out_dtype))
 
 
@@ -84,7 +92,9 @@ class PyLoweredNeuronFixed(AbstractLoweredNeuronModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
     state: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    drive: np.ndarray = LavaPyType(np.ndarray, np.int64)
     trace: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    spike_trace: np.ndarray = LavaPyType(np.ndarray, np.int64)
     overflows: np.ndarray = LavaPyType(np.ndarray, np.int64)
     tables: np.ndarray = LavaPyType(np.ndarray, np.int64)
     table_sizes: np.ndarray = LavaPyType(np.ndarray, np.int64)
@@ -97,13 +107,8 @@ class PyLoweredNeuronFixed(AbstractLoweredNeuronModel):
                                len(program.table_names))
         program_step = program_stepper(program, tables, np.asarray(self.constants, dtype=np.int64),
                                        self.proc_params["backend"])
-        n_ports = max(len(program.ports), 1)
-
-        def step(state, drive, index):
-            inputs = np.zeros((n_ports, drive.shape[0]), dtype=np.int64)
-            inputs[0] = drive
-            return program_step(np.asarray(state, dtype=np.int64), inputs, index)
-        return step
+        return lambda state, inputs, index: program_step(np.asarray(state, dtype=np.int64),
+                                                         inputs.astype(np.int64), index)
 
 
 @implements(proc=LoweredNeuron, protocol=LoihiProtocol)
@@ -115,7 +120,9 @@ class PyLoweredNeuronFloat(AbstractLoweredNeuronModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     state: np.ndarray = LavaPyType(np.ndarray, float)
+    drive: np.ndarray = LavaPyType(np.ndarray, np.int64)
     trace: np.ndarray = LavaPyType(np.ndarray, float)
+    spike_trace: np.ndarray = LavaPyType(np.ndarray, np.int64)
     overflows: np.ndarray = LavaPyType(np.ndarray, np.int64)
     tables: np.ndarray = LavaPyType(np.ndarray, np.int64)
     table_sizes: np.ndarray = LavaPyType(np.ndarray, np.int64)
@@ -125,4 +132,20 @@ class PyLoweredNeuronFloat(AbstractLoweredNeuronModel):
 
     def _stepper(self):
         kernel = self.proc_params["float_kernel"]
-        return lambda state, drive, index: kernel.step(np.asarray(state, dtype=float), drive, index)
+        return lambda state, inputs, index: kernel.step(np.asarray(state, dtype=float), inputs[0], index)
+
+
+_PORT_MODELS: dict[int, type] = {1: PyLoweredNeuronFixed}
+
+
+def fixed_model(n_ports: int) -> type:
+    """The fixed_pt ProcessModel of a LoweredNeuron with ``n_ports`` input ports (``a_in``, ``in_1``, ...).
+
+    Lava needs a model's ports declared on its class, so a model with extra ports is made
+    once per port count (Lava starts its processes by fork, so these classes reach them);
+    name it in ``exception_proc_model_map``.
+    """
+    if n_ports not in _PORT_MODELS:
+        ports = {f"in_{port}": LavaPyType(PyInPort.VEC_DENSE, np.int64) for port in range(1, n_ports)}
+        _PORT_MODELS[n_ports] = type(f"PyLoweredNeuronFixed{n_ports}", (PyLoweredNeuronFixed,), ports)
+    return _PORT_MODELS[n_ports]

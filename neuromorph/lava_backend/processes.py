@@ -20,6 +20,19 @@ def _var_data(values, fallback: int = 0) -> np.ndarray:
     return values if values.size else np.array([fallback], dtype=np.int64)
 
 
+def _padded(drive: np.ndarray, n_ports: int) -> np.ndarray:
+    """``drive`` (k, N) padded with zero rows to (n_ports, N)."""
+    drive = np.asarray(drive, dtype=np.int64)
+    rows = np.zeros((n_ports, drive.shape[-1]), dtype=np.int64)
+    rows[:drive.shape[0]] = drive
+    return rows
+
+
+def input_port(process: "LoweredNeuron", port: int):
+    """The InPort of program port ``port`` (``a_in`` for port 0)."""
+    return process.a_in if port == 0 else getattr(process, f"in_{port}")
+
+
 class LoweredNeuron(AbstractProcess):
     """A population of ``n_neurons`` lowered neurons.
 
@@ -33,33 +46,49 @@ class LoweredNeuron(AbstractProcess):
     record_steps : int
         Steps of state history kept in ``trace`` (0: none, e.g. for benchmarks).
 
+    initial : ndarray (n_state, N), optional
+        Register contents at t = 0 (default: the kernel's, the same for every neuron).
+    drive : ndarray (n_ports, N), optional
+        A constant input added to every port in every step (per-neuron drives of a network).
+
     Ports and variables
     -------------------
     a_in : InPort (N,)
-        Input drive of the current step (integer drive or SI input).
+        Input of port 0 in the current step (integer drive or SI input).
+    in_1, in_2, ... : InPort (N,)
+        The other ports of the program (synaptic increments of a network population).
     s_out : OutPort (N,)
         Spikes (1 where a neuron fired in this step).
     state : Var (n_state, N)
         The registers (voltage, gates, linear states, refractory bookkeeping).
     trace : Var (record_steps, n_state, N)
         State after each step.
+    spike_trace : Var (record_steps, N)
+        Spikes of each step.
     overflows : Var (n_counters,)
         Values that did not fit, per operation of the program, so far.
     tables, table_sizes, constants, frac_bits : Var
         The program's data (fixed_pt only).
     """
 
-    def __init__(self, *, kernel, n_neurons: int, record_steps: int = 0, name: str | None = None):
+    def __init__(self, *, kernel, n_neurons: int, record_steps: int = 0, name: str | None = None,
+                 initial: np.ndarray | None = None, drive: np.ndarray | None = None):
         neuron = getattr(kernel, "neuron", None)
+        n_ports = max(len(neuron.program.ports), 1) if neuron is not None else 1
         params = {"program": neuron.program, "backend": kernel.backend} if neuron is not None \
             else {"float_kernel": kernel}
-        super().__init__(n_neurons=n_neurons, record_steps=record_steps, name=name, **params)
+        super().__init__(n_neurons=n_neurons, record_steps=record_steps, name=name, n_ports=n_ports, **params)
         shape = (n_neurons,)
-        initial = kernel.initial_state(n_neurons)
+        initial = kernel.initial_state(n_neurons) if initial is None else np.asarray(initial)
         self.a_in = InPort(shape=shape)
+        for port in range(1, n_ports):
+            setattr(self, f"in_{port}", InPort(shape=shape))
         self.s_out = OutPort(shape=shape)
         self.state = Var(shape=initial.shape, init=initial)
+        self.drive = Var(shape=(n_ports, n_neurons), init=np.zeros((n_ports, n_neurons), dtype=np.int64)
+                         if drive is None else _padded(drive, n_ports))
         self.trace = Var(shape=(max(record_steps, 1),) + initial.shape, init=0)
+        self.spike_trace = Var(shape=(max(record_steps, 1), n_neurons), init=0)
         self.overflows = Var(shape=(kernel.n_counters,), init=0)
         tables = [t.entries for t in neuron.tables] if neuron is not None else []
         self.tables = Var(shape=_var_data(np.concatenate(tables) if tables else []).shape,

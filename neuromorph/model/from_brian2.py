@@ -31,7 +31,7 @@ from brian2.equations.equations import DIFFERENTIAL_EQUATION, PARAMETER, SUBEXPR
 from brian2.parsing.sympytools import str_to_sympy
 from brian2.stateupdaters.exponential_euler import get_conditionally_linear_system
 
-from ..errors import LoweringError, ModelFileError
+from ..errors import LoweringError, ModelFileError, UnitError
 from ..units import to_si
 from .neuron_spec import (
     V, Condition, GateSpec, InputSpec, Refractoriness, ResetStatement, StateEquation, Term, NeuronSpec, evaluate,
@@ -63,6 +63,25 @@ def _numeric_values(parameters: dict[str, float]) -> dict[str, float]:
     return values
 
 
+def to_ir_expression(expr, symbols: dict[str, sympy.Symbol], values: dict[str, float], equation: str,
+                     source: str | None = None) -> sympy.Expr:
+    """An expression (sympy, or Brian2 code) with parameters and units replaced by SI numbers and
+    the named variables by ``symbols`` (``exprel`` kept opaque); :class:`LoweringError` for any other name."""
+    if isinstance(expr, str):
+        expr = str_to_sympy(expr)
+    expr = expr.replace(Brian2Exprel, INERT_EXPREL)
+    replacements = {}
+    for symbol in expr.free_symbols:
+        if symbol.name in symbols:
+            replacements[symbol] = symbols[symbol.name]
+        elif symbol.name in values:
+            replacements[symbol] = sympy.Float(values[symbol.name])
+        else:
+            raise LoweringError(f"equation '{equation}' uses '{symbol.name}', which is neither a state variable, "
+                                "an input, a parameter nor a unit", source, EQUATIONS_FIELD)
+    return expr.xreplace(replacements)
+
+
 class _Lowering:
     """Shared context of one model: symbols, values, file name."""
 
@@ -84,17 +103,7 @@ class _Lowering:
 
     def to_ir(self, expr: sympy.Expr, equation: str) -> sympy.Expr:
         """Replace parameters and units by SI numbers and states by the IR symbols."""
-        expr = expr.replace(Brian2Exprel, INERT_EXPREL)
-        replacements = {}
-        for symbol in expr.free_symbols:
-            if symbol.name in self.symbols:
-                replacements[symbol] = self.symbols[symbol.name]
-            elif symbol.name in self.values:
-                replacements[symbol] = sympy.Float(self.values[symbol.name])
-            else:
-                raise self.error(f"equation '{equation}' uses '{symbol.name}', which is neither a state "
-                                 "variable, an input, a parameter nor a unit")
-        return expr.xreplace(replacements)
+        return to_ir_expression(expr, self.symbols, self.values, equation, self.source)
 
     def rhs(self, name: str) -> sympy.Expr:
         return self.to_ir(str_to_sympy(self.substituted[name].code), self.written(name))
@@ -254,24 +263,45 @@ def _input_specs(lowering: _Lowering, gains: dict[str, dict[str, float]]) -> tup
 CONDITION_PATTERN = re.compile(r"^\s*([A-Za-z_]\w*)\s*(>=|>)\s*(.+?)\s*$")
 
 
-def parse_condition(text: str, voltage: str, source: str | None, field: str) -> Condition:
+def constant_value(text: str, unit, source: str | None, field: str, parameters: dict | None = None) -> float:
+    """SI value of a constant written with units (``-20*mV``) or with the model's parameters (``v_th``,
+    ``E_L + 10*mV``; Brian2 checks the dimensions of those when it builds the group)."""
+    try:
+        return to_si(text, unit=unit, source=source, field=field)
+    except UnitError:
+        if not parameters:
+            raise
+    try:
+        value = to_ir_expression(text, {}, _numeric_values(parameters), field, source)
+    except (LoweringError, SyntaxError, TypeError, ValueError):
+        raise ModelFileError(f"'{text}' is not a constant: use numbers, units and parameters", source,
+                             field) from None
+    if not value.is_number or not np.isfinite(float(value)):
+        raise ModelFileError(f"'{text}' is not a finite constant", source, field)
+    return float(value)
+
+
+def parse_condition(text: str, voltage: str, source: str | None, field: str,
+                    parameters: dict | None = None) -> Condition:
     """Parse ``"v > -20*mV"`` (``>`` or ``>=``, voltage on the left) into a :class:`Condition`."""
     match = CONDITION_PATTERN.match(text)
     if not match or match.group(1) != voltage:
         raise ModelFileError(f"'{text}' is not supported: write '{voltage} > VALUE' or "
                              f"'{voltage} >= VALUE' with VALUE a voltage such as -20*mV", source, field)
-    value = to_si(match.group(3), unit=brian2.volt, source=source, field=field)
+    value = constant_value(match.group(3), brian2.volt, source, field, parameters)
     return Condition(variable=voltage, op=match.group(2), value=value, text=text.strip())
 
 
-def parse_refractory(value, voltage: str, source: str | None) -> Refractoriness | None:
+def parse_refractory(value, voltage: str, source: str | None, parameters: dict | None = None) -> Refractoriness | None:
     """A refractory condition (``"v > -20*mV"``) or duration (``"2*ms"``); None/False for none."""
     field = "neuron.refractory"
     if value in (None, False, ""):
         return None
     if isinstance(value, str) and CONDITION_PATTERN.match(value):
-        return Refractoriness(condition=parse_condition(value, voltage, source, field), text=value.strip())
-    duration = to_si(value, unit=brian2.second, source=source, field=field)
+        return Refractoriness(condition=parse_condition(value, voltage, source, field, parameters),
+                              text=value.strip())
+    duration = constant_value(value, brian2.second, source, field, parameters) if isinstance(value, str) \
+        else to_si(value, unit=brian2.second, source=source, field=field)
     if duration < 0:
         raise ModelFileError(f"refractory duration must be >= 0, got {value!r}", source, field)
     return Refractoriness(duration=duration, text=str(value).strip())
@@ -280,7 +310,8 @@ def parse_refractory(value, voltage: str, source: str | None) -> Refractoriness 
 RESET_PATTERN = re.compile(r"^\s*([A-Za-z_]\w*)\s*(\+=|-=|=)\s*(.+?)\s*$")
 
 
-def parse_reset(text: str | None, state_units: dict[str, object], source: str | None) -> tuple[ResetStatement, ...]:
+def parse_reset(text: str | None, state_units: dict[str, object], source: str | None,
+                parameters: dict | None = None) -> tuple[ResetStatement, ...]:
     """Parse ``"v = -65*mV; w += 0.1*nA"`` into :class:`ResetStatement` values (SI)."""
     field = "neuron.reset"
     if not text:
@@ -292,7 +323,7 @@ def parse_reset(text: str | None, state_units: dict[str, object], source: str | 
             raise ModelFileError(f"reset statement '{statement}' must assign (=) or increment (+=, -=) one of "
                                  f"{sorted(state_units)} by a constant", source, field)
         name, op, value = match.groups()
-        number = to_si(value, unit=state_units[name], source=source, field=field)
+        number = constant_value(value, state_units[name], source, field, parameters)
         statements.append(ResetStatement(name=name, op="=" if op == "=" else "+=",
                                          value=-number if op == "-=" else number))
     return tuple(statements)
@@ -360,8 +391,8 @@ def spec_from_equations(text: str, *, name: str, parameters: dict[str, float], v
         name=name, voltage=voltage, gates=tuple(gates), equations_of=tuple(equations[n] for n in [voltage] + linear),
         inputs=_input_specs(lowering, gains),
         currents=tuple(n for n, eq in eqs.items() if eq.type == SUBEXPRESSION and eq.dim in current_dims),
-        threshold=parse_condition(threshold, voltage, source, "neuron.threshold"),
-        refractory=parse_refractory(refractory, voltage, source),
-        reset=parse_reset(reset, state_units, source),
+        threshold=parse_condition(threshold, voltage, source, "neuron.threshold", parameters),
+        refractory=parse_refractory(refractory, voltage, source, parameters),
+        reset=parse_reset(reset, state_units, source, parameters),
         equations=text, declared_parameters=declared,
     )

@@ -1,54 +1,127 @@
 """Model files: TOML data describing a neuron, its parameters, stimulus and simulation.
 
-Loading a model file never executes code: TOML is parsed by ``tomli``, quantities go
-through :func:`neuromorph.units.parse_quantity` (a whitelist parser) and equations
-through Brian2's equation parser.
+Loading a model file never executes code: the file is read as UTF-8 text of at most 1 MB
+(:mod:`neuromorph.files`), parsed by ``tomli`` and validated by one declarative schema
+(:class:`ModelFileSchema`, pydantic); quantities go through
+:func:`neuromorph.units.parse_quantity` (a whitelist parser, finite values only) and
+equations through Brian2's equation parser, with limits on nesting and powers.
 """
 from __future__ import annotations
 
+import ast
+import math
+import operator
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Annotated, Any, Literal, Mapping, Union
 
 import brian2
-import tomli
+from pydantic import ConfigDict, Field
 
 from ..errors import ModelFileError
-from ..units import parse_quantity, to_si
-from .from_brian2 import spec_from_equations
+from ..files import read_toml_file, shorten
+from ..schema import AnyQuantity, Identifier, NumberOrText, Section, Seed, quantity, text, validate_file
+from ..units import expression_depth, to_si
+from .from_brian2 import EQUATIONS_FIELD, parse_equations, spec_from_equations
+from .names import ParameterName, parameter_name_problem
 from .neuron_spec import NeuronSpec, evaluate
-from .physiology import derived_parameters
+from .physiology import Ions, ReversalText, TemperatureSection, derived_parameters
 
 # Groups built only to check units, or refused half-way through building (reported as a
 # ModelFileError), are never added to a network; Brian2's warning about that is noise here.
 brian2.BrianLogger.suppress_name("unused_brian_object")
 
-SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
-    # section -> key -> (type, required); sections with free keys are listed separately
-    "neuron": {
-        "name": (str, True), "equations": (str, True), "threshold": (str, True),
-        "input": (str, True), "voltage": (str, False), "refractory": (str, False),
-        "reset": (str, False),
-    },
-    "stimulus": {
-        "kind": (str, True), "amplitude": (object, False), "start": (object, False),
-        "stop": (object, False), "mean": (object, False), "sigma": (object, False),
-        "tau": (object, False), "seed": (int, False),
-    },
-    "simulation": {
-        "dt": (object, True), "duration": (object, True), "neurons": (int, True),
-        "method": (str, False), "codegen": (str, False),
-    },
-}
-FREE_SECTIONS = ("parameters", "initial", "temperature", "ions", "reversal")
-STIMULUS_KEYS = {"step": ("amplitude", "start", "stop"), "ou": ("mean", "sigma", "tau", "seed")}
 CODEGEN_TARGETS = ("numpy", "cython")
+#: Brian2's integration methods (the reference's ``simulation.method``).
+BRIAN2_METHODS = tuple(brian2.StateUpdateMethod.stateupdaters)
+#: Longest equation text accepted (characters); real models need a few thousand.
+MAX_EQUATIONS_LENGTH = 20_000
+#: Deepest expression in an equation (levels of operators, calls and parentheses).
+MAX_EQUATION_DEPTH = 64
+#: Largest constant power in an equation (gate powers such as ``m**3`` are small integers).
+MAX_EXPONENT = 32
+#: Most neurons and time steps a model file may ask for (memory is checked before a run too).
+MAX_NEURONS = 10_000_000
+MAX_STEPS = 10**11
+
+Time = quantity(brian2.second, nonnegative=True)
+PositiveTime = quantity(brian2.second, positive=True)
+
+
+class NeuronSection(Section):
+    """``[neuron]``: the equations and the roles of their variables."""
+
+    name: text(100, min_length=1)
+    equations: text(MAX_EQUATIONS_LENGTH, min_length=1)
+    threshold: text(1000, min_length=1)
+    input: Identifier
+    voltage: Identifier = "v"
+    refractory: text(1000) | None = None
+    reset: text(1000) | None = None
+
+
+class StepStimulus(Section):
+    """``kind = "step"``: ``amplitude`` (the input's unit, e.g. A/m^2 or A) from ``start`` to ``stop``."""
+
+    kind: Literal["step"]
+    amplitude: AnyQuantity = 0.0
+    start: Time = 0.0
+    stop: Time | None = None
+
+
+class OUStimulus(Section):
+    """``kind = "ou"``: Ornstein-Uhlenbeck current with ``mean``, ``sigma``, correlation time ``tau``."""
+
+    kind: Literal["ou"]
+    mean: AnyQuantity = 0.0
+    sigma: AnyQuantity = 0.0
+    tau: PositiveTime = 1e-3
+    seed: Seed = 0
+
+
+class SimulationSection(Section):
+    """``[simulation]``: time step, duration, population size, Brian2 method and target."""
+
+    dt: PositiveTime
+    duration: PositiveTime
+    neurons: Annotated[int, Field(ge=1, le=MAX_NEURONS)]
+    method: Literal[BRIAN2_METHODS] = "exponential_euler"
+    codegen: Literal[CODEGEN_TARGETS] = "numpy"
+
+
+class ModelFileSchema(Section):
+    """A whole model file (see the README for every key)."""
+
+    neuron: NeuronSection
+    stimulus: Annotated[Union[StepStimulus, OUStimulus], Field(discriminator="kind")]
+    simulation: SimulationSection
+    parameters: dict[ParameterName, AnyQuantity] = {}
+    initial: dict[Identifier, NumberOrText] = {}
+    temperature: TemperatureSection = TemperatureSection()
+    ions: Ions = {}
+    reversal: dict[ParameterName, ReversalText] = {}
+
+
+class ParameterSections(Section):
+    """The sections that define parameters, read from any file that has them (other tables ignored)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True, allow_inf_nan=False)
+
+    parameters: dict[ParameterName, AnyQuantity] = {}
+    temperature: TemperatureSection = TemperatureSection()
+    ions: Ions = {}
+    reversal: dict[ParameterName, ReversalText] = {}
+
+
+def file_parameters(data: dict, source: str) -> dict[str, Any]:
+    """[parameters] plus those from [temperature]/[ions]/[reversal] of a parsed file (e.g. a network's model file)."""
+    return _parameters(validate_file(ParameterSections, data, source, ModelFileError), source)
 
 
 @dataclass(frozen=True)
 class StimulusConfig:
-    """Input current density protocol (SI: A/m^2, s).
+    """Input protocol in SI units of the model's input (e.g. A/m^2 or A) and seconds.
 
     ``kind == "step"``: ``amplitude`` between ``start`` and ``stop``.
     ``kind == "ou"``: Ornstein-Uhlenbeck with ``mean``, ``sigma``, correlation time ``tau``;
@@ -104,99 +177,93 @@ class ModelFile:
 
 
 def read_toml(path: str | Path) -> dict:
-    """Parse a TOML file, reporting syntax errors as one-line :class:`ModelFileError`."""
-    path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            return tomli.load(handle)
-    except FileNotFoundError:
-        raise ModelFileError("file not found", str(path)) from None
-    except tomli.TOMLDecodeError as exc:
-        raise ModelFileError(f"malformed TOML: {exc}", str(path)) from None
+    """Parse a TOML data file (regular UTF-8 text, at most 1 MB) with one-line :class:`ModelFileError`."""
+    return read_toml_file(path, error=ModelFileError)
 
 
-def _check_sections(data: dict, source: str) -> None:
-    allowed = set(SCHEMA) | set(FREE_SECTIONS)
-    for section, content in data.items():
-        if section not in allowed:
-            raise ModelFileError(f"unknown section [{section}]; allowed: {sorted(allowed)}", source, section)
-        if not isinstance(content, dict):
-            raise ModelFileError(f"'{section}' must be a table [{section}]", source, section)
-    for section, keys in SCHEMA.items():
-        content = data.get(section)
-        if content is None:
-            raise ModelFileError(f"missing section [{section}]", source, section)
-        for key, value in content.items():
-            if key not in keys:
-                raise ModelFileError(f"unknown key; allowed: {sorted(keys)}", source, f"{section}.{key}")
-            expected = keys[key][0]
-            if expected is not object and (not isinstance(value, expected) or isinstance(value, bool)):
-                raise ModelFileError(f"must be of type {expected.__name__}, got {value!r}", source, f"{section}.{key}")
-        for key, (_, required) in keys.items():
-            if required and key not in content:
-                raise ModelFileError("missing required key", source, f"{section}.{key}")
-
-
-def _positive(value, unit, source: str, field: str) -> float:
-    si = to_si(value, unit=unit, source=source, field=field)
-    if not si > 0:
-        raise ModelFileError(f"must be positive, got {value!r}", source, field)
-    return si
-
-
-def _simulation(section: dict, source: str) -> SimulationConfig:
-    neurons = section["neurons"]
-    if neurons < 1:
-        raise ModelFileError(f"must be at least 1, got {neurons}", source, "simulation.neurons")
-    codegen = section.get("codegen", "numpy")
-    if codegen not in CODEGEN_TARGETS:
-        raise ModelFileError(f"must be one of {list(CODEGEN_TARGETS)}, got {codegen!r}", source, "simulation.codegen")
-    dt = _positive(section["dt"], brian2.second, source, "simulation.dt")
-    duration = _positive(section["duration"], brian2.second, source, "simulation.duration")
-    if duration < dt:
+def _simulation(section: SimulationSection, source: str) -> SimulationConfig:
+    steps = section.duration / section.dt
+    if steps < 1:
         raise ModelFileError("must be at least one time step (dt)", source, "simulation.duration")
-    return SimulationConfig(dt=dt, duration=duration, neurons=neurons,
-                            method=section.get("method", "exponential_euler"), codegen=codegen)
+    if not steps <= MAX_STEPS:
+        raise ModelFileError(f"is {steps:.3g} time steps of dt; at most {MAX_STEPS:.0e} are allowed",
+                             source, "simulation.duration")
+    return SimulationConfig(dt=section.dt, duration=section.duration, neurons=section.neurons,
+                            method=section.method, codegen=section.codegen)
 
 
-def _stimulus(section: dict, source: str, current) -> StimulusConfig:
-    """The [stimulus] section; ``current`` is a Brian2 unit of the input's dimension."""
-    kind = section["kind"]
-    if kind not in STIMULUS_KEYS:
-        raise ModelFileError(f"must be one of {list(STIMULUS_KEYS)}, got {kind!r}", source, "stimulus.kind")
-    allowed = set(STIMULUS_KEYS[kind]) | {"kind"}
-    for key in section:
-        if key not in allowed:
-            raise ModelFileError(f"not a key of a '{kind}' stimulus; allowed: {sorted(allowed)}", source, f"stimulus.{key}")
-    if kind == "step":
-        return StimulusConfig(
-            kind=kind,
-            amplitude=to_si(section.get("amplitude", 0), unit=current, source=source, field="stimulus.amplitude"),
-            start=to_si(section.get("start", "0*ms"), unit=brian2.second, source=source, field="stimulus.start"),
-            stop=to_si(section["stop"], unit=brian2.second, source=source, field="stimulus.stop")
-            if "stop" in section else float("inf"),
-        )
-    sigma = to_si(section.get("sigma", 0), unit=current, source=source, field="stimulus.sigma")
-    if sigma < 0:
+def _stimulus(section: StepStimulus | OUStimulus, source: str, unit) -> StimulusConfig:
+    """The [stimulus] section in SI units; ``unit`` is a Brian2 unit of the model input's dimension."""
+    values = section.model_dump()
+    if values.get("stop", 0.0) is None:
+        values["stop"] = float("inf")
+    for key in ("amplitude", "mean", "sigma"):
+        if key in values:
+            values[key] = to_si(values[key], unit=unit, source=source, field=f"stimulus.{key}")
+    if values.get("sigma", 0.0) < 0:
         raise ModelFileError("must be >= 0", source, "stimulus.sigma")
-    return StimulusConfig(
-        kind=kind,
-        mean=to_si(section.get("mean", 0), unit=current, source=source, field="stimulus.mean"),
-        sigma=sigma,
-        tau=_positive(section.get("tau", "1*ms"), brian2.second, source, "stimulus.tau"),
-        seed=int(section.get("seed", 0)),
-    )
+    return StimulusConfig(**values)
 
 
-def _parameters(data: dict, source: str) -> dict[str, Any]:
+def _parameters(schema: ModelFileSchema, source: str) -> dict[str, Any]:
     """[parameters] plus those computed from [temperature], [ions] and [reversal]."""
-    given = {name: parse_quantity(value, source=source, field=f"parameters.{name}")
-             for name, value in data.get("parameters", {}).items()}
-    derived = derived_parameters(data, source)
-    for name in set(given) & set(derived):
-        raise ModelFileError("is also computed from [temperature]/[ions]/[reversal]; define it once",
-                             source, f"parameters.{name}")
-    return {**given, **derived}
+    derived = derived_parameters(schema.temperature, schema.ions, schema.reversal, source)
+    for name in derived:
+        if name in schema.parameters:
+            raise ModelFileError("is also computed from [temperature]/[ions]/[reversal]; define it once",
+                                 source, f"parameters.{name}")
+        problem = parameter_name_problem(name)
+        if problem:
+            raise ModelFileError(f"the derived parameter {problem}", source, "ions")
+    return {**schema.parameters, **derived}
+
+
+def _constant(node: ast.AST, values: dict[str, float]) -> float | None:
+    """Value of a constant arithmetic expression of numbers and parameters, else None."""
+    try:
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            return values.get(node.id)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = _constant(node.operand, values)
+            return None if operand is None else (-operand if isinstance(node.op, ast.USub) else operand)
+        if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+            left, right = _constant(node.left, values), _constant(node.right, values)
+            return None if left is None or right is None else _ARITHMETIC[type(node.op)](left, right)
+    except (OverflowError, ZeroDivisionError):
+        return math.inf
+    return None
+
+
+_ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+               ast.Pow: lambda a, b: abs(a) ** b}
+
+
+def _expression_problem(code: str, values: dict[str, float]) -> str | None:
+    """Why an equation's expression is too deep or raises to too high a power, or None."""
+    try:
+        tree = ast.parse(code, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # Brian2 parsed it; its own checks report anything else
+    if expression_depth(tree) > MAX_EQUATION_DEPTH:
+        return f"is nested deeper than {MAX_EQUATION_DEPTH} levels"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            exponent = _constant(node.right, values)
+            if exponent is not None and not abs(exponent) <= MAX_EXPONENT:
+                return f"raises to the power {exponent:g}; constant powers are limited to +-{MAX_EXPONENT}"
+    return None
+
+
+def check_equations(text_: str, voltage: str, parameters: dict[str, Any], source: str) -> None:
+    """Refuse what the lowering cannot hold before it starts: deep nesting and huge powers."""
+    equations = parse_equations(text_, source)
+    values = {name: float(value) for name, value in parameters.items()}
+    for name, equation in equations.items():
+        problem = _expression_problem(equation.expr.code, values) if equation.expr is not None else None
+        if problem:
+            raise ModelFileError(f"the equation of '{name}' {problem}", source, EQUATIONS_FIELD)
 
 
 def _initial(section: dict, spec: NeuronSpec, source: str) -> dict[str, float]:
@@ -213,6 +280,9 @@ def _initial(section: dict, spec: NeuronSpec, source: str) -> dict[str, float]:
             initial[gate.name] = to_si(section[gate.name], unit=1, source=source, field=f"initial.{gate.name}")
         else:
             initial[gate.name] = float(evaluate(gate.x_inf, [v0])[0])
+        if not math.isfinite(initial[gate.name]):
+            raise ModelFileError(f"the steady state of '{gate.name}' at {v0 * 1e3:g} mV is not finite; give it",
+                                 source, f"initial.{gate.name}")
     for state in spec.linear_states:  # Brian2 starts variables at 0
         initial[state.name] = to_si(section[state.name], unit=brian2.get_unit(state.unit), source=source,
                                     field=f"initial.{state.name}") if state.name in section else 0.0
@@ -230,25 +300,33 @@ def check_units(spec: NeuronSpec, parameters: dict[str, Any], source: str) -> No
         group.equations.check_units(group, run_namespace={})
     except Exception as exc:
         message = " ".join(str(exc).replace("%", "").split())
-        raise ModelFileError(f"inconsistent units: {message}", source, "parameters") from None
+        raise ModelFileError(f"inconsistent units: {shorten(message, 300)}", source, "parameters") from None
+
+
+def _spec(schema: ModelFileSchema, parameters: dict[str, Any], source: str) -> NeuronSpec:
+    neuron = schema.neuron
+    check_equations(neuron.equations, neuron.voltage, parameters, source)
+    try:
+        return spec_from_equations(
+            neuron.equations, name=neuron.name, parameters={k: float(v) for k, v in parameters.items()},
+            voltage=neuron.voltage, input_name=neuron.input, threshold=neuron.threshold,
+            refractory=neuron.refractory, reset=neuron.reset, source=source,
+        )
+    except (RecursionError, MemoryError):
+        raise ModelFileError("the equations are too large or too deeply nested to lower", source,
+                             EQUATIONS_FIELD) from None
 
 
 def load_model(path: str | Path) -> ModelFile:
     """Load and validate a model file; raise :class:`ModelFileError` naming file and field."""
     source = str(path)
-    data = read_toml(path)
-    _check_sections(data, source)
-    neuron = data["neuron"]
-    parameters = _parameters(data, source)
-    spec = spec_from_equations(
-        neuron["equations"], name=neuron["name"], parameters={k: float(v) for k, v in parameters.items()},
-        voltage=neuron.get("voltage", "v"), input_name=neuron["input"], threshold=neuron["threshold"],
-        refractory=neuron.get("refractory"), reset=neuron.get("reset"), source=source,
-    )
+    schema = validate_file(ModelFileSchema, read_toml(path), source, ModelFileError)
+    parameters = _parameters(schema, source)
+    spec = _spec(schema, parameters, source)
     check_units(spec, parameters, source)
     return ModelFile(
         path=source, spec=spec, parameters=MappingProxyType(parameters),
-        initial=MappingProxyType(_initial(data.get("initial", {}), spec, source)),
-        stimulus=_stimulus(data["stimulus"], source, brian2.get_unit(spec.stimulus.dimension)),
-        simulation=_simulation(data["simulation"], source),
+        initial=MappingProxyType(_initial(schema.initial, spec, source)),
+        stimulus=_stimulus(schema.stimulus, source, brian2.get_unit(spec.stimulus.dimension)),
+        simulation=_simulation(schema.simulation, source),
     )

@@ -99,6 +99,7 @@ class ProgramBuilder:
         self.constants: list[int] = []
         self.tables: list[Table] = []
         self.sites = 0
+        self._addresses: dict[tuple, tuple[Value, Value | None]] = {}
 
     # -- emission ---------------------------------------------------------------------------
     def _emit(self, code: str, args=(), imm=(), *, frac: int, low: int, high: int, width: int | None = None,
@@ -113,11 +114,11 @@ class ProgramBuilder:
             unsigned = code == "fit" and tuple(imm) == (1,)
             limit_low, limit_high = (0, (1 << declared) - 1) if unsigned else register_limits(declared)
             may_overflow = low < limit_low or high > limit_high
-        self.ops.append(Op(code=code, dst=slot, args=tuple(a.slot for a in args), imm=tuple(int(i) for i in imm),
-                           width=declared, operand_width=operand_width, overflow=overflow, site=site, label=label,
-                           may_overflow=may_overflow))
         if code in CHECKED:
             low, high = max(low, limit_low), min(high, limit_high)
+        self.ops.append(Op(code=code, dst=slot, args=tuple(a.slot for a in args), imm=tuple(int(i) for i in imm),
+                           width=declared, operand_width=operand_width, overflow=overflow, site=site, label=label,
+                           may_overflow=may_overflow, low=int(low), high=int(high)))
         return Value(slot=slot, frac=frac, low=int(low), high=int(high))
 
     def _accumulator(self, code: str, args, imm=(), *, frac: int, low: int, high: int, label: str,
@@ -143,9 +144,14 @@ class ProgramBuilder:
         return self._emit("load", imm=(index, register.offset), frac=register.frac, low=low, high=high,
                           label=f"{register.name} register")
 
-    def port(self, index: int, frac: int, bits: int, overflow: str, label: str) -> Value:
-        """An integer input, fitted to ``bits`` (the target's input width)."""
+    def port(self, index: int, frac: int, bits: int, overflow: str, label: str, magnitude: int | None = None) -> Value:
+        """An integer input, fitted to ``bits`` (the target's input width).
+
+        ``magnitude``: largest input over the operating range (default: the whole width).
+        """
         low, high = register_limits(bits)
+        if magnitude is not None:
+            low, high = max(low, -magnitude), min(high, magnitude)
         return self._emit("port", imm=(index,), frac=frac, low=low, high=high, width=bits, overflow=overflow,
                           label=label)
 
@@ -236,15 +242,12 @@ class ProgramBuilder:
         self.tables.append(Table(name=name, entries=entries, frac=frac, entry_bits=entry_bits, signed=signed,
                                  grid=grid, input_name=label))
         table = len(self.tables) - 1
-        index = self._emit("index", (x,), (grid.origin, grid.shift, grid.size), frac=0, low=0, high=grid.size - 1,
-                           label=f"{name}: index")
+        index, remainder = self._address(x, grid, name)
         first = self._emit("read", (index,), (table, 0), frac=frac, low=int(entries.min()), high=int(entries.max()),
                            label=f"{name}[k]")
-        if not grid.interpolate or grid.shift == 0:
+        if remainder is None:
             return first
         step = np.diff(entries)
-        remainder = self._emit("remainder", (x,), (grid.origin, grid.shift, grid.size), frac=grid.shift, low=0,
-                               high=(1 << grid.shift) - 1, label=f"{name}: position between entries")
         second = self._emit("read", (index,), (table, 1), frac=frac, low=int(entries.min()), high=int(entries.max()),
                             label=f"{name}[k+1]")
         difference = self._accumulator("sub", (second, first), frac=frac, low=min(0, int(step.min())),
@@ -253,6 +256,19 @@ class ProgramBuilder:
                              f"{name}: interpolation")
         return self.add(first, slope, f"{name}: interpolated",
                         bounds=(int(entries.min()) - 1, int(entries.max()) + 1))
+
+    def _address(self, x: Value, grid: LutGrid, name: str) -> tuple[Value, Value | None]:
+        """Entry index and position between entries of ``x`` on ``grid``, computed once per input and grid."""
+        key = (x.slot, grid.origin, grid.shift, grid.size, grid.interpolate)
+        if key not in self._addresses:
+            imm = (grid.origin, grid.shift, grid.size)
+            index = self._emit("index", (x,), imm, frac=0, low=0, high=grid.size - 1, label=f"{name}: index")
+            remainder = None
+            if grid.interpolate and grid.shift > 0:
+                remainder = self._emit("remainder", (x,), imm, frac=grid.shift, low=0, high=(1 << grid.shift) - 1,
+                                       label=f"{name}: position between entries")
+            self._addresses[key] = (index, remainder)
+        return self._addresses[key]
 
     def signed_table(self, name: str, values: np.ndarray, entry_bits: int, grid: LutGrid, x: Value,
                      label: str) -> Value:

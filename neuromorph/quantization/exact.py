@@ -65,48 +65,80 @@ def round_shift(x: int, shift: int, mode: str, offset: int) -> int:
     return (x + (offset >> (NOISE_BITS - shift))) >> shift
 
 
+def _binary(code: str):
+    return {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "gt": lambda a, b: int(a > b),
+            "ge": lambda a, b: int(a >= b), "and": lambda a, b: a & b, "min": min}[code]
+
+
 class ExactInterpreter:
-    """Python-integer interpreter with the same interface as the numpy one (lists of ints)."""
+    """Python-integer interpreter with the same semantics as the numpy one (lists of ints).
+
+    Each operation becomes a closure ``f(slots, registers, inputs, noise) -> (value, did_not_fit)``
+    on Python integers, independent of :mod:`neuromorph.quantization.fixed_point` and of numpy.
+    """
 
     def __init__(self, program: Program, tables: Sequence[Sequence[int]], constants: Sequence[int]):
         self.program = program
         self.tables = [[int(x) for x in t] for t in tables]
         self.constants = [int(c) for c in constants]
+        self._ops = [self._compile(op) for op in program.ops]
 
-    def _value(self, op: Op, slots: list, registers: list, inputs: list, noise) -> tuple[int, int]:
-        """(result, number of values that did not fit) of one operation for one neuron."""
-        code, a = op.code, [slots[i] for i in op.args]
+    def _compile(self, op: Op):
+        code, args, imm = op.code, op.args, op.imm
         if code == "const":
-            return self.constants[op.imm[0]], 0
+            value = self.constants[imm[0]]
+            return lambda s, r, i, noise: (value, 0)
         if code == "load":
-            return registers[op.imm[0]] + op.imm[1], 0
+            return lambda s, r, i, noise: (r[imm[0]] + imm[1], 0)
         if code == "mul":
-            left, bad_a = fit(a[0], op.operand_width, op.overflow)
-            right, bad_b = fit(a[1], op.operand_width, op.overflow)
-            value, bad = fit(left * right, op.width, op.overflow)
-            return value, bad_a + bad_b + bad
+            def multiply(s, r, i, noise):
+                left, bad_a = fit(s[args[0]], op.operand_width, op.overflow)
+                right, bad_b = fit(s[args[1]], op.operand_width, op.overflow)
+                value, bad = fit(left * right, op.width, op.overflow)
+                return value, bad_a + bad_b + bad
+            return multiply
         if code == "shr":
-            return round_shift(a[0], op.imm[0], self.program.rounding, noise(op.site)), 0
+            rounding = self.program.rounding
+            return lambda s, r, i, noise: (round_shift(s[args[0]], imm[0], rounding, noise(op.site)), 0)
         if code in ("port", "add", "sub", "shl", "fit"):
-            raw = {"port": lambda: inputs[op.imm[0]], "add": lambda: a[0] + a[1], "sub": lambda: a[0] - a[1],
-                   "shl": lambda: a[0] << op.imm[0], "fit": lambda: a[0]}[code]()
-            return fit(raw, op.width, op.overflow, op.code == "fit" and op.imm == (1,))
-        return self._logic(op, a), 0
+            raw = self._raw(op)
+            unsigned = code == "fit" and imm == (1,)
+            return lambda s, r, i, noise: fit(raw(s, i), op.width, op.overflow, unsigned)
+        logic = self._logic(op)
+        return lambda s, r, i, noise: (logic(s), 0)
 
-    def _logic(self, op: Op, a: list) -> int:
-        code = op.code
+    @staticmethod
+    def _raw(op: Op):
+        args, imm = op.args, op.imm
+        if op.code == "port":
+            return lambda s, i: i[imm[0]]
+        if op.code == "shl":
+            return lambda s, i: s[args[0]] << imm[0]
+        if op.code == "fit":
+            return lambda s, i: s[args[0]]
+        combine = _binary(op.code)
+        return lambda s, i: combine(s[args[0]], s[args[1]])
+
+    def _logic(self, op: Op):
+        code, args, imm = op.code, op.args, op.imm
         if code in ("index", "remainder"):
-            origin, shift, size = op.imm
-            offset = a[0] - origin
-            k = offset >> shift
-            if code == "index":
-                return min(max(k, 0), size - 1)
-            return offset & ((1 << shift) - 1) if 0 <= k < size - 1 else 0
+            origin, shift, size = imm
+
+            def address(s):
+                offset = s[args[0]] - origin
+                k = offset >> shift
+                if code == "index":
+                    return min(max(k, 0), size - 1)
+                return offset & ((1 << shift) - 1) if 0 <= k < size - 1 else 0
+            return address
         if code == "read":
-            table = self.tables[op.imm[0]]
-            return table[min(a[0] + op.imm[1], len(table) - 1)]
-        return {"gt": lambda: int(a[0] > a[1]), "ge": lambda: int(a[0] >= a[1]), "and": lambda: a[0] & a[1],
-                "select": lambda: a[1] if a[0] != 0 else a[2], "min": lambda: min(a[0], a[1])}[code]()
+            table, step = self.tables[imm[0]], imm[1]
+            last = len(table) - 1
+            return lambda s: table[min(s[args[0]] + step, last)]
+        if code == "select":
+            return lambda s: s[args[1]] if s[args[0]] != 0 else s[args[2]]
+        combine = _binary(code)
+        return lambda s: combine(s[args[0]], s[args[1]])
 
     def step_neuron(self, registers: list[int], inputs: list[int], step: int, neuron: int, n: int):
         """One step of one neuron: (new registers, spiked, overflow count per operation)."""
@@ -118,8 +150,8 @@ class ExactInterpreter:
 
         slots: list = [0] * len(program.ops)
         counts = [0] * len(program.ops)
-        for index, op in enumerate(program.ops):
-            slots[op.dst], counts[index] = self._value(op, slots, registers, inputs, noise)
+        for index, run in enumerate(self._ops):
+            slots[index], counts[index] = run(slots, registers, inputs, noise)
         return [slots[s] for s in program.outputs], slots[program.spike] != 0, counts
 
     def step(self, registers: list[list[int]], inputs: list[list[int]], step: int):

@@ -63,6 +63,9 @@ class RangeProfile:
         Largest absolute stimulus (SI units of the model's input, e.g. A/m^2).
     states : dict of str to (float, float)
         Extremes of the linear states (synaptic variables, adaptation), SI units.
+    inputs : dict of str to float
+        Largest magnitude of other named inputs (SI), e.g. per-neuron bias currents of a
+        network population; inputs not named here use ``drive_max``.
     """
 
     v_min: float
@@ -70,6 +73,11 @@ class RangeProfile:
     dv_max: float
     drive_max: float
     states: dict = field(default_factory=dict)
+    inputs: dict = field(default_factory=dict)
+
+    def input_max(self, name: str) -> float:
+        """Largest magnitude of input ``name`` (SI)."""
+        return self.inputs.get(name, self.drive_max)
 
     @classmethod
     def from_run(cls, v: np.ndarray, stimulus: np.ndarray, states: dict | None = None) -> "RangeProfile":

@@ -36,6 +36,9 @@ from .program import Port, Program, Register
 
 #: Fraction of the observed voltage span added on each side of the voltage tables.
 LUT_MARGIN = 0.1
+#: Lowest ``x = -A dt`` the phi table covers (a net negative conductance is not physical;
+#: exprel(-x) grows like e^|x| below it).
+PHI_LOWEST = 1.0
 
 
 def gate_rate(tau: np.ndarray, dt: float, method: str) -> np.ndarray:
@@ -59,6 +62,7 @@ class LoweringContext:
     input_overflow: str
     multiplier_bits: int
     accumulator_bits: int
+    headroom: float
 
     def register(self, name: str) -> Register:
         """The register holding state ``name``."""
@@ -123,10 +127,28 @@ def _monomial(b: ProgramBuilder, monomial, values: dict, label: str) -> Value | 
     return values[monomial]
 
 
-def _monomial_max(ctx: LoweringContext, monomial) -> float:
-    """Largest magnitude of a monomial: gates are at most 1, linear states their register's range."""
-    gates = {g.name for g in ctx.spec.gates}
-    return float(np.prod([1.0 if name in gates else ctx.real_max(name) ** power for name, power in monomial]))
+def _interval_product(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    corners = [a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]]
+    return min(corners), max(corners)
+
+
+def _state_interval(ctx: LoweringContext, name: str) -> tuple[float, float]:
+    """Operating range of a state in a monomial: gates [0, 1]; linear states their profiled range times
+    the headroom (including 0), or their register's range when unprofiled."""
+    if name in {g.name for g in ctx.spec.gates}:
+        return 0.0, 1.0
+    if name in ctx.profile.states:
+        low, high = ctx.profile.states[name]
+        return min(0.0, low * ctx.headroom), max(0.0, high * ctx.headroom)
+    return -ctx.real_max(name), ctx.real_max(name)
+
+
+def _monomial_interval(ctx: LoweringContext, monomial) -> tuple[float, float]:
+    interval = (1.0, 1.0)
+    for name, power in monomial:
+        for _ in range(power):
+            interval = _interval_product(interval, _state_interval(ctx, name))
+    return interval
 
 
 def _coefficient_values(ctx: LoweringContext, term: Term, scale: float) -> np.ndarray:
@@ -139,14 +161,9 @@ def _coefficient_values(ctx: LoweringContext, term: Term, scale: float) -> np.nd
 
 
 def _term_range(ctx: LoweringContext, term: Term, scale: float) -> tuple[float, float]:
-    """Real range of ``scale * c(v) * P`` (gates in [0, 1], linear states within their registers)."""
+    """Real range of ``scale * c(v) * P`` over the operating range (:func:`_state_interval`)."""
     values = _coefficient_values(ctx, term, scale)
-    gates = {g.name for g in ctx.spec.gates}
-    if all(name in gates for name, _ in term.monomial):
-        low, high = float(values.min()), float(values.max())
-        return (min(0.0, low), max(0.0, high)) if term.monomial else (low, high)
-    extreme = float(np.abs(values).max()) * _monomial_max(ctx, term.monomial)
-    return -extreme, extreme
+    return _interval_product((float(values.min()), float(values.max())), _monomial_interval(ctx, term.monomial))
 
 
 def _affine(b: ProgramBuilder, ctx: LoweringContext, term: Term, scale: float, v: Value, frac: int,
@@ -216,6 +233,7 @@ def _phi_correction(b: ProgramBuilder, ctx: LoweringContext, equation: StateEqua
                     total: Value) -> Value:
     """``dt f (phi(x) - 1)`` with ``phi(x) = exprel(-x)``, read from a table over ``x``."""
     x, low, high = _conductance(b, ctx, equation, values)
+    low = max(low, -PHI_LOWEST)  # x < 0 only from rounding around zero conductance: beyond, the end entry
     size = ctx.grid.size
     origin = int(np.floor(low * 2.0**x.frac))
     span = max(high * 2.0**x.frac - origin, 1.0)
@@ -230,13 +248,13 @@ def _phi_correction(b: ProgramBuilder, ctx: LoweringContext, equation: StateEqua
 
 
 def _state_update(b: ProgramBuilder, ctx: LoweringContext, equation: StateEquation, values: dict[str, Value],
-                  ports: list[Port]) -> Value:
+                  ports: dict[int, Port]) -> Value:
     """The new value of the voltage or a linear state (see the module docstring, 3)."""
     register = ctx.register(equation.name)
     factor, needs_table = _phi_factor(ctx, equation)
     scale = ctx.dt * factor
     drives = [i for i in ctx.spec.inputs if i.state == equation.name]
-    drive_max = sum(abs(i.gain) * scale * ctx.profile.drive_max for i in drives)
+    drive_max = sum(abs(i.gain) * scale * ctx.profile.input_max(i.name) for i in drives)
     extra = _extra_bits(ctx, equation, scale, register, drive_max, needs_table)
     frac = register.frac + extra
     total = None
@@ -244,9 +262,11 @@ def _state_update(b: ProgramBuilder, ctx: LoweringContext, equation: StateEquati
         piece = _term(b, ctx, term, scale, values, frac, f"{equation.name} term {k}")
         total = piece if total is None else b.add(total, piece, f"{equation.name}: dt f")
     for spec_input in drives:
-        ports.append(Port(name=spec_input.name, kind="drive", state=equation.name, bits=ctx.input_bits, frac=frac,
-                          scale=spec_input.gain * scale * 2.0**frac))
-        drive = b.port(len(ports) - 1, frac, ctx.input_bits, ctx.input_overflow, f"input {spec_input.name}")
+        index = ctx.spec.inputs.index(spec_input)  # drive ports come first, in the order of the inputs
+        ports[index] = Port(name=spec_input.name, kind="drive", state=equation.name, bits=ctx.input_bits, frac=frac,
+                            scale=spec_input.gain * scale * 2.0**frac)
+        magnitude = int(np.ceil(abs(ports[index].scale) * ctx.profile.input_max(spec_input.name)))
+        drive = b.port(index, frac, ctx.input_bits, ctx.input_overflow, f"input {spec_input.name}", magnitude)
         total = drive if total is None else b.add(total, drive, f"{equation.name}: dt f")
     own = values[equation.name]
     if total is None:
@@ -319,6 +339,19 @@ def initial_registers(spec: NeuronSpec, registers: tuple[Register, ...], initial
     return np.array(contents, dtype=np.int64)
 
 
+def initial_register_rows(spec: NeuronSpec, registers: tuple[Register, ...], initial: dict, dt: float,
+                          n: int) -> np.ndarray:
+    """Register contents (n_registers, n) for per-neuron initial values (scalars or arrays of n, SI)."""
+    rows = np.empty((len(registers), n), dtype=np.int64)
+    for row, register in enumerate(registers):
+        if register.kind == "refractory":
+            rows[row] = 1 if register.unit == "flag" else refractory_steps(spec, dt)
+            continue
+        values = np.broadcast_to(np.asarray(initial[register.name], dtype=float), (n,))
+        rows[row] = [register_value(x, register) - register.offset for x in values]
+    return rows
+
+
 # -- refractoriness, threshold, reset -----------------------------------------------------
 def _threshold_int(value: float, frac: int, strict: bool) -> int:
     """Integer bound equivalent to ``v_real > value`` (floor) or ``v_real >= value`` (ceil)."""
@@ -362,15 +395,18 @@ def _stored(b: ProgramBuilder, register: Register, value: Value) -> Value:
 
 
 def _reset(b: ProgramBuilder, spec: NeuronSpec, registers, stored: dict[str, Value], spiked: Value) -> None:
+    """``x = value`` or ``x += value`` where a neuron spiked (an increment only counts overflow there)."""
     by_name = {r.name: r for r in registers}
     for statement in spec.reset:
         register, current = by_name[statement.name], stored[statement.name]
         if statement.op == "=":
             target = b.constant(register_value(statement.value, register), current.frac, f"reset {statement.name}")
-        else:
-            step = b.constant(int(to_fixed(statement.value, register.frac)), current.frac, f"reset {statement.name}")
-            target = _fit_register(b, register, b.add(current, step, f"reset {statement.name} += "))
-        stored[statement.name] = b.select(spiked, target, current, f"reset {statement.text}")
+            stored[statement.name] = b.select(spiked, target, current, f"reset {statement.text}")
+            continue
+        step = b.constant(int(to_fixed(statement.value, register.frac)), current.frac, f"reset {statement.name}")
+        zero = b.constant(0, current.frac, "zero")
+        increment = b.select(spiked, step, zero, f"reset {statement.text}")
+        stored[statement.name] = _fit_register(b, register, b.add(current, increment, f"reset {statement.text}"))
 
 
 # -- the whole step -----------------------------------------------------------------------
@@ -384,24 +420,78 @@ class LoweredProgram:
     initial: np.ndarray
 
 
-def lower(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float, initial: dict[str, float]) -> LoweredProgram:
-    """Lower ``spec`` to an integer program on ``target`` (see the module docstring)."""
+def increment_shift(weight_max: float, register: Register, target) -> int:
+    """Left shift of an increment port: the largest weight (SI) fits the target's weight format after it.
+
+    A weight ``w`` arrives as ``round(w * 2**(frac - shift))`` units and is added as
+    ``units << shift``; the format holds up to ``(2**weight_bits - 1) * 2**weight_exponent_max``.
+    """
+    largest = ((1 << target.weight_bits) - 1) * 2.0**target.weight_exponent_max
+    in_lsb = abs(weight_max) * 2.0**register.frac
+    return max(0, int(np.ceil(np.log2(in_lsb / largest)))) if in_lsb > largest else 0
+
+
+def _increments(b: ProgramBuilder, spec: NeuronSpec, registers, values: dict, increments: dict, target,
+                ports: dict[int, Port], dt: float) -> None:
+    """Synaptic increments ``X += input << shift`` at the start of the step (Brian2 applied them at the end
+    of the previous one); an ``(unless refractory)`` state takes them only when not refractory."""
+    by_name = {r.name: r for r in registers}
+    refractory = registers[-1] if registers[-1].kind == "refractory" else None
+    for k, (name, weight_max) in enumerate(increments.items()):
+        register = by_name.get(name)
+        if register is None or register.kind == "gate" or register.kind == "refractory":
+            raise LoweringError(f"synapses can increment the voltage or a linear state, not {name!r}",
+                                field="projection.target_variable")
+        shift = increment_shift(weight_max, register, target)
+        index = len(spec.inputs) + k
+        ports[index] = Port(name=f"{name} increment", kind="increment", state=name, bits=target.input_bits,
+                            frac=register.frac - shift, scale=2.0 ** (register.frac - shift))
+        arrived = b.port(index, register.frac - shift, target.input_bits, target.overflow_input, f"synapses into {name}")
+        increment = b.shl(arrived, shift, f"{name}: increment") if shift else arrived
+        if name in _held(spec) and refractory is not None:
+            increment = b.select(_was_not_refractory(b, spec, values, refractory, dt), increment,
+                                 b.constant(0, increment.frac, "zero"), f"{name} increment unless refractory")
+        values[name] = _fit_register(b, register, b.add(values[name], increment, f"{name} += increment"))
+
+
+def _held(spec: NeuronSpec) -> set[str]:
+    """States with Brian2's ``(unless refractory)`` flag."""
+    return {g.name for g in spec.gates if g.unless_refractory} | {e.name for e in spec.equations_of
+                                                                    if e.unless_refractory}
+
+
+def _was_not_refractory(b: ProgramBuilder, spec: NeuronSpec, values: dict, refractory: Register, dt: float) -> Value:
+    """``not_refractory`` as it stood at the end of the previous step (when Brian2 applied the increment)."""
+    if refractory.unit == "flag":
+        return values[refractory.name]
+    steps = b.constant(refractory_steps(spec, dt), 0, "refractory steps")
+    return b.compare("ge", values[refractory.name], steps, "was not refractory")
+
+
+def lower(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float, initial: dict[str, float],
+          increments: dict[str, float] | None = None) -> LoweredProgram:
+    """Lower ``spec`` to an integer program on ``target`` (see the module docstring).
+
+    ``increments`` maps each state that synapses increment to the largest weight (SI) that
+    reaches it; each gets an input port (after the drive ports).
+    """
     registers = register_layout(spec, target, config, profile, dt)
     v_register = registers[0]
     grid = voltage_grid(profile, v_register.frac, config.lut_size, config.interpolate)
     ctx = LoweringContext(spec=spec, registers=registers, dt=dt, method=config.method, entry_bits=config.gate_bits,
                           grid=grid, v_grid=grid.points(v_register.frac), profile=profile,
                           input_bits=target.input_bits, input_overflow=target.overflow_input,
-                          multiplier_bits=target.multiplier_bits, accumulator_bits=target.accumulator_bits)
+                          multiplier_bits=target.multiplier_bits, accumulator_bits=target.accumulator_bits,
+                          headroom=config.headroom)
     b = ProgramBuilder(Datapath(target.multiplier_bits, target.accumulator_bits, target.overflow_accumulator))
     values = {r.name: b.load(i, r) for i, r in enumerate(registers)}
+    ports: dict[int, Port] = {}
+    _increments(b, spec, registers, values, dict(increments or {}), target, ports, dt)
     not_refractory, refractory_value = _refractory_start(b, spec, registers, values, dt)
-    ports: list[Port] = []
     new = {g.name: _gate_update(b, ctx, i, values[g.name], values[spec.voltage]) for i, g in enumerate(spec.gates)}
     for equation in spec.equations_of:
         new[equation.name] = _state_update(b, ctx, equation, values, ports)
-    held = {g.name for g in spec.gates if g.unless_refractory} | {e.name for e in spec.equations_of
-                                                                   if e.unless_refractory}
+    held = _held(spec)
     stored, fits = {}, []
     for register in registers:
         if register.kind == "refractory":
@@ -423,6 +513,7 @@ def lower(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float, in
         stored[registers[-1].name] = b.select(spiked, zero, refractory_value, f"{registers[-1].name} after spike")
         fits.append(-1)
     outputs = [_stored(b, r, stored[r.name]) for r in registers]
-    program = b.finish(registers, ports, outputs, fits, spiked, config.rounding, config.seed)
+    program = b.finish(registers, [ports[i] for i in sorted(ports)], outputs, fits, spiked, config.rounding,
+                       config.seed)
     return LoweredProgram(program=program, tables=tuple(b.tables), constants=np.array(b.constants, dtype=np.int64),
                           initial=initial_registers(spec, registers, initial, dt))

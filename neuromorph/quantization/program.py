@@ -79,6 +79,9 @@ class Op:
         What the operation computes, for people.
     may_overflow : bool
         The static bounds of the operating range exceed ``width`` (or ``operand_width``).
+    low, high : int
+        Static bounds of the result over the operating range (registers and tables at their
+        extremes), after the operation's own width is enforced.
     """
 
     code: str
@@ -91,6 +94,15 @@ class Op:
     site: int = -1
     label: str = ""
     may_overflow: bool = False
+    low: int = 0
+    high: int = 0
+
+    @property
+    def value_bits(self) -> int:
+        """Two's-complement bits the static bounds of the result need."""
+        def bits(x: int) -> int:
+            return (x.bit_length() + 1) if x >= 0 else ((-x - 1).bit_length() + 1)
+        return max(bits(self.low), bits(self.high), 1)
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,7 @@ def _check_table_budget(tables: tuple[Table, ...], target: HardwareTarget, confi
 
 
 def quantize(spec: NeuronSpec, target: HardwareTarget, config: QuantConfig, profile: RangeProfile, dt: float,
-             initial: dict[str, float]) -> QuantizedNeuron:
+             initial: dict[str, float], increments: dict[str, float] | None = None) -> QuantizedNeuron:
     """Choose formats from ``profile`` and produce the integer neuron for ``target``.
 
     Parameters
@@ -199,6 +199,9 @@ def quantize(spec: NeuronSpec, target: HardwareTarget, config: QuantConfig, prof
         Time step (s).
     initial : dict
         Initial state in SI units.
+    increments : dict of str to float, optional
+        States that synapses increment (``g_e += w``), each with its largest weight (SI):
+        one input port each, after the drive ports.
 
     Raises
     ------
@@ -209,7 +212,7 @@ def quantize(spec: NeuronSpec, target: HardwareTarget, config: QuantConfig, prof
         equations Brian2 cannot split.
     """
     config = config.validated(target)
-    lowered = lower(spec, target, config, profile, dt, initial)
+    lowered = lower(spec, target, config, profile, dt, initial, increments)
     _check_table_budget(lowered.tables, target, config)
     datapath = {"multiplier_bits": target.multiplier_bits, "accumulator_bits": target.accumulator_bits,
                 "input_bits": target.input_bits, "accumulator_overflow": target.overflow_accumulator}

@@ -7,6 +7,7 @@ and the code-generation target is chosen per object (no global preferences).
 """
 from __future__ import annotations
 
+import re
 import time
 
 import brian2
@@ -17,6 +18,7 @@ from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
 from ..errors import ModelFileError
 from ..execution.trace import Trace
 from ..model.model_file import ModelFile
+from ..progress import BarFactory, no_bars
 from .brian2_functions import BRIAN2_FUNCTIONS
 
 CODE_OBJECTS = {"numpy": NumpyCodeObject, "cython": CythonCodeObject}
@@ -69,6 +71,19 @@ def build_network(model: ModelFile, stimulus: np.ndarray, codegen: str, record_v
     return network, group, spikes, state
 
 
+def usable_codegen(model: ModelFile, wanted: str) -> str:
+    """``wanted`` if Brian2 can run the model with it, else the model file's own target.
+
+    Cython needs a working compiler, and neuromorph's membrane functions (``ghk_current``,
+    ``woodhull_unblocked_fraction``) have only numpy implementations.
+    """
+    if wanted == "cython":
+        uses_numpy_only = any(re.search(rf"\b{name}\s*\(", model.spec.equations) for name in BRIAN2_FUNCTIONS)
+        if uses_numpy_only or not CythonCodeObject.is_available():
+            return "numpy"
+    return wanted
+
+
 def _state_units(spec) -> dict:
     """Brian2 unit of every state variable."""
     units = {spec.voltage: brian2.volt, **{g.name: 1 for g in spec.gates}}
@@ -76,11 +91,25 @@ def _state_units(spec) -> dict:
     return units
 
 
-def run_brian2(model: ModelFile, stimulus: np.ndarray, *, codegen: str | None = None, record_v: bool = True) -> Trace:
+def _reporter(bar, n_steps: int):
+    """Brian2 ``report`` callback advancing ``bar`` to the completed fraction of ``n_steps``."""
+    shown = [0]
+
+    def report(elapsed, completed, start, duration):
+        steps = int(round(float(completed) * n_steps))
+        bar.update(steps - shown[0])
+        shown[0] = steps
+
+    return report
+
+
+def run_brian2(model: ModelFile, stimulus: np.ndarray, *, codegen: str | None = None, record_v: bool = True,
+               bars: BarFactory = no_bars) -> Trace:
     """Simulate ``model`` in Brian2 with ``stimulus`` (n_steps, N) A/m^2; return a :class:`Trace`.
 
     ``Trace.v[k]`` is the membrane potential at ``t = k dt`` (before the update of step
     ``k``); a spike detected in step ``k`` is reported at ``t = k dt``, as Brian2 does.
+    ``bars`` shows the progress of the run (none by default).
     """
     sim = model.simulation
     codegen = codegen or sim.codegen
@@ -88,7 +117,9 @@ def run_brian2(model: ModelFile, stimulus: np.ndarray, *, codegen: str | None = 
     network, group, spikes, state = build_network(model, stimulus, codegen, record_v)
     started = time.perf_counter()
     try:
-        network.run(n_steps * sim.dt * brian2.second, namespace={})
+        with bars(n_steps, f"Brian2 ({codegen})", "step") as bar:
+            network.run(n_steps * sim.dt * brian2.second, namespace={}, report=_reporter(bar, n_steps),
+                        report_period=0.5 * brian2.second)
     except Exception as exc:
         raise ModelFileError(f"Brian2 run failed: {_root_message(exc)}", model.path) from None
     wall = time.perf_counter() - started

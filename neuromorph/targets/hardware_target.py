@@ -9,22 +9,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Annotated, Any, Literal
 
-import tomli
+from pydantic import AfterValidator, Field
 
 from ..errors import ConfigError, TargetFileError
+from ..files import read_toml_file
 from ..quantization.fixed_point import OVERFLOW_MODES, ROUNDING_MODES
+from ..schema import Identifier, Section, refuse, text, validate_file
 
 TARGETS_DIR = Path(__file__).resolve().parents[2] / "hw_targets"
-
-
-def _positive(value) -> str | None:
-    return None if value > 0 else "must be positive"
-
-
-def _width(value) -> str | None:
-    return None if 2 <= value <= 63 else "must be between 2 and 63 bits"
 
 
 #: Widest multiplier operand and accumulator neuromorph emulates exactly in 64-bit integers:
@@ -33,61 +27,83 @@ def _width(value) -> str | None:
 MAX_MULTIPLIER_BITS = 32
 MAX_ACCUMULATOR_BITS = 62
 
-
-def _multiplier(value) -> str | None:
-    if not 2 <= value <= MAX_MULTIPLIER_BITS:
-        return (f"must be between 2 and {MAX_MULTIPLIER_BITS} bits (neuromorph emulates products exactly in "
-                "64-bit integers)")
-    return None
+Width = Annotated[int, Field(ge=2, le=63)]
+Overflow = Literal[OVERFLOW_MODES]
+Rounding = Literal[ROUNDING_MODES]
+Positive = Annotated[int, Field(ge=1)]
 
 
-def _accumulator(value) -> str | None:
-    if not 2 <= value <= MAX_ACCUMULATOR_BITS:
-        return (f"must be between 2 and {MAX_ACCUMULATOR_BITS} bits (neuromorph emulates sums exactly in "
-                "64-bit integers)")
-    return None
+def _emulated(limit: int):
+    def check(bits: int) -> int:
+        if not 2 <= bits <= limit:
+            raise refuse(f"must be between 2 and {limit} bits (neuromorph emulates the datapath exactly in 64-bit "
+                         f"integers), got {bits}")
+        return bits
+    return AfterValidator(check)
 
 
-def _overflow(value) -> str | None:
-    return None if value in OVERFLOW_MODES else f"must be one of {list(OVERFLOW_MODES)}"
+class TargetSection(Section):
+    """``[target]``: name and description."""
+
+    name: Identifier
+    description: text(500) = ""
 
 
-def _roundings(value) -> str | None:
-    if not value or not all(isinstance(v, str) and v in ROUNDING_MODES for v in value):
-        return f"must be a non-empty list drawn from {list(ROUNDING_MODES)}"
-    return None
+class DatapathSection(Section):
+    """``[datapath]``: register, multiplier, accumulator and input widths; rounding modes."""
+
+    state_bits: Width
+    multiplier_bits: Annotated[int, _emulated(MAX_MULTIPLIER_BITS)]
+    accumulator_bits: Annotated[int, _emulated(MAX_ACCUMULATOR_BITS)]
+    input_bits: Width
+    rounding_modes: Annotated[list[Rounding], Field(min_length=1)]
 
 
-def _any(value) -> str | None:
-    return None
+class OverflowSection(Section):
+    """``[overflow]``: the rule of each register class."""
+
+    voltage: Overflow
+    gate: Overflow
+    linear: Overflow
+    accumulator: Overflow
+    input: Overflow
 
 
-#: section -> key -> (field name, type, validator)
-SCHEMA: dict[str, dict[str, tuple[str, type, Callable[[Any], str | None]]]] = {
-    "target": {"name": ("name", str, _any), "description": ("description", str, _any)},
-    "datapath": {
-        "state_bits": ("state_bits", int, _width), "multiplier_bits": ("multiplier_bits", int, _multiplier),
-        "accumulator_bits": ("accumulator_bits", int, _accumulator), "input_bits": ("input_bits", int, _width),
-        "rounding_modes": ("rounding_modes", list, _roundings),
-    },
-    "overflow": {
-        "voltage": ("overflow_voltage", str, _overflow), "gate": ("overflow_gate", str, _overflow),
-        "linear": ("overflow_linear", str, _overflow), "accumulator": ("overflow_accumulator", str, _overflow),
-        "input": ("overflow_input", str, _overflow),
-    },
-    "lookup_tables": {"max_entries": ("lut_max_entries", int, _positive),
-                      "memory_bits": ("lut_memory_bits", int, _positive)},
-    "network": {
-        "weight_bits": ("weight_bits", int, _width), "weight_exponent_min": ("weight_exponent_min", int, _any),
-        "weight_exponent_max": ("weight_exponent_max", int, _any),
-        "max_delay_steps": ("max_delay_steps", int, lambda v: None if v >= 0 else "must be >= 0"),
-    },
-    "defaults": {
-        "state_bits": ("default_state_bits", int, _width), "lut_size": ("default_lut_size", int, _positive),
-        "interpolate": ("default_interpolate", bool, _any), "rounding": ("default_rounding", str, _any),
-        "narrow_rounding": ("default_narrow_rounding", str, _any),
-    },
-}
+class TablesSection(Section):
+    """``[lookup_tables]``: largest table and total table memory."""
+
+    max_entries: Positive
+    memory_bits: Positive
+
+
+class NetworkSection(Section):
+    """``[network]``: weight mantissa and exponent, longest delay."""
+
+    weight_bits: Width
+    weight_exponent_min: int
+    weight_exponent_max: int
+    max_delay_steps: Annotated[int, Field(ge=0)]
+
+
+class DefaultsSection(Section):
+    """``[defaults]``: the settings a user gets without flags."""
+
+    state_bits: Width
+    lut_size: Positive
+    interpolate: bool
+    rounding: Rounding
+    narrow_rounding: Rounding
+
+
+class TargetFile(Section):
+    """A whole target file (keys documented in ``hw_targets/README.md``)."""
+
+    target: TargetSection
+    datapath: DatapathSection
+    overflow: OverflowSection
+    lookup_tables: TablesSection
+    network: NetworkSection
+    defaults: DefaultsSection
 
 
 @dataclass(frozen=True)
@@ -145,30 +161,19 @@ class HardwareTarget:
         return size
 
 
-def _field_values(data: dict, source: str) -> dict[str, Any]:
-    for section in data:
-        if section not in SCHEMA:
-            raise TargetFileError(f"unknown section [{section}]; allowed: {sorted(SCHEMA)}", source, section)
-    values = {}
-    for section, keys in SCHEMA.items():
-        content = data.get(section)
-        if not isinstance(content, dict):
-            raise TargetFileError(f"missing section [{section}]", source, section)
-        for key in content:
-            if key not in keys:
-                raise TargetFileError(f"unknown key; allowed: {sorted(keys)}", source, f"{section}.{key}")
-        for key, (name, kind, check) in keys.items():
-            where = f"{section}.{key}"
-            if key not in content:
-                raise TargetFileError("missing required key", source, where)
-            value = content[key]
-            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                raise TargetFileError(f"must be of type {kind.__name__}, got {value!r}", source, where)
-            problem = check(value)
-            if problem:
-                raise TargetFileError(f"{problem}, got {value!r}", source, where)
-            values[name] = tuple(value) if kind is list else value
-    return values
+def _field_values(file: TargetFile) -> dict[str, Any]:
+    """The flat fields of :class:`HardwareTarget` from a validated file."""
+    d, o, t, n, f = file.datapath, file.overflow, file.lookup_tables, file.network, file.defaults
+    return dict(
+        name=file.target.name, description=file.target.description, state_bits=d.state_bits,
+        multiplier_bits=d.multiplier_bits, accumulator_bits=d.accumulator_bits, input_bits=d.input_bits,
+        rounding_modes=tuple(d.rounding_modes), overflow_voltage=o.voltage, overflow_gate=o.gate,
+        overflow_linear=o.linear, overflow_accumulator=o.accumulator, overflow_input=o.input,
+        lut_max_entries=t.max_entries, lut_memory_bits=t.memory_bits, weight_bits=n.weight_bits,
+        weight_exponent_min=n.weight_exponent_min, weight_exponent_max=n.weight_exponent_max,
+        max_delay_steps=n.max_delay_steps, default_state_bits=f.state_bits, default_lut_size=f.lut_size,
+        default_interpolate=f.interpolate, default_rounding=f.rounding, default_narrow_rounding=f.narrow_rounding,
+    )
 
 
 def _check_consistency(target: HardwareTarget) -> None:
@@ -197,16 +202,10 @@ def _check_consistency(target: HardwareTarget) -> None:
 
 
 def load_target_file(path: str | Path) -> HardwareTarget:
-    """Load and validate one target file."""
+    """Load and validate one target file (bounded UTF-8 text, one declarative schema)."""
     source = str(path)
-    try:
-        with open(path, "rb") as handle:
-            data = tomli.load(handle)
-    except FileNotFoundError:
-        raise TargetFileError("file not found", source) from None
-    except tomli.TOMLDecodeError as exc:
-        raise TargetFileError(f"malformed TOML: {exc}", source) from None
-    target = HardwareTarget(**_field_values(data, source), source=source)
+    file = validate_file(TargetFile, read_toml_file(path, error=TargetFileError), source, TargetFileError)
+    target = HardwareTarget(**_field_values(file), source=source)
     _check_consistency(target)
     return target
 

@@ -1,0 +1,1 @@
+"""Networks: populations, sources and projections exported to Lava process graphs, and their fidelity."""

@@ -1,0 +1,104 @@
+"""``neuromorph network NET.toml``: a network through Brian2, the lowering, the emulator and/or Lava.
+
+Prints a table per population, writes ``report.json``, ``activity.png`` (rasters and
+population rates, Brian2 against fixed point) and ``statistics_<population>.png``.
+"""
+from __future__ import annotations
+
+from ..errors import NeuromorphError, OverflowDetected
+
+
+def add_network_parser(subparsers) -> None:
+    """Register the ``network`` subcommand."""
+    from ..cli import _add_quantization_options
+
+    p = subparsers.add_parser("network", help="run a network file in Brian2 and in fixed point (emulator and/or "
+                                              "Lava graph) and report per-population fidelity")
+    p.add_argument("network", help="network file (TOML)")
+    p.add_argument("--target", help="hardware target name or file (default: the --config's, else loihi2)")
+    _add_quantization_options(p)
+    p.add_argument("--backend", choices=("emulator", "lava", "both"), default="emulator")
+    p.add_argument("--network-seed", type=int, dest="network_seed",
+                   help="redraw the network file's connectivity, weights, delays and inputs with this seed")
+    p.add_argument("--no-floor", dest="floor", action="store_false",
+                   help="skip the perturbed Brian2 run that measures the float model's own divergence")
+    p.add_argument("--codegen", choices=("numpy", "cython"), help="Brian2 code generation (default: cython if it "
+                                                                  "compiles)")
+    p.add_argument("--window", type=float, default=2.0, help="coincidence window in ms (default 2)")
+    p.add_argument("--out", default="out/network", help="output directory (default out/network)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    p.add_argument("--strict", action="store_true", help="fail (exit 3) if any register or intermediate overflowed")
+    p.set_defaults(handler=run_network_command)
+
+
+def _fmt(value, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def format_network_table(report: dict) -> str:
+    """Per population: kind, drive, rates and Gamma, beside the float floor."""
+    lines = [f"{report['network'].splitlines()[0]} on {report['target']} ({report['config']['state_bits']}-bit "
+             f"state, {report['config']['rounding']} rounding)",
+             f"  {'population':<12}{'kind':<9}{'driven':<14}{'rate ref/cand/floor (Hz)':<28}"
+             f"{'Gamma mean (worst)':<22}{'floor Gamma':<12}"]
+    for name, p in report["populations"].items():
+        rates = p["rates_hz"]
+        rate_text = "/".join(_fmt(rates[k], 1) for k in ("reference", "candidate", "floor"))
+        lines.append(f"  {name:<12}{p['kind']:<9}{p['driven']:<14}{rate_text:<28}"
+                     f"{_fmt(p['gamma']['mean'])} ({_fmt(p['gamma']['worst'])}){'':<6}{_fmt(p['gamma']['floor'])}")
+    lava = report.get("lava_matches_emulator")
+    if lava is not None:
+        lines.append(f"  Lava graph == emulator: {'exact' if lava['match'] else 'MISMATCH'} over "
+                     f"{lava['steps_compared']} steps")
+    return "\n".join(lines)
+
+
+def _overflowed(report: dict) -> dict:
+    found = {}
+    for name, p in report["populations"].items():
+        registers = {k: v for k, v in p["overflows"].get("registers", {}).items() if v}
+        operations = p["overflows"].get("operations", {})
+        if registers or operations:
+            found[name] = {**registers, **operations}
+    return found
+
+
+def run_network_command(args) -> int:
+    """Run the pipeline, print the table, write the report and figures."""
+    from ..cli import _load_target, _log, _quant_config, _write_json, check_arguments, prepare_output
+    from ..tuning import read_config
+    from .compare import NetworkOptions, build_report, compare
+    from .network_file import load_network
+    from .plots import plot_activity, plot_statistics
+
+    check_arguments(args)
+    out = prepare_output(args.out)
+    spec = load_network(args.network, seed=args.network_seed)
+    settings = read_config(args.config) if args.config else {}
+    target = _load_target(args.target or settings.pop("target", "loihi2"))
+    settings.pop("target", None)
+    config = _quant_config(args, "exponential_euler", settings, target)
+    options = NetworkOptions(backend=args.backend, floor=args.floor, window=args.window * 1e-3, codegen=args.codegen)
+    result = compare(spec, target, config, options, progress=_log, method=args.method)
+    report = build_report(result)
+    text = _write_json(out / "report.json", report)
+    names = [p.name for p in spec.populations]
+    plot_activity([(result.statistics[n], result.reference.populations[n].spike_trains, _trains(result, n))
+                   for n in names], out / "activity.png", title=f"Brian2 vs {result.candidate.label} on {target.name}")
+    for name in names:
+        plot_statistics(result.statistics[name], out / f"statistics_{name}.png", title=f"{name} on {target.name}")
+    print(text if args.json else format_network_table(report))
+    _log(f"wrote {out / 'report.json'}, {out / 'activity.png'} and statistics_<population>.png")
+    overflowed = _overflowed(report)
+    if args.strict and overflowed:
+        raise OverflowDetected(f"overflow during the run: {overflowed}")
+    if result.lava_check is not None and not result.lava_check.match:
+        raise NeuromorphError(f"Lava graph and emulator disagree: {result.lava_check.populations}")
+    return 0
+
+
+def _trains(result, name: str) -> tuple:
+    from ..execution.emulator import spike_trains_from
+
+    return spike_trains_from(result.candidate.populations[name].spikes, result.spec.dt)
+

@@ -1,0 +1,240 @@
+"""What fixed point does to a network: Brian2 reference -> lowered network -> emulator and/or Lava -> report.
+
+:func:`compare` runs the whole pipeline on a :class:`~neuromorph.network.ir.NetworkSpec`:
+
+1. the float reference in Brian2 (Poisson sources sampled once, their spikes recorded);
+2. the lowering for the target (profiles from the reference, sources replayed);
+3. the numpy network emulator and/or the Lava graph (checked equal, every spike and state);
+4. the float model's own divergence floor: Brian2 again with every neuron's voltage kicked
+   by up to half a voltage LSB each step (the same input), as ``examples/timing_reliability.py``
+   does for one neuron;
+5. per population: rates and per-neuron Gamma (meaningful for populations driven
+   feed-forward), and for recurrent ones the statistics that survive chaos -- rate, ISI CV
+   and correlation distributions (KS distances), the population-rate spectrum's peak,
+   Gamma in successive windows -- each beside the floor.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import numpy as np
+
+from ..errors import InputError
+from ..execution.emulator import spike_trains_from
+from ..quantization.quantize import QuantConfig
+from .emulator import NetworkRun, run_network
+from .ir import NetworkSpec
+from .lower import LoweredNetwork, check_network_fits, lower_network, recorded_variables
+from .reference import NetworkTrace, Recording, replay_sources, run_network_brian2
+from .statistics import PopulationStatistics, StatisticsConfig, population_statistics
+
+BACKENDS = ("emulator", "lava", "both")
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    """How to compare: backends, the floor run, the coincidence window (s), the statistics settings."""
+
+    backend: str = "emulator"
+    floor: bool = True
+    window: float = 2e-3
+    codegen: str | None = None
+    statistics: StatisticsConfig = StatisticsConfig()
+
+    def __post_init__(self):
+        if self.backend not in BACKENDS:
+            raise InputError(f"backend must be one of {list(BACKENDS)}, got {self.backend!r}", field="--backend")
+
+
+@dataclass(frozen=True)
+class LavaNetworkCheck:
+    """Exact comparison of the Lava graph with the emulator, per population."""
+
+    match: bool
+    steps_compared: int
+    populations: dict
+
+    def to_dict(self) -> dict:
+        return {"match": self.match, "steps_compared": self.steps_compared, "populations": self.populations}
+
+
+@dataclass(frozen=True)
+class NetworkResult:
+    """Everything a network comparison produced."""
+
+    spec: NetworkSpec
+    target: object
+    lowered: LoweredNetwork
+    reference: NetworkTrace
+    floor: NetworkTrace | None
+    candidate: NetworkRun
+    lava_check: LavaNetworkCheck | None
+    statistics: dict
+    recurrent: dict
+    options: NetworkOptions
+    wall_time_s: dict
+
+
+def recurrent_populations(spec: NetworkSpec) -> dict[str, bool]:
+    """Whether each population lies on a cycle of projections between populations (itself included)."""
+    edges = {p.name: set() for p in spec.populations}
+    for projection in spec.projections:
+        if projection.source in edges:
+            edges[projection.source].add(projection.target)
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, stack = set(), list(edges[start])
+        while stack:
+            node = stack.pop()
+            if node == goal:
+                return True
+            if node not in seen:
+                seen.add(node)
+                stack.extend(edges.get(node, ()))
+        return False
+
+    return {name: reaches(name, name) for name in edges}
+
+
+def check_lava(emulated: NetworkRun, lava: NetworkRun) -> LavaNetworkCheck:
+    """Every spike, every register and every overflow count of every step, exactly."""
+    populations = {}
+    for name, run in emulated.populations.items():
+        other = lava.populations[name]
+        steps = min(len(run.spikes), len(other.spikes))
+        equal = np.array_equal(run.spikes[:steps], other.spikes[:steps]) and \
+            np.array_equal(run.overflows, other.overflows)
+        if run.states is not None and other.states is not None:
+            equal = equal and np.array_equal(run.states[:steps], other.states[:steps])
+        first = None
+        if not equal:
+            spikes_differ = (run.spikes[:steps] != other.spikes[:steps]).any(axis=1)
+            first = int(np.argmax(spikes_differ)) if spikes_differ.any() else None
+        populations[name] = {"match": bool(equal), "first_mismatch_step": first,
+                             "spikes_compared": int(run.spikes[:steps].size),
+                             "states_compared": int(run.states[:steps].size) if run.states is not None else 0}
+    steps = min(len(r.spikes) for r in emulated.populations.values()) if emulated.populations else 0
+    return LavaNetworkCheck(match=all(p["match"] for p in populations.values()), steps_compared=steps,
+                            populations=populations)
+
+
+def _floor_amplitude(lowered: LoweredNetwork) -> tuple[str, float]:
+    """The voltage variable and half the finest voltage LSB of the lowered populations."""
+    lsbs = [p.voltage_lsb for p in lowered.populations]
+    voltage = next(p.spec.voltage for p in lowered.populations)
+    return voltage, 0.5 * min(lsbs)
+
+
+def _candidate_trains(run: NetworkRun, name: str, dt: float) -> tuple:
+    return spike_trains_from(run.populations[name].spikes, dt)
+
+
+def compare(spec: NetworkSpec, target, config: QuantConfig | None = None, options: NetworkOptions = NetworkOptions(),
+            progress: Callable[[str], None] = lambda message: None, method: str | None = None) -> NetworkResult:
+    """Run the pipeline of the module docstring and return its results (see :func:`build_report`)."""
+    walls = {}
+    config = config or QuantConfig.for_target(target)
+    check_network_fits(spec, target)
+    progress(f"Brian2 reference: {spec.summary()}")
+    reference = run_network_brian2(spec, codegen=options.codegen,
+                                   record=Recording(variables=recorded_variables(spec)))
+    walls["brian2"] = reference.extra.get("wall_time_s")
+    replayed = replay_sources(spec, reference)
+    progress(f"lowering for {target.name} ({config.state_bits}-bit state, {config.rounding} rounding)")
+    lowered = lower_network(replayed, reference, target, config, method)
+    record = options.backend == "both"
+    started = time.perf_counter()
+    candidate = run_network(lowered, record=record) if options.backend in ("emulator", "both") else None
+    walls["emulator"] = time.perf_counter() - started if candidate is not None else None
+    lava_check = None
+    if options.backend in ("lava", "both"):
+        from .lava_graph import run_graph  # Lava is imported only when it is used
+
+        progress("Lava graph on Loihi2SimCfg(select_tag='fixed_pt')")
+        lava = run_graph(lowered, record=record)
+        walls["lava"] = lava.wall_time_s
+        if candidate is not None:
+            lava_check = check_lava(candidate, lava)
+        candidate = candidate or lava
+    floor = None
+    if options.floor:
+        variable, amplitude = _floor_amplitude(lowered)
+        progress(f"float floor: Brian2 with {variable} kicked by up to {amplitude * 1e6:.3g} uV per step")
+        floor = run_network_brian2(replayed, codegen=options.codegen, record=None,
+                                   perturbation=(variable, amplitude, (spec.seed or 0) + 1))
+        walls["floor"] = floor.extra.get("wall_time_s")
+    statistics = {}
+    for population in spec.populations:
+        name = population.name
+        statistics[name] = population_statistics(
+            reference.populations[name].spike_trains, _candidate_trains(candidate, name, spec.dt),
+            reference.duration, spec.dt, floor=floor.populations[name].spike_trains if floor else None,
+            config=replace(options.statistics, coincidence_window_s=options.window), name=name,
+            labels=("brian2", candidate.label, "brian2 perturbed"))
+    return NetworkResult(spec=spec, target=target, lowered=lowered, reference=reference, floor=floor,
+                         candidate=candidate, lava_check=lava_check, statistics=statistics,
+                         recurrent=recurrent_populations(spec), options=options, wall_time_s=walls)
+
+
+def _population_report(result: NetworkResult, name: str) -> dict:
+    population = result.lowered.population(name)
+    stats: PopulationStatistics = result.statistics[name]
+    run = result.candidate.populations[name]
+    overflows = {}
+    if population.neuron is not None:
+        program = population.neuron.program
+        overflows = {"registers": program.register_overflows(run.overflows),
+                     "operations": program.overflow_report(run.overflows)}
+    comparison = stats.candidate_vs_reference.to_dict()
+    return {
+        "size": population.size,
+        "kind": population.kind,
+        "lowering": dict(zip((p.name for p in result.lowered.populations), result.lowered.notes)).get(name),
+        "lava_process": "LIF (Lava's own, runs on Loihi 2)" if population.kind == "lif"
+        else "LoweredNeuron (custom, simulation only)",
+        "hardware_deployable": population.hardware_deployable,
+        "driven": "recurrent" if result.recurrent[name] else "feed-forward",
+        "rates_hz": {"reference": stats.reference.mean_rate_hz, "candidate": stats.candidate.mean_rate_hz,
+                     "floor": stats.floor.mean_rate_hz if stats.floor else None},
+        "gamma": {"mean": comparison["gamma_mean"], "worst": comparison["gamma_min"],
+                  "floor": stats.floor_vs_reference.gamma_mean if stats.floor_vs_reference else None},
+        "statistics": stats.to_dict(),
+        "overflows": overflows,
+        "formats": population.neuron.formats() if population.neuron is not None else None,
+    }
+
+
+def _projection_report(projection) -> dict:
+    weights = projection.weights
+    return {"source": projection.source, "target": projection.target, "variable": projection.variable,
+            "synapses": int(sum(layer.n_synapses for layer in projection.layers)),
+            "lava_processes": [layer.kind for layer in projection.layers],
+            "weight_exp": weights.weight_exp, "sign_mode": weights.sign_mode,
+            "weights_clipped": weights.n_clipped, "weights_zeroed": weights.n_zeroed,
+            "weight_error": {k: float(v) for k, v in weights.error.__dict__.items()},
+            "delay_steps": {"min": int(projection.delay_steps.min(initial=0)),
+                            "max": int(projection.delay_steps.max(initial=0))}}
+
+
+def build_report(result: NetworkResult) -> dict:
+    """The machine-readable network report (documented in the README)."""
+    spec, lowered = result.spec, result.lowered
+    report = {
+        "network": spec.summary(),
+        "target": result.target.name,
+        "backend": result.options.backend,
+        "config": lowered.config.to_dict(),
+        "simulation": {"dt_ms": spec.dt * 1e3, "duration_s": result.reference.duration, "steps": spec.n_steps,
+                       "seed": spec.seed},
+        "reference": result.reference.label,
+        "candidate": result.candidate.label,
+        "floor": result.floor.label if result.floor else None,
+        "populations": {p.name: _population_report(result, p.name) for p in spec.populations},
+        "projections": {p.name: _projection_report(p) for p in lowered.projections},
+        "wall_time_s": result.wall_time_s,
+    }
+    if result.lava_check is not None:
+        report["lava_matches_emulator"] = result.lava_check.to_dict()
+    return report

@@ -1,0 +1,368 @@
+"""Lower a network for a target: each population an integer program, each projection a Lava synapse process.
+
+Inputs: the :class:`~neuromorph.network.ir.NetworkSpec` and its float reference run (the
+range profile of every population comes from it, and Poisson sources are replayed as the
+spikes they emitted there, so every backend sees the same input). Output: a
+:class:`LoweredNetwork` of plain data that the numpy network emulator
+(:mod:`neuromorph.network.emulator`) and the Lava graph (:mod:`neuromorph.network.lava_graph`)
+both run.
+
+A population whose neuron is Lava's LIF goes, on a target that holds it, to Lava's own ``LIF``
+process (:mod:`neuromorph.network.lif_mapping`; ``lower_network(lif=...)``). Every other
+population's neuron is lowered as a single neuron is (:func:`neuromorph.quantization.quantize.quantize`)
+with one *increment port* per variable that projections change (``g_e += w``): the
+increment is added at the start of a step, which with Lava's one-step synaptic latency is
+exactly where Brian2's ``on_pre`` of the previous step left it (delay ``k`` steps in Lava =
+delay ``k`` steps in Brian2; ``docs/lava_semantics.md``). Parameters declared in the
+equations with per-neuron values (a bias current ``I_bias : amp``) become constant drive
+inputs when they enter linearly. Weights are quantised to the target's weight format in
+LSB units of the port, with the exponent chosen per projection.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Mapping
+
+import brian2
+import numpy as np
+from brian2.equations.equations import PARAMETER
+
+from ..errors import InputError, LoweringError
+from ..model.from_brian2 import spec_from_equations
+from ..model.neuron_spec import NeuronSpec
+from ..quantization.formats import RangeProfile
+from ..quantization.lowering import initial_register_rows
+from ..quantization.quantize import QuantConfig, QuantizedNeuron, default_method, quantize
+from .ir import NetworkSpec, Population, Projection, SpikeTimesSource
+from .lava_build import choose_kind, multapse_layers
+from .lava_semantics import LavaProjection
+from .lif_mapping import LifDecision, LifOptions, LifProfile, convert_lif, decide, describe
+from .reference import NetworkTrace
+from .weights import QuantizedWeights, quantize_weights
+
+
+@dataclass(frozen=True)
+class LoweredPopulation:
+    """A population as integer programs: the neuron, its per-neuron initial registers and drives.
+
+    ``kind`` is ``"lowered"`` (neuromorph's integer program in a custom, simulation-only Lava
+    process) or ``"lif"`` (Lava's own fixed-point ``LIF`` process, which runs on Loihi 2;
+    then ``lif`` is its :class:`~neuromorph.network.lif_mapping.LifConversion`, whose ``lava``
+    holds the process parameters; ``neuron`` is None, ``initial`` the rows ``u``, ``v``, and the
+    one increment port 0 is ``a_in``).
+
+    Attributes
+    ----------
+    name, size : str, int
+        As in the spec.
+    spec : NeuronSpec
+        The neuron IR (inputs: the per-neuron constant drives, in port order).
+    neuron : QuantizedNeuron
+        The program and its data.
+    initial : ndarray (n_registers, size)
+        Register contents at t = 0.
+    drive : ndarray (n_drive_ports, size)
+        The constant integer drive of each drive port (per-neuron parameters such as a bias).
+    increment_ports : Mapping[str, int]
+        Port of each variable that projections increment.
+    initial_si : Mapping[str, ndarray]
+        Initial state (SI, per neuron) for the float emulator.
+    drive_si : Mapping[str, ndarray]
+        The drive inputs' values (SI, per neuron).
+    """
+
+    name: str
+    size: int
+    spec: NeuronSpec
+    neuron: QuantizedNeuron
+    initial: np.ndarray
+    drive: np.ndarray
+    increment_ports: Mapping[str, int]
+    initial_si: Mapping[str, np.ndarray]
+    drive_si: Mapping[str, np.ndarray]
+    kind: str = "lowered"
+    lif: object = None
+
+    @property
+    def hardware_deployable(self) -> bool:
+        """Whether the population runs as a Lava process that Loihi 2 hardware supports."""
+        return self.kind == "lif"
+
+    @property
+    def voltage_lsb(self) -> float:
+        """LSB of the voltage register (V): Lava's ``v`` for a LIF population, else the program's."""
+        return self.lif.v_lsb if self.kind == "lif" else self.neuron.voltage_lsb
+
+    def port_scale(self, port: int) -> float:
+        """Units of the port's integer input per SI unit of its variable (the weights' scale).
+
+        A LIF population's port is Lava's ``a_in``, which Lava shifts left by 6 into ``u``.
+        """
+        if self.kind == "lif":
+            return self.lif.input_scale
+        return self.neuron.program.ports[port].scale
+
+
+@dataclass(frozen=True)
+class LoweredProjection:
+    """One IR projection as Lava synapse processes (one per layer of repeated (pre, post) pairs)."""
+
+    name: str
+    source: str
+    target: str
+    variable: str
+    port: int
+    layers: tuple[LavaProjection, ...]
+    weights: QuantizedWeights
+    delay_steps: np.ndarray
+
+
+@dataclass(frozen=True)
+class LoweredSource:
+    """A spike source replayed from a raster: ``spikes[t, i]`` is True if neuron ``i`` spikes in step ``t``."""
+
+    name: str
+    size: int
+    spikes: np.ndarray
+
+
+@dataclass(frozen=True)
+class LoweredNetwork:
+    """Everything the network emulator and the Lava graph run."""
+
+    target: str
+    dt: float
+    n_steps: int
+    populations: tuple[LoweredPopulation, ...]
+    projections: tuple[LoweredProjection, ...]
+    sources: tuple[LoweredSource, ...]
+    config: QuantConfig
+    notes: tuple[str, ...] = field(default=())
+
+    def population(self, name: str) -> LoweredPopulation:
+        """The population called ``name``."""
+        return next(p for p in self.populations if p.name == name)
+
+    def group_size(self, name: str) -> int:
+        """Size of a population or source."""
+        for group in (*self.populations, *self.sources):
+            if group.name == name:
+                return group.size
+        raise KeyError(name)
+
+
+def _declared(model) -> tuple[dict, list[str]]:
+    """Declared parameters of the equations: {name: per-neuron SI values} and the ones that differ per neuron."""
+    equations = brian2.Equations(model.equations)
+    values, varying = {}, []
+    for name, equation in equations.items():
+        if equation.type != PARAMETER or name in model.parameters:
+            continue
+        given = model.initial.get(name)
+        array = np.asarray(given.value, dtype=float) if given is not None else np.zeros(())
+        values[name] = array
+        if array.ndim and array.size and np.ptp(array) != 0:
+            varying.append(name)
+    return values, varying
+
+
+def population_spec(population: Population, source: str = "network") -> tuple[NeuronSpec, dict]:
+    """The neuron IR of a population, and the per-neuron values of its drive inputs (SI).
+
+    Declared parameters with one value for all neurons become constants; those with
+    per-neuron values become inputs (they must enter one equation linearly).
+    """
+    model = population.model
+    parameters = {name: float(q.value) for name, q in model.parameters.items()}
+    declared, varying = _declared(model)
+    parameters.update({name: float(np.ravel(values)[0]) if values.size else 0.0
+                       for name, values in declared.items() if name not in varying})
+    refractory = model.refractory
+    if isinstance(refractory, float):
+        refractory = f"{refractory!r} * second"
+    if model.threshold is None:
+        raise InputError(f"population {population.name!r} has no threshold; a lowered neuron needs one",
+                         source, f"populations.{population.name}.threshold")
+    try:
+        spec = spec_from_equations(model.equations, name=model.name, parameters=parameters, voltage=model.voltage,
+                                   input_name=varying, threshold=model.threshold, refractory=refractory,
+                                   reset=model.reset, source=f"{source}:populations.{population.name}")
+    except LoweringError as exc:
+        raise exc.located(source) from None
+    drives = {name: np.broadcast_to(declared[name], (population.size,)).astype(float) for name in varying}
+    return spec, drives
+
+
+def _initial_si(population: Population, spec: NeuronSpec) -> dict[str, np.ndarray]:
+    """Initial value of every state of the spec, per neuron (Brian2 starts unset variables at 0)."""
+    initial = {}
+    for name in spec.state_names:
+        given = population.model.initial.get(name)
+        value = np.asarray(given.value, dtype=float) if given is not None else np.zeros(())
+        initial[name] = np.broadcast_to(value, (population.size,)).astype(float)
+    return initial
+
+
+def _profile(trace, spec: NeuronSpec, drives: dict) -> RangeProfile:
+    """Ranges of a population's reference run: voltage, linear states, drive inputs."""
+    states = trace.states
+    if spec.voltage not in states or states[spec.voltage].size == 0:
+        raise InputError(f"the reference of population {trace.name!r} recorded no voltage", "reference")
+    v = states[spec.voltage]
+    linear = {s.name: states[s.name] for s in spec.linear_states if s.name in states}
+    inputs = {name: float(np.abs(values).max(initial=0.0)) for name, values in drives.items()}
+    profile = RangeProfile.from_run(v, np.zeros((0, v.shape[1])), linear)
+    return RangeProfile(v_min=profile.v_min, v_max=profile.v_max, dv_max=profile.dv_max, drive_max=0.0,
+                        states=profile.states, inputs=inputs)
+
+
+def _signed_weights(projection: Projection) -> np.ndarray:
+    return projection.weights if projection.operation == "+=" else -projection.weights
+
+
+def lower_population(population: Population, spec_drives, trace, target, config: QuantConfig,
+                     increments: dict[str, float], dt: float) -> LoweredPopulation:
+    """One population's program, initial registers and drives."""
+    spec, drives = spec_drives
+    initial = _initial_si(population, spec)
+    neuron = quantize(spec, target, config, _profile(trace, spec, drives), dt,
+                      {name: float(np.mean(values)) for name, values in initial.items()}, increments)
+    rows = initial_register_rows(spec, neuron.program.registers, initial, dt, population.size)
+    drive = np.array([neuron.quantize_drive(drives[i.name], port=k) for k, i in enumerate(spec.inputs)],
+                     dtype=np.int64).reshape(len(spec.inputs), population.size)
+    ports = {p.state: k for k, p in enumerate(neuron.program.ports) if p.kind == "increment"}
+    return LoweredPopulation(name=population.name, size=population.size, spec=spec, neuron=neuron, initial=rows,
+                             drive=drive, increment_ports=ports, initial_si=initial, drive_si=drives)
+
+
+def lower_projection(projection: Projection, population: LoweredPopulation, n_pre: int, target,
+                     dt: float) -> LoweredProjection:
+    """Weights in LSB units of the target's increment port, quantised; delays in steps; Lava processes."""
+    port = population.increment_ports[projection.target_variable]
+    scale = population.port_scale(port)
+    quantized = quantize_weights(_signed_weights(projection) * scale, target, name=projection.name)
+    delays = check_delays_fit(projection, target, dt)
+    layers = multapse_layers(projection.i, projection.j)
+    processes = []
+    for layer in range(int(layers.max(initial=-1)) + 1):
+        chosen = layers == layer
+        kind = choose_kind(int(chosen.sum()), n_pre, population.size, bool(delays[chosen].any()))
+        processes.append(LavaProjection(
+            name=projection.name if layer == 0 else f"{projection.name}_{layer}", kind=kind, n_pre=n_pre,
+            n_post=population.size, pre=projection.i[chosen], post=projection.j[chosen],
+            weights=quantized.weights[chosen], delays=delays[chosen] if kind.startswith("Delay") else
+            np.zeros(int(chosen.sum()), dtype=np.int64), weight_exp=quantized.weight_exp,
+            sign_mode=quantized.sign_mode))
+    return LoweredProjection(name=projection.name, source=projection.source, target=projection.target,
+                             variable=projection.target_variable, port=port, layers=tuple(processes),
+                             weights=quantized, delay_steps=delays)
+
+
+def check_delays_fit(projection: Projection, target, dt: float) -> np.ndarray:
+    """The projection's delays in steps, refused (naming it) beyond the target's ``max_delay_steps``."""
+    delays = projection.delay_steps(dt)
+    if delays.size and delays.max() > target.max_delay_steps:
+        raise InputError(f"delays up to {delays.max()} steps ({delays.max() * dt * 1e3:g} ms at dt "
+                         f"{dt * 1e3:g} ms); {target.name} holds at most {target.max_delay_steps} steps "
+                         "(network.max_delay_steps): shorten the delays or use a longer dt",
+                         f"projection {projection.name!r}", "delay")
+    return delays
+
+
+def check_network_fits(spec: NetworkSpec, target) -> None:
+    """What the target refuses whatever the reference run shows (delays), checked before any simulation."""
+    for projection in spec.projections:
+        check_delays_fit(projection, target, spec.dt)
+
+
+def source_raster(source: SpikeTimesSource, n_steps: int, dt: float) -> np.ndarray:
+    """(n_steps, size) boolean raster of a spike-times source (Brian2's emission step of each spike)."""
+    raster = np.zeros((n_steps, source.size), dtype=bool)
+    steps = source.steps(dt)
+    keep = steps < n_steps
+    raster[steps[keep], source.indices[keep]] = True
+    return raster
+
+
+def _increments(spec: NetworkSpec, population: Population) -> dict[str, float]:
+    """Each variable projections change in ``population``, with the largest weight (SI) reaching it."""
+    increments: dict[str, float] = {}
+    for projection in spec.projections:
+        if projection.target == population.name:
+            largest = float(np.abs(projection.weights).max(initial=0.0))
+            increments[projection.target_variable] = max(increments.get(projection.target_variable, 0.0), largest)
+    return increments
+
+
+def lower_lif_population(population: Population, spec_drives, trace, decision: LifDecision, dt: float,
+                         options: LifOptions = LifOptions()) -> LoweredPopulation:
+    """A population as Lava's own LIF (:mod:`~neuromorph.network.lif_mapping`): registers u, v; port 0 a_in."""
+    spec, drives = spec_drives
+    match = decision.match
+    initial = _initial_si(population, spec)
+    for name in (spec.voltage, match.current):
+        if name not in trace.states or trace.states[name].size == 0:
+            raise InputError(f"the reference of population {trace.name!r} recorded no {name!r} (record "
+                             "recorded_variables(spec))", "reference")
+    profile = LifProfile.from_states(trace.states[spec.voltage], trace.states[match.current])
+    conversion = convert_lif(match, dt, profile, initial, options, name=population.name)
+    return LoweredPopulation(name=population.name, size=population.size, spec=spec, neuron=None,
+                             initial=np.stack([conversion.lava.u, conversion.lava.v]),
+                             drive=np.zeros((0, population.size), dtype=np.int64),
+                             increment_ports={match.current: 0}, initial_si=initial, drive_si=drives, kind="lif",
+                             lif=conversion)
+
+
+def _lower_one(spec: NetworkSpec, population: Population, reference: NetworkTrace, target, config: QuantConfig,
+               method: str | None, lif: str, lif_options: LifOptions) -> tuple[LoweredPopulation, str]:
+    """One population, as Lava's LIF when :func:`~neuromorph.network.lif_mapping.decide` says so; and a note why."""
+    spec_drives = population_spec(population)
+    increments = _increments(spec, population)
+    decision = decide(*spec_drives, method=population.model.method, incremented=increments, size=population.size,
+                      target=target, mode=lif, name=population.name)
+    trace = reference.populations[population.name]
+    if decision.is_lif:
+        lowered = lower_lif_population(population, spec_drives, trace, decision, spec.dt, lif_options)
+        return lowered, f"{population.name}: {describe(lowered.lif)}"
+    population_config = replace(config, method=method or default_method(population.model.method))
+    lowered = lower_population(population, spec_drives, trace, target, population_config.validated(target),
+                               increments, spec.dt)
+    return lowered, f"{population.name}: lowered program, not Lava's LIF ({decision.code}: {decision.reason})"
+
+
+def lower_network(spec: NetworkSpec, reference: NetworkTrace, target, config: QuantConfig,
+                  method: str | None = None, lif: str = "auto", lif_options: LifOptions = LifOptions()
+                  ) -> LoweredNetwork:
+    """Lower every population and projection of ``spec`` for ``target`` (see the module docstring).
+
+    ``config`` applies to every lowered population; the integration is ``method`` when given, else
+    each population's own Brian2 method when neuromorph integrates it (exponential Euler otherwise).
+    ``lif``: ``"auto"`` runs a population whose neuron is Lava's LIF on Lava's ``LIF`` process
+    when the target holds it (:func:`~neuromorph.network.lif_mapping.decide`; its discretisation
+    follows the population's Brian2 method, ``config`` and ``method`` do not apply to it);
+    ``"never"`` lowers every population; ``"require"`` refuses a population that cannot be LIF.
+    ``notes`` of the result say which kind each population got and why.
+    """
+    populations, notes = [], []
+    for population in spec.populations:
+        lowered, note = _lower_one(spec, population, reference, target, config, method, lif, lif_options)
+        populations.append(lowered)
+        notes.append(note)
+    by_name = {p.name: p for p in populations}
+    sizes = {**{p.name: p.size for p in spec.populations}, **{s.name: s.size for s in spec.sources}}
+    projections = tuple(lower_projection(p, by_name[p.target], sizes[p.source], target, spec.dt)
+                        for p in spec.projections)
+    sources = tuple(LoweredSource(name=s.name, size=s.size,
+                                  spikes=source_raster(reference.sources[s.name], spec.n_steps, spec.dt))
+                    for s in spec.sources)
+    return LoweredNetwork(target=target.name, dt=spec.dt, n_steps=spec.n_steps, populations=tuple(populations),
+                          projections=projections, sources=sources, config=config, notes=tuple(notes))
+
+
+def recorded_variables(spec: NetworkSpec) -> tuple[str, ...]:
+    """Variables the reference must record for the range profiles: voltages and linear states."""
+    names = []
+    for population in spec.populations:
+        neuron = population_spec(population)[0]
+        names += [neuron.voltage, *(s.name for s in neuron.linear_states)]
+    return tuple(dict.fromkeys(names))
