@@ -384,7 +384,8 @@ def _lanes(lines: list[str], n_lanes: int) -> list[str]:
 
 
 # -- the module ------------------------------------------------------------------------------
-CHUNK_SIGNATURE = "def _chunk(c, chunk, regs, inputs, tables, consts, phases, seed, step0, record, states, spikes, counts):"
+CHUNK_SIGNATURE = ("def _chunk(c, chunk, regs, inputs, tables, consts, phases, seed, step0, record, states, spikes, "
+                   "counts):")
 
 
 def _prologue(program: Program, layout: Layout) -> list[str]:

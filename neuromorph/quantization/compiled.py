@@ -224,7 +224,8 @@ class CompiledProgram:
                    for row, (low, high) in zip(registers, self.plan.registers)) \
             if registers.shape[1] else True
 
-    def run(self, registers: np.ndarray, inputs: np.ndarray, step0: int = 0, record: bool = False):
+    def run(self, registers: np.ndarray, inputs: np.ndarray, step0: int = 0, record: bool = False,
+            threads: bool | None = None):
         """Advance ``len(inputs)`` steps from step index ``step0``.
 
         Parameters
@@ -235,6 +236,8 @@ class CompiledProgram:
             Inputs of each step; ports beyond ``P`` read 0.
         record : bool
             Return the registers after every step.
+        threads : bool, optional
+            Use several threads (default: ``parallel``).
 
         Returns
         -------
@@ -254,15 +257,15 @@ class CompiledProgram:
             stop = min(n_steps, start + TIME_BLOCK)
             block_states = states[start:stop] if record else states
             regs, counts = self._block(regs, inputs[start:stop], step0 + start, record, block_states,
-                                       spikes[start:stop])
+                                       spikes[start:stop], self.parallel if threads is None else threads)
             overflows += counts
         return regs, (states if record else None), spikes, overflows
 
-    def _block(self, regs, inputs, step0, record, states, spikes):
+    def _block(self, regs, inputs, step0, record, states, spikes, parallel: bool):
         """One block of steps compiled, or interpreted when a register is (or gets) outside its declared range."""
         n = regs.shape[1]
         if self.registers_in_range(regs):
-            chunk, threads = _chunking(n, self.parallel)
+            chunk, threads = _chunking(n, parallel)
             counts = np.zeros((-(-n // chunk), self.checked.size + 1), dtype=np.int64)
             before = regs.copy()
             run_chunks(self.module.run_chunks, counts.shape[0], threads,
@@ -300,11 +303,7 @@ class CompiledProgram:
     def step(self, registers: np.ndarray, inputs: np.ndarray, step: int):
         """One step on the calling thread, like :meth:`Interpreter.step`: (new registers, spiked (N,),
         overflows per operation)."""
-        parallel, self.parallel = self.parallel, False
-        try:
-            new, _, spikes, overflows = self.run(registers, np.asarray(inputs)[None], step, record=False)
-        finally:
-            self.parallel = parallel
+        new, _, spikes, overflows = self.run(registers, np.asarray(inputs)[None], step, record=False, threads=False)
         return new, spikes[0], overflows
 
 
@@ -357,15 +356,16 @@ class CompiledFloat:
         self.module = load_module(source, "float")
         self.parallel = parallel
 
-    def run(self, state: np.ndarray, inputs: np.ndarray, step0: int = 0, record: bool = False):
+    def run(self, state: np.ndarray, inputs: np.ndarray, step0: int = 0, record: bool = False,
+            threads: bool | None = None):
         """Advance ``len(inputs)`` steps; inputs (T, ports, N) in SI units. Returns (state, states or None,
-        spikes (T, N), the one zero counter)."""
+        spikes (T, N), the one zero counter). ``threads``: use several (default: ``parallel``)."""
         regs = np.array(state, dtype=np.float64, order="C", copy=True)
         inputs = np.ascontiguousarray(inputs, dtype=np.float64)
         n_steps, n = inputs.shape[0], regs.shape[1]
         states = np.empty((n_steps if record else 0, regs.shape[0], n), dtype=np.float64)
         spikes = np.empty((n_steps, n), dtype=np.bool_)
-        chunk, threads = _chunking(n, self.parallel)
+        chunk, threads = _chunking(n, self.parallel if threads is None else threads)
         for start in range(0, n_steps, TIME_BLOCK):
             stop = min(n_steps, start + TIME_BLOCK)
             run_chunks(self.module.run_chunks, -(-n // chunk), threads,

@@ -238,11 +238,8 @@ class FloatKernel:
     def step(self, state: np.ndarray, drive: np.ndarray, step_index: int):
         """Advance one step; return (new state, spiked (N,) bool, zeros). Compiled: on the calling thread."""
         if self.compiled is not None:
-            parallel, self.compiled.parallel = self.compiled.parallel, False
-            try:
-                new, _, spikes, counters = self.run(state, np.asarray(drive, dtype=float)[None], step_index, False)
-            finally:
-                self.compiled.parallel = parallel
+            drive = _as_inputs(np.asarray(drive, dtype=float), len(self.spec.inputs))
+            new, _, spikes, counters = self.compiled.run(state, drive[None], step_index, False, threads=False)
             return new, spikes[0], counters
         return self.numpy_step(state, drive, step_index)
 
