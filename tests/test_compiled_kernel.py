@@ -355,3 +355,17 @@ def test_compiled_equals_the_exact_python_integer_interpreter(models, targets, r
         assert state == compiled_run[1][k].tolist() and spiked == compiled_run[2][k].tolist()
         total += counts
     np.testing.assert_array_equal(compiled_run[3], total)
+
+
+def test_float_printer_prints_numbers_exactly_and_refuses_what_it_does_not_know():
+    import sympy
+
+    from neuromorph.model.neuron_spec import V
+    from neuromorph.quantization.float_codegen import UncompilableModel, expression
+
+    value = 0.1 + 0.2  # not a short decimal
+    text = expression(sympy.Float(value) * sympy.exp(-V / 3) + sympy.Function("exprel")(V))
+    assert repr(value) in text and "math.exp" in text and "_exprel(v)" in text  # values: the float kernel tests
+    for bad in (sympy.sin(V), sympy.Symbol("g_Na") * V, sympy.Function("secret")(V)):
+        with pytest.raises(UncompilableModel):
+            expression(bad)
