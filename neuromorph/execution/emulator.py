@@ -1,4 +1,4 @@
-"""Emulators: the lowered neuron run in numpy, in integers or in float64."""
+"""Emulators: the lowered neuron run compiled (numba) or in numpy, in integers or in float64."""
 from __future__ import annotations
 
 import time
@@ -38,11 +38,15 @@ def overflow_summary(neuron: QuantizedNeuron, counts: np.ndarray) -> dict:
 
 
 def emulate(neuron: QuantizedNeuron, stimulus: np.ndarray, record: bool = True,
-            bars: BarFactory = no_bars) -> tuple[Trace, KernelRun]:
-    """Integer emulation of ``neuron`` driven by ``stimulus`` (T, N) in the input's SI units."""
+            bars: BarFactory = no_bars, backend: str | None = None) -> tuple[Trace, KernelRun]:
+    """Integer emulation of ``neuron`` driven by ``stimulus`` (T, N) in the input's SI units.
+
+    ``backend``: ``"numba"`` (compiled), ``"numpy"`` (the interpreter) or None (numba when
+    importable); both give the same integers.
+    """
     started = time.perf_counter()
     with bars(len(stimulus), "fixed-point emulator", "step") as bar:
-        run = run_kernel(FixedPointKernel(neuron), neuron.quantize_drive(stimulus), record,
+        run = run_kernel(FixedPointKernel(neuron, backend), neuron.quantize_drive(stimulus), record,
                          step_counter(bar, len(stimulus)))
     trace = trace_from_run(run, "emulator", neuron.dt, neuron.voltage_lsb, overflow_summary(neuron, run.overflows),
                            time.perf_counter() - started)
@@ -50,9 +54,10 @@ def emulate(neuron: QuantizedNeuron, stimulus: np.ndarray, record: bool = True,
 
 
 def emulate_float(model: ModelFile, stimulus: np.ndarray, record: bool = True,
-                  method: str = "exponential_euler", bars: BarFactory = no_bars) -> Trace:
+                  method: str = "exponential_euler", bars: BarFactory = no_bars,
+                  backend: str | None = None) -> Trace:
     """The lowered algorithm in float64 with exact functions (separates algorithm error)."""
-    kernel = FloatKernel(model.spec, model.simulation.dt, dict(model.initial), method)
+    kernel = FloatKernel(model.spec, model.simulation.dt, dict(model.initial), method, backend)
     started = time.perf_counter()
     with bars(len(stimulus), "float emulator", "step") as bar:
         run = run_kernel(kernel, stimulus, record, step_counter(bar, len(stimulus)))

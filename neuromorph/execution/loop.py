@@ -1,4 +1,4 @@
-"""The time loop shared by the emulators: repeated calls of a kernel's ``step``."""
+"""The time loop shared by the emulators: a kernel's fused multi-step ``run`` (or its ``step``, repeated)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,22 +29,57 @@ class KernelRun:
     initial: np.ndarray
 
 
-def run_kernel(kernel, drive: np.ndarray, record: bool = True, progress=None) -> KernelRun:
-    """Run ``kernel`` for ``len(drive)`` steps with ``drive`` (T, N) as input of step ``k``.
+#: Steps per call of a kernel's fused ``run`` when progress is reported.
+PROGRESS_BLOCK = 1024
 
-    ``progress``, if given, is called with ``k`` after step ``k``.
-    """
-    n_steps, n_neurons = drive.shape
-    state = kernel.initial_state(n_neurons)
-    initial = state.copy()
+
+def run_steps(kernel, state: np.ndarray, drive: np.ndarray, step0: int = 0, record: bool = True, progress=None):
+    """``kernel.step`` once per row of ``drive``: (final state, states (T, n_state, N) or None, spikes (T, N),
+    summed overflow counters). ``progress``, if given, is called with ``step0 + k`` after step ``k``."""
+    n_steps, n_neurons = drive.shape[0], drive.shape[-1]
     states = np.empty((n_steps,) + state.shape, dtype=state.dtype) if record else None
     spikes = np.zeros((n_steps, n_neurons), dtype=bool)
     overflows = np.zeros(kernel.n_counters, dtype=np.int64)
     for k in range(n_steps):
-        state, spikes[k], overflow = kernel.step(state, drive[k], k)
+        state, spikes[k], overflow = kernel.step(state, drive[k], step0 + k)
         overflows += overflow
         if record:
             states[k] = state
         if progress is not None:
-            progress(k)
+            progress(step0 + k)
+    return state, states, spikes, overflows
+
+
+def run_kernel(kernel, drive: np.ndarray, record: bool = True, progress=None) -> KernelRun:
+    """Run ``kernel`` for ``len(drive)`` steps with ``drive`` (T, N) as input of step ``k``.
+
+    Kernels with a ``run`` method advance many steps per call (the compiled kernels keep
+    each neuron's state in registers across steps); others get ``step`` once per step.
+    ``progress``, if given, is called with ``k`` after step ``k`` (for fused runs, after
+    each block of :data:`PROGRESS_BLOCK` steps, for every step of the block).
+    """
+    initial = kernel.initial_state(drive.shape[-1])
+    if not hasattr(kernel, "run"):
+        _, states, spikes, overflows = run_steps(kernel, initial.copy(), drive, 0, record, progress)
+    elif progress is None:
+        _, states, spikes, overflows = kernel.run(initial.copy(), drive, 0, record)
+    else:
+        states, spikes, overflows = _run_in_blocks(kernel, initial, drive, record, progress)
     return KernelRun(states=states, spikes=spikes, overflows=overflows, initial=initial)
+
+
+def _run_in_blocks(kernel, initial: np.ndarray, drive: np.ndarray, record: bool, progress):
+    n_steps = drive.shape[0]
+    states = np.empty((n_steps,) + initial.shape, dtype=initial.dtype) if record else None
+    spikes = np.zeros((n_steps, drive.shape[-1]), dtype=bool)
+    overflows = np.zeros(kernel.n_counters, dtype=np.int64)
+    state = initial.copy()
+    for start in range(0, n_steps, PROGRESS_BLOCK):
+        stop = min(n_steps, start + PROGRESS_BLOCK)
+        state, block_states, spikes[start:stop], counts = kernel.run(state, drive[start:stop], start, record)
+        overflows += counts
+        if record:
+            states[start:stop] = block_states
+        for k in range(start, stop):
+            progress(k)
+    return states, spikes, overflows

@@ -1,8 +1,10 @@
 """ProcessModels of :class:`LoweredNeuron`: ``fixed_pt`` (integer program) and ``floating_pt``.
 
-The ``fixed_pt`` model runs the program with :class:`~neuromorph.quantization.interpreter.Interpreter`
--- the very interpreter the numpy emulator runs -- on the tables and constants held in the
-process's own Vars, so it agrees with the emulator bit for bit.
+The ``fixed_pt`` model runs the program compiled (:class:`~neuromorph.quantization.compiled.CompiledProgram`,
+the emulator's kernel, one step per ``run_spk`` on the process's own thread) or, with the
+``numpy`` backend, with :class:`~neuromorph.quantization.interpreter.Interpreter` -- the
+reference both are checked against -- on the tables and constants held in the process's
+own Vars, so it agrees with the emulator bit for bit.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
+from ..quantization.compiled import CompiledProgram, UncompilableProgram
 from ..quantization.interpreter import Interpreter
 from .processes import LoweredNeuron
 
@@ -22,6 +25,19 @@ def _split_tables(tables: np.ndarray, sizes: np.ndarray, count: int) -> list[np.
     """The program's tables from the concatenated ``tables`` Var."""
     bounds = np.cumsum(np.concatenate([[0], sizes[:count]]))
     return [tables[bounds[i]:bounds[i + 1]] for i in range(count)]
+
+
+def program_stepper(program, tables, constants, backend: str):
+    """``step(registers, inputs, index)`` of the program: compiled on the calling thread, or interpreted.
+
+    A program the compiled kernel cannot run exactly is interpreted.
+    """
+    if backend == "numba":
+        try:
+            return CompiledProgram(program, tables, constants, parallel=False).step
+        except UncompilableProgram:
+            pass
+    return Interpreter(program, tables, constants).step
 
 
 class AbstractLoweredNeuronModel(PyLoihiProcessModel):
@@ -89,9 +105,10 @@ class PyLoweredNeuronFixed(AbstractLoweredNeuronModel):
         program = self.proc_params["program"]
         tables = _split_tables(np.asarray(self.tables, dtype=np.int64), np.asarray(self.table_sizes),
                                len(program.table_names))
-        interpreter = Interpreter(program, tables, np.asarray(self.constants, dtype=np.int64))
-        return lambda state, inputs, index: interpreter.step(np.asarray(state, dtype=np.int64),
-                                                             inputs.astype(np.int64), index)
+        program_step = program_stepper(program, tables, np.asarray(self.constants, dtype=np.int64),
+                                       self.proc_params["backend"])
+        return lambda state, inputs, index: program_step(np.asarray(state, dtype=np.int64),
+                                                         inputs.astype(np.int64), index)
 
 
 @implements(proc=LoweredNeuron, protocol=LoihiProtocol)

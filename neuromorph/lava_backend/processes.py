@@ -39,8 +39,8 @@ class LoweredNeuron(AbstractProcess):
     Parameters
     ----------
     kernel : FixedPointKernel or FloatKernel
-        The per-step update: its program and data for ``fixed_pt``, the float kernel for
-        ``floating_pt``.
+        The per-step update: its program, data and backend (compiled or numpy) for
+        ``fixed_pt``, the float kernel for ``floating_pt``.
     n_neurons : int
         Population size.
     record_steps : int
@@ -75,7 +75,8 @@ class LoweredNeuron(AbstractProcess):
                  initial: np.ndarray | None = None, drive: np.ndarray | None = None):
         neuron = getattr(kernel, "neuron", None)
         n_ports = max(len(neuron.program.ports), 1) if neuron is not None else 1
-        params = {"program": neuron.program} if neuron is not None else {"float_kernel": kernel}
+        params = {"program": neuron.program, "backend": kernel.backend} if neuron is not None \
+            else {"float_kernel": kernel}
         super().__init__(n_neurons=n_neurons, record_steps=record_steps, name=name, n_ports=n_ports, **params)
         shape = (n_neurons,)
         initial = kernel.initial_state(n_neurons) if initial is None else np.asarray(initial)

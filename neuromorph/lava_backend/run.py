@@ -16,7 +16,7 @@ from lava.proc.io.sink import PyReceiveModelFixed, PyReceiveModelFloat, RingBuff
 from lava.proc.io.source import AbstractPyRingBuffer, PySendModelFloat, RingBuffer as SourceBuffer
 
 from ..errors import NeuromorphError
-from .models import PyLoweredNeuronFixed, PyLoweredNeuronFloat
+from .models import PyLoweredNeuronFixed, PyLoweredNeuronFloat, program_stepper
 from .processes import LoweredNeuron
 
 
@@ -61,6 +61,21 @@ def _check_drive(drive: np.ndarray, tag: str) -> np.ndarray:
     return drive.astype(np.int64) if tag == "fixed_pt" else drive.astype(float)
 
 
+def prepare(kernel, n_neurons: int) -> None:
+    """Compile the kernel's step in this process before Lava forks its processes, which inherit it.
+
+    One step on the initial state, on the ProcessModel's own code path; without it each
+    Lava run would load (or, the first time, compile) the kernel inside its timed run.
+    """
+    neuron = getattr(kernel, "neuron", None)
+    if neuron is not None:
+        step = program_stepper(neuron.program, [t.entries for t in neuron.tables], neuron.constants, kernel.backend)
+        step(kernel.initial_state(n_neurons), np.zeros((max(len(neuron.program.ports), 1), n_neurons),
+                                                       dtype=np.int64), 0)
+    elif hasattr(kernel, "prepare"):
+        kernel.prepare(n_neurons)
+
+
 def run_lava(kernel, drive: np.ndarray, *, tag: str = "fixed_pt", record: bool = True) -> LavaRun:
     """Run ``kernel`` for ``len(drive)`` steps in Lava with ``Loihi2SimCfg(select_tag=tag)``.
 
@@ -71,6 +86,7 @@ def run_lava(kernel, drive: np.ndarray, *, tag: str = "fixed_pt", record: bool =
     if tag not in MODELS:
         raise NeuromorphError(f"unknown Lava tag {tag!r}; allowed: {sorted(MODELS)}")
     n_steps, n_neurons = drive.shape
+    prepare(kernel, n_neurons)
     source = SourceBuffer(data=_check_drive(drive, tag).T.copy())
     neuron = LoweredNeuron(kernel=kernel, n_neurons=n_neurons, record_steps=n_steps if record else 0)
     sink = SinkBuffer(shape=(n_neurons,), buffer=n_steps)

@@ -34,12 +34,17 @@ def fit(x: np.ndarray, bits: int, overflow: str, unsigned: bool = False) -> tupl
     return ((x - low) & np.int64((1 << bits) - 1)) + low, count
 
 
+def _per_neuron(count: int, value, n: int) -> int:
+    """A count of a value shared by all neurons (a scalar, computed from constants only) counts once per neuron."""
+    return count * n if np.ndim(value) == 0 else count
+
+
 def _checked(index: int, op: Op, compute: Callable) -> Step:
     unsigned = op.code == "fit" and op.imm == (1,)
 
     def run(slots, registers, inputs, noise, counts):
         value, count = fit(compute(slots, registers, inputs), op.width, op.overflow, unsigned)
-        counts[index] += count
+        counts[index] += _per_neuron(count, value, registers.shape[1])
         slots[op.dst] = value
     return run
 
@@ -54,10 +59,11 @@ def _mul(index: int, op: Op) -> Step:
     a, b = op.args
 
     def run(slots, registers, inputs, noise, counts):
+        n = registers.shape[1]
         left, count_a = fit(slots[a], op.operand_width, op.overflow)
         right, count_b = fit(slots[b], op.operand_width, op.overflow)
         value, count = fit(left * right, op.width, op.overflow)
-        counts[index] += count_a + count_b + count
+        counts[index] += _per_neuron(count_a, left, n) + _per_neuron(count_b, right, n) + _per_neuron(count, value, n)
         slots[op.dst] = value
     return run
 

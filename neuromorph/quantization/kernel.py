@@ -6,12 +6,22 @@ tables (float emulator and Lava ``floating_pt``), which separates algorithm erro
 quantisation error. Both follow Brian2's order within a step: refractory bookkeeping
 from the old voltage, state update from the old state (``(unless refractory)`` states
 held), threshold on the new voltage (only when not refractory), then reset.
+
+Each kernel has two backends: ``"numba"`` (a loop generated from the program or the
+equations and compiled, :mod:`.compiled`; the default when numba is importable) and
+``"numpy"`` (the readable reference: the numpy interpreter, the lambdified equations).
+They agree bit for bit (integers) or to rounding (float). ``run`` advances many steps in
+one call, ``step`` one.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from ..execution.loop import run_steps
 from ..model.neuron_spec import NeuronSpec, StateEquation, compile_expression, exprel
+from .compiled import CompiledFloat, CompiledProgram, UncompilableProgram, resolve_backend
 from .interpreter import Interpreter
 from .lowering import gate_rate, refractory_steps
 from .quantize import QuantizedNeuron
@@ -27,20 +37,52 @@ def _as_inputs(drive: np.ndarray, n_ports: int) -> np.ndarray:
     return inputs
 
 
+def _as_run_inputs(drive: np.ndarray) -> np.ndarray:
+    """A run's input as (T, ports, N) int64: a (T, N) drive feeds the first port."""
+    drive = np.asarray(drive)
+    return (drive[:, None, :] if drive.ndim == 2 else drive).astype(np.int64, copy=False)
+
+
 class FixedPointKernel:
-    """Integer update of a :class:`QuantizedNeuron`: its program run by the numpy interpreter."""
+    """Integer update of a :class:`QuantizedNeuron`: its program, compiled or interpreted.
+
+    Parameters
+    ----------
+    neuron : QuantizedNeuron
+        The lowered neuron.
+    backend : {"numba", "numpy"} or None
+        ``None``: numba when importable (else numpy, after a one-line warning). A program
+        the compiled kernel cannot run exactly falls back to numpy with a warning.
+    parallel : bool
+        Let compiled runs use several threads.
+    """
 
     dtype = np.int64
 
-    def __init__(self, neuron: QuantizedNeuron):
-        self.neuron = neuron
+    def __init__(self, neuron: QuantizedNeuron, backend: str | None = None, parallel: bool = True):
+        self.neuron, self.parallel = neuron, parallel
+        self.backend = resolve_backend(backend)
         self.interpreter = Interpreter(neuron.program, [t.entries for t in neuron.tables], neuron.constants)
+        self._compiled: CompiledProgram | None = None
 
     def __getstate__(self):
-        return {"neuron": self.neuron}
+        return {"neuron": self.neuron, "backend": self.backend, "parallel": self.parallel}
 
     def __setstate__(self, state):
-        self.__init__(state["neuron"])
+        self.__init__(state["neuron"], state["backend"], state["parallel"])
+
+    @property
+    def compiled(self) -> CompiledProgram | None:
+        """The compiled program (built on first use), or None for the numpy backend."""
+        if self.backend == "numba" and self._compiled is None:
+            neuron = self.neuron
+            try:
+                self._compiled = CompiledProgram(neuron.program, [t.entries for t in neuron.tables], neuron.constants,
+                                                 parallel=self.parallel)
+            except UncompilableProgram as exc:
+                warnings.warn(f"running the numpy interpreter: {exc}", RuntimeWarning, stacklevel=2)
+                self.backend = "numpy"
+        return self._compiled
 
     @property
     def n_state(self) -> int:
@@ -59,7 +101,21 @@ class FixedPointKernel:
     def step(self, state: np.ndarray, drive: np.ndarray, step_index: int):
         """Advance one step; return (new state, spiked (N,) bool, overflow counts per operation)."""
         inputs = _as_inputs(drive, len(self.neuron.program.ports)).astype(np.int64)
-        return self.interpreter.step(np.asarray(state, dtype=np.int64), inputs, step_index)
+        state = np.asarray(state, dtype=np.int64)
+        if self.compiled is not None:
+            return self.compiled.step(state, inputs, step_index)
+        return self.interpreter.step(state, inputs, step_index)
+
+    def run(self, state: np.ndarray, drive: np.ndarray, step0: int = 0, record: bool = True):
+        """Advance ``len(drive)`` steps (drive (T, N) for the first port, or (T, ports, N)).
+
+        Returns (state after the last step, states after every step (T, n_state, N) or None,
+        spikes (T, N), overflow counts per operation).
+        """
+        inputs = _as_run_inputs(drive)
+        if self.compiled is not None:
+            return self.compiled.run(np.asarray(state, dtype=np.int64), inputs, step0, record)
+        return run_steps(self, state, inputs, step0, record)
 
 
 class FloatKernel:
@@ -67,23 +123,59 @@ class FloatKernel:
 
     State rows: the spec's states, then the refractory bookkeeping (a ``not_refractory``
     flag or steps since the last spike). Drive is the input in SI units. Lambdified
-    functions are built lazily and dropped when pickled, so the kernel can be sent to a
-    Lava process.
+    functions and the compiled loop are built lazily and dropped when pickled, so the
+    kernel can be sent to a Lava process. ``backend`` and ``parallel`` as for
+    :class:`FixedPointKernel`; the numba loop (:mod:`.float_codegen`) agrees with the
+    numpy one to rounding.
     """
 
     dtype = np.float64
 
-    def __init__(self, spec: NeuronSpec, dt: float, initial: dict[str, float], method: str = "exponential_euler"):
+    def __init__(self, spec: NeuronSpec, dt: float, initial: dict[str, float], method: str = "exponential_euler",
+                 backend: str | None = None, parallel: bool = True):
         self.spec, self.dt, self.method = spec, dt, method
         self.initial = np.array([initial[name] for name in spec.state_names], dtype=float)
         ref = spec.refractory
         self.refractory_condition = ref.condition if ref and ref.condition else None
         self.refractory_steps = refractory_steps(spec, dt)
         self.rows = {name: i for i, name in enumerate(spec.state_names)}
+        self.backend, self.parallel = resolve_backend(backend), parallel
         self._functions = None
+        self._loop = None
 
     def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k != "_functions"} | {"_functions": None}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_functions", "_loop")} | \
+            {"_functions": None, "_loop": None}
+
+    @property
+    def compiled(self) -> CompiledFloat | None:
+        """The compiled loop (built on first use), or None for the numpy backend."""
+        if self.backend == "numba" and self._loop is None:
+            try:
+                self._loop = CompiledFloat(self.spec, self.dt, self.method, self.refractory_steps, self.parallel)
+            except UncompilableProgram as exc:
+                warnings.warn(f"running the float kernel in numpy: {exc}", RuntimeWarning, stacklevel=2)
+                self.backend = "numpy"
+        return self._loop
+
+    def run(self, state: np.ndarray, drive: np.ndarray, step0: int = 0, record: bool = True):
+        """Advance ``len(drive)`` steps (drive (T, N) for the first input, or (T, inputs, N), SI units).
+
+        Returns (state after the last step, states (T, n_state, N) or None, spikes (T, N), zeros(1)).
+        """
+        drive = np.asarray(drive, dtype=float)
+        if self.compiled is None:
+            return run_steps(self, state, drive, step0, record)
+        inputs = drive[:, None, :] if drive.ndim == 2 else drive
+        if inputs.shape[1] < len(self.spec.inputs):
+            inputs = np.concatenate([inputs, np.zeros((inputs.shape[0], len(self.spec.inputs) - inputs.shape[1],
+                                                       inputs.shape[2]))], axis=1)
+        return self.compiled.run(state, inputs, step0, record)
+
+    def prepare(self, n_neurons: int) -> None:
+        """Build the compiled loop (before Lava forks its processes, which inherit it)."""
+        if self.compiled is not None:
+            self.run(self.initial_state(n_neurons), np.zeros((1, n_neurons)), 0, False)
 
     @property
     def n_state(self) -> int:
@@ -144,7 +236,15 @@ class FloatKernel:
         return row, np.ones(v.shape, dtype=bool)
 
     def step(self, state: np.ndarray, drive: np.ndarray, step_index: int):
-        """Advance one step; return (new state, spiked (N,) bool, zeros)."""
+        """Advance one step; return (new state, spiked (N,) bool, zeros). Compiled: on the calling thread."""
+        if self.compiled is not None:
+            drive = _as_inputs(np.asarray(drive, dtype=float), len(self.spec.inputs))
+            new, _, spikes, counters = self.compiled.run(state, drive[None], step_index, False, threads=False)
+            return new, spikes[0], counters
+        return self.numpy_step(state, drive, step_index)
+
+    def numpy_step(self, state: np.ndarray, drive: np.ndarray, step_index: int):
+        """The reference step in numpy (lambdified functions): (new state, spiked (N,) bool, zeros)."""
         spec, dt = self.spec, self.dt
         inputs = _as_inputs(drive, len(spec.inputs)).astype(float)
         v = state[0]
