@@ -36,7 +36,8 @@ from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.io.extractor import Extractor, PyLoihiExtractorModel, PyLoihiVarWireModel, VarWire
 
 from ..lava_backend.models import fixed_model
-from ..lava_backend.processes import LoweredNeuron, input_port
+from ..lava_backend.processes import LoweredNeuron
+from ..lava_backend.run import prepare, input_port
 from ..quantization.kernel import FixedPointKernel
 from .emulator import NetworkRun, PopulationRun
 from .lava_build import build_lif, build_process, spike_source
@@ -78,8 +79,10 @@ class LavaGraph:
 
 
 def _lowered_process(population: LoweredPopulation, record_steps: int):
-    """A LoweredNeuron and its fixed_pt ProcessModel."""
-    process = LoweredNeuron(kernel=FixedPointKernel(population.neuron), n_neurons=population.size,
+    """A LoweredNeuron and its fixed_pt ProcessModel (the kernel compiled here, before Lava forks)."""
+    kernel = FixedPointKernel(population.neuron)
+    prepare(kernel, population.size)
+    process = LoweredNeuron(kernel=kernel, n_neurons=population.size,
                             record_steps=record_steps, name=population.name, initial=population.initial,
                             drive=population.drive)
     return process, fixed_model(max(len(population.neuron.program.ports), 1))
