@@ -156,7 +156,8 @@ def _add_search_options(p, default_out: str) -> None:
     p.add_argument("--lut-sizes", help="table sizes to try, e.g. 64,256,1024")
     p.add_argument("--roundings", help="rounding modes to try, e.g. nearest,stochastic (default: the target's)")
     p.add_argument("--window", type=float, default=2.0, help="coincidence window in ms (default 2)")
-    p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    p.add_argument("--scheduler", help="run on an existing Dask cluster, e.g. tcp://HOST:8786 (see the README)")
     p.add_argument("--out", default=default_out, help=f"output directory (default {default_out})")
 
 
@@ -451,9 +452,11 @@ def _check_search_memory(model, args, workers: int) -> None:
 def _search_setup(args):
     from .model.model_file import load_model
     from .progress import bar_factory
-    from .tuning import held_out_seeds, prepare_benchmark, search_space, worker_count
+    from .distributed import check_scheduler
+    from .tuning import Evaluator, held_out_seeds, prepare_benchmark, search_space, worker_count
 
     check_arguments(args)
+    check_scheduler(args.scheduler)
     out = prepare_output(args.out)
     model = load_model(args.model)
     target = _load_target(args.target)
@@ -469,7 +472,7 @@ def _search_setup(args):
     bars = bar_factory()
     bench = prepare_benchmark(model, target, held_out_seeds(model, args.seeds), args.window * 1e-3, progress=_log,
                               bars=bars)
-    return model, target, space, bench, out, workers, bars
+    return model, target, space, bench, out, Evaluator(bench, workers, check_scheduler(args.scheduler)), bars
 
 
 def format_results_table(records: list[dict], min_gamma: float | None = None) -> str:
@@ -489,8 +492,9 @@ def run_tune_command(args) -> int:
     """``neuromorph tune``: fewest bits, then least table memory; print the table, write the best config."""
     from .tuning import belongs, cheapest, tune_search, write_config
 
-    model, target, space, bench, out, workers, bars = _search_setup(args)
-    results = tune_search(bench, space, args.min_gamma, out / "results.jsonl", workers, _log, bars)
+    model, target, space, bench, out, evaluator, bars = _search_setup(args)
+    with evaluator:
+        results = tune_search(bench, space, args.min_gamma, out / "results.jsonl", evaluator, _log, bars)
     tried = [r for r in results.values() if belongs(r, bench)]
     print(format_results_table(tried, args.min_gamma))
     best = cheapest(tried, args.min_gamma)
@@ -510,8 +514,9 @@ def run_sweep_command(args) -> int:
     from .plotting import plot_sweep
     from .tuning import run_points
 
-    model, target, space, bench, out, workers, bars = _search_setup(args)
-    results = run_points(bench, space, out / "results.jsonl", workers, _log, bars)
+    model, target, space, bench, out, evaluator, bars = _search_setup(args)
+    with evaluator:
+        results = run_points(bench, space, out / "results.jsonl", evaluator, _log, bars)
     records = [results[c.key()] for c in space]
     print(format_results_table(records))
     defined = [r for r in records if r["gamma"] is not None]

@@ -3,18 +3,19 @@
 Formats are chosen from a range profile of the model file's own stimulus seed; every
 candidate is then judged on *held-out* stimulus seeds against Brian2. All seeds run side
 by side as one population (the emulator and Brian2 are vectorised across neurons, so five
-seeds cost little more than one), candidates run in parallel worker processes, and every
+seeds cost little more than one), candidates run on Dask workers (a local cluster sized to
+the cores, or an existing one: :mod:`neuromorph.distributed`), and every
 finished point is appended to a JSON-lines file so that an interrupted search resumes
 without redoing it. The file has one writer at a time, gets whole lines only and is read
 tolerantly (:mod:`neuromorph.results_file`): a killed search loses and duplicates nothing.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import itertools
-import multiprocessing
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Annotated, Callable, Iterable, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .distributed import dask_client
 from .errors import ConfigError, InputError
 from .execution.emulator import emulate
 from .execution.stimulus import sample_stimulus
@@ -132,7 +134,7 @@ def evaluate(bench: Benchmark, candidate: Candidate) -> dict:
     config = candidate.config(bench.target, default_method(bench.model.simulation.method))
     neuron = quantize(bench.model.spec, bench.target, config, bench.profile, bench.model.simulation.dt,
                       dict(bench.model.initial))
-    trace, run = emulate(neuron, bench.stimulus, record=False)
+    trace, run = emulate(neuron, bench.stimulus, record=False, parallel=False)
     size = bench.stimulus.shape[1] // len(bench.seeds)
     per_seed = [compare(seed_slice(bench.reference, i, size), seed_slice(trace, i, size), window=bench.window).to_dict()
                 for i in range(len(bench.seeds))]
@@ -151,16 +153,35 @@ def evaluate(bench: Benchmark, candidate: Candidate) -> dict:
     }
 
 
-_WORKER_BENCH: Benchmark | None = None
+class Evaluator:
+    """Evaluates the candidates of one benchmark on Dask workers (:mod:`neuromorph.distributed`).
 
+    The benchmark (stimuli, references) is sent to every worker once; each candidate is one
+    task, and results come back as they finish. One evaluator serves a whole search (all
+    rounds of a bisection) so the cluster starts once. Use as a context manager.
+    """
 
-def _init_worker(bench: Benchmark) -> None:
-    global _WORKER_BENCH  # one benchmark per worker process, inherited through fork
-    _WORKER_BENCH = bench
+    def __init__(self, bench: Benchmark, workers: int, scheduler: str | None = None):
+        self.bench, self.workers, self.scheduler = bench, workers, scheduler
+        self._stack: contextlib.ExitStack | None = None
 
+    def __enter__(self) -> "Evaluator":
+        self._stack = contextlib.ExitStack()
+        self.client = self._stack.enter_context(dask_client(self.scheduler, self.workers))
+        self._bench = self.client.scatter(self.bench, broadcast=True)
+        return self
 
-def _evaluate_in_worker(candidate: Candidate) -> dict:
-    return evaluate(_WORKER_BENCH, candidate)
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+
+    def map(self, candidates: list[Candidate]) -> Iterable[dict]:
+        """The record of every candidate, in the order they finish."""
+        from distributed import as_completed
+
+        futures = [self.client.submit(evaluate, self._bench, c, pure=False, key=f"evaluate-{c.key()}-{id(self)}")
+                   for c in candidates]
+        for future in as_completed(futures):
+            yield future.result()
 
 
 class ResultRecord(BaseModel):
@@ -220,13 +241,11 @@ def worker_count(requested: int | None, tasks: int) -> int:
     return max(1, min(requested or usable_cores(), usable_cores(), tasks))
 
 
-def _compute(bench: Benchmark, todo: list[Candidate], results_path: Path, workers: int,
-             progress: Callable[[str], None], bars: BarFactory) -> Iterable[dict]:
-    """Evaluate ``todo`` on a fork pool, appending each record to the file as it finishes."""
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_init_worker, initargs=(bench,)) as pool, \
-            bars(len(todo), "configurations", "config") as bar:
-        for i, record in enumerate(pool.imap_unordered(_evaluate_in_worker, todo), 1):
+def _compute(evaluator: Evaluator, todo: list[Candidate], results_path: Path, progress: Callable[[str], None],
+             bars: BarFactory) -> Iterable[dict]:
+    """Evaluate ``todo`` on the evaluator's workers, appending each record to the file as it finishes."""
+    with bars(len(todo), "configurations", "config") as bar:
+        for i, record in enumerate(evaluator.map(todo), 1):
             append_record(results_path, record)
             bar.update(1)
             gamma = "undefined" if record["gamma"] is None else f"{record['gamma']:.4f}"
@@ -234,10 +253,13 @@ def _compute(bench: Benchmark, todo: list[Candidate], results_path: Path, worker
             yield record
 
 
-def run_points(bench: Benchmark, candidates: list[Candidate], results_path: Path, workers: int | None = None,
-               progress: Callable[[str], None] = lambda m: None, bars: BarFactory = no_bars) -> dict[str, dict]:
+def run_points(bench: Benchmark, candidates: list[Candidate], results_path: Path,
+               workers: int | Evaluator | None = None, progress: Callable[[str], None] = lambda m: None,
+               bars: BarFactory = no_bars) -> dict[str, dict]:
     """Evaluate candidates not yet in ``results_path`` in parallel; append each as it finishes.
 
+    ``workers``: an :class:`Evaluator` (shared by the rounds of a search), or a number of
+    local worker processes (default: one per core) for a cluster started for this call.
     The file is held exclusively while this runs (another search into it waits), a torn
     last line is repaired first and malformed lines are skipped, so every point ends up in
     the file exactly once however often a search is interrupted and resumed.
@@ -254,10 +276,13 @@ def run_points(bench: Benchmark, candidates: list[Candidate], results_path: Path
         todo = [c for c in dict.fromkeys(candidates) if not finished(c)]
         if not todo:
             return done
-        workers = worker_count(workers, len(todo))
-        progress(f"{len(todo)} configurations to run ({len(candidates) - len(todo)} resumed) on {workers} workers")
-        for record in _compute(bench, todo, results_path, workers, progress, bars):
-            done[record["key"]] = record
+        with contextlib.ExitStack() as stack:
+            evaluator = workers if isinstance(workers, Evaluator) else \
+                stack.enter_context(Evaluator(bench, worker_count(workers, len(todo))))
+            progress(f"{len(todo)} configurations to run ({len(candidates) - len(todo)} resumed) on "
+                     f"{evaluator.workers if evaluator.scheduler is None else evaluator.scheduler} workers")
+            for record in _compute(evaluator, todo, results_path, progress, bars):
+                done[record["key"]] = record
     return done
 
 
@@ -287,7 +312,7 @@ def cheapest(results: Iterable[dict], min_gamma: float) -> dict | None:
 
 
 def bisect_bits(bench: Benchmark, families: list[tuple[int, bool, str]], bits: list[int], min_gamma: float,
-                results_path: Path, workers: int | None = None, progress=lambda m: None,
+                results_path: Path, workers: int | Evaluator | None = None, progress=lambda m: None,
                 bars: BarFactory = no_bars) -> dict[str, dict]:
     """For each (table size, interpolation, rounding) family, find its fewest passing bits by bisection.
 
@@ -314,7 +339,17 @@ def bisect_bits(bench: Benchmark, families: list[tuple[int, bool, str]], bits: l
 
 
 def tune_search(bench: Benchmark, space: list[Candidate], min_gamma: float, results_path: Path,
-                workers: int | None = None, progress=lambda m: None, bars: BarFactory = no_bars) -> dict[str, dict]:
+                workers: int | Evaluator | None = None, progress=lambda m: None,
+                bars: BarFactory = no_bars) -> dict[str, dict]:
+    """:func:`search` on one cluster for every round (see :class:`Evaluator`)."""
+    with contextlib.ExitStack() as stack:
+        if not isinstance(workers, Evaluator):
+            workers = stack.enter_context(Evaluator(bench, worker_count(workers, len(space))))
+        return search(bench, space, min_gamma, results_path, workers, progress, bars)
+
+
+def search(bench: Benchmark, space: list[Candidate], min_gamma: float, results_path: Path,
+           workers: Evaluator, progress=lambda m: None, bars: BarFactory = no_bars) -> dict[str, dict]:
     """Find the fewest passing state bits, then the least table memory that passes at those bits.
 
     1. For each rounding mode, bisect the state bits with the richest table of the space

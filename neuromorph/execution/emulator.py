@@ -38,15 +38,16 @@ def overflow_summary(neuron: QuantizedNeuron, counts: np.ndarray) -> dict:
 
 
 def emulate(neuron: QuantizedNeuron, stimulus: np.ndarray, record: bool = True,
-            bars: BarFactory = no_bars, backend: str | None = None) -> tuple[Trace, KernelRun]:
+            bars: BarFactory = no_bars, backend: str | None = None, parallel: bool = True) -> tuple[Trace, KernelRun]:
     """Integer emulation of ``neuron`` driven by ``stimulus`` (T, N) in the input's SI units.
 
     ``backend``: ``"numba"`` (compiled), ``"numpy"`` (the interpreter) or None (numba when
-    importable); both give the same integers.
+    importable); both give the same integers. ``parallel``: the compiled kernel may use
+    every core (False inside a worker process that shares the cores with others).
     """
     started = time.perf_counter()
     with bars(len(stimulus), "fixed-point emulator", "step") as bar:
-        run = run_kernel(FixedPointKernel(neuron, backend), neuron.quantize_drive(stimulus), record,
+        run = run_kernel(FixedPointKernel(neuron, backend, parallel), neuron.quantize_drive(stimulus), record,
                          step_counter(bar, len(stimulus)))
     trace = trace_from_run(run, "emulator", neuron.dt, neuron.voltage_lsb, overflow_summary(neuron, run.overflows),
                            time.perf_counter() - started)

@@ -36,8 +36,8 @@ from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.io.extractor import Extractor, PyLoihiExtractorModel, PyLoihiVarWireModel, VarWire
 
 from ..lava_backend.models import fixed_model
-from ..lava_backend.processes import LoweredNeuron
-from ..lava_backend.run import prepare, input_port
+from ..lava_backend.processes import LoweredNeuron, input_port
+from ..lava_backend.run import prepare
 from ..quantization.kernel import FixedPointKernel
 from .emulator import NetworkRun, PopulationRun
 from .lava_build import build_lif, build_process, spike_source
