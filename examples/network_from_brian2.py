@@ -14,7 +14,7 @@ input is redrawn).
 """
 from brian2 import *
 
-from neuromorph.network.from_brian2 import from_brian2  # added: import
+from neuromorph.network import from_brian2  # added: import
 
 taum = 20*ms
 taue = 5*ms

@@ -5,7 +5,7 @@ import pytest
 from brian2 import Hz, NeuronGroup, PoissonGroup, SpikeGeneratorGroup, Synapses, mV, ms
 
 from neuromorph.errors import InputError
-from neuromorph.network.from_brian2 import from_brian2
+from neuromorph.network import from_brian2
 from neuromorph.network.network_file import NetworkFileError, load_network
 from neuromorph.network.reference import Recording, run_network_brian2
 

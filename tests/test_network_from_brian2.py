@@ -12,7 +12,7 @@ from brian2 import pF  # noqa: F401 -- used inside an equation string, resolved 
 from brian2.spatialneuron.morphology import Soma
 
 from neuromorph.errors import InputError
-from neuromorph.network.from_brian2 import from_brian2
+from neuromorph.network import from_brian2
 
 
 @pytest.fixture(autouse=True)

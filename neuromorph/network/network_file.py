@@ -80,7 +80,7 @@ from ..model.from_brian2 import _numeric_values, to_ir_expression
 from ..model.model_file import file_parameters, read_toml
 from ..model.neuron_spec import V, compile_expression
 from ..units import parse_quantity, to_si
-from .from_brian2 import equations_text
+from .brian2_import import equations_text
 from .ir import (NetworkSpec, NeuronModel, PoissonSource, Population, Projection, SIQuantity, SpikeTimesSource,
                  unit_string, within)
 

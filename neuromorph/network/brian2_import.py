@@ -2,7 +2,7 @@
 
 An existing script converts with three added lines::
 
-    from neuromorph.network.from_brian2 import from_brian2      # import
+    from neuromorph.network import from_brian2      # import
     spec = from_brian2(net, duration=1 * second)                 # call (or from_brian2(G, S, P, ...))
     print(spec.summary())                                        # use (or spec.to_dict(), ...)
 
