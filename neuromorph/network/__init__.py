@@ -14,7 +14,7 @@ from __future__ import annotations
 
 
 def from_brian2(*objects, **kwargs):
-    """The :class:`~neuromorph.network.ir.NetworkSpec` of built Brian2 objects (see :mod:`.from_brian2`)."""
+    """The :class:`~neuromorph.network.ir.NetworkSpec` of built Brian2 objects (see :mod:`.brian2_import`)."""
     from .brian2_import import from_brian2 as convert
 
     kwargs.setdefault("level", 0)
