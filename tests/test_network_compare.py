@@ -96,6 +96,8 @@ def test_network_command_writes_report_and_figures(tmp_path, capsys):
     assert main(["network", str(path), "--out", str(tmp_path / "o"), "--no-floor"]) == 0
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert report["populations"]["hh"]["kind"] == "lowered" and not report["populations"]["hh"]["hardware_deployable"]
+    delays = report["projections"]["poisson_to_hh"]["delay_steps"]  # the file's 1-5 ms at dt = 0.1 ms
+    assert 10 <= delays["min"] <= 11 and 49 <= delays["max"] <= 50
     assert (tmp_path / "o" / "activity.png").stat().st_size > 10_000
     assert (tmp_path / "o" / "statistics_hh.png").exists()
     assert "hh" in capsys.readouterr().out

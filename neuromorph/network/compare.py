@@ -214,8 +214,12 @@ def _projection_report(projection) -> dict:
             "weight_exp": weights.weight_exp, "sign_mode": weights.sign_mode,
             "weights_clipped": weights.n_clipped, "weights_zeroed": weights.n_zeroed,
             "weight_error": {k: float(v) for k, v in weights.error.__dict__.items()},
-            "delay_steps": {"min": int(projection.delay_steps.min(initial=0)),
-                            "max": int(projection.delay_steps.max(initial=0))}}
+            "delay_steps": _extent(projection.delay_steps)}
+
+
+def _extent(values: np.ndarray) -> dict:
+    """``{"min", "max"}`` of integer values (both 0 for none)."""
+    return {"min": int(values.min()), "max": int(values.max())} if values.size else {"min": 0, "max": 0}
 
 
 def build_report(result: NetworkResult) -> dict:

@@ -23,6 +23,7 @@ Elephant builds one ``neo.SpikeTrain`` per neuron and the full N x N correlation
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field, fields, is_dataclass
 
 import numpy as np
@@ -492,7 +493,9 @@ def ks_distance(reference: np.ndarray, other: np.ndarray) -> KSDistance:
     if reference.size == 0 or other.size == 0:
         return KSDistance(None, None, int(reference.size), int(other.size),
                           {"statistic": "a sample has no defined values"})
-    result = scipy.stats.ks_2samp(reference, other)
+    with warnings.catch_warnings():  # scipy falls back to the asymptotic p-value with a warning; the statistic is exact
+        warnings.filterwarnings("ignore", message="ks_2samp: Exact calculation unsuccessful", category=RuntimeWarning)
+        result = scipy.stats.ks_2samp(reference, other)
     return KSDistance(float(result.statistic), float(result.pvalue), int(reference.size), int(other.size))
 
 
