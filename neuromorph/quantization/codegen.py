@@ -30,25 +30,22 @@ kernel serves every table content of the same program structure.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
-from . import fixed_point
 from .fixed_point import NOISE_BITS, OVERFLOW_MODES, register_limits
 from .program import Op, Program
 from .ranges import CheckPlan
 
 #: Bumped whenever the templates change, so cached kernels of older templates are not reused.
-CODEGEN_VERSION = 2
-#: The noise generator's constants, from :mod:`fixed_point` (the definition), as numbers.
-HASH_CONSTANTS = {
-    "golden": hex(int(fixed_point._GOLDEN)), "mix1": hex(int(fixed_point._MIX1)), "mix2": hex(int(fixed_point._MIX2)),
-    "step_key": hex(int(fixed_point._STEP_KEY)), "stream_key": hex(int(fixed_point._STREAM_KEY)),
-    "seed_key": hex(int(fixed_point._SEED_KEY)), "weyl": hex(int(fixed_point._WEYL_STEP)),
-    "noise_shift": 64 - NOISE_BITS, "noise_mask": hex((1 << NOISE_BITS) - 1),
-}
+CODEGEN_VERSION = 3
+#: The noise generator's module: its text is hashed into every kernel's header, so a changed
+#: generator never reuses a kernel compiled against the old one.
+NOISE_MODULE = Path(__file__).with_name("noise_kernels.py")
 #: Copies of its last entry after each table in the kernel's table array (reads ``k + 1`` need one).
 PAD = 1
 #: Largest shift the templates emit (int64 shifts beyond it are not portable).
@@ -61,49 +58,10 @@ Numbers and fixed templates only; regenerated, never edited.
 import numpy as np
 from numba import njit
 
-_GOLDEN = np.uint64({golden})
-_MIX1 = np.uint64({mix1})
-_MIX2 = np.uint64({mix2})
-_STEP_KEY = np.uint64({step_key})
-_STREAM_KEY = np.uint64({stream_key})
-_SEED_KEY = np.uint64({seed_key})
-_S27 = np.uint64(27)
-_S30 = np.uint64(30)
-_S31 = np.uint64(31)
-_S_NOISE = np.uint64({noise_shift})
-_WEYL = {weyl}
-_NOISE_MASK = {noise_mask}
-
-
-@njit(cache=True, nogil=True)
-def _splitmix64(x):
-    z = x + _GOLDEN
-    z = (z ^ (z >> _S30)) * _MIX1
-    z = (z ^ (z >> _S27)) * _MIX2
-    return z ^ (z >> _S31)
-
-
-@njit(cache=True)
-def noise_key(seed, step):
-    """Key of one step of the counter-based noise (fixed_point.stochastic_noise)."""
-    return (np.uint64(seed) * _SEED_KEY) ^ (np.uint64(step) * _STEP_KEY)
-
-
-@njit(cache=True)
-def hashed_noise(key, counter):
-    """Uniform int64 in [0, 2**62) of a step key and a counter (site * N + neuron)."""
-    return np.int64(_splitmix64(_splitmix64((np.uint64(counter) * _STREAM_KEY) ^ key)) >> _S_NOISE)
-
-
-@njit(cache=True)
-def noise_phases(seed, n_sites, n):
-    """Dither phases: the stochastic noise of step 0, (n_sites, n)."""
-    phases = np.empty((n_sites, n), dtype=np.int64)
-    key = noise_key(seed, 0)
-    for site in range(n_sites):
-        for i in range(n):
-            phases[site, i] = hashed_noise(key, site * n + i)
-    return phases
+# the noise generator, compiled once per machine (neuromorph/quantization/noise_kernels.py, sha256 {noise_digest})
+from neuromorph.quantization.noise_kernels import NOISE_MASK as _NOISE_MASK
+from neuromorph.quantization.noise_kernels import WEYL as _WEYL
+from neuromorph.quantization.noise_kernels import hashed_noise, noise_key, noise_phases  # noqa: F401
 
 '''
 
@@ -466,8 +424,13 @@ LANES = 1
 
 def kernel_source(program: Program, plan: CheckPlan, n_lanes: int = LANES) -> str:
     """The whole generated module of ``program`` with the checks of ``plan`` (see the module docstring)."""
-    header = HEADER.format(version=CODEGEN_VERSION, **HASH_CONSTANTS)
+    header = HEADER.format(version=CODEGEN_VERSION, noise_digest=_noise_digest())
     return header + "\n" + chunk_source(program, plan, n_lanes) + DRIVER
+
+
+@functools.lru_cache(maxsize=1)
+def _noise_digest() -> str:
+    return hashlib.sha256(NOISE_MODULE.read_bytes()).hexdigest()[:24]
 
 
 def source_digest(source: str) -> str:
