@@ -138,3 +138,35 @@ def test_recording_subsamples_neurons_and_steps():
     assert single.v.shape == (100, 3) and single.n_neurons == 20
     spikes_only = run_network_brian2(poisson_network(), codegen="numpy", record=None)
     assert spikes_only.populations["lif"].states == {}
+
+
+def brian2_names(network: brian2.Network) -> list[tuple[str, str]]:
+    """(object name, clock name) of every object the network runs, contained objects included."""
+    objects = list(network.objects)
+    for obj in network.objects:
+        objects += list(obj.contained_objects)
+    return sorted((obj.name, obj.clock.name) for obj in objects)
+
+
+def test_a_network_built_again_in_one_process_has_the_same_brian2_names():
+    """Brian2 writes object and clock names into its generated code: equal names, equal code,
+    so a second run (the float floor, a test, a sweep) reuses the compiled code."""
+    from neuromorph.network.reference import build_network
+
+    spec = replay_sources(poisson_network(), run_network_brian2(poisson_network(), codegen="numpy"))
+    first = build_network(spec, "numpy", Recording(every=10), perturbation=("v", 1e-4, 1))[0]
+    second = build_network(spec, "numpy", Recording(every=10), perturbation=("v", 1e-4, 1))[0]
+    assert brian2_names(first) == brian2_names(second)
+    assert not any(name.rsplit("_", 1)[-1].isdigit() for pair in brian2_names(first) for name in pair)
+
+
+def test_a_neuron_reference_built_again_in_one_process_has_the_same_brian2_names(squid_file):
+    from neuromorph.execution.stimulus import sample_stimulus
+    from neuromorph.model.model_file import load_model
+    from neuromorph.reference.brian2_run import build_network as build_neuron_network
+
+    model = load_model(squid_file(duration="2 * ms", neurons=2))
+    stimulus = sample_stimulus(model.stimulus, model.simulation)
+    first, second = (build_neuron_network(model, stimulus, "numpy", record_v=True)[0] for _ in range(2))
+    assert brian2_names(first) == brian2_names(second)
+    assert not any(name.rsplit("_", 1)[-1].isdigit() for pair in brian2_names(first) for name in pair)

@@ -37,6 +37,11 @@ from .ir import NetworkSpec, PoissonSource, Population, Projection, SpikeTimesSo
 
 WEIGHT = "weight"  # synaptic parameter holding each synapse's increment
 KICK = "neuromorph_kick_amplitude"
+#: Prefix of the names neuromorph gives the Brian2 objects it adds (clocks, monitors, kicks). Every
+#: object is named explicitly: Brian2 puts names into the generated code, and automatic names
+#: (``clock_3``, ``spikemonitor_7``) change with every network built in a process, so each run
+#: would compile its code again instead of reusing the cache.
+NAME_PREFIX = "neuromorph_"
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,7 @@ def _root_message(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-def _population_group(population: Population, dt, codeobj) -> brian2.NeuronGroup:
+def _population_group(population: Population, clock, codeobj) -> brian2.NeuronGroup:
     """A NeuronGroup for ``population``, parameters in its own namespace, initial values set."""
     model = population.model
     namespace = {**BRIAN2_FUNCTIONS, **{name: q.to_brian2() for name, q in model.parameters.items()}}
@@ -127,19 +132,19 @@ def _population_group(population: Population, dt, codeobj) -> brian2.NeuronGroup
     group = brian2.NeuronGroup(
         population.size, model.equations, threshold=model.threshold, reset=model.reset,
         refractory=refractory if refractory is not None else False, method=model.method, namespace=namespace,
-        dt=dt, codeobj_class=codeobj, name=population.name)
+        clock=clock, codeobj_class=codeobj, name=population.name)
     for name, value in model.initial.items():
         group.variables[name].set_value(np.broadcast_to(np.asarray(value.value, dtype=float), (population.size,)))
     return group
 
 
-def _poisson_group(source: PoissonSource, dt, codeobj) -> brian2.PoissonGroup:
-    return brian2.PoissonGroup(source.size, rates=source.rates_hz * brian2.Hz, dt=dt, codeobj_class=codeobj,
+def _poisson_group(source: PoissonSource, clock, codeobj) -> brian2.PoissonGroup:
+    return brian2.PoissonGroup(source.size, rates=source.rates_hz * brian2.Hz, clock=clock, codeobj_class=codeobj,
                                name=source.name)
 
 
-def _spike_generator(source: SpikeTimesSource, dt, codeobj) -> brian2.SpikeGeneratorGroup:
-    return brian2.SpikeGeneratorGroup(source.size, source.indices, source.times_s * brian2.second, dt=dt,
+def _spike_generator(source: SpikeTimesSource, clock, codeobj) -> brian2.SpikeGeneratorGroup:
+    return brian2.SpikeGeneratorGroup(source.size, source.indices, source.times_s * brian2.second, clock=clock,
                                       codeobj_class=codeobj, name=source.name, sorted=True)
 
 
@@ -147,11 +152,11 @@ def _spike_generator(source: SpikeTimesSource, dt, codeobj) -> brian2.SpikeGener
 SOURCE_BUILDERS = {PoissonSource: _poisson_group, SpikeTimesSource: _spike_generator}
 
 
-def _synapses(projection: Projection, groups: Mapping, dt, codeobj) -> brian2.Synapses:
+def _synapses(projection: Projection, groups: Mapping, clock, codeobj) -> brian2.Synapses:
     """Synapses applying ``target_variable_post (operation) weight`` with per-synapse weights and delays."""
     synapses = brian2.Synapses(
         groups[projection.source], groups[projection.target], model=f"{WEIGHT} : {projection.weight_unit}",
-        on_pre=f"{projection.target_variable}_post {projection.operation} {WEIGHT}", dt=dt, codeobj_class=codeobj,
+        on_pre=f"{projection.target_variable}_post {projection.operation} {WEIGHT}", clock=clock, codeobj_class=codeobj,
         name=projection.name)
     synapses.connect(i=projection.i, j=projection.j)
     synapses.variables[WEIGHT].set_value(projection.weights)
@@ -169,7 +174,8 @@ def _recorded_variables(spec: NetworkSpec, population: Population, recording: Re
 
 def _monitors(spec: NetworkSpec, groups: Mapping, record: Recording | None, codeobj) -> tuple[dict, dict]:
     """SpikeMonitors on every group; StateMonitors on populations when ``record`` is given."""
-    spikes = {name: brian2.SpikeMonitor(group, codeobj_class=codeobj) for name, group in groups.items()
+    spikes = {name: brian2.SpikeMonitor(group, codeobj_class=codeobj, name=f"{NAME_PREFIX}spikes_{name}")
+              for name, group in groups.items()
               if "spike" in group.events}  # a population without threshold never spikes
     states = {}
     for population in spec.populations if record is not None else ():
@@ -178,8 +184,8 @@ def _monitors(spec: NetworkSpec, groups: Mapping, record: Recording | None, code
         if variables and neurons > 0:
             states[population.name] = brian2.StateMonitor(
                 groups[population.name], variables, record=np.arange(neurons),
-                dt=record.every * spec.dt * brian2.second,
-                codeobj_class=codeobj)
+                clock=brian2.Clock(dt=record.every * spec.dt * brian2.second, name=f"{NAME_PREFIX}record_clock"),
+                codeobj_class=codeobj, name=f"{NAME_PREFIX}states_{population.name}")
     return spikes, states
 
 
@@ -197,16 +203,16 @@ def _add_perturbation(spec: NetworkSpec, groups: Mapping, perturbation, codeobj)
         unit = brian2.Quantity(1.0, dim=population.model.state_dimensions()[variable])
         groups[population.name].namespace[KICK] = float(amplitude) * unit
         groups[population.name].run_regularly(f"{variable} += {KICK} * (2 * rand() - 1)", when="start",
-                                               codeobj_class=codeobj)
+                                               codeobj_class=codeobj, name=f"{NAME_PREFIX}kick_{population.name}")
 
 
 def build_network(spec: NetworkSpec, codegen: str, record: Recording | None = Recording(), perturbation=None):
     """The Brian2 objects of ``spec`` in an explicit Network; returns ``(network, groups, spikes, states)``."""
     codeobj = CODE_OBJECTS[codegen]
-    dt = spec.dt * brian2.second
-    groups = {p.name: _population_group(p, dt, codeobj) for p in spec.populations}
-    groups.update({s.name: SOURCE_BUILDERS[type(s)](s, dt, codeobj) for s in spec.sources})
-    synapses = [_synapses(p, groups, dt, codeobj) for p in spec.projections]
+    clock = brian2.Clock(dt=spec.dt * brian2.second, name=f"{NAME_PREFIX}clock")
+    groups = {p.name: _population_group(p, clock, codeobj) for p in spec.populations}
+    groups.update({s.name: SOURCE_BUILDERS[type(s)](s, clock, codeobj) for s in spec.sources})
+    synapses = [_synapses(p, groups, clock, codeobj) for p in spec.projections]
     if perturbation is not None:
         _add_perturbation(spec, groups, perturbation, codeobj)
     spikes, states = _monitors(spec, groups, record, codeobj)

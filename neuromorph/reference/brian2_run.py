@@ -44,7 +44,8 @@ def build_network(model: ModelFile, stimulus: np.ndarray, codegen: str, record_v
     declared = set(spec.declared_parameters)
     namespace = {**BRIAN2_FUNCTIONS, **{k: v for k, v in model.parameters.items() if k not in declared}}
     input_unit = brian2.get_unit(spec.stimulus.dimension)
-    namespace[STIMULUS_NAME] = brian2.TimedArray(stimulus * input_unit, dt=sim.dt * brian2.second)
+    namespace[STIMULUS_NAME] = brian2.TimedArray(stimulus * input_unit, dt=sim.dt * brian2.second,
+                                                name="neuromorph_stimulus")
     refractory = model.spec.refractory.text if model.spec.refractory else False
     units = _state_units(spec)
     reset_lines = []
@@ -54,17 +55,20 @@ def build_network(model: ModelFile, stimulus: np.ndarray, codegen: str, record_v
     try:
         group = brian2.NeuronGroup(
             n_neurons, spec.equations, threshold=spec.threshold.text, refractory=refractory,
-            reset="\n".join(reset_lines) or None, method=sim.method, namespace=namespace, dt=sim.dt * brian2.second,
+            reset="\n".join(reset_lines) or None, method=sim.method, namespace=namespace,
+            clock=brian2.Clock(dt=sim.dt * brian2.second, name="neuromorph_clock"),
             codeobj_class=codeobj, name="neuromorph_neurons",
         )
-        group.run_regularly(f"{spec.input} = {STIMULUS_NAME}(t, i)", when="start", codeobj_class=codeobj)
+        group.run_regularly(f"{spec.input} = {STIMULUS_NAME}(t, i)", when="start", codeobj_class=codeobj,
+                            name="neuromorph_input")
         for name in declared:  # a value given for a declared parameter holds on both sides
             setattr(group, name, model.parameters[name])
         for name, value in model.initial.items():
             setattr(group, name, value * units[name])
-        spikes = brian2.SpikeMonitor(group, codeobj_class=codeobj)
+        spikes = brian2.SpikeMonitor(group, codeobj_class=codeobj, name="neuromorph_spikes")
         recorded = [spec.voltage] + [s.name for s in spec.linear_states]
-        state = brian2.StateMonitor(group, recorded, record=True, codeobj_class=codeobj) if record_v else None
+        state = brian2.StateMonitor(group, recorded, record=True, codeobj_class=codeobj,
+                                   name="neuromorph_states") if record_v else None
         network = brian2.Network(*(obj for obj in (group, spikes, state) if obj is not None))
     except Exception as exc:
         raise ModelFileError(f"Brian2 rejects the model: {_root_message(exc)}", model.path) from None
