@@ -27,7 +27,7 @@ def add_network_parser(subparsers) -> None:
     p.add_argument("--window", type=float, default=2.0, help="coincidence window in ms (default 2)")
     p.add_argument("--out", default="out/network", help="output directory (default out/network)")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    p.add_argument("--strict", action="store_true", help="fail (exit 3) if any register or intermediate overflowed")
+    p.add_argument("--strict", action="store_true", help="fail (exit 3) if any register or intermediate overflowed or any weight was clipped")
     p.set_defaults(handler=run_network_command)
 
 
@@ -46,6 +46,7 @@ def format_network_table(report: dict) -> str:
         rate_text = "/".join(_fmt(rates[k], 1) for k in ("reference", "candidate", "floor"))
         lines.append(f"  {name:<12}{p['kind']:<9}{p['driven']:<14}{rate_text:<28}"
                      f"{_fmt(p['gamma']['mean'])} ({_fmt(p['gamma']['worst'])}){'':<6}{_fmt(p['gamma']['floor'])}")
+    lines += [f"  {what}: {detail}" for what, detail in _problems(report).items()]
     totals = report.get("resources", {}).get("totals")
     if totals:
         lines.append(f"  resources: {totals['neurons']} neurons ({totals['hardware_neurons']} on Lava processes "
@@ -57,13 +58,18 @@ def format_network_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _overflowed(report: dict) -> dict:
+def _problems(report: dict) -> dict[str, str]:
+    """What went beyond a format: overflows per population, clipped weights per projection (empty if none)."""
     found = {}
     for name, p in report["populations"].items():
         registers = {k: v for k, v in p["overflows"].get("registers", {}).items() if v}
         operations = p["overflows"].get("operations", {})
         if registers or operations:
-            found[name] = {**registers, **operations}
+            found[f"population {name}"] = f"overflows {({**registers, **operations})}"
+    for name, p in report["projections"].items():
+        if p["weights_clipped"]:
+            found[f"projection {name}"] = (f"{p['weights_clipped']} weights clipped to the {p['sign_mode']} weight "
+                                           f"range (largest relative weight error {p['weight_error']['max_rel']:.2%})")
     return found
 
 
@@ -93,9 +99,9 @@ def run_network_command(args) -> int:
         plot_statistics(result.statistics[name], out / f"statistics_{name}.png", title=f"{name} on {target.name}")
     print(text if args.json else format_network_table(report))
     _log(f"wrote {out / 'report.json'}, {out / 'activity.png'} and statistics_<population>.png")
-    overflowed = _overflowed(report)
-    if args.strict and overflowed:
-        raise OverflowDetected(f"overflow during the run: {overflowed}")
+    problems = _problems(report)
+    if args.strict and problems:
+        raise OverflowDetected("; ".join(f"{what}: {detail}" for what, detail in problems.items()))
     if result.lava_check is not None and not result.lava_check.match:
         raise NeuromorphError(f"Lava graph and emulator disagree: {result.lava_check.populations}")
     return 0
