@@ -369,3 +369,25 @@ def test_float_printer_prints_numbers_exactly_and_refuses_what_it_does_not_know(
     for bad in (sympy.sin(V), sympy.Symbol("g_Na") * V, sympy.Function("secret")(V)):
         with pytest.raises(UncompilableModel):
             expression(bad)
+
+
+def test_a_run_shorter_than_compiling_is_interpreted_unless_the_kernel_is_cached(models, monkeypatch, tmp_path):
+    """The default backend compiles when the interpreter would take longer than compiling, or
+    when the kernel is cached; a short run of an uncached program is interpreted. Same integers."""
+    from neuromorph.quantization.kernel import interpreter_seconds
+
+    monkeypatch.setenv(compiled.CACHE_ENV, str(tmp_path / "kernels"))
+    neuron = lowered(models["squid"], load_target("loihi2"), "truncate", bits=19, seed=23)  # a program no other test compiles
+    n_ops = len(neuron.program.ops)
+    short = (200, 3)
+    long = (int(2 * compiled.COMPILE_SECONDS / interpreter_seconds(n_ops, 1, 3)), 3)
+    assert interpreter_seconds(n_ops, *short) < compiled.COMPILE_SECONDS <= interpreter_seconds(n_ops, *long)
+    stimulus = np.random.default_rng(5).normal(0.0, 0.05, size=short)
+    assert FixedPointKernel(neuron, work=short).compiled is None  # nothing cached, short: interpreted
+    auto, _ = emulate(neuron, stimulus)
+    assert FixedPointKernel(neuron, work=long).compiled is not None  # long: worth compiling
+    forced, _ = emulate(neuron, stimulus, backend="numba")  # runs, so numba writes its cache
+    assert all(np.array_equal(a, b) for a, b in zip(auto.spike_trains, forced.spike_trains))
+    assert np.array_equal(auto.v, forced.v)
+    del compiled.sys.modules[FixedPointKernel(neuron, backend="numba").compiled.module.__name__]
+    assert FixedPointKernel(neuron, work=short).compiled is not None  # cached on disk: compiled although short

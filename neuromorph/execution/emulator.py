@@ -42,12 +42,14 @@ def emulate(neuron: QuantizedNeuron, stimulus: np.ndarray, record: bool = True,
     """Integer emulation of ``neuron`` driven by ``stimulus`` (T, N) in the input's SI units.
 
     ``backend``: ``"numba"`` (compiled), ``"numpy"`` (the interpreter) or None (numba when
-    importable); both give the same integers. ``parallel``: the compiled kernel may use
+    importable, unless the run is shorter than compiling an uncached kernel); both give the
+    same integers. ``parallel``: the compiled kernel may use
     every core (False inside a worker process that shares the cores with others).
     """
     started = time.perf_counter()
     with bars(len(stimulus), "fixed-point emulator", "step") as bar:
-        run = run_kernel(FixedPointKernel(neuron, backend, parallel), neuron.quantize_drive(stimulus), record,
+        kernel = FixedPointKernel(neuron, backend, parallel, work=(len(stimulus), stimulus.shape[-1]))
+        run = run_kernel(kernel, neuron.quantize_drive(stimulus), record,
                          step_counter(bar, len(stimulus)))
     trace = trace_from_run(run, "emulator", neuron.dt, neuron.voltage_lsb, overflow_summary(neuron, run.overflows),
                            time.perf_counter() - started)
@@ -58,7 +60,8 @@ def emulate_float(model: ModelFile, stimulus: np.ndarray, record: bool = True,
                   method: str = "exponential_euler", bars: BarFactory = no_bars,
                   backend: str | None = None) -> Trace:
     """The lowered algorithm in float64 with exact functions (separates algorithm error)."""
-    kernel = FloatKernel(model.spec, model.simulation.dt, dict(model.initial), method, backend)
+    kernel = FloatKernel(model.spec, model.simulation.dt, dict(model.initial), method, backend,
+                         work=(len(stimulus), stimulus.shape[-1]))
     started = time.perf_counter()
     with bars(len(stimulus), "float emulator", "step") as bar:
         run = run_kernel(kernel, stimulus, record, step_counter(bar, len(stimulus)))

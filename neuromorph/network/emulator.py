@@ -54,7 +54,7 @@ def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | Non
     comparison with Lava); without it only spikes and overflow counts are kept.
     """
     n_steps = lowered.n_steps if n_steps is None else n_steps
-    kernels = {p.name: stepper(p) for p in lowered.populations}
+    kernels = {p.name: stepper(p, n_steps) for p in lowered.populations}
     states = {p.name: kernels[p.name].initial() for p in lowered.populations}
     synapses = [(projection, [SynapseEmulator(layer) for layer in projection.layers])
                 for projection in lowered.projections]

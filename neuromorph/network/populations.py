@@ -21,9 +21,9 @@ LIF_COUNTERS = ("input wrapped", "u wrapped", "v clipped")
 class LoweredStepper:
     """The integer program of a ``"lowered"`` population."""
 
-    def __init__(self, population: LoweredPopulation):
+    def __init__(self, population: LoweredPopulation, n_steps: int | None = None):
         self.population = population
-        self.kernel = FixedPointKernel(population.neuron)
+        self.kernel = FixedPointKernel(population.neuron, work=None if n_steps is None else (n_steps, population.size))
         self.n_counters = self.kernel.n_counters
 
     def initial(self) -> np.ndarray:
@@ -45,7 +45,7 @@ class LifStepper:
 
     n_counters = len(LIF_COUNTERS)
 
-    def __init__(self, population: LoweredPopulation):
+    def __init__(self, population: LoweredPopulation, n_steps: int | None = None):
         self.population = population
         self.lif = population.lif.lava
 
@@ -65,9 +65,9 @@ class LifStepper:
 STEPPERS = {"lowered": LoweredStepper, "lif": LifStepper}
 
 
-def stepper(population: LoweredPopulation):
-    """The emulator's stepper of a population (by its kind)."""
-    return STEPPERS[population.kind](population)
+def stepper(population: LoweredPopulation, n_steps: int | None = None):
+    """The emulator's stepper of a population (by its kind), for a run of ``n_steps`` steps if known."""
+    return STEPPERS[population.kind](population, n_steps)
 
 
 def lif_overflows(lif, u: np.ndarray, v: np.ndarray, a_in: np.ndarray) -> np.ndarray:

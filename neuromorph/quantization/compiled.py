@@ -51,6 +51,18 @@ CHUNKS_PER_THREAD = 4
 MIN_CHUNK = 32
 
 
+#: Seconds numba takes to compile a program it has not cached (2-8 s for squid HH on the 2-core
+#: development machine). A run the numpy interpreter would finish sooner runs interpreted
+#: unless the kernel is already in the cache (:func:`worth_compiling`).
+COMPILE_SECONDS = 3.0
+#: The interpreter's cost per operation and step, and per operation, step and neuron (s):
+#: numpy's per-call overhead dominates below a few thousand neurons (squid HH, 130 operations:
+#: 0.9-1.8 ms per step at 10-200 neurons on the development machine).
+INTERPRETER_SECONDS = (5e-6, 2e-9)
+#: The same for the float kernel, per step and per step and neuron (0.3-0.7 ms per step).
+FLOAT_INTERPRETER_SECONDS = (3e-4, 1e-6)
+
+
 def thread_count() -> int:
     """Threads of a parallel run: ``$NEUROMORPH_THREADS``, else the CPUs this process may use."""
     if os.environ.get(THREADS_ENV, "").strip():
@@ -136,11 +148,35 @@ def _write_once(path: Path, text: str) -> None:
         raise
 
 
+def module_name(source: str, prefix: str) -> str:
+    """``neuromorph_kernel_<prefix>_<hash of the source>``."""
+    return f"neuromorph_kernel_{prefix}_{source_digest(source)}"
+
+
+def is_cached(source: str, prefix: str) -> bool:
+    """Whether ``source`` is imported in this process or numba's cache holds its machine code."""
+    name = module_name(source, prefix)
+    if name in sys.modules:
+        return True
+    directory = cache_dir()
+    return (directory / f"{name}.py").exists() and any((directory / "__pycache__").glob(f"{name}.*.nbi"))
+
+
+def worth_compiling(source: str, prefix: str, interpreter_seconds: float | None) -> bool:
+    """Compile unless the interpreter needs less than :data:`COMPILE_SECONDS` for the run and the
+    kernel is not cached (``interpreter_seconds`` None: the run's size is unknown, compile)."""
+    return interpreter_seconds is None or interpreter_seconds >= COMPILE_SECONDS or is_cached(source, prefix)
+
+
+class NotWorthCompiling(Exception):
+    """The run is shorter than compiling its kernel would take, and the kernel is not cached."""
+
+
 def load_module(source: str, prefix: str) -> ModuleType:
     """Import generated ``source`` as the module ``neuromorph_kernel_<prefix>_<hash>`` (written to the cache once)."""
     if not numba_available():
         raise NumbaUnavailable("numba is not importable here")
-    name = f"neuromorph_kernel_{prefix}_{source_digest(source)}"
+    name = module_name(source, prefix)
     if name in sys.modules:
         return sys.modules[name]
     path = cache_dir() / f"{name}.py"
@@ -193,7 +229,7 @@ class CompiledProgram:
     """
 
     def __init__(self, program: Program, tables: Sequence[np.ndarray], constants: np.ndarray, parallel: bool = True,
-                 lanes: int = LANES):
+                 lanes: int = LANES, interpreter_seconds: float | None = None):
         self.program, self.parallel = program, parallel
         self.tables_in = [np.asarray(t, dtype=np.int64).ravel() for t in tables]
         self.constants_in = np.asarray(constants, dtype=np.int64).ravel()
@@ -203,6 +239,8 @@ class CompiledProgram:
             source = kernel_source(program, self.plan, lanes)
         except ValueError as exc:
             raise UncompilableProgram(str(exc)) from None
+        if not worth_compiling(source, "program", interpreter_seconds):
+            raise NotWorthCompiling(f"{interpreter_seconds:.1f} s interpreted, shorter than compiling")
         self.tables = _flat_tables(self.tables_in, self.layout)
         self.constants = self.constants_in.copy() if self.constants_in.size else np.zeros(1, dtype=np.int64)
         self.module = load_module(source, "program")
@@ -346,13 +384,16 @@ class CompiledFloat:
     does not print.
     """
 
-    def __init__(self, spec, dt: float, method: str, refractory_steps: int | None, parallel: bool = True):
+    def __init__(self, spec, dt: float, method: str, refractory_steps: int | None, parallel: bool = True,
+                 interpreter_seconds: float | None = None):
         from .float_codegen import UncompilableModel, float_kernel_source
 
         try:
             source = float_kernel_source(spec, dt, method, refractory_steps)
         except UncompilableModel as exc:
             raise UncompilableProgram(str(exc)) from None
+        if not worth_compiling(source, "float", interpreter_seconds):
+            raise NotWorthCompiling(f"{interpreter_seconds:.1f} s interpreted, shorter than compiling")
         self.module = load_module(source, "float")
         self.parallel = parallel
 

@@ -21,7 +21,8 @@ import numpy as np
 
 from ..execution.loop import run_steps
 from ..model.neuron_spec import NeuronSpec, StateEquation, compile_expression, exprel
-from .compiled import CompiledFloat, CompiledProgram, UncompilableProgram, resolve_backend
+from .compiled import (FLOAT_INTERPRETER_SECONDS, INTERPRETER_SECONDS, CompiledFloat, CompiledProgram,
+                       NotWorthCompiling, UncompilableProgram, resolve_backend)
 from .interpreter import Interpreter
 from .lowering import gate_rate, refractory_steps
 from .quantize import QuantizedNeuron
@@ -43,6 +44,19 @@ def _as_run_inputs(drive: np.ndarray) -> np.ndarray:
     return (drive[:, None, :] if drive.ndim == 2 else drive).astype(np.int64, copy=False)
 
 
+def interpreter_seconds(n_ops: int, steps: int, neurons: int) -> float:
+    """Estimated wall time (s) of the numpy interpreter for ``steps`` steps of ``neurons`` neurons,
+    ``n_ops`` operations each: ``steps * n_ops * (a + b * neurons)`` with ``(a, b)`` = :data:`INTERPRETER_SECONDS`."""
+    per_call, per_neuron = INTERPRETER_SECONDS
+    return steps * n_ops * (per_call + per_neuron * neurons)
+
+
+def float_interpreter_seconds(steps: int, neurons: int) -> float:
+    """Estimated wall time (s) of the numpy float kernel: ``steps * (a + b * neurons)``, :data:`FLOAT_INTERPRETER_SECONDS`."""
+    per_step, per_neuron = FLOAT_INTERPRETER_SECONDS
+    return steps * (per_step + per_neuron * neurons)
+
+
 class FixedPointKernel:
     """Integer update of a :class:`QuantizedNeuron`: its program, compiled or interpreted.
 
@@ -51,17 +65,24 @@ class FixedPointKernel:
     neuron : QuantizedNeuron
         The lowered neuron.
     backend : {"numba", "numpy"} or None
-        ``None``: numba when importable (else numpy, after a one-line warning). A program
-        the compiled kernel cannot run exactly falls back to numpy with a warning.
+        ``None``: numba when importable (else numpy, after a one-line warning), except for a
+        run given by ``work`` that the interpreter finishes sooner than numba compiles a kernel
+        it has not cached (:func:`.compiled.worth_compiling`). A program the compiled kernel
+        cannot run exactly falls back to numpy with a warning. Both give the same integers.
     parallel : bool
         Let compiled runs use several threads.
+    work : (steps, neurons) or None
+        Size of the run the kernel is made for (None: unknown, compile).
     """
 
     dtype = np.int64
 
-    def __init__(self, neuron: QuantizedNeuron, backend: str | None = None, parallel: bool = True):
+    def __init__(self, neuron: QuantizedNeuron, backend: str | None = None, parallel: bool = True,
+                 work: tuple[int, int] | None = None):
         self.neuron, self.parallel = neuron, parallel
         self.backend = resolve_backend(backend)
+        self.interpreter_seconds = None if backend is not None or work is None else \
+            interpreter_seconds(len(neuron.program.ops), *work)
         self.interpreter = Interpreter(neuron.program, [t.entries for t in neuron.tables], neuron.constants)
         self._compiled: CompiledProgram | None = None
 
@@ -78,9 +99,11 @@ class FixedPointKernel:
             neuron = self.neuron
             try:
                 self._compiled = CompiledProgram(neuron.program, [t.entries for t in neuron.tables], neuron.constants,
-                                                 parallel=self.parallel)
+                                                 parallel=self.parallel, interpreter_seconds=self.interpreter_seconds)
             except UncompilableProgram as exc:
                 warnings.warn(f"running the numpy interpreter: {exc}", RuntimeWarning, stacklevel=2)
+                self.backend = "numpy"
+            except NotWorthCompiling:
                 self.backend = "numpy"
         return self._compiled
 
@@ -132,7 +155,7 @@ class FloatKernel:
     dtype = np.float64
 
     def __init__(self, spec: NeuronSpec, dt: float, initial: dict[str, float], method: str = "exponential_euler",
-                 backend: str | None = None, parallel: bool = True):
+                 backend: str | None = None, parallel: bool = True, work: tuple[int, int] | None = None):
         self.spec, self.dt, self.method = spec, dt, method
         self.initial = np.array([initial[name] for name in spec.state_names], dtype=float)
         ref = spec.refractory
@@ -140,6 +163,8 @@ class FloatKernel:
         self.refractory_steps = refractory_steps(spec, dt)
         self.rows = {name: i for i, name in enumerate(spec.state_names)}
         self.backend, self.parallel = resolve_backend(backend), parallel
+        self.interpreter_seconds = None if backend is not None or work is None else \
+            float_interpreter_seconds(*work)
         self._functions = None
         self._loop = None
 
@@ -152,9 +177,12 @@ class FloatKernel:
         """The compiled loop (built on first use), or None for the numpy backend."""
         if self.backend == "numba" and self._loop is None:
             try:
-                self._loop = CompiledFloat(self.spec, self.dt, self.method, self.refractory_steps, self.parallel)
+                self._loop = CompiledFloat(self.spec, self.dt, self.method, self.refractory_steps, self.parallel,
+                                           interpreter_seconds=self.interpreter_seconds)
             except UncompilableProgram as exc:
                 warnings.warn(f"running the float kernel in numpy: {exc}", RuntimeWarning, stacklevel=2)
+                self.backend = "numpy"
+            except NotWorthCompiling:
                 self.backend = "numpy"
         return self._loop
 
