@@ -209,8 +209,8 @@ def _add_export(subparsers) -> None:
     p.add_argument("--out", required=True, help="output directory of the export")
     p.add_argument("--network-seed", type=int, dest="network_seed",
                    help="redraw the network file's connectivity, weights, delays and inputs with this seed")
-    p.add_argument("--codegen", choices=("numpy", "cython"), help="Brian2 code generation of the reference "
-                                                                  "(default: cython when it compiles)")
+    p.add_argument("--codegen", choices=("numpy", "cython"), help="Brian2 code generation (default: cython when it "
+                        "compiles and the run has at least 20,000 steps, else numpy)")
     p.add_argument("--multichip", action="store_true", help="allow a network that needs several chips")
     p.add_argument("--json", action="store_true", help="print the resource report as JSON")
     p.set_defaults(handler=run_export_command)
@@ -395,7 +395,7 @@ def run_export_command(args) -> int:
     config = _quant_config(args, "exponential_euler", settings, target)
     check_network_fits(spec, target)
     _check_export_memory(spec, args.network)
-    codegen = args.codegen or default_codegen()
+    codegen = args.codegen or default_codegen(spec.n_steps)
     _log(f"reference: Brian2 ({codegen}), {spec.n_steps:,} steps, for range profiles and source spikes")
     reference = run_network_brian2(spec, codegen=codegen, record=Recording(variables=recorded_variables(spec)))
     lowered = lower_network(replay_sources(spec, reference), reference, target, config, args.method)

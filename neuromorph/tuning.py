@@ -93,15 +93,18 @@ def held_out_seeds(model: ModelFile, count: int) -> tuple[int, ...]:
 
 
 def fastest_codegen(model: ModelFile) -> str:
-    """Brian2's Cython target when it compiles on this machine, else the model file's own.
+    """Brian2's Cython target when it compiles on this machine and the run is long enough to
+    repay compiling (:data:`~neuromorph.reference.brian2_run.CYTHON_MIN_STEPS`), else the model
+    file's own.
 
     The references of a search are long runs (seeds x neurons x duration); Brian2's numpy
     target spends about 1.5 ms of Python per step whatever the population size, Cython a
     few microseconds. Both integrate the same equations with the same method.
     """
-    from .reference.brian2_run import usable_codegen
+    from .reference.brian2_run import CYTHON_MIN_STEPS, usable_codegen
 
-    return usable_codegen(model, "cython")
+    long_enough = model.simulation.n_steps >= CYTHON_MIN_STEPS
+    return usable_codegen(model, "cython") if long_enough else model.simulation.codegen
 
 
 def prepare_benchmark(model: ModelFile, target: HardwareTarget, seeds: Iterable[int], window: float = 2e-3,

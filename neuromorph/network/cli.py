@@ -22,8 +22,8 @@ def add_network_parser(subparsers) -> None:
                    help="redraw the network file's connectivity, weights, delays and inputs with this seed")
     p.add_argument("--no-floor", dest="floor", action="store_false",
                    help="skip the perturbed Brian2 run that measures the float model's own divergence")
-    p.add_argument("--codegen", choices=("numpy", "cython"), help="Brian2 code generation (default: cython if it "
-                                                                  "compiles)")
+    p.add_argument("--codegen", choices=("numpy", "cython"), help="Brian2 code generation (default: cython when it "
+                        "compiles and the run has at least 20,000 steps, else numpy)")
     p.add_argument("--window", type=float, default=2.0, help="coincidence window in ms (default 2)")
     p.add_argument("--out", default="out/network", help="output directory (default out/network)")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")

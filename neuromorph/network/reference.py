@@ -113,8 +113,13 @@ def replay_sources(spec: NetworkSpec, trace: NetworkTrace) -> NetworkSpec:
     return replace(spec, sources=tuple(sources))
 
 
-def default_codegen() -> str:
-    """Brian2's Cython target when it compiles on this machine, else numpy."""
+def default_codegen(n_steps: int | None = None) -> str:
+    """Brian2's Cython target when it compiles on this machine, else numpy; numpy also for a run
+    shorter than :data:`~neuromorph.reference.brian2_run.CYTHON_MIN_STEPS` steps (``n_steps`` given)."""
+    from ..reference.brian2_run import codegen_for_run
+
+    if n_steps is not None:
+        return codegen_for_run(n_steps)
     return "cython" if CythonCodeObject.is_available() else "numpy"
 
 
@@ -283,7 +288,7 @@ def run_network_brian2(spec: NetworkSpec, *, codegen: str | None = None, record:
     NetworkTrace
         Spikes of every neuron and source (s), sampled states (SI), wall time of the run.
     """
-    codegen = codegen or default_codegen()
+    codegen = codegen or default_codegen(spec.n_steps)
     if codegen not in CODE_OBJECTS:
         raise InputError(f"codegen must be one of {sorted(CODE_OBJECTS)}, got {codegen!r}", "reference", "codegen")
     if record is not None and (record.every < 1 or (record.neurons is not None and record.neurons < 0)):

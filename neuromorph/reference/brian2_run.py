@@ -75,6 +75,18 @@ def build_network(model: ModelFile, stimulus: np.ndarray, codegen: str, record_v
     return network, group, spikes, state
 
 
+#: Fewest time steps for which neuromorph picks Brian2's Cython target by default. Below it
+#: Brian2's numpy target (1-2 ms of Python per step and network) finishes before Cython has
+#: compiled code it has not seen before (3-5 s per code object on the 2-core development
+#: machine, 40-60 s for a network); above it the compiled code wins even with compilation.
+CYTHON_MIN_STEPS = 20_000
+
+
+def codegen_for_run(n_steps: int) -> str:
+    """``"cython"`` for a run of at least :data:`CYTHON_MIN_STEPS` steps when Cython compiles here, else ``"numpy"``."""
+    return "cython" if n_steps >= CYTHON_MIN_STEPS and CythonCodeObject.is_available() else "numpy"
+
+
 def usable_codegen(model: ModelFile, wanted: str) -> str:
     """``wanted`` if Brian2 can run the model with it, else the model file's own target.
 
