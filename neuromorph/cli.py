@@ -377,13 +377,11 @@ def _check_export_memory(spec, path: str) -> None:
     check_memory(estimate, path, "simulation.duration", "shorten simulation.duration or use fewer neurons")
 
 
-def run_export_command(args) -> int:
-    """``neuromorph export``: Brian2 reference (range profiles, Poisson realisations), lowering, export, resources."""
-    from .network.export import export_network
-    from .network.lower import check_network_fits, lower_network, recorded_variables
+def network_inputs(args):
+    """``(out, spec, target, config)`` of ``network`` and ``export``: arguments checked, output
+    directory writable, the network file, the target (``--target``, else the ``--config``'s,
+    else loihi2) and the quantisation config (``--config``, overridden by the options)."""
     from .network.network_file import load_network
-    from .network.reference import Recording, default_codegen, replay_sources, run_network_brian2
-    from .network.resources import format_report, resource_report
     from .tuning import read_config
 
     check_arguments(args)
@@ -392,7 +390,17 @@ def run_export_command(args) -> int:
     settings = read_config(args.config) if args.config else {}
     target = _load_target(args.target or settings.pop("target", "loihi2"))
     settings.pop("target", None)
-    config = _quant_config(args, "exponential_euler", settings, target)
+    return out, spec, target, _quant_config(args, "exponential_euler", settings, target)
+
+
+def run_export_command(args) -> int:
+    """``neuromorph export``: Brian2 reference (range profiles, Poisson realisations), lowering, export, resources."""
+    from .network.export import export_network
+    from .network.lower import check_network_fits, lower_network, recorded_variables
+    from .network.reference import Recording, default_codegen, replay_sources, run_network_brian2
+    from .network.resources import format_report, resource_report
+
+    out, spec, target, config = network_inputs(args)
     check_network_fits(spec, target)
     _check_export_memory(spec, args.network)
     codegen = args.codegen or default_codegen(spec.n_steps)

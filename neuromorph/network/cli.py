@@ -75,19 +75,11 @@ def _problems(report: dict) -> dict[str, str]:
 
 def run_network_command(args) -> int:
     """Run the pipeline, print the table, write the report and figures."""
-    from ..cli import _load_target, _log, _quant_config, _write_json, check_arguments, prepare_output
-    from ..tuning import read_config
+    from ..cli import _log, _write_json, network_inputs
     from .compare import NetworkOptions, build_report, compare
-    from .network_file import load_network
     from .plots import plot_activity, plot_statistics
 
-    check_arguments(args)
-    out = prepare_output(args.out)
-    spec = load_network(args.network, seed=args.network_seed)
-    settings = read_config(args.config) if args.config else {}
-    target = _load_target(args.target or settings.pop("target", "loihi2"))
-    settings.pop("target", None)
-    config = _quant_config(args, "exponential_euler", settings, target)
+    out, spec, target, config = network_inputs(args)
     options = NetworkOptions(backend=args.backend, floor=args.floor, window=args.window * 1e-3, codegen=args.codegen)
     result = compare(spec, target, config, options, progress=_log, method=args.method)
     report = build_report(result)
