@@ -57,6 +57,18 @@ def float_interpreter_seconds(steps: int, neurons: int) -> float:
     return steps * (per_step + per_neuron * neurons)
 
 
+def _compile_or_none(build, fallback: str):
+    """``build()``, or None when the kernel runs in numpy instead: a program the compiled code cannot
+    run exactly (after a warning ``"<fallback>: <reason>"``), or a run shorter than compiling."""
+    try:
+        return build()
+    except UncompilableProgram as exc:
+        warnings.warn(f"{fallback}: {exc}", RuntimeWarning, stacklevel=4)
+    except NotWorthCompiling:
+        pass
+    return None
+
+
 class FixedPointKernel:
     """Integer update of a :class:`QuantizedNeuron`: its program, compiled or interpreted.
 
@@ -97,14 +109,11 @@ class FixedPointKernel:
         """The compiled program (built on first use), or None for the numpy backend."""
         if self.backend == "numba" and self._compiled is None:
             neuron = self.neuron
-            try:
-                self._compiled = CompiledProgram(neuron.program, [t.entries for t in neuron.tables], neuron.constants,
-                                                 parallel=self.parallel, interpreter_seconds=self.interpreter_seconds)
-            except UncompilableProgram as exc:
-                warnings.warn(f"running the numpy interpreter: {exc}", RuntimeWarning, stacklevel=2)
-                self.backend = "numpy"
-            except NotWorthCompiling:
-                self.backend = "numpy"
+            self._compiled = _compile_or_none(
+                lambda: CompiledProgram(neuron.program, [t.entries for t in neuron.tables], neuron.constants,
+                                        parallel=self.parallel, interpreter_seconds=self.interpreter_seconds),
+                "running the numpy interpreter")
+            self.backend = "numba" if self._compiled is not None else "numpy"
         return self._compiled
 
     @property
@@ -176,14 +185,11 @@ class FloatKernel:
     def compiled(self) -> CompiledFloat | None:
         """The compiled loop (built on first use), or None for the numpy backend."""
         if self.backend == "numba" and self._loop is None:
-            try:
-                self._loop = CompiledFloat(self.spec, self.dt, self.method, self.refractory_steps, self.parallel,
-                                           interpreter_seconds=self.interpreter_seconds)
-            except UncompilableProgram as exc:
-                warnings.warn(f"running the float kernel in numpy: {exc}", RuntimeWarning, stacklevel=2)
-                self.backend = "numpy"
-            except NotWorthCompiling:
-                self.backend = "numpy"
+            self._loop = _compile_or_none(
+                lambda: CompiledFloat(self.spec, self.dt, self.method, self.refractory_steps, self.parallel,
+                                      interpreter_seconds=self.interpreter_seconds),
+                "running the float kernel in numpy")
+            self.backend = "numba" if self._loop is not None else "numpy"
         return self._loop
 
     def run(self, state: np.ndarray, drive: np.ndarray, step0: int = 0, record: bool = True):
