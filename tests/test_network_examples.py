@@ -1,14 +1,14 @@
 """The example networks behave in Brian2 float as their files claim; the Brian2 script example converts.
 
-Brian2's Cython target is used when it compiles (the first run of each network compiles
-its code once); spectra are computed here with scipy, independently of examples/.
+ff_hh runs on Brian2's Cython target when it compiles (its code is compiled once, by
+test_network_compare, which runs the same network); lif_net on numpy, where 5,000 steps of
+LIF take less than compiling them. PING's claim (gamma rhythm, I on every cycle) is checked
+in test_network_compare on the Brian2 references of its acceptance test, the same runs.
 """
 import dataclasses
 import runpy
 
-import numpy as np
 import pytest
-from scipy.signal import welch
 
 from neuromorph.network.network_file import load_network
 from neuromorph.network.reference import default_codegen, run_network_brian2
@@ -18,22 +18,13 @@ from .conftest import EXAMPLES
 NETWORKS = EXAMPLES / "networks"
 
 
-def run(name: str, seed: int = 1, duration: float | None = None, drop: str | None = None):
+def run(name: str, seed: int = 1, duration: float | None = None, drop: str | None = None, codegen: str | None = None):
     spec = load_network(NETWORKS / f"{name}.toml", seed=seed)
     if duration is not None:
         spec = dataclasses.replace(spec, duration=duration)
     if drop is not None:
         spec = dataclasses.replace(spec, projections=tuple(p for p in spec.projections if p.name != drop))
-    return run_network_brian2(spec, codegen=default_codegen(), record=None)
-
-
-def rate_peak(trains, duration: float) -> tuple[float, float]:
-    """Peak frequency of the population-rate spectrum in 20-100 Hz and its power over the median power."""
-    counts = np.histogram(np.concatenate(trains), bins=np.arange(0, duration + 5e-4, 1e-3))[0].astype(float)
-    f, power = welch(counts - counts.mean(), fs=1000.0, nperseg=500)
-    band = (f >= 20) & (f <= 100)
-    k = np.flatnonzero(band)[np.argmax(power[band])]
-    return f[k], power[k] / np.median(power[(f > 0) & (f <= 250)])
+    return run_network_brian2(spec, codegen=codegen or default_codegen(), record=None)
 
 
 @pytest.mark.slow
@@ -45,19 +36,9 @@ def test_feed_forward_hh_fires_at_10_to_40_hz():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_ping_oscillates_in_the_gamma_band(seed):
-    trace = run("ping", seed=seed)
-    e, i = trace.populations["E"], trace.populations["I"]
-    frequency, prominence = rate_peak(e.spike_trains, trace.duration)
-    assert 30 <= frequency <= 80 and prominence > 20
-    assert i.rate_hz(trace.duration) > 2 * e.rate_hz(trace.duration) > 10  # interneurons fire on every cycle
-
-
-@pytest.mark.slow
 def test_lif_network_fires_and_its_recurrent_inhibition_acts():
-    coupled = run("lif_net", duration=0.5)
-    uncoupled = run("lif_net", duration=0.5, drop="recurrent")
+    coupled = run("lif_net", duration=0.5, codegen="numpy")
+    uncoupled = run("lif_net", duration=0.5, drop="recurrent", codegen="numpy")
     rate = coupled.populations["lif"].rate_hz(coupled.duration)
     assert 5 <= rate <= 40
     assert uncoupled.populations["lif"].rate_hz(uncoupled.duration) > 1.2 * rate
