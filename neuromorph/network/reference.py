@@ -31,7 +31,7 @@ from brian2.devices.device import get_device
 
 from ..errors import InputError
 from ..execution.trace import Trace
-from ..reference.brian2_functions import BRIAN2_FUNCTIONS
+from ..reference.brian2_functions import BRIAN2_FUNCTIONS, numpy_functions_without_unit_checks
 from ..reference.brian2_run import CODE_OBJECTS
 from .ir import NetworkSpec, PoissonSource, Population, Projection, SpikeTimesSource
 
@@ -254,7 +254,8 @@ def _run(network: brian2.Network, spec: NetworkSpec, seed: int | None) -> float:
         if seed is not None:
             device.seed(seed)
         started = time.perf_counter()
-        network.run(spec.n_steps * spec.dt * brian2.second, namespace={})
+        with numpy_functions_without_unit_checks():
+            network.run(spec.n_steps * spec.dt * brian2.second, namespace={})
         return time.perf_counter() - started
     except Exception as exc:
         raise InputError(f"Brian2 run failed: {_root_message(exc)}", "reference") from None

@@ -19,7 +19,7 @@ from ..errors import ModelFileError
 from ..execution.trace import Trace
 from ..model.model_file import ModelFile
 from ..progress import BarFactory, no_bars
-from .brian2_functions import BRIAN2_FUNCTIONS
+from .brian2_functions import BRIAN2_FUNCTIONS, numpy_functions_without_unit_checks
 
 CODE_OBJECTS = {"numpy": NumpyCodeObject, "cython": CythonCodeObject}
 STIMULUS_NAME = "neuromorph_stimulus"
@@ -133,7 +133,7 @@ def run_brian2(model: ModelFile, stimulus: np.ndarray, *, codegen: str | None = 
     network, group, spikes, state = build_network(model, stimulus, codegen, record_v)
     started = time.perf_counter()
     try:
-        with bars(n_steps, f"Brian2 ({codegen})", "step") as bar:
+        with bars(n_steps, f"Brian2 ({codegen})", "step") as bar, numpy_functions_without_unit_checks():
             network.run(n_steps * sim.dt * brian2.second, namespace={}, report=_reporter(bar, n_steps),
                         report_period=0.5 * brian2.second)
     except Exception as exc:
