@@ -76,9 +76,11 @@ def build_network(model: ModelFile, stimulus: np.ndarray, codegen: str, record_v
 
 
 #: Fewest time steps for which neuromorph picks Brian2's Cython target by default. Below it
-#: Brian2's numpy target (1-2 ms of Python per step and network) finishes before Cython has
-#: compiled code it has not seen before (3-5 s per code object on the 2-core development
-#: machine, 40-60 s for a network); above it the compiled code wins even with compilation.
+#: Brian2's numpy target (0.2 ms of Python per step for squid HH, 2-4 ms for the example
+#: networks) finishes about when Cython has compiled code it has not seen before (3-5 s per
+#: code object on the 2-core development machine, 20 s for squid HH, 40-90 s for a network);
+#: above it the compiled code wins, and it is cached for every later run (tune and sweep
+#: repeat their references).
 CYTHON_MIN_STEPS = 20_000
 
 
