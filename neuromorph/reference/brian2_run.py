@@ -45,7 +45,7 @@ def build_network(model: ModelFile, stimulus: np.ndarray, codegen: str, record_v
     namespace = {**BRIAN2_FUNCTIONS, **{k: v for k, v in model.parameters.items() if k not in declared}}
     input_unit = brian2.get_unit(spec.stimulus.dimension)
     namespace[STIMULUS_NAME] = brian2.TimedArray(stimulus * input_unit, dt=sim.dt * brian2.second,
-                                                name="neuromorph_stimulus")
+                                                name=STIMULUS_NAME)
     refractory = model.spec.refractory.text if model.spec.refractory else False
     units = _state_units(spec)
     reset_lines = []
