@@ -171,10 +171,10 @@ def test_clipped_weights_are_reported_and_refused_under_strict(tmp_path, capsys,
     not clipped. Clipping itself cannot be provoked through the lowering; the report path is
     checked by counting two clipped weights in the report the command builds."""
     import neuromorph.network.compare as network_compare
-    from neuromorph.targets.hardware_target import TARGETS_DIR
+    from neuromorph.targets import targets_dir
 
     target = tmp_path / "narrow_exponent.toml"
-    target.write_text((TARGETS_DIR / "loihi2.toml").read_text().replace('name = "loihi2"', 'name = "narrow"')
+    target.write_text((targets_dir() / "loihi2.toml").read_text().replace('name = "loihi2"', 'name = "narrow"')
                       .replace("weight_exponent_max = 7", "weight_exponent_max = 0"))
     network = tmp_path / "cue.toml"
     network.write_text(CUE_NETWORK.format(model=NETWORKS / "cobahh_neuron.toml"))

@@ -76,3 +76,14 @@ def test_a_new_target_is_a_new_file(tmp_path, monkeypatch):
     assert "mychip" in available_targets()
     assert load_target("mychip").name == "mychip"
     assert load_target(str(path)).name == "mychip"
+
+
+def test_targets_come_from_the_checkout_else_the_installed_package(tmp_path, monkeypatch):
+    import neuromorph.targets.hardware_target as hardware_target
+
+    monkeypatch.delenv("NEUROMORPH_TARGETS_DIR", raising=False)
+    assert targets_dir() == hardware_target.CHECKOUT_TARGETS_DIR  # this test runs from a checkout
+    monkeypatch.setattr(hardware_target, "CHECKOUT_TARGETS_DIR", tmp_path / "installed_elsewhere")
+    monkeypatch.setattr(hardware_target, "TARGETS_PACKAGE", "neuromorph.not_installed")
+    with pytest.raises(ConfigError, match="neuromorph.not_installed.*not installed.*NEUROMORPH_TARGETS_DIR"):
+        load_target("loihi2")

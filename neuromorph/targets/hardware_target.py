@@ -3,11 +3,18 @@
 A target states register widths, overflow behaviour, rounding modes, lookup-table
 budgets and the network limits (weights, delays). Adding a target is adding a file; the
 keys are documented in ``hw_targets/README.md``.
+
+The checkout's top-level ``hw_targets/`` directory is the one copy of the shipped targets.
+Packaging maps it onto the subpackage ``neuromorph.hw_targets`` (``setup.py``), so an
+installed neuromorph reads them as package data through :mod:`importlib.resources`; a
+neuromorph run from a source checkout (editable install, or ``PYTHONPATH``) reads that
+checkout's ``hw_targets/``, so code and targets always come from the same tree.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -18,7 +25,14 @@ from ..files import read_toml_file
 from ..quantization.fixed_point import OVERFLOW_MODES, ROUNDING_MODES
 from ..schema import Identifier, Section, refuse, text, validate_file
 
-TARGETS_DIR = Path(__file__).resolve().parents[2] / "hw_targets"
+#: Environment variable naming another directory of target files.
+TARGETS_DIR_ENV = "NEUROMORPH_TARGETS_DIR"
+#: Package whose data files are the shipped targets in an installed neuromorph.
+TARGETS_PACKAGE = "neuromorph.hw_targets"
+#: ``hw_targets/`` beside the package when it runs from a source checkout (absent once installed).
+CHECKOUT_TARGETS_DIR = Path(__file__).resolve().parents[2] / "hw_targets"
+#: Suffix of a target file.
+TARGET_SUFFIX = ".toml"
 
 
 #: Widest multiplier operand and accumulator neuromorph emulates exactly in 64-bit integers:
@@ -253,21 +267,45 @@ def load_target_file(path: str | Path) -> HardwareTarget:
 
 
 def targets_dir() -> Path:
-    """Directory of the shipped targets (``NEUROMORPH_TARGETS_DIR`` overrides it)."""
-    return Path(os.environ.get("NEUROMORPH_TARGETS_DIR", TARGETS_DIR))
+    """Directory of the target files that names (``--target loihi2``) refer to.
+
+    In order: the directory ``NEUROMORPH_TARGETS_DIR`` names; the source checkout's
+    ``hw_targets/`` when neuromorph runs from one; else the installed package data of
+    ``neuromorph.hw_targets``.
+
+    Raises
+    ------
+    ConfigError
+        neuromorph is installed without its targets (a broken install), or they are not
+        files on the file system (a zipped install).
+    """
+    override = os.environ.get(TARGETS_DIR_ENV)
+    if override:
+        return Path(override)
+    if CHECKOUT_TARGETS_DIR.is_dir():
+        return CHECKOUT_TARGETS_DIR
+    try:
+        shipped = resources.files(TARGETS_PACKAGE)
+    except ModuleNotFoundError:
+        raise ConfigError(f"the shipped hardware targets ({TARGETS_PACKAGE}) are not installed; reinstall "
+                          f"neuromorph, or set {TARGETS_DIR_ENV}", field="--target") from None
+    if not isinstance(shipped, Path):
+        raise ConfigError(f"the shipped hardware targets ({TARGETS_PACKAGE}) are not files on disk ({shipped}); "
+                          f"install neuromorph unzipped, or set {TARGETS_DIR_ENV}", field="--target")
+    return shipped
 
 
 def available_targets() -> list[str]:
     """Names of the target files in :func:`targets_dir`."""
-    return sorted(p.stem for p in targets_dir().glob("*.toml"))
+    return sorted(p.stem for p in targets_dir().glob(f"*{TARGET_SUFFIX}"))
 
 
 def load_target(name_or_path: str | Path) -> HardwareTarget:
     """A target by name (``loihi2``) or by path to a ``.toml`` file."""
     text = str(name_or_path)
-    if text.endswith(".toml") or os.sep in text:
+    if text.endswith(TARGET_SUFFIX) or os.sep in text:
         return load_target_file(text)
-    path = targets_dir() / f"{text}.toml"
+    path = targets_dir() / f"{text}{TARGET_SUFFIX}"
     if not path.exists():
         raise ConfigError(f"unknown target {text!r}; available: {available_targets()} (or give a .toml path)",
                           field="--target")
