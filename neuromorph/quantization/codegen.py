@@ -34,7 +34,7 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
 from typing import Callable
 
 from .fixed_point import NOISE_BITS, OVERFLOW_MODES, register_limits
@@ -45,7 +45,7 @@ from .ranges import CheckPlan
 CODEGEN_VERSION = 3
 #: The noise generator's module: its text is hashed into every kernel's header, so a changed
 #: generator never reuses a kernel compiled against the old one.
-NOISE_MODULE = Path(__file__).with_name("noise_kernels.py")
+NOISE_MODULE = resources.files(__package__) / "noise_kernels.py"
 #: Copies of its last entry after each table in the kernel's table array (reads ``k + 1`` need one).
 PAD = 1
 #: Largest shift the templates emit (int64 shifts beyond it are not portable).
