@@ -316,11 +316,12 @@ def run_lower_command(args) -> int:
     from .quantization.listing import format_program
     from .quantization.quantize import quantize
     from .reference.brian2_run import run_brian2
-    from .tuning import fastest_codegen
+    from .reference.codegen import choose_codegen
 
     model, target, config = _model_target_config(args)
-    model = dataclasses.replace(model, simulation=dataclasses.replace(model.simulation,
-                                                                      codegen=fastest_codegen(model)))
+    sim = model.simulation
+    codegen = choose_codegen(sim.n_steps, [model.spec.equations], short_run=sim.codegen)
+    model = dataclasses.replace(model, simulation=dataclasses.replace(sim, codegen=codegen))
     stimulus = sample_stimulus(model.stimulus, model.simulation)
     _log(f"range profile: Brian2 ({model.simulation.codegen}) on the model's own stimulus")
     reference = run_brian2(model, stimulus)
@@ -341,8 +342,8 @@ def run_compare_command(args) -> int:
     if args.codegen:
         import dataclasses
 
-        from .reference.brian2_run import usable_codegen
-        codegen = usable_codegen(model, args.codegen)
+        from .reference.codegen import choose_codegen
+        codegen = choose_codegen(requested=args.codegen, equations=[model.spec.equations])
         if codegen != args.codegen:
             _log(f"Brian2 {args.codegen} cannot run this model (neuromorph's membrane functions are numpy only); "
                  f"using {codegen}")
@@ -397,13 +398,14 @@ def run_export_command(args) -> int:
     """``neuromorph export``: Brian2 reference (range profiles, Poisson realisations), lowering, export, resources."""
     from .network.export import export_network
     from .network.lower import check_network_fits, lower_network, recorded_variables
-    from .network.reference import Recording, default_codegen, replay_sources, run_network_brian2
+    from .network.reference import Recording, replay_sources, run_network_brian2
+    from .reference.codegen import choose_codegen
     from .network.resources import format_report, resource_report
 
     out, spec, target, config = network_inputs(args)
     check_network_fits(spec, target)
     _check_export_memory(spec, args.network)
-    codegen = args.codegen or default_codegen(spec.n_steps)
+    codegen = args.codegen or choose_codegen(spec.n_steps, [p.model.equations for p in spec.populations])
     _log(f"reference: Brian2 ({codegen}), {spec.n_steps:,} steps, for range profiles and source spikes")
     reference = run_network_brian2(spec, codegen=codegen, record=Recording(variables=recorded_variables(spec)))
     lowered = lower_network(replay_sources(spec, reference), reference, target, config, args.method)
