@@ -23,7 +23,8 @@ from neuromorph.network.emulator import run_network
 from neuromorph.network.lif_mapping import LifOptions
 from neuromorph.network.lower import lower_network, recorded_variables
 from neuromorph.network.network_file import load_network
-from neuromorph.network.reference import Recording, default_codegen, replay_sources, run_network_brian2
+from neuromorph.network.reference import Recording, replay_sources, run_network_brian2
+from neuromorph.reference.codegen import choose_codegen
 from neuromorph.network.statistics import per_neuron_gamma
 from neuromorph.quantization.quantize import QuantConfig
 from neuromorph.targets import load_target
@@ -70,7 +71,7 @@ def main() -> None:
     for seed in (int(s) for s in args.seeds.split(",")):
         spec = dataclasses.replace(load_network(ROOT / "examples/networks/lif_net.toml", seed=seed),
                                    duration=args.duration)
-        reference = run_network_brian2(spec, codegen=default_codegen(),
+        reference = run_network_brian2(spec, codegen=choose_codegen(),
                                        record=Recording(variables=recorded_variables(spec)))
         replayed = replay_sources(spec, reference)
         for label, kwargs in VARIANTS.items():

@@ -20,7 +20,8 @@ import numpy as np
 from scipy.signal import welch
 
 from neuromorph.network.network_file import load_network
-from neuromorph.network.reference import default_codegen, run_network_brian2
+from neuromorph.network.reference import run_network_brian2
+from neuromorph.reference.codegen import choose_codegen
 
 NETWORKS = Path(__file__).resolve().parent / "networks"
 EXAMPLES = ("ff_hh", "ping", "lif_net")
@@ -58,7 +59,7 @@ def measure(name: str, seed: int, codegen: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="1,2,3")
-    parser.add_argument("--codegen", default=default_codegen())
+    parser.add_argument("--codegen", default=choose_codegen())
     parser.add_argument("--networks", default=",".join(EXAMPLES))
     args = parser.parse_args()
     for name in args.networks.split(","):

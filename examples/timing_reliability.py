@@ -25,7 +25,8 @@ from neuromorph.model.model_file import load_model
 from neuromorph.quantization.formats import frac_bits_for
 from neuromorph.quantization.quantize import QuantConfig
 from neuromorph.reference.brian2_run import run_brian2
-from neuromorph.tuning import fastest_codegen, held_out_seeds, seed_slice
+from neuromorph.reference.codegen import choose_codegen
+from neuromorph.tuning import held_out_seeds, seed_slice
 
 EXAMPLE = Path(__file__).resolve().parent / "squid_hh.toml"
 UA_PER_CM2 = 1e-2  # A/m^2
@@ -40,7 +41,9 @@ def population(model, mean: float | None, sigma: float | None, seeds: tuple[int,
     if mean is not None:
         stimulus_config = dataclasses.replace(stimulus_config, mean=mean * UA_PER_CM2, sigma=sigma * UA_PER_CM2)
     stimulus = np.concatenate([sample_stimulus(stimulus_config, model.simulation, s) for s in seeds], axis=1)
-    simulation = dataclasses.replace(model.simulation, neurons=stimulus.shape[1], codegen=fastest_codegen(model))
+    simulation = dataclasses.replace(model.simulation, neurons=stimulus.shape[1],
+                                     codegen=choose_codegen(model.simulation.n_steps, [model.spec.equations],
+                                                            short_run=model.simulation.codegen))
     return dataclasses.replace(model, stimulus=stimulus_config, simulation=simulation), stimulus
 
 

@@ -36,11 +36,26 @@ def plot_compare(reference: Trace, candidate: Trace, path: str | Path, *, neuron
     axes[0].legend(loc="upper right", fontsize=8)
     axes[shown - 1].set_xlabel("time (ms)")
     _raster(axes[-1], reference, candidate)
-    return _save(fig, title or f"{reference.label} vs {candidate.label}", path)
+    return save_figure(fig, title or f"{reference.label} vs {candidate.label}", path)
 
 
-def _save(fig, title: str, path: str | Path) -> Path:
-    """Title, lay out, write (creating the directory) and close a figure."""
+def save_figure(fig, title: str, path: str | Path) -> Path:
+    """Title, lay out, write and close a figure; shared by every neuromorph figure.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure, closed afterwards.
+    title : str
+        Its suptitle.
+    path : str or Path
+        Where the PNG goes (110 dpi); missing directories are created.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     fig.suptitle(title)
     fig.tight_layout()
     path = Path(path)
@@ -105,4 +120,4 @@ def plot_sweep(records: list[dict], path: str | Path, title: str = "") -> Path:
     ax_error.set_ylabel("mean matched spike-time error (ms)")
     ax_error.set_yscale("log")
     ax_gamma.legend(fontsize=7)
-    return _save(fig, title, path)
+    return save_figure(fig, title, path)

@@ -37,6 +37,7 @@ from .quantization.fixed_point import ROUNDING_MODES
 from .quantization.formats import RangeProfile
 from .quantization.quantize import METHODS, QuantConfig, default_method, quantize
 from .reference.brian2_run import run_brian2
+from .reference.codegen import choose_codegen
 from .results_file import append_record, exclusive, read_records, repair
 from .schema import Section, Seed, text, validate_file
 from .targets import HardwareTarget
@@ -92,28 +93,13 @@ def held_out_seeds(model: ModelFile, count: int) -> tuple[int, ...]:
     return tuple(model.stimulus.seed + HELD_OUT_OFFSET + i for i in range(count))
 
 
-def fastest_codegen(model: ModelFile) -> str:
-    """Brian2's Cython target when it compiles on this machine and the run is long enough to
-    repay compiling (:data:`~neuromorph.reference.brian2_run.CYTHON_MIN_STEPS`), else the model
-    file's own.
-
-    The references of a search are long runs (seeds x neurons x duration), repeated by every
-    search of the same model: Brian2's numpy target spends about 0.2 ms of Python per step of
-    squid HH whatever the population size, Cython a few microseconds once its code is
-    compiled and cached. Both integrate the same equations with the same method.
-    """
-    from .reference.brian2_run import CYTHON_MIN_STEPS, usable_codegen
-
-    long_enough = model.simulation.n_steps >= CYTHON_MIN_STEPS
-    return usable_codegen(model, "cython") if long_enough else model.simulation.codegen
-
-
 def prepare_benchmark(model: ModelFile, target: HardwareTarget, seeds: Iterable[int], window: float = 2e-3,
                       progress: Callable[[str], None] = lambda m: None, bars: BarFactory = no_bars) -> Benchmark:
     """Profile on the file's seed, then run Brian2 once on all held-out seeds side by side."""
     seeds = tuple(seeds)
-    model = dataclasses.replace(model, simulation=dataclasses.replace(model.simulation,
-                                                                      codegen=fastest_codegen(model)))
+    sim = model.simulation  # long references (seeds x neurons x duration, repeated by every search): Cython
+    codegen = choose_codegen(sim.n_steps, [model.spec.equations], short_run=sim.codegen)
+    model = dataclasses.replace(model, simulation=dataclasses.replace(sim, codegen=codegen))
     progress(f"profiling run on the model's stimulus seed {model.stimulus.seed}")
     own = sample_stimulus(model.stimulus, model.simulation)
     profile = RangeProfile.from_run(run_brian2(model, own, bars=bars).v, own)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from neuromorph import biophysics as bp
-from neuromorph.biophysics.cli import parse_concentration, parse_temperature
+from neuromorph.cli.biophys import parse_concentration, parse_temperature
 from neuromorph.cli import main
 
 from .conftest import EXAMPLES

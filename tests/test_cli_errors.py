@@ -108,9 +108,9 @@ def test_argument_errors_are_one_line(capsys):
 
 
 def test_report_json_is_strict_even_with_non_finite_values(tmp_path):
-    from neuromorph.cli import _write_json
+    from neuromorph.cli.options import write_json
 
-    text = _write_json(tmp_path / "r.json", {"gamma": float("nan"), "x": [float("inf"), 1.0], "y": {"z": -float("inf")}})
+    text = write_json(tmp_path / "r.json", {"gamma": float("nan"), "x": [float("inf"), 1.0], "y": {"z": -float("inf")}})
     assert json.loads((tmp_path / "r.json").read_text()) == {"gamma": None, "x": [None, 1.0], "y": {"z": None}}
     assert "NaN" not in text and "Infinity" not in text
 
@@ -119,9 +119,9 @@ def test_report_json_is_strict_even_with_non_finite_values(tmp_path):
 def test_an_internal_error_is_one_line_without_banner_or_temporary_files(tmp_path, debug):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    code = ("import sys, brian2, neuromorph.cli as cli\n"
+    code = ("import sys, brian2, neuromorph.cli as cli, neuromorph.cli.neuron as neuron\n"
             "def broken(args):\n    raise ZeroDivisionError('a bug')\n"
-            "cli.run_compare_command = broken\n"
+            "neuron.run_compare_command = broken\n"
             f"sys.exit(cli.main({(['--debug'] if debug else []) + ['compare', 'm.toml']!r}))\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**os.environ, "TMPDIR": str(scratch)}, cwd=tmp_path)

@@ -41,7 +41,7 @@ def refuse(capsys, argv, *expected):
     started = time.perf_counter()
     try:
         status = main([str(a) for a in argv])
-    except SystemExit as exc:  # argparse's own refusals (one line, see cli._Parser)
+    except SystemExit as exc:  # argparse's own refusals (one line, see cli.CommandParser)
         status = exc.code
     elapsed = time.perf_counter() - started
     err = capsys.readouterr().err.strip()

@@ -12,8 +12,9 @@ from neuromorph.network.emulator import run_network
 from neuromorph.network.lava_graph import run_graph
 from neuromorph.network.lower import lower_network, recorded_variables
 from neuromorph.network.network_file import load_network
-from neuromorph.network.reference import Recording, default_codegen, replay_sources, run_network_brian2
+from neuromorph.network.reference import Recording, replay_sources, run_network_brian2
 from neuromorph.quantization.quantize import QuantConfig
+from neuromorph.reference.codegen import choose_codegen
 from neuromorph.targets import load_target
 
 from .conftest import EXAMPLES
@@ -68,7 +69,7 @@ def test_a_mismatch_is_reported_with_its_first_step():
 def test_feed_forward_network_keeps_spike_timing_at_loihi2_defaults():
     # Cython: 10,000 steps of 100 HH neurons take Brian2's numpy target longer than compiling,
     # and test_network_examples runs the same code again
-    options = NetworkOptions(floor=False, codegen=default_codegen())
+    options = NetworkOptions(floor=False, codegen=choose_codegen())
     result = compare(shortened("ff_hh", 1.0), load_target("loihi2"), options=options)
     report = build_report(result)
     hh = report["populations"]["hh"]

@@ -11,7 +11,8 @@ import runpy
 import pytest
 
 from neuromorph.network.network_file import load_network
-from neuromorph.network.reference import default_codegen, run_network_brian2
+from neuromorph.network.reference import run_network_brian2
+from neuromorph.reference.codegen import choose_codegen
 
 from .conftest import EXAMPLES
 
@@ -24,7 +25,7 @@ def run(name: str, seed: int = 1, duration: float | None = None, drop: str | Non
         spec = dataclasses.replace(spec, duration=duration)
     if drop is not None:
         spec = dataclasses.replace(spec, projections=tuple(p for p in spec.projections if p.name != drop))
-    return run_network_brian2(spec, codegen=codegen or default_codegen(), record=None)
+    return run_network_brian2(spec, codegen=codegen or choose_codegen(), record=None)
 
 
 @pytest.mark.slow

@@ -170,12 +170,3 @@ def test_a_neuron_reference_built_again_in_one_process_has_the_same_brian2_names
     first, second = (build_neuron_network(model, stimulus, "numpy", record_v=True)[0] for _ in range(2))
     assert brian2_names(first) == brian2_names(second)
     assert not any(name.rsplit("_", 1)[-1].isdigit() for pair in brian2_names(first) for name in pair)
-
-
-def test_short_runs_use_brians_numpy_target_by_default():
-    """Cython pays off only once its compilation (seconds per code object) is repaid."""
-    from neuromorph.network.reference import default_codegen
-    from neuromorph.reference.brian2_run import CYTHON_MIN_STEPS
-
-    assert default_codegen(CYTHON_MIN_STEPS - 1) == "numpy"
-    assert default_codegen(CYTHON_MIN_STEPS) == default_codegen()

@@ -55,8 +55,20 @@ def parse_equations(text: str, source: str | None) -> brian2.Equations:
         raise ModelFileError(f"Brian2 cannot parse the equations: {message}", source, EQUATIONS_FIELD) from None
 
 
-def _numeric_values(parameters: dict[str, float]) -> dict[str, float]:
-    """Parameters, Brian2 units and constants, all as SI floats (parameters win)."""
+def si_values(parameters: dict[str, float]) -> dict[str, float]:
+    """Brian2's unit names and physical constants, then ``parameters``, as SI floats.
+
+    Parameters
+    ----------
+    parameters : dict of str to float
+        Parameter values in SI units; they win over a unit or constant of the same name.
+
+    Returns
+    -------
+    dict of str to float
+        Every name an expression may use, mapped to its value in SI units
+        (``mV`` -> 1e-3, ``faraday_constant`` -> 96485.33...).
+    """
     values = {name: float(unit) for name, unit in DEFAULT_UNITS.items()}
     values.update({name: float(constant.value) for name, constant in DEFAULT_CONSTANTS.items()})
     values.update(parameters)
@@ -88,7 +100,7 @@ class _Lowering:
     def __init__(self, eqs: brian2.Equations, voltage: str, inputs: Sequence[str], parameters: dict[str, float],
                  source: str | None):
         self.eqs, self.voltage, self.source = eqs, voltage, source
-        self.values = _numeric_values(parameters)
+        self.values = si_values(parameters)
         self.state_names = [n for n, eq in eqs.items() if eq.type == DIFFERENTIAL_EQUATION]
         self.symbols = {n: sympy.Symbol(n, real=True) for n in self.state_names + list(inputs)}
         self.symbols[voltage] = V
@@ -272,7 +284,7 @@ def constant_value(text: str, unit, source: str | None, field: str, parameters: 
         if not parameters:
             raise
     try:
-        value = to_ir_expression(text, {}, _numeric_values(parameters), field, source)
+        value = to_ir_expression(text, {}, si_values(parameters), field, source)
     except (LoweringError, SyntaxError, TypeError, ValueError):
         raise ModelFileError(f"'{text}' is not a constant: use numbers, units and parameters", source,
                              field) from None

@@ -76,7 +76,7 @@ from brian2.utils.stringtools import get_identifiers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import InputError, LoweringError, ModelFileError
-from ..model.from_brian2 import _numeric_values, to_ir_expression
+from ..model.from_brian2 import si_values as _numeric_values, to_ir_expression
 from ..model.model_file import file_parameters, read_toml
 from ..model.neuron_spec import V, compile_expression
 from ..units import parse_quantity, to_si

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..plotting import _save  # noqa: E402
+from ..plotting import save_figure  # noqa: E402
 from .statistics import PopulationStatistics, TrainStatistics  # noqa: E402
 
 STYLES = {
@@ -94,7 +94,7 @@ def plot_activity(populations, path: str | Path, *, neurons: int = 40, window_s:
         rate_ax.set_ylabel(f"{stats.name} rate (Hz)\n{smooth_s * 1e3:g} ms boxcar")
         rate_ax.set_xlabel("time (ms)")
         rate_ax.legend(loc="upper right", fontsize=8, ncol=3)
-    return _save(fig, title or "network activity: reference | candidate", path)
+    return save_figure(fig, title or "network activity: reference | candidate", path)
 
 
 def _ecdf(ax, values, style, label) -> bool:
@@ -223,4 +223,4 @@ def plot_statistics(stats: PopulationStatistics, path: str | Path, title: str = 
     _divergence(axes[1, 1], stats)
     _table(axes[1, 2], stats)
     others = stats.candidate.label + (f" and {stats.floor.label}" if stats.floor else "")
-    return _save(fig, title or f"{stats.name}: {others} against {stats.reference.label}", path)
+    return save_figure(fig, title or f"{stats.name}: {others} against {stats.reference.label}", path)

@@ -26,13 +26,12 @@ from typing import Mapping
 
 import brian2
 import numpy as np
-from brian2.codegen.runtime.cython_rt import CythonCodeObject
 from brian2.devices.device import get_device
 
 from ..errors import InputError
 from ..execution.trace import Trace
 from ..reference.brian2_functions import BRIAN2_FUNCTIONS, numpy_functions_without_unit_checks
-from ..reference.brian2_run import CODE_OBJECTS
+from ..reference.codegen import CODE_OBJECTS, choose_codegen
 from .ir import NetworkSpec, PoissonSource, Population, Projection, SpikeTimesSource
 
 WEIGHT = "weight"  # synaptic parameter holding each synapse's increment
@@ -111,16 +110,6 @@ def replay_sources(spec: NetworkSpec, trace: NetworkTrace) -> NetworkSpec:
     """``spec`` with every Poisson source replaced by the spikes it emitted in ``trace``."""
     sources = [trace.sources[s.name] if isinstance(s, PoissonSource) else s for s in spec.sources]
     return replace(spec, sources=tuple(sources))
-
-
-def default_codegen(n_steps: int | None = None) -> str:
-    """Brian2's Cython target when it compiles on this machine, else numpy; numpy also for a run
-    shorter than :data:`~neuromorph.reference.brian2_run.CYTHON_MIN_STEPS` steps (``n_steps`` given)."""
-    from ..reference.brian2_run import codegen_for_run
-
-    if n_steps is not None:
-        return codegen_for_run(n_steps)
-    return "cython" if CythonCodeObject.is_available() else "numpy"
 
 
 def _root_message(exc: BaseException) -> str:
@@ -272,7 +261,8 @@ def run_network_brian2(spec: NetworkSpec, *, codegen: str | None = None, record:
     spec : NetworkSpec
         The network.
     codegen : {"cython", "numpy"}, optional
-        Brian2 code-generation target; default Cython when it compiles, else numpy.
+        Brian2 code-generation target; default: :func:`~neuromorph.reference.codegen.choose_codegen`
+        (Cython for a run of at least 20,000 steps when it can run, else numpy).
     record : Recording or None
         States to sample (default: voltage and projection targets of every neuron, every
         step); None records spikes only.
@@ -289,7 +279,7 @@ def run_network_brian2(spec: NetworkSpec, *, codegen: str | None = None, record:
     NetworkTrace
         Spikes of every neuron and source (s), sampled states (SI), wall time of the run.
     """
-    codegen = codegen or default_codegen(spec.n_steps)
+    codegen = codegen or choose_codegen(spec.n_steps, [p.model.equations for p in spec.populations])
     if codegen not in CODE_OBJECTS:
         raise InputError(f"codegen must be one of {sorted(CODE_OBJECTS)}, got {codegen!r}", "reference", "codegen")
     if record is not None and (record.every < 1 or (record.neurons is not None and record.neurons < 0)):

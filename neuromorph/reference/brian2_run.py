@@ -3,25 +3,22 @@
 The stimulus enters as a 2-D ``TimedArray`` written into the input variable at the start
 of every time step, so Brian2 sees the same sampled input as every other backend.
 Objects are collected in an explicit :class:`brian2.Network` (no implicit magic network)
-and the code-generation target is chosen per object (no global preferences).
+and the code-generation target is set per object (no global preferences); which target,
+:func:`neuromorph.reference.codegen.choose_codegen` decides.
 """
 from __future__ import annotations
 
-import re
 import time
 
 import brian2
 import numpy as np
-from brian2.codegen.runtime.cython_rt import CythonCodeObject
-from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
 
 from ..errors import ModelFileError
 from ..execution.trace import Trace
 from ..model.model_file import ModelFile
 from ..progress import BarFactory, no_bars
 from .brian2_functions import BRIAN2_FUNCTIONS, numpy_functions_without_unit_checks
-
-CODE_OBJECTS = {"numpy": NumpyCodeObject, "cython": CythonCodeObject}
+from .codegen import CODE_OBJECTS
 STIMULUS_NAME = "neuromorph_stimulus"
 
 
@@ -73,33 +70,6 @@ def build_network(model: ModelFile, stimulus: np.ndarray, codegen: str, record_v
     except Exception as exc:
         raise ModelFileError(f"Brian2 rejects the model: {_root_message(exc)}", model.path) from None
     return network, group, spikes, state
-
-
-#: Fewest time steps for which neuromorph picks Brian2's Cython target by default. Below it
-#: Brian2's numpy target (0.2 ms of Python per step for squid HH, 2-4 ms for the example
-#: networks) finishes about when Cython has compiled code it has not seen before (3-5 s per
-#: code object on the 2-core development machine, 20 s for squid HH, 40-90 s for a network);
-#: above it the compiled code wins, and it is cached for every later run (tune and sweep
-#: repeat their references).
-CYTHON_MIN_STEPS = 20_000
-
-
-def codegen_for_run(n_steps: int) -> str:
-    """``"cython"`` for a run of at least :data:`CYTHON_MIN_STEPS` steps when Cython compiles here, else ``"numpy"``."""
-    return "cython" if n_steps >= CYTHON_MIN_STEPS and CythonCodeObject.is_available() else "numpy"
-
-
-def usable_codegen(model: ModelFile, wanted: str) -> str:
-    """``wanted`` if Brian2 can run the model with it, else the model file's own target.
-
-    Cython needs a working compiler, and neuromorph's membrane functions (``ghk_current``,
-    ``woodhull_unblocked_fraction``) have only numpy implementations.
-    """
-    if wanted == "cython":
-        uses_numpy_only = any(re.search(rf"\b{name}\s*\(", model.spec.equations) for name in BRIAN2_FUNCTIONS)
-        if uses_numpy_only or not CythonCodeObject.is_available():
-            return "numpy"
-    return wanted
 
 
 def _state_units(spec) -> dict:

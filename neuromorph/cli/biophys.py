@@ -6,15 +6,17 @@
 """
 from __future__ import annotations
 
+import argparse
+import functools
 import math
 import re
 
+from ..biophysics.constants import ZERO_CELSIUS
+from ..biophysics.donnan import donnan_equilibrium
+from ..biophysics.ghk import ghk_voltage
+from ..biophysics.nernst import nernst
 from ..errors import InputError
 from ..files import shorten
-from .constants import ZERO_CELSIUS
-from .donnan import donnan_equilibrium
-from .ghk import ghk_voltage
-from .nernst import nernst
 
 VALENCES = {"K": 1, "Na": 1, "Cl": -1, "Ca": 2, "Mg": 2, "H": 1}
 CONCENTRATION_UNITS = {"M": 1000.0, "mM": 1.0, "uM": 1e-3, "nM": 1e-6}
@@ -91,33 +93,53 @@ def _donnan(args) -> str:
             f"cation inside = {result.cation_in:.3f} mM\nanion inside = {result.anion_in:.3f} mM")
 
 
-def add_biophys_parser(subparsers) -> None:
-    """Add ``biophys nernst|ghk|donnan`` to an argparse sub-command set."""
-    parser = subparsers.add_parser("biophys", help="membrane-physics calculations (Nernst, GHK, Donnan)")
-    commands = parser.add_subparsers(dest="calculation", required=True)
-    p = commands.add_parser("nernst", help="Nernst potential of one ion")
+def _add_nernst_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ion", default="K", help=f"ion name, sets the valence ({', '.join(VALENCES)})")
-    p.add_argument("--z", type=int, help="valence (overrides --ion)")
+    p.add_argument("--z", type=int, help="valence (overrides --ion; default: the --ion's)")
     p.add_argument("--out", required=True, help="outside concentration, e.g. 5mM")
     p.add_argument("--in", dest="inside", required=True, help="inside concentration, e.g. 140mM")
     p.add_argument("--temperature", default="37C", help="e.g. 37C or 310K (default 37C)")
-    p.set_defaults(handler=lambda args: _print(_nernst(args)))
-    p = commands.add_parser("ghk", help="GHK resting potential of K, Na and Cl")
+
+
+def _add_ghk_arguments(p: argparse.ArgumentParser) -> None:
     for ion, default in (("k", "5mM,140mM"), ("na", "145mM,15mM"), ("cl", "110mM,10mM")):
         p.add_argument(f"--{ion}", default=default, help=f"OUT,IN concentrations (default {default})")
     p.add_argument("--pk", type=float, default=1.0, help="relative permeability of K (default 1)")
     p.add_argument("--pna", type=float, default=0.04, help="relative permeability of Na (default 0.04)")
     p.add_argument("--pcl", type=float, default=0.45, help="relative permeability of Cl (default 0.45)")
-    p.add_argument("--temperature", default="37C")
-    p.set_defaults(handler=lambda args: _print(_ghk(args)))
-    p = commands.add_parser("donnan", help="Donnan equilibrium with impermeant anions inside")
+    p.add_argument("--temperature", default="37C", help="e.g. 37C or 310K (default 37C)")
+
+
+def _add_donnan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--salt-out", required=True, help="bath 1:1 salt concentration, e.g. 150mM")
     p.add_argument("--impermeant-in", required=True, help="impermeant anion concentration inside, e.g. 100mM")
     p.add_argument("--z-impermeant", type=int, default=-1, help="their charge (default -1)")
-    p.add_argument("--temperature", default="37C")
-    p.set_defaults(handler=lambda args: _print(_donnan(args)))
+    p.add_argument("--temperature", default="37C", help="e.g. 37C or 310K (default 37C)")
 
 
-def _print(text: str) -> int:
-    print(text)
+#: Calculation -> (help, function adding its options, function computing the printed text).
+CALCULATIONS = {
+    "nernst": ("Nernst potential of one ion", _add_nernst_arguments, _nernst),
+    "ghk": ("GHK resting potential of K, Na and Cl", _add_ghk_arguments, _ghk),
+    "donnan": ("Donnan equilibrium with impermeant anions inside", _add_donnan_arguments, _donnan),
+}
+
+
+def add_biophys(subparsers) -> None:
+    """Register ``biophys nernst|ghk|donnan`` (:data:`CALCULATIONS`)."""
+    parser = subparsers.add_parser("biophys", help="membrane-physics calculations (Nernst, GHK, Donnan)")
+    calculations = parser.add_subparsers(dest="calculation", required=True)
+    for name, (help_text, add_arguments, calculate) in CALCULATIONS.items():
+        p = calculations.add_parser(name, help=help_text)
+        add_arguments(p)
+        p.set_defaults(handler=functools.partial(print_result, calculate))
+
+
+#: Sub-command name -> function adding it.
+COMMANDS = {"biophys": add_biophys}
+
+
+def print_result(calculate, args: argparse.Namespace) -> int:
+    """Print what ``calculate(args)`` returns; exit status 0."""
+    print(calculate(args))
     return 0

@@ -1,0 +1,199 @@
+"""``neuromorph network`` and ``neuromorph export``: a network file on a target.
+
+``network`` runs it through Brian2, the lowering, the emulator and/or Lava, prints a table
+per population, writes ``report.json``, ``activity.png`` (rasters and population rates,
+Brian2 against fixed point) and ``statistics_<population>.png``. ``export`` lowers it and
+writes it as data (JSON, ``.npy``, SHA-256 manifest) with its resource report.
+"""
+from __future__ import annotations
+
+import argparse
+
+from ..errors import NeuromorphError, OverflowDetected
+from .options import (
+    add_codegen_option,
+    add_quantization_options,
+    add_target_option,
+    add_window_option,
+    check_arguments,
+    json_text,
+    log,
+    prepare_output,
+    reference_codegen,
+    resolve_target_config,
+    write_json,
+)
+
+NETWORK_SEED_HELP = ("redraw the network file's connectivity, weights, delays and inputs with this seed "
+                     "(default: the file's seed)")
+
+
+def add_network(subparsers) -> None:
+    """Register ``network``."""
+    p = subparsers.add_parser("network", help="run a network file in Brian2 and in fixed point (emulator and/or "
+                                              "Lava graph) and report per-population fidelity")
+    p.add_argument("network", help="network file (TOML)")
+    add_target_option(p)
+    add_quantization_options(p)
+    p.add_argument("--backend", choices=("emulator", "lava", "both"), default="emulator",
+                   help="fixed-point backends to run (both: the Lava graph checked against the emulator)")
+    p.add_argument("--network-seed", type=int, dest="network_seed", help=NETWORK_SEED_HELP)
+    p.add_argument("--no-floor", dest="floor", action="store_false",
+                   help="skip the perturbed Brian2 run that measures the float model's own divergence")
+    add_codegen_option(p)
+    add_window_option(p)
+    p.add_argument("--out", default="out/network", help="output directory (default out/network)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    p.add_argument("--strict", action="store_true",
+                   help="fail (exit 3) if any register or intermediate overflowed or any weight was clipped")
+    p.set_defaults(handler=run_network_command)
+
+
+def add_export(subparsers) -> None:
+    """Register ``export``."""
+    p = subparsers.add_parser("export", help="lower a network file for a target, write it as data (JSON, .npy, "
+                                             "SHA-256 manifest) and print its resource report")
+    p.add_argument("network", help="network file (TOML)")
+    add_target_option(p)
+    add_quantization_options(p)
+    p.add_argument("--out", required=True, help="output directory of the export")
+    p.add_argument("--network-seed", type=int, dest="network_seed", help=NETWORK_SEED_HELP)
+    add_codegen_option(p)
+    p.add_argument("--multichip", action="store_true", help="allow a network that needs several chips")
+    p.add_argument("--json", action="store_true", help="print the resource report as JSON")
+    p.set_defaults(handler=run_export_command)
+
+
+#: Sub-command name -> function adding it, in the order ``--help`` lists them.
+COMMANDS = {"network": add_network, "export": add_export}
+
+
+def network_inputs(args: argparse.Namespace):
+    """``(out, spec, target, config)`` of ``network`` and ``export``: arguments checked, output
+    directory writable, the network file, the target and quantisation config
+    (:func:`~.options.resolve_target_config`), and what the target refuses whatever the
+    reference shows (delays)."""
+    from ..network.lower import check_network_fits
+    from ..network.network_file import load_network
+
+    check_arguments(args)
+    out = prepare_output(args.out)
+    spec = load_network(args.network, seed=args.network_seed)
+    target, config = resolve_target_config(args, "exponential_euler")
+    check_network_fits(spec, target)
+    return out, spec, target, config
+
+
+def network_codegen(args: argparse.Namespace, spec) -> str:
+    """Brian2's target for the reference of network ``spec`` (``--codegen`` if it can run)."""
+    return reference_codegen(args.codegen, spec.n_steps, [p.model.equations for p in spec.populations])
+
+
+def _fmt(value, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def format_network_table(report: dict) -> str:
+    """Per population: kind, drive, rates and Gamma, beside the float floor."""
+    lines = [f"{report['network'].splitlines()[0]} on {report['target']} ({report['config']['state_bits']}-bit "
+             f"state, {report['config']['rounding']} rounding)",
+             f"  {'population':<12}{'kind':<9}{'driven':<14}{'rate ref/cand/floor (Hz)':<28}"
+             f"{'Gamma mean (worst)':<22}{'floor Gamma':<12}"]
+    for name, p in report["populations"].items():
+        rates = p["rates_hz"]
+        rate_text = "/".join(_fmt(rates[k], 1) for k in ("reference", "candidate", "floor"))
+        lines.append(f"  {name:<12}{p['kind']:<9}{p['driven']:<14}{rate_text:<28}"
+                     f"{_fmt(p['gamma']['mean'])} ({_fmt(p['gamma']['worst'])}){'':<6}{_fmt(p['gamma']['floor'])}")
+    lines += [f"  {what}: {detail}" for what, detail in network_problems(report).items()]
+    totals = report.get("resources", {}).get("totals")
+    if totals:
+        lines.append(f"  resources: {totals['neurons']} neurons ({totals['hardware_neurons']} on Lava processes "
+                     f"Loihi 2 runs), {totals['synapses']} synapses, {totals['cores']} cores, {totals['chips']} chip(s)")
+    lava = report.get("lava_matches_emulator")
+    if lava is not None:
+        lines.append(f"  Lava graph == emulator: {'exact' if lava['match'] else 'MISMATCH'} over "
+                     f"{lava['steps_compared']} steps")
+    return "\n".join(lines)
+
+
+def network_problems(report: dict) -> dict[str, str]:
+    """What went beyond a format: overflows per population, clipped weights per projection (empty if none)."""
+    found = {}
+    for name, p in report["populations"].items():
+        registers = {k: v for k, v in p["overflows"].get("registers", {}).items() if v}
+        operations = p["overflows"].get("operations", {})
+        if registers or operations:
+            found[f"population {name}"] = f"overflows {({**registers, **operations})}"
+    for name, p in report["projections"].items():
+        if p["weights_clipped"]:
+            found[f"projection {name}"] = (f"{p['weights_clipped']} weights clipped to the {p['sign_mode']} weight "
+                                           f"range (largest relative weight error {p['weight_error']['max_rel']:.2%})")
+    return found
+
+
+def run_network_command(args: argparse.Namespace) -> int:
+    """``neuromorph network``: run the pipeline, print the table, write the report and figures."""
+    from ..network import compare as network_compare
+    from ..network.plots import plot_activity, plot_statistics
+
+    out, spec, target, config = network_inputs(args)
+    options = network_compare.NetworkOptions(backend=args.backend, floor=args.floor, window=args.window * 1e-3,
+                                             codegen=network_codegen(args, spec))
+    result = network_compare.compare(spec, target, config, options, progress=log, method=args.method)
+    report = network_compare.build_report(result)
+    text = write_json(out / "report.json", report)
+    names = [p.name for p in spec.populations]
+    plot_activity([(result.statistics[n], result.reference.populations[n].spike_trains, _trains(result, n))
+                   for n in names], out / "activity.png", title=f"Brian2 vs {result.candidate.label} on {target.name}")
+    for name in names:
+        plot_statistics(result.statistics[name], out / f"statistics_{name}.png", title=f"{name} on {target.name}")
+    print(text if args.json else format_network_table(report))
+    log(f"wrote {out / 'report.json'}, {out / 'activity.png'} and statistics_<population>.png")
+    problems = network_problems(report)
+    if args.strict and problems:
+        raise OverflowDetected("; ".join(f"{what}: {detail}" for what, detail in problems.items()))
+    if result.lava_check is not None and not result.lava_check.match:
+        raise NeuromorphError(f"Lava graph and emulator disagree: {result.lava_check.populations}")
+    return 0
+
+
+def _trains(result, name: str) -> tuple:
+    from ..execution.emulator import spike_trains_from
+
+    return spike_trains_from(result.candidate.populations[name].spikes, result.spec.dt)
+
+
+def check_export_memory(spec, path: str) -> None:
+    """Refuse (before any run) an export whose Brian2 reference would not fit in memory: it
+    records the voltage and linear states of every neuron in every step."""
+    from ..network.lower import recorded_variables
+    from ..resources_check import VALUE_BYTES, Estimate, check_memory
+
+    neurons = sum(p.size for p in spec.populations)
+    cell = float(spec.n_steps) * neurons * VALUE_BYTES
+    record = 2 * len(recorded_variables(spec)) * cell  # Brian2's monitors grow by doubling
+    estimate = Estimate({"Brian2 state record": record, "emulator": 2 * cell}, spec.n_steps, neurons,
+                        record / cell + 2 if cell else 0.0)
+    check_memory(estimate, path, "simulation.duration", "shorten simulation.duration or use fewer neurons")
+
+
+def run_export_command(args: argparse.Namespace) -> int:
+    """``neuromorph export``: Brian2 reference (range profiles, Poisson realisations), lowering, export, resources."""
+    from ..network.export import export_network
+    from ..network.lower import lower_network, recorded_variables
+    from ..network.reference import Recording, replay_sources, run_network_brian2
+    from ..network.resources import format_report, resource_report
+
+    out, spec, target, config = network_inputs(args)
+    check_export_memory(spec, args.network)
+    codegen = network_codegen(args, spec)
+    log(f"reference: Brian2 ({codegen}), {spec.n_steps:,} steps, for range profiles and source spikes")
+    reference = run_network_brian2(spec, codegen=codegen, record=Recording(variables=recorded_variables(spec)))
+    lowered = lower_network(replay_sources(spec, reference), reference, target, config, args.method)
+    report = resource_report(lowered, target, allow_multichip=args.multichip)
+    manifest = export_network(lowered, out)
+    write_json(out / "resources.json", report.to_dict())
+    print(json_text(report.to_dict()) if args.json else format_report(report))
+    size = sum(entry["bytes"] for entry in manifest["files"].values())
+    log(f"wrote {out} ({len(manifest['files'])} files, {size / 1e6:.3g} MB, manifest.json) and resources.json")
+    return 0

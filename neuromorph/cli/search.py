@@ -1,0 +1,182 @@
+"""``neuromorph tune`` and ``neuromorph sweep``: configurations tried on held-out stimulus seeds."""
+from __future__ import annotations
+
+import argparse
+import os
+
+from ..errors import InputError, NeuromorphError
+from ..files import shorten
+from ..quantization.fixed_point import ROUNDING_MODES
+from .options import (
+    MAX_LIST,
+    add_target_option,
+    add_window_option,
+    check_arguments,
+    gamma_text,
+    grid_field,
+    log,
+    prepare_output,
+    resolve_target,
+)
+
+
+def add_search_options(p: argparse.ArgumentParser, default_out: str) -> None:
+    """The options ``tune`` and ``sweep`` share: model, target, grid, workers and output."""
+    p.add_argument("model", help="model file (TOML)")
+    add_target_option(p, default="loihi2")
+    p.add_argument("--seeds", type=int, default=5, help="number of held-out stimulus seeds (default 5)")
+    p.add_argument("--bits", help="state bits to try, e.g. 8-16 or 10,12,14 (default: 8 to the register width)")
+    p.add_argument("--lut-sizes", help="table sizes to try, e.g. 64,256,1024 "
+                                       "(default: those of 64, 256 and 1024 the target holds)")
+    p.add_argument("--roundings", help="rounding modes to try, e.g. nearest,stochastic (default: the target's)")
+    add_window_option(p)
+    p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    p.add_argument("--scheduler", help="run on an existing Dask cluster, e.g. tcp://HOST:8786 (see the README; "
+                                       "default: a local cluster)")
+    p.add_argument("--out", default=default_out, help=f"output directory (default {default_out})")
+
+
+def add_tune(subparsers) -> None:
+    """Register ``tune``."""
+    p = subparsers.add_parser("tune", help="find the cheapest fixed-point configuration that keeps spike timing")
+    add_search_options(p, "out/tune")
+    p.add_argument("--min-gamma", type=float, default=0.99, help="required mean Gamma on held-out seeds")
+    p.set_defaults(handler=run_tune_command)
+
+
+def add_sweep(subparsers) -> None:
+    """Register ``sweep``."""
+    p = subparsers.add_parser("sweep", help="run a grid of configurations; write JSON lines and a figure")
+    add_search_options(p, "out/sweep")
+    p.set_defaults(handler=run_sweep_command)
+
+
+#: Sub-command name -> function adding it, in the order ``--help`` lists them.
+COMMANDS = {"tune": add_tune, "sweep": add_sweep}
+
+
+def int_list(text: str | None, option: str, low: int, high: int) -> list[int] | None:
+    """Parse ``"8-16"`` (steps of 1) or ``"10,12,14"``: at most :data:`~.options.MAX_LIST` values in ``[low, high]``.
+
+    Returns None for an empty ``text`` (the option was not given).
+    """
+    if not text:
+        return None
+    rule = f"expected integers from {low} to {high} like 8-16 or 10,12,14 (at most {MAX_LIST} values)"
+    try:
+        if "-" in text:
+            first, last = (int(x) for x in text.split("-"))
+            if first > last:
+                raise InputError(f"the range {shorten(text)} is empty (its start is above its end); {rule}",
+                                 field=option)
+            values = range(first, last + 1)
+        else:
+            values = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise InputError(f"{rule}, got {shorten(text)}", field=option) from None
+    if len(values) > MAX_LIST or not all(low <= v <= high for v in values):
+        raise InputError(f"{rule}, got {shorten(text)}", field=option)
+    return sorted(set(values))
+
+
+def rounding_list(text: str | None) -> list[str] | None:
+    """Parse ``--roundings`` (``"nearest,stochastic"``): known modes, first occurrence kept."""
+    if not text:
+        return None
+    names = text.split(",")
+    unknown = [n for n in names if n not in ROUNDING_MODES]
+    if unknown:
+        raise InputError(f"unknown rounding {shorten(unknown[0])}; allowed: {list(ROUNDING_MODES)}",
+                         field="--roundings")
+    return list(dict.fromkeys(names))
+
+
+def check_search_memory(model, seeds: int, workers: int) -> None:
+    """Refuse (before any run) a search whose references would not fit in memory."""
+    from ..resources_check import check_memory, search_estimate
+
+    sim = model.simulation
+    estimate = search_estimate(sim.n_steps, sim.neurons, seeds, workers)
+    check_memory(estimate, model.path, grid_field(sim.n_steps, sim.neurons),
+                 "shorten simulation.duration, use fewer simulation.neurons, fewer --seeds or fewer --workers")
+
+
+def search_setup(args: argparse.Namespace):
+    """Everything a search needs, every input checked before the first simulation:
+    ``(model, target, space, bench, out, evaluator, bars)``."""
+    from ..distributed import check_scheduler
+    from ..model.model_file import load_model
+    from ..progress import bar_factory
+    from ..tuning import Evaluator, held_out_seeds, prepare_benchmark, search_space, worker_count
+
+    check_arguments(args)
+    check_scheduler(args.scheduler)
+    out = prepare_output(args.out)
+    model = load_model(args.model)
+    target = resolve_target(args, {})
+    space = search_space(target, int_list(args.bits, "--bits", 2, 64),
+                         int_list(args.lut_sizes, "--lut-sizes", 2, 1 << 24), rounding_list(args.roundings))
+    for candidate in {(c.state_bits, c.lut_size, c.rounding): c for c in space}.values():
+        candidate.config(target)  # refuse widths, sizes or roundings beyond the target before running anything
+    workers = worker_count(args.workers, len(space))
+    if args.workers and args.workers > workers:
+        log(f"using {workers} workers, not {args.workers}: no more than the cores ({os.cpu_count()}) "
+            f"or the {len(space)} configurations")
+    check_search_memory(model, args.seeds, workers)
+    bars = bar_factory()
+    bench = prepare_benchmark(model, target, held_out_seeds(model, args.seeds), args.window * 1e-3, progress=log,
+                              bars=bars)
+    return model, target, space, bench, out, Evaluator(bench, workers, check_scheduler(args.scheduler)), bars
+
+
+def format_results_table(records: list[dict], min_gamma: float | None = None) -> str:
+    """Everything tried, cheapest first, as a Markdown table (``*``: meets ``min_gamma``)."""
+    lines = ["| state bits | LUT | interp | rounding | Gamma mean | Gamma min | spike error ms | table bits |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(records, key=lambda r: (r["state_bits"], r["table_memory_bits"], r["key"])):
+        mark = " *" if min_gamma is not None and r["gamma"] is not None and r["gamma"] >= min_gamma else ""
+        error = "-" if r.get("spike_time_error_ms") is None else f"{r['spike_time_error_ms']:.3f}"
+        lines.append(f"| {r['state_bits']} | {r['lut_size']} | {'yes' if r['interpolate'] else 'no'} | "
+                     f"{r['rounding']} | {gamma_text(r['gamma'])}{mark} | {gamma_text(r['gamma_min'])} | {error} | "
+                     f"{r['table_memory_bits']} |")
+    return "\n".join(lines)
+
+
+def run_tune_command(args: argparse.Namespace) -> int:
+    """``neuromorph tune``: fewest bits, then least table memory; print the table, write the best config."""
+    from ..tuning import belongs, cheapest, tune_search, write_config
+
+    model, target, space, bench, out, evaluator, bars = search_setup(args)
+    with evaluator:
+        results = tune_search(bench, space, args.min_gamma, out / "results.jsonl", evaluator, log, bars)
+    tried = [r for r in results.values() if belongs(r, bench)]
+    print(format_results_table(tried, args.min_gamma))
+    best = cheapest(tried, args.min_gamma)
+    if best is None:
+        raise NeuromorphError(f"no configuration reached mean Gamma {args.min_gamma} on {target.name}; "
+                              "try more bits or a lower --min-gamma")
+    write_config(out / "best.toml", target, best, args.min_gamma)
+    print(f"\ncheapest: {best['state_bits']} state bits, LUT {best['lut_size']}"
+          f"{' interpolated' if best['interpolate'] else ''}, {best['rounding']} rounding: "
+          f"Gamma {best['gamma']:.4f} (worst seed {best['gamma_min']:.4f}), {best['table_memory_bits']} table bits")
+    log(f"wrote {out / 'best.toml'} (use: neuromorph compare {args.model} --config {out / 'best.toml'})")
+    return 0
+
+
+def run_sweep_command(args: argparse.Namespace) -> int:
+    """``neuromorph sweep``: every point of the grid, JSON lines and a Pareto figure."""
+    from ..plotting import plot_sweep
+    from ..tuning import run_points
+
+    model, target, space, bench, out, evaluator, bars = search_setup(args)
+    with evaluator:
+        results = run_points(bench, space, out / "results.jsonl", evaluator, log, bars)
+    records = [results[c.key()] for c in space]
+    print(format_results_table(records))
+    defined = [r for r in records if r["gamma"] is not None]
+    if len(defined) < len(records):
+        log(f"Gamma is undefined for {len(records) - len(defined)} configurations; they are left out of the figure")
+    if defined:
+        plot_sweep(defined, out / "sweep.png", title=f"{model.spec.name} on {target.name}")
+    log(f"wrote {out / 'results.jsonl'} and {out / 'sweep.png'}")
+    return 0
