@@ -127,6 +127,20 @@ class LoweredSource:
 
 
 @dataclass(frozen=True)
+class LoweredCurrent:
+    """A sampled input as the integer drive of one port: ``values[t, k]`` enters neuron ``k`` in step ``t``.
+
+    The input reaches the port in the step it is sampled for (no synaptic latency), as
+    Brian2 writes it into the variable at the start of that step.
+    """
+
+    name: str
+    target: str
+    port: int
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
 class LoweredNetwork:
     """Everything the network emulator and the Lava graph run."""
 
@@ -138,6 +152,7 @@ class LoweredNetwork:
     sources: tuple[LoweredSource, ...]
     config: QuantConfig
     notes: tuple[str, ...] = field(default=())
+    currents: tuple[LoweredCurrent, ...] = field(default=())
 
     def population(self, name: str) -> LoweredPopulation:
         """The population called ``name``."""
@@ -166,17 +181,21 @@ def _declared(model) -> tuple[dict, list[str]]:
     return values, varying
 
 
-def population_spec(population: Population, source: str = "network") -> tuple[NeuronSpec, dict]:
-    """The neuron IR of a population, and the per-neuron values of its drive inputs (SI).
+def population_spec(population: Population, source: str = "network", sampled: tuple[str, ...] = ()
+                    ) -> tuple[NeuronSpec, dict]:
+    """The neuron IR of a population, and the per-neuron values of its constant drive inputs (SI).
 
     Declared parameters with one value for all neurons become constants; those with
-    per-neuron values become inputs (they must enter one equation linearly).
+    per-neuron values become inputs (they must enter one equation linearly), and so do the
+    parameters ``sampled`` (set every step by a :class:`~neuromorph.network.ir.CurrentSource`),
+    which come first among the inputs, in the order given.
     """
     model = population.model
     parameters = {name: float(q.value) for name, q in model.parameters.items()}
     declared, varying = _declared(model)
+    varying = [name for name in varying if name not in sampled]
     parameters.update({name: float(np.ravel(values)[0]) if values.size else 0.0
-                       for name, values in declared.items() if name not in varying})
+                       for name, values in declared.items() if name not in varying and name not in sampled})
     refractory = model.refractory
     if isinstance(refractory, float):
         refractory = f"{refractory!r} * second"
@@ -185,7 +204,7 @@ def population_spec(population: Population, source: str = "network") -> tuple[Ne
                          source, f"populations.{population.name}.threshold")
     try:
         spec = spec_from_equations(model.equations, name=model.name, parameters=parameters, voltage=model.voltage,
-                                   input_name=varying, threshold=model.threshold, refractory=refractory,
+                                   input_name=[*sampled, *varying], threshold=model.threshold, refractory=refractory,
                                    reset=model.reset, source=f"{source}:populations.{population.name}")
     except LoweringError as exc:
         raise exc.located(source) from None
@@ -204,7 +223,7 @@ def _initial_si(population: Population, spec: NeuronSpec) -> dict[str, np.ndarra
 
 
 def _profile(trace, spec: NeuronSpec, drives: dict) -> RangeProfile:
-    """Ranges of a population's reference run: voltage, linear states, drive inputs."""
+    """Ranges of a population's reference run: voltage, linear states, drive inputs (constant or sampled)."""
     states = trace.states
     if spec.voltage not in states or states[spec.voltage].size == 0:
         raise InputError(f"the reference of population {trace.name!r} recorded no voltage", "reference")
@@ -221,14 +240,22 @@ def _signed_weights(projection: Projection) -> np.ndarray:
 
 
 def lower_population(population: Population, spec_drives, trace, target, config: QuantConfig,
-                     increments: dict[str, float], dt: float) -> LoweredPopulation:
-    """One population's program, initial registers and drives."""
+                     increments: dict[str, float], dt: float, sampled: Mapping[str, np.ndarray] | None = None
+                     ) -> LoweredPopulation:
+    """One population's program, initial registers and drives.
+
+    ``sampled`` holds the per-step values (SI, (n_steps, size)) of the inputs a
+    :class:`~neuromorph.network.ir.CurrentSource` sets; their drive rows are 0 and their
+    values are quantised by :func:`lower_current`.
+    """
     spec, drives = spec_drives
+    sampled = sampled or {}
     initial = _initial_si(population, spec)
-    neuron = quantize(spec, target, config, _profile(trace, spec, drives), dt,
+    neuron = quantize(spec, target, config, _profile(trace, spec, {**drives, **sampled}), dt,
                       {name: float(np.mean(values)) for name, values in initial.items()}, increments)
     rows = initial_register_rows(spec, neuron.program.registers, initial, dt, population.size)
-    drive = np.array([neuron.quantize_drive(drives[i.name], port=k) for k, i in enumerate(spec.inputs)],
+    drive = np.array([neuron.quantize_drive(drives[i.name], port=k) if i.name in drives
+                      else np.zeros(population.size, dtype=np.int64) for k, i in enumerate(spec.inputs)],
                      dtype=np.int64).reshape(len(spec.inputs), population.size)
     ports = {p.state: k for k, p in enumerate(neuron.program.ports) if p.kind == "increment"}
     return LoweredPopulation(name=population.name, size=population.size, spec=spec, neuron=neuron, initial=rows,
@@ -313,11 +340,32 @@ def lower_lif_population(population: Population, spec_drives, trace, decision: L
                              lif=conversion)
 
 
+def sampled_inputs(spec: NetworkSpec, population: str) -> dict[str, np.ndarray]:
+    """The per-step values (SI) of each variable of ``population`` a current source sets, by variable."""
+    return {s.variable: s.values for s in spec.current_sources if s.target == population}
+
+
+def lower_current(current, population: LoweredPopulation) -> LoweredCurrent:
+    """A current source as integer drive of its population's port (rounded to the port's LSB)."""
+    port = next(k for k, i in enumerate(population.spec.inputs) if i.name == current.variable)
+    return LoweredCurrent(name=current.name, target=current.target, port=port,
+                          values=population.neuron.quantize_drive(current.values, port=port))
+
+
 def _lower_one(spec: NetworkSpec, population: Population, reference: NetworkTrace, target, config: QuantConfig,
                method: str | None, lif: str, lif_options: LifOptions) -> tuple[LoweredPopulation, str]:
-    """One population, as Lava's LIF when :func:`~neuromorph.network.lif_mapping.decide` says so; and a note why."""
-    spec_drives = population_spec(population)
+    """One population, as Lava's LIF when :func:`~neuromorph.network.lif_mapping.decide` says so; and a note why.
+
+    A population with a sampled input (a current source) is always lowered.
+    """
+    sampled = sampled_inputs(spec, population.name)
+    spec_drives = population_spec(population, sampled=tuple(sampled))
     increments = _increments(spec, population)
+    if sampled:
+        if lif == "require":
+            raise InputError("a population driven by a sampled input cannot be Lava's LIF", "network",
+                             f"populations.{population.name}")
+        lif = "never"
     decision = decide(*spec_drives, method=population.model.method, incremented=increments, size=population.size,
                       target=target, mode=lif, name=population.name)
     trace = reference.populations[population.name]
@@ -326,7 +374,7 @@ def _lower_one(spec: NetworkSpec, population: Population, reference: NetworkTrac
         return lowered, f"{population.name}: {describe(lowered.lif)}"
     population_config = replace(config, method=method or default_method(population.model.method))
     lowered = lower_population(population, spec_drives, trace, target, population_config.validated(target),
-                               increments, spec.dt)
+                               increments, spec.dt, sampled)
     return lowered, f"{population.name}: lowered program, not Lava's LIF ({decision.code}: {decision.reason})"
 
 
@@ -349,20 +397,22 @@ def lower_network(spec: NetworkSpec, reference: NetworkTrace, target, config: Qu
         populations.append(lowered)
         notes.append(note)
     by_name = {p.name: p for p in populations}
-    sizes = {**{p.name: p.size for p in spec.populations}, **{s.name: s.size for s in spec.sources}}
+    sizes = {**{p.name: p.size for p in spec.populations}, **{s.name: s.size for s in spec.spike_sources}}
     projections = tuple(lower_projection(p, by_name[p.target], sizes[p.source], target, spec.dt)
                         for p in spec.projections)
     sources = tuple(LoweredSource(name=s.name, size=s.size,
                                   spikes=source_raster(reference.sources[s.name], spec.n_steps, spec.dt))
-                    for s in spec.sources)
+                    for s in spec.spike_sources)
+    currents = tuple(lower_current(c, by_name[c.target]) for c in spec.current_sources)
     return LoweredNetwork(target=target.name, dt=spec.dt, n_steps=spec.n_steps, populations=tuple(populations),
-                          projections=projections, sources=sources, config=config, notes=tuple(notes))
+                          projections=projections, sources=sources, config=config, notes=tuple(notes),
+                          currents=currents)
 
 
 def recorded_variables(spec: NetworkSpec) -> tuple[str, ...]:
     """Variables the reference must record for the range profiles: voltages and linear states."""
     names = []
     for population in spec.populations:
-        neuron = population_spec(population)[0]
+        neuron = population_spec(population, sampled=tuple(sampled_inputs(spec, population.name)))[0]
         names += [neuron.voltage, *(s.name for s in neuron.linear_states)]
     return tuple(dict.fromkeys(names))

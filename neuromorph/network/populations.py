@@ -39,6 +39,10 @@ class LoweredStepper:
     def step(self, state: np.ndarray, inputs: np.ndarray, t: int):
         return self.kernel.step(state, inputs, t)
 
+    def run(self, state: np.ndarray, inputs: np.ndarray, step0: int, record: bool):
+        """Steps ``step0 ...`` with ``inputs`` (T, ports, N), fused (see ``FixedPointKernel.run``)."""
+        return self.kernel.run(state, inputs, step0, record)
+
 
 class LifStepper:
     """Lava's fixed-point LIF (state rows ``u``, ``v``); ``population.lif`` is its ``LifConversion``."""
