@@ -84,7 +84,7 @@ def _run_fused(kernel, currents, n_steps: int, record: bool, progress=None):
 
 
 def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | None = None,
-                progress=None) -> NetworkRun:
+                progress=None, parallel: bool = True) -> NetworkRun:
     """Run ``lowered`` for ``n_steps`` steps (default: all of the spec).
 
     ``record`` keeps every register of every neuron after every step (for the exact
@@ -93,9 +93,10 @@ def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | Non
     run first, each as one fused loop over all steps; the others step together, with the
     spikes of the fused ones read from their record. ``progress``, if given, is called with
     ``k`` after step ``k`` (of the stepped populations; of the fused ones when none step).
+    ``parallel``: compiled kernels may use several threads (False inside a worker process).
     """
     n_steps = lowered.n_steps if n_steps is None else n_steps
-    kernels = {p.name: stepper(p, n_steps) for p in lowered.populations}
+    kernels = {p.name: stepper(p, n_steps, parallel) for p in lowered.populations}
     fed = {projection.target for projection in lowered.projections}
     fused = [p.name for p in lowered.populations if p.name not in fed and hasattr(kernels[p.name], "run")]
     started = time.perf_counter()

@@ -34,7 +34,7 @@ from ..quantization.formats import RangeProfile
 from ..quantization.lowering import initial_register_rows
 from ..quantization.quantize import QuantConfig, QuantizedNeuron, default_method, quantize
 from .ir import NetworkSpec, Population, Projection, SpikeTimesSource
-from .lava_build import choose_kind, multapse_layers
+from .lava_semantics import choose_kind, multapse_layers
 from .lava_semantics import LavaProjection
 from .lif_mapping import LifDecision, LifOptions, LifProfile, convert_lif, decide, describe
 from .reference import NetworkTrace
@@ -222,8 +222,8 @@ def _initial_si(population: Population, spec: NeuronSpec) -> dict[str, np.ndarra
     return initial
 
 
-def _profile(trace, spec: NeuronSpec, drives: dict) -> RangeProfile:
-    """Ranges of a population's reference run: voltage, linear states, drive inputs (constant or sampled)."""
+def population_profile(trace, spec: NeuronSpec, drives: dict) -> RangeProfile:
+    """Ranges of a population's reference run: voltage, linear states, drive inputs (constant or sampled, SI)."""
     states = trace.states
     if spec.voltage not in states or states[spec.voltage].size == 0:
         raise InputError(f"the reference of population {trace.name!r} recorded no voltage", "reference")
@@ -239,19 +239,16 @@ def _signed_weights(projection: Projection) -> np.ndarray:
     return projection.weights if projection.operation == "+=" else -projection.weights
 
 
-def lower_population(population: Population, spec_drives, trace, target, config: QuantConfig,
-                     increments: dict[str, float], dt: float, sampled: Mapping[str, np.ndarray] | None = None
-                     ) -> LoweredPopulation:
-    """One population's program, initial registers and drives.
+def lower_population(population: Population, spec_drives, profile: RangeProfile, target, config: QuantConfig,
+                     increments: dict[str, float], dt: float) -> LoweredPopulation:
+    """One population's program (formats from ``profile``), initial registers and constant drives.
 
-    ``sampled`` holds the per-step values (SI, (n_steps, size)) of the inputs a
-    :class:`~neuromorph.network.ir.CurrentSource` sets; their drive rows are 0 and their
-    values are quantised by :func:`lower_current`.
+    Inputs without a constant drive (those a :class:`~neuromorph.network.ir.CurrentSource`
+    sets) get drive rows of 0; their values are quantised by :func:`lower_current`.
     """
     spec, drives = spec_drives
-    sampled = sampled or {}
     initial = _initial_si(population, spec)
-    neuron = quantize(spec, target, config, _profile(trace, spec, {**drives, **sampled}), dt,
+    neuron = quantize(spec, target, config, profile, dt,
                       {name: float(np.mean(values)) for name, values in initial.items()}, increments)
     rows = initial_register_rows(spec, neuron.program.registers, initial, dt, population.size)
     drive = np.array([neuron.quantize_drive(drives[i.name], port=k) if i.name in drives
@@ -340,6 +337,13 @@ def lower_lif_population(population: Population, spec_drives, trace, decision: L
                              lif=conversion)
 
 
+def reference_profile(spec: NetworkSpec, reference: NetworkTrace, population: str) -> RangeProfile:
+    """The ranges the lowering takes from ``reference`` for ``population`` (voltage, linear states, inputs)."""
+    sampled = sampled_inputs(spec, population)
+    neuron, drives = population_spec(spec.population(population), sampled=tuple(sampled))
+    return population_profile(reference.populations[population], neuron, {**drives, **sampled})
+
+
 def sampled_inputs(spec: NetworkSpec, population: str) -> dict[str, np.ndarray]:
     """The per-step values (SI) of each variable of ``population`` a current source sets, by variable."""
     return {s.variable: s.values for s in spec.current_sources if s.target == population}
@@ -352,11 +356,13 @@ def lower_current(current, population: LoweredPopulation) -> LoweredCurrent:
                           values=population.neuron.quantize_drive(current.values, port=port))
 
 
-def _lower_one(spec: NetworkSpec, population: Population, reference: NetworkTrace, target, config: QuantConfig,
-               method: str | None, lif: str, lif_options: LifOptions) -> tuple[LoweredPopulation, str]:
+def _lower_one(spec: NetworkSpec, population: Population, reference: NetworkTrace | None, target,
+               config: QuantConfig, method: str | None, lif: str, lif_options: LifOptions,
+               profile: RangeProfile | None) -> tuple[LoweredPopulation, str]:
     """One population, as Lava's LIF when :func:`~neuromorph.network.lif_mapping.decide` says so; and a note why.
 
-    A population with a sampled input (a current source) is always lowered.
+    A population with a sampled input (a current source) is always lowered. ``profile``, when
+    given, replaces the ranges of the reference run.
     """
     sampled = sampled_inputs(spec, population.name)
     spec_drives = population_spec(population, sampled=tuple(sampled))
@@ -368,19 +374,21 @@ def _lower_one(spec: NetworkSpec, population: Population, reference: NetworkTrac
         lif = "never"
     decision = decide(*spec_drives, method=population.model.method, incremented=increments, size=population.size,
                       target=target, mode=lif, name=population.name)
-    trace = reference.populations[population.name]
+    trace = reference.populations[population.name] if reference is not None else None
     if decision.is_lif:
         lowered = lower_lif_population(population, spec_drives, trace, decision, spec.dt, lif_options)
         return lowered, f"{population.name}: {describe(lowered.lif)}"
     population_config = replace(config, method=method or default_method(population.model.method))
-    lowered = lower_population(population, spec_drives, trace, target, population_config.validated(target),
-                               increments, spec.dt, sampled)
+    if profile is None:
+        profile = population_profile(trace, spec_drives[0], {**spec_drives[1], **sampled})
+    lowered = lower_population(population, spec_drives, profile, target, population_config.validated(target),
+                               increments, spec.dt)
     return lowered, f"{population.name}: lowered program, not Lava's LIF ({decision.code}: {decision.reason})"
 
 
-def lower_network(spec: NetworkSpec, reference: NetworkTrace, target, config: QuantConfig,
-                  method: str | None = None, lif: str = "auto", lif_options: LifOptions = LifOptions()
-                  ) -> LoweredNetwork:
+def lower_network(spec: NetworkSpec, reference: NetworkTrace | None, target, config: QuantConfig,
+                  method: str | None = None, lif: str = "auto", lif_options: LifOptions = LifOptions(),
+                  profiles: Mapping[str, RangeProfile] | None = None) -> LoweredNetwork:
     """Lower every population and projection of ``spec`` for ``target`` (see the module docstring).
 
     ``config`` applies to every lowered population; the integration is ``method`` when given, else
@@ -390,10 +398,18 @@ def lower_network(spec: NetworkSpec, reference: NetworkTrace, target, config: Qu
     follows the population's Brian2 method, ``config`` and ``method`` do not apply to it);
     ``"never"`` lowers every population; ``"require"`` refuses a population that cannot be LIF.
     ``notes`` of the result say which kind each population got and why.
+    ``profiles`` gives the ranges of some populations instead of the reference (a search
+    lowers held-out inputs with the ranges of the model's own input); ``reference`` may be
+    None when every population has a profile, none is Lava's LIF and no spike source needs it.
     """
+    profiles = profiles or {}
+    if reference is None and (spec.spike_sources or lif != "never" or set(profiles) < {p.name for p in spec.populations}):
+        raise InputError("lowering without a reference run needs a profile for every population, lif='never' and "
+                         "no spike source", "lower_network", "reference")
     populations, notes = [], []
     for population in spec.populations:
-        lowered, note = _lower_one(spec, population, reference, target, config, method, lif, lif_options)
+        lowered, note = _lower_one(spec, population, reference, target, config, method, lif, lif_options,
+                                   profiles.get(population.name))
         populations.append(lowered)
         notes.append(note)
     by_name = {p.name: p for p in populations}

@@ -21,9 +21,10 @@ LIF_COUNTERS = ("input wrapped", "u wrapped", "v clipped")
 class LoweredStepper:
     """The integer program of a ``"lowered"`` population."""
 
-    def __init__(self, population: LoweredPopulation, n_steps: int | None = None):
+    def __init__(self, population: LoweredPopulation, n_steps: int | None = None, parallel: bool = True):
         self.population = population
-        self.kernel = FixedPointKernel(population.neuron, work=None if n_steps is None else (n_steps, population.size))
+        self.kernel = FixedPointKernel(population.neuron, parallel=parallel,
+                                       work=None if n_steps is None else (n_steps, population.size))
         self.n_counters = self.kernel.n_counters
 
     def initial(self) -> np.ndarray:
@@ -49,7 +50,7 @@ class LifStepper:
 
     n_counters = len(LIF_COUNTERS)
 
-    def __init__(self, population: LoweredPopulation, n_steps: int | None = None):
+    def __init__(self, population: LoweredPopulation, n_steps: int | None = None, parallel: bool = True):
         self.population = population
         self.lif = population.lif.lava
 
@@ -69,9 +70,13 @@ class LifStepper:
 STEPPERS = {"lowered": LoweredStepper, "lif": LifStepper}
 
 
-def stepper(population: LoweredPopulation, n_steps: int | None = None):
-    """The emulator's stepper of a population (by its kind), for a run of ``n_steps`` steps if known."""
-    return STEPPERS[population.kind](population, n_steps)
+def stepper(population: LoweredPopulation, n_steps: int | None = None, parallel: bool = True):
+    """The emulator's stepper of a population (by its kind), for a run of ``n_steps`` steps if known.
+
+    ``parallel``: a compiled kernel may use several threads (False inside a worker process
+    that shares the cores with others).
+    """
+    return STEPPERS[population.kind](population, n_steps, parallel)
 
 
 def lif_overflows(lif, u: np.ndarray, v: np.ndarray, a_in: np.ndarray) -> np.ndarray:
