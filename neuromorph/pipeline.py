@@ -11,17 +11,19 @@ from typing import Callable
 import numpy as np
 
 from .errors import InputError
-from .execution.emulator import emulate, emulate_float, overflow_summary, trace_from_run
+from .execution.emulator import emulate_float, overflow_summary, trace_from_run
 from .execution.loop import KernelRun
 from .execution.stimulus import sample_stimulus
 from .execution.trace import Trace
 from .fidelity import compare
 from .model.model_file import ModelFile
-from .progress import BarFactory, no_bars
-from .quantization.formats import RangeProfile
-from .quantization.kernel import FixedPointKernel
-from .quantization.quantize import QuantConfig, QuantizedNeuron, quantize
-from .reference.brian2_run import run_brian2
+from .network.compare import check_lava
+from .network.emulator import NetworkRun, run_network
+from .network.lower import LoweredPopulation, lower_network, recorded_variables
+from .network.model_network import network_of_model
+from .network.reference import NetworkTrace, Recording, run_network_brian2
+from .progress import BarFactory, no_bars, step_counter
+from .quantization.quantize import QuantConfig, QuantizedNeuron
 from .targets import HardwareTarget
 
 BACKENDS = ("emulator", "lava", "both")
@@ -44,7 +46,7 @@ class CompareOptions:
 
 @dataclass(frozen=True)
 class LavaCheck:
-    """Exact comparison of the Lava fixed_pt run with the emulator."""
+    """Exact comparison of the Lava fixed_pt run with the emulator (every register, spike and overflow count)."""
 
     match: bool
     steps_compared: int
@@ -74,50 +76,69 @@ class CompareResult:
     options: CompareOptions
 
 
-def check_lava_against_emulator(emulated: KernelRun, lava_states: np.ndarray, lava_spikes: np.ndarray) -> LavaCheck:
-    """Compare every integer state value and every spike of every step, exactly."""
-    equal_states = (lava_states == emulated.states).reshape(lava_states.shape[0], -1).all(axis=1)
-    equal_spikes = (lava_spikes == emulated.spikes).all(axis=1)
-    equal = equal_states & equal_spikes
-    first = None if equal.all() else int(np.argmin(equal))
-    return LavaCheck(match=bool(equal.all()), steps_compared=int(lava_states.shape[0]),
-                     neurons=int(lava_states.shape[-1]), state_values_compared=int(lava_states.size),
-                     spikes_compared=int(lava_spikes.size), first_mismatch_step=first)
+def _reference_trace(trace: NetworkTrace, population: str) -> Trace:
+    """The population of the network reference as the single-population :class:`Trace` of the report."""
+    run = trace.populations[population]
+    v = run.states[run.voltage]
+    states = {name: values for name, values in run.states.items() if name != run.voltage}
+    return Trace(label=trace.label, dt=trace.dt, duration=trace.duration, spike_trains=run.spike_trains,
+                 t=np.arange(v.shape[0]) * trace.dt, v=v, extra=dict(trace.extra), states=states)
 
 
-def _run_lava(neuron: QuantizedNeuron, stimulus: np.ndarray, emulated: KernelRun):
-    from .lava_backend import run_lava  # Lava is imported only when it is used
+def _candidate_trace(run: NetworkRun, population: LoweredPopulation, dt: float) -> Trace:
+    """A population of an emulator or Lava run as a :class:`Trace` (voltage decoded, overflows summarised)."""
+    neuron = population.neuron
+    result = run.populations[population.name]
+    kernel_run = KernelRun(states=result.states, spikes=result.spikes, overflows=result.overflows,
+                           initial=population.initial)
+    return trace_from_run(kernel_run, run.label, dt, neuron.voltage_lsb, overflow_summary(neuron, result.overflows),
+                          run.wall_time_s)
 
-    result = run_lava(FixedPointKernel(neuron), neuron.quantize_drive(stimulus), tag="fixed_pt", record=True)
-    run = KernelRun(states=result.states, spikes=result.spikes, overflows=result.saturations, initial=emulated.initial)
-    trace = trace_from_run(run, "lava fixed_pt", neuron.dt, neuron.voltage_lsb,
-                           overflow_summary(neuron, result.saturations), result.wall_time_s)
-    return trace, check_lava_against_emulator(emulated, result.states, result.spikes)
+
+def _lava_check(check, population: str, neurons: int) -> LavaCheck:
+    """The network check of Lava against the emulator, for the one population of a model file."""
+    entry = check.populations[population]
+    return LavaCheck(match=entry["match"], steps_compared=check.steps_compared, neurons=neurons,
+                     state_values_compared=entry["states_compared"], spikes_compared=entry["spikes_compared"],
+                     first_mismatch_step=entry["first_mismatch_step"])
 
 
 def run_compare(model: ModelFile, target: HardwareTarget, config: QuantConfig, options: CompareOptions = CompareOptions(),
                 progress: Callable[[str], None] = lambda message: None, bars: BarFactory = no_bars) -> CompareResult:
     """Run Brian2, the float emulator, the fixed-point emulator and/or Lava on one stimulus.
 
-    ``bars`` shows progress bars for Brian2 and the emulators (none by default).
+    The model file runs as a network of one population fed by its sampled stimulus
+    (:func:`~neuromorph.network.model_network.network_of_model`), through the network
+    pipeline's Brian2 runner, lowering, emulator and Lava graph. ``bars`` shows progress
+    bars for Brian2 and the emulators (none by default).
     """
     stimulus = sample_stimulus(model.stimulus, model.simulation, options.stimulus_seed)
+    spec = network_of_model(model, stimulus)
+    name = spec.populations[0].name
     progress(f"Brian2 reference: {model.simulation.neurons} neurons x {stimulus.shape[0]} steps")
-    reference = run_brian2(model, stimulus, bars=bars)
-    profile = RangeProfile.from_run(reference.v, stimulus, reference.states)
-    neuron = quantize(model.spec, target, config, profile, model.simulation.dt, dict(model.initial))
+    reference = run_network_brian2(spec, codegen=model.simulation.codegen,
+                                   record=Recording(variables=recorded_variables(spec)), bars=bars)
+    lowered = lower_network(spec, reference, target, config, method=config.method, lif="never")
+    population = lowered.population(name)
     progress("float emulator (same algorithm, float64)")
     float_trace = emulate_float(model, stimulus, method=config.method, bars=bars)
     progress(f"fixed-point emulator ({config.state_bits} bits, {config.rounding})")
-    fixed, emulated = emulate(neuron, stimulus, bars=bars)
+    with bars(len(stimulus), "fixed-point emulator", "step") as bar:
+        emulated = run_network(lowered, record=True, progress=step_counter(bar, len(stimulus)))
+    fixed = _candidate_trace(emulated, population, model.simulation.dt)
     lava, lava_check = None, None
     if options.backend in ("lava", "both"):
+        from .network.lava_graph import run_graph  # Lava is imported only when it is used
+
         progress("Lava fixed_pt process on Loihi2SimCfg")
-        lava, lava_check = _run_lava(neuron, stimulus, emulated)
+        lava_run = run_graph(lowered, record=True)
+        lava = _candidate_trace(lava_run, population, model.simulation.dt)
+        lava_check = _lava_check(check_lava(emulated, lava_run), name, population.size)
     if options.backend == "lava":
         fixed = lava
-    return CompareResult(model=model, target=target, neuron=neuron, stimulus=stimulus, reference=reference,
-                         float_emulator=float_trace, fixed=fixed, lava=lava, lava_check=lava_check, options=options)
+    return CompareResult(model=model, target=target, neuron=population.neuron, stimulus=stimulus,
+                         reference=_reference_trace(reference, name), float_emulator=float_trace, fixed=fixed,
+                         lava=lava, lava_check=lava_check, options=options)
 
 
 def _rates(trace: Trace) -> float:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .distributed import dask_client
 from .errors import ConfigError, InputError
-from .execution.emulator import emulate
+from .execution.emulator import spike_trains_from
 from .execution.stimulus import sample_stimulus
 from .execution.trace import Trace
 from .fidelity import compare
@@ -35,8 +35,11 @@ from .model.model_file import ModelFile
 from .progress import BarFactory, no_bars
 from .quantization.fixed_point import ROUNDING_MODES
 from .quantization.formats import RangeProfile
-from .quantization.quantize import METHODS, QuantConfig, default_method, quantize
-from .reference.brian2_run import run_brian2
+from .network.emulator import run_network
+from .network.lower import lower_network, recorded_variables, reference_profile
+from .network.model_network import network_of_model
+from .network.reference import Recording, run_network_brian2
+from .quantization.quantize import METHODS, QuantConfig, default_method
 from .reference.codegen import choose_codegen
 from .results_file import append_record, exclusive, read_records, repair
 from .schema import Section, Seed, text, validate_file
@@ -101,14 +104,20 @@ def prepare_benchmark(model: ModelFile, target: HardwareTarget, seeds: Iterable[
     codegen = choose_codegen(sim.n_steps, [model.spec.equations], short_run=sim.codegen)
     model = dataclasses.replace(model, simulation=dataclasses.replace(sim, codegen=codegen))
     progress(f"profiling run on the model's stimulus seed {model.stimulus.seed}")
-    own = sample_stimulus(model.stimulus, model.simulation)
-    profile = RangeProfile.from_run(run_brian2(model, own, bars=bars).v, own)
+    own = network_of_model(model, sample_stimulus(model.stimulus, model.simulation))
+    own_run = run_network_brian2(own, codegen=model.simulation.codegen,
+                                 record=Recording(variables=recorded_variables(own)), bars=bars)
+    profile = reference_profile(own, own_run, own.populations[0].name)
     stimulus = np.concatenate([sample_stimulus(model.stimulus, model.simulation, s) for s in seeds], axis=1)
     population = dataclasses.replace(model, simulation=dataclasses.replace(model.simulation,
                                                                            neurons=stimulus.shape[1]))
     progress(f"Brian2 ({model.simulation.codegen}) references for held-out seeds {list(seeds)} "
              f"({stimulus.shape[1]} neurons)")
-    reference = run_brian2(population, stimulus, record_v=False, bars=bars)
+    held_out = network_of_model(population, stimulus)
+    run = run_network_brian2(held_out, codegen=model.simulation.codegen, record=None, bars=bars)
+    reference = Trace(label=run.label, dt=run.dt, duration=run.duration,
+                      spike_trains=run.populations[held_out.populations[0].name].spike_trains,
+                      t=np.empty(0), v=np.empty((0, stimulus.shape[1])), extra=dict(run.extra))
     return Benchmark(model=population, target=target, seeds=seeds, profile=profile, stimulus=stimulus,
                      reference=reference, window=window)
 
@@ -122,9 +131,15 @@ def seed_slice(trace: Trace, index: int, size: int) -> Trace:
 def evaluate(bench: Benchmark, candidate: Candidate) -> dict:
     """Fidelity of one candidate on every held-out seed (plain data, one JSON line)."""
     config = candidate.config(bench.target, default_method(bench.model.simulation.method))
-    neuron = quantize(bench.model.spec, bench.target, config, bench.profile, bench.model.simulation.dt,
-                      dict(bench.model.initial))
-    trace, run = emulate(neuron, bench.stimulus, record=False, parallel=False)
+    spec = network_of_model(bench.model, bench.stimulus)
+    name = spec.populations[0].name
+    lowered = lower_network(spec, None, bench.target, config, method=config.method, lif="never",
+                            profiles={name: bench.profile})
+    run = run_network(lowered, record=False, parallel=False).populations[name]
+    neuron = lowered.population(name).neuron
+    dt = bench.model.simulation.dt
+    trace = Trace(label="emulator", dt=dt, duration=len(bench.stimulus) * dt, spike_trains=spike_trains_from(run.spikes, dt),
+                  t=np.empty(0), v=np.empty((0, bench.stimulus.shape[1])))
     size = bench.stimulus.shape[1] // len(bench.seeds)
     per_seed = [compare(seed_slice(bench.reference, i, size), seed_slice(trace, i, size), window=bench.window).to_dict()
                 for i in range(len(bench.seeds))]

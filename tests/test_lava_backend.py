@@ -1,4 +1,10 @@
-"""The Lava fixed_pt process against the numpy emulator: exact equality, step by step."""
+"""The Lava graph of a model file's one population against the network emulator: exact equality, step by step.
+
+A model file runs as a network of one population fed by its sampled stimulus; Lava sees the
+stimulus through a ``RingBuffer`` into the lowered neuron's port, the emulator through its
+fused loop. Every register, spike and overflow count must be equal in every step.
+"""
+
 import numpy as np
 import pytest
 
@@ -6,14 +12,16 @@ from neuromorph.execution.loop import run_kernel
 from neuromorph.execution.stimulus import sample_stimulus
 from neuromorph.lava_backend import run_lava
 from neuromorph.model.model_file import load_model
-from neuromorph.pipeline import check_lava_against_emulator
-from neuromorph.quantization.formats import RangeProfile
-from neuromorph.quantization.kernel import FixedPointKernel, FloatKernel
-from neuromorph.quantization.quantize import QuantConfig, quantize
+from neuromorph.network.compare import check_lava
+from neuromorph.network.emulator import NetworkRun, PopulationRun, run_network
+from neuromorph.network.lower import lower_network, recorded_variables
+from neuromorph.network.model_network import network_of_model
+from neuromorph.network.reference import Recording, run_network_brian2
+from neuromorph.quantization.kernel import FloatKernel
+from neuromorph.quantization.quantize import QuantConfig
 from neuromorph.targets import load_target
 
 N_NEURONS, N_STEPS = 10, 2000
-
 
 @pytest.fixture(scope="module")
 def squid(tmp_path_factory):
@@ -26,16 +34,14 @@ def squid(tmp_path_factory):
     # heterogeneous input: every neuron gets its own noise and its own offset
     stimulus = stimulus + np.linspace(-0.02, 0.04, N_NEURONS)[None, :]
     assert stimulus.shape == (N_STEPS, N_NEURONS)
-    return model, stimulus
+    spec = network_of_model(model, stimulus)
+    reference = run_network_brian2(spec, codegen="numpy", record=Recording(variables=recorded_variables(spec)))
+    return model, stimulus, spec, reference
 
-
-def lowered(model, stimulus, **config):
+def lowered(squid, **config):
+    _, _, spec, reference = squid
     target = load_target("loihi2")
-    profile = RangeProfile(v_min=-0.08, v_max=0.045, dv_max=0.01, drive_max=float(np.abs(stimulus).max()))
-    neuron = quantize(model.spec, target, QuantConfig.for_target(target, **config), profile, model.simulation.dt,
-                      dict(model.initial))
-    return FixedPointKernel(neuron), neuron.quantize_drive(stimulus)
-
+    return lower_network(spec, reference, target, QuantConfig.for_target(target, **config), lif="never")
 
 @pytest.mark.slow
 @pytest.mark.parametrize("config", [
@@ -45,31 +51,36 @@ def lowered(model, stimulus, **config):
     {"state_bits": 12, "rounding": "truncate", "interpolate": False, "lut_size": 256},
 ])
 def test_lava_fixed_pt_equals_emulator_every_value_every_step(squid, config):
-    model, stimulus = squid
-    kernel, drive = lowered(model, stimulus, **config)
-    emulated = run_kernel(kernel, drive)
-    lava = run_lava(kernel, drive, tag="fixed_pt")
-    assert emulated.spikes.sum() > 20, "the test needs spikes to be meaningful"
-    check = check_lava_against_emulator(emulated, lava.states, lava.spikes)
-    assert check.match and check.steps_compared == N_STEPS and check.neurons == N_NEURONS
-    np.testing.assert_array_equal(lava.states, emulated.states)
-    np.testing.assert_array_equal(lava.spikes, emulated.spikes)
-    np.testing.assert_array_equal(lava.saturations, emulated.overflows)
+    from neuromorph.network.lava_graph import run_graph
 
+    network = lowered(squid, **config)
+    emulated = run_network(network)
+    lava = run_graph(network)
+    (name,) = emulated.populations
+    run, other = emulated.populations[name], lava.populations[name]
+    assert run.spikes.sum() > 20, "the test needs spikes to be meaningful"
+    assert run.states.shape == (N_STEPS, len(network.populations[0].neuron.program.registers), N_NEURONS)
+    np.testing.assert_array_equal(other.states, run.states)
+    np.testing.assert_array_equal(other.spikes, run.spikes)
+    np.testing.assert_array_equal(other.overflows, run.overflows)
+    check = check_lava(emulated, lava)
+    assert check.match and check.steps_compared == N_STEPS
 
 def test_mismatch_detection_reports_the_first_bad_step(squid):
-    model, stimulus = squid
-    kernel, drive = lowered(model, stimulus[:50], state_bits=16)
-    emulated = run_kernel(kernel, drive)
-    tampered = emulated.states.copy()
+    network = lowered(squid, state_bits=16)
+    emulated = run_network(network, n_steps=50)
+    (name,) = emulated.populations
+    run = emulated.populations[name]
+    tampered = run.states.copy()
     tampered[17, 0, 3] += 1
-    check = check_lava_against_emulator(emulated, tampered, emulated.spikes)
-    assert not check.match and check.first_mismatch_step == 17
-
+    other = NetworkRun(populations={name: PopulationRun(name=name, spikes=run.spikes, states=tampered,
+                                                        overflows=run.overflows)}, wall_time_s=0.0)
+    check = check_lava(emulated, other)
+    assert not check.match and check.populations[name]["first_mismatch_step"] == 17
 
 @pytest.mark.slow
 def test_lava_floating_pt_runs_the_float_kernel(squid):
-    model, stimulus = squid
+    model, stimulus, _, _ = squid
     kernel = FloatKernel(model.spec, model.simulation.dt, dict(model.initial))
     emulated = run_kernel(kernel, stimulus[:500])
     lava = run_lava(kernel, stimulus[:500], tag="floating_pt")

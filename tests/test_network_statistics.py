@@ -13,7 +13,6 @@ from elephant.statistics import cv as elephant_cv
 from elephant.statistics import isi as elephant_isi
 
 from neuromorph.errors import InputError
-from neuromorph.fidelity import coincidence_factor
 from neuromorph.network.statistics import (
     StatisticsConfig, binned_counts, gamma, isi_cv, ks_distance, pair_correlations, population_rate,
     population_statistics, sample_pairs, triangle_pairs,
@@ -248,14 +247,15 @@ def test_windowed_gamma_drops_where_the_trains_become_independent():
                                  ).candidate_vs_reference.windowed_gamma.onset_s is None
 
 
-def test_gamma_wrapper_matches_coincidence_factor_and_refuses_saturated_windows():
-    rng = np.random.default_rng(12)
-    a, b = poisson_trains(20.0, 1.0, 2, rng)
-    value, reason = gamma(a, b, 2e-3, 1.0)
-    assert reason is None and value == coincidence_factor(a, b, 2e-3, 1.0)
-    dense = np.arange(0, 1.0, 1e-3)  # 1000 Hz: 2 * rate * window = 4
+def test_gamma_follows_kistlers_formula_and_refuses_saturated_windows():
+    # Kistler et al. (1997) by hand: one of two spikes coincides within 2 ms; candidate rate 2 Hz;
+    # chance coincidences 2 nu Delta N_ref = 0.016; normalisation 1 - 2 nu Delta = 0.992.
+    value, reason = gamma(np.array([0.1, 0.5]), np.array([0.1005, 0.7]), 2e-3, 1.0)
+    assert reason is None and value == pytest.approx((1 - 0.016) / (0.5 * (2 + 2)) / (1 - 0.008), rel=1e-12)
+    assert gamma(np.array([0.2, 0.4]), np.array([0.2, 0.4]), 2e-3, 1.0) == (1.0, None)
+    dense = np.arange(0, 1.0, 1e-3)  # 1000 Hz: 2 nu Delta = 4
     value, reason = gamma(dense, dense, 2e-3, 1.0)
-    assert value is None and "2 * rate * window" in reason
+    assert value is None and "2 nu Delta = 4 >= 1" in reason
 
 
 def test_windowed_gamma_uses_a_bounded_seeded_sample_of_neurons():

@@ -17,11 +17,20 @@ CHANCE_TOLERANCE = 0.05
 
 @dataclass(frozen=True)
 class Coincidence:
-    """Coincidence factor of one pair of trains: ``gamma`` or, when it is undefined, why."""
+    """Coincidence factor of one pair of trains: ``gamma`` or, when it is undefined, why.
+
+    ``cause`` names the kind of reason in a few words (:data:`UNDEFINED_CAUSES`), for
+    counting neurons by it; ``undefined`` is the full sentence.
+    """
 
     gamma: float | None
     undefined: str | None
     coincidences: int
+    cause: str | None = None
+
+
+#: Why Gamma can be undefined (the ``cause`` of a :class:`Coincidence`).
+UNDEFINED_CAUSES = ("2 nu Delta >= 1", "overlapping windows")
 
 
 def window_coverage(times: np.ndarray, window: float) -> float:
@@ -68,7 +77,7 @@ def coincidence(reference, candidate, window: float, duration: float) -> Coincid
     if not 2 * rate * window < 1:
         return Coincidence(None, f"Gamma is undefined: 2 nu Delta = {2 * rate * window:.3g} >= 1 (candidate rate "
                                  f"{rate:.4g} Hz, window {window * 1e3:.4g} ms); use a window below "
-                                 f"{1e3 / (2 * rate):.3g} ms", count)
+                                 f"{1e3 / (2 * rate):.3g} ms", count, UNDEFINED_CAUSES[0])
     kistler = _gamma(count, n_ref, n_cand, 2 * rate * window * n_ref)
     overlap_chance = min(window_coverage(candidate, window) / duration * n_ref,
                          window_coverage(reference, window) / duration * n_cand)
@@ -78,7 +87,7 @@ def coincidence(reference, candidate, window: float, duration: float) -> Coincid
         return Coincidence(None, f"Gamma is undefined: {share:.0%} of the inter-spike intervals are shorter than "
                                  f"twice the {window * 1e3:.4g} ms window, so the chance level (Kistler's "
                                  f"2 nu Delta) is off by more than {CHANCE_TOLERANCE} in Gamma; use a shorter window",
-                           count)
+                           count, UNDEFINED_CAUSES[1])
     return Coincidence(kistler, None, count)
 
 

@@ -98,20 +98,22 @@ def recurrent_populations(spec: NetworkSpec) -> dict[str, bool]:
     return {name: reaches(name, name) for name in edges}
 
 
+def _first_mismatch(run, other, steps: int) -> int | None:
+    """The first step whose spikes or (when both recorded them) registers differ, or None."""
+    differ = (run.spikes[:steps] != other.spikes[:steps]).any(axis=1)
+    if run.states is not None and other.states is not None:
+        differ |= (run.states[:steps] != other.states[:steps]).reshape(steps, -1).any(axis=1)
+    return int(np.argmax(differ)) if differ.any() else None
+
+
 def check_lava(emulated: NetworkRun, lava: NetworkRun) -> LavaNetworkCheck:
     """Every spike, every register and every overflow count of every step, exactly."""
     populations = {}
     for name, run in emulated.populations.items():
         other = lava.populations[name]
         steps = min(len(run.spikes), len(other.spikes))
-        equal = np.array_equal(run.spikes[:steps], other.spikes[:steps]) and \
-            np.array_equal(run.overflows, other.overflows)
-        if run.states is not None and other.states is not None:
-            equal = equal and np.array_equal(run.states[:steps], other.states[:steps])
-        first = None
-        if not equal:
-            spikes_differ = (run.spikes[:steps] != other.spikes[:steps]).any(axis=1)
-            first = int(np.argmax(spikes_differ)) if spikes_differ.any() else None
+        first = _first_mismatch(run, other, steps)
+        equal = first is None and np.array_equal(run.overflows, other.overflows)
         populations[name] = {"match": bool(equal), "first_mismatch_step": first,
                              "spikes_compared": int(run.spikes[:steps].size),
                              "states_compared": int(run.states[:steps].size) if run.states is not None else 0}

@@ -46,32 +46,92 @@ class NetworkRun:
     label: str = "emulator"
 
 
+#: Steps per call of a fused population run (bounds the input block: steps x ports x neurons int64).
+FUSED_BLOCK = 1024
+
+
+def _step_inputs(kernels: dict, currents, t: int) -> dict:
+    """Every population's input matrix (ports, N) of step ``t``: constant drives plus sampled inputs."""
+    inputs = {name: kernel.inputs() for name, kernel in kernels.items()}
+    for current in currents:
+        if current.target in inputs:
+            inputs[current.target][current.port] += current.values[t]
+    return inputs
+
+
+def _run_fused(kernel, currents, n_steps: int, record: bool, progress=None):
+    """A population no projection reaches, all steps at once (its kernel's fused ``run``), in blocks.
+
+    Returns (spikes (T, N), states (T, R, N) or None, overflow counts).
+    """
+    state = kernel.initial()
+    constant = kernel.inputs()
+    spikes = np.zeros((n_steps, constant.shape[-1]), dtype=bool)
+    history = np.empty((n_steps,) + state.shape, dtype=np.int64) if record else None
+    overflows = np.zeros(kernel.n_counters, dtype=np.int64)
+    for start in range(0, n_steps, FUSED_BLOCK):
+        stop = min(n_steps, start + FUSED_BLOCK)
+        inputs = np.repeat(constant[None], stop - start, axis=0)
+        for current in currents:
+            inputs[:, current.port] += current.values[start:stop]
+        state, states, spikes[start:stop], counts = kernel.run(state, inputs, start, record)
+        overflows += counts
+        if record:
+            history[start:stop] = states
+        if progress is not None:
+            progress(stop - 1)
+    return spikes, history, overflows
+
+
 def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | None = None,
-                progress=None) -> NetworkRun:
+                progress=None, parallel: bool = True) -> NetworkRun:
     """Run ``lowered`` for ``n_steps`` steps (default: all of the spec).
 
     ``record`` keeps every register of every neuron after every step (for the exact
     comparison with Lava); without it only spikes and overflow counts are kept.
+    Populations that no projection reaches (a model file's one population, an input layer)
+    run first, each as one fused loop over all steps; the others step together, with the
+    spikes of the fused ones read from their record. ``progress``, if given, is called with
+    ``k`` after step ``k`` (of the stepped populations; of the fused ones when none step).
+    ``parallel``: compiled kernels may use several threads (False inside a worker process).
     """
     n_steps = lowered.n_steps if n_steps is None else n_steps
-    kernels = {p.name: stepper(p, n_steps) for p in lowered.populations}
-    states = {p.name: kernels[p.name].initial() for p in lowered.populations}
+    kernels = {p.name: stepper(p, n_steps, parallel) for p in lowered.populations}
+    fed = {projection.target for projection in lowered.projections}
+    fused = [p.name for p in lowered.populations if p.name not in fed and hasattr(kernels[p.name], "run")]
+    started = time.perf_counter()
+    spikes, history, overflows = {}, {}, {}
+    for name in fused:
+        currents = [c for c in lowered.currents if c.target == name]
+        spikes[name], history[name], overflows[name] = _run_fused(
+            kernels[name], currents, n_steps, record, progress if len(fused) == len(kernels) else None)
+    stepped = {name: kernel for name, kernel in kernels.items() if name not in spikes}
+    if stepped:
+        _run_stepped(lowered, stepped, n_steps, record, progress, (spikes, history, overflows))
+    wall = time.perf_counter() - started
+    runs = {p.name: PopulationRun(name=p.name, spikes=spikes[p.name], states=history[p.name],
+                                  overflows=overflows[p.name]) for p in lowered.populations}
+    return NetworkRun(populations=runs, wall_time_s=wall)
+
+
+def _run_stepped(lowered: LoweredNetwork, kernels: dict, n_steps: int, record: bool, progress, results) -> None:
+    """Step ``kernels``' populations together with the synapses (see the module docstring); fill ``results``."""
+    spikes, history, overflows = results
+    states = {name: kernel.initial() for name, kernel in kernels.items()}
     synapses = [(projection, [SynapseEmulator(layer) for layer in projection.layers])
                 for projection in lowered.projections]
     sources = {s.name: s.spikes for s in lowered.sources}
-    spikes = {p.name: np.zeros((n_steps, p.size), dtype=bool) for p in lowered.populations}
-    history = {p.name: np.empty((n_steps,) + states[p.name].shape, dtype=np.int64) if record else None
-               for p in lowered.populations}
-    overflows = {p.name: np.zeros(kernels[p.name].n_counters, dtype=np.int64) for p in lowered.populations}
-    started = time.perf_counter()
+    for name, state in states.items():
+        spikes[name] = np.zeros((n_steps, state.shape[-1]), dtype=bool)
+        history[name] = np.empty((n_steps,) + state.shape, dtype=np.int64) if record else None
+        overflows[name] = np.zeros(kernels[name].n_counters, dtype=np.int64)
     for t in range(n_steps):
-        inputs = {p.name: kernels[p.name].inputs() for p in lowered.populations}
+        inputs = _step_inputs(kernels, lowered.currents, t)
         for projection, layers in synapses:
             for layer in layers:
                 inputs[projection.target][projection.port] += layer.send()
-        for population in lowered.populations:
-            name = population.name
-            states[name], spikes[name][t], counts = kernels[name].step(states[name], inputs[name], t)
+        for name, kernel in kernels.items():
+            states[name], spikes[name][t], counts = kernel.step(states[name], inputs[name], t)
             overflows[name] += counts
             if record:
                 history[name][t] = states[name]
@@ -80,8 +140,4 @@ def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | Non
             for layer in layers:
                 layer.receive(fired)
         if progress is not None:
-            progress(t + 1)
-    wall = time.perf_counter() - started
-    runs = {name: PopulationRun(name=name, spikes=spikes[name], states=history[name], overflows=overflows[name])
-            for name in spikes}
-    return NetworkRun(populations=runs, wall_time_s=wall)
+            progress(t)

@@ -372,8 +372,60 @@ class SpikeTimesSource(_Node):
         return cls(**cls._fields_of(data))
 
 
+@dataclass(frozen=True, eq=False)
+class CurrentSource(_Node):
+    """A sampled input: in step ``t``, ``variable`` of neuron ``k`` of ``target`` holds ``values[t, k]``.
+
+    Brian2: a 2-D ``TimedArray`` written into the variable (a parameter of the target's
+    equations, e.g. ``I_inj : amp/meter**2``) at the start of every step, before the state
+    update (``run_regularly(..., when="start")``), so every backend sees the same sampled
+    input. A model file's stimulus is one (:func:`neuromorph.network.model_network.network_of_model`).
+
+    Attributes
+    ----------
+    name : str
+        Source name.
+    target : str
+        The population it drives.
+    variable : str
+        The parameter of the target's equations it sets.
+    values : ndarray (n_steps, size)
+        The input of every step and neuron, in SI units of ``unit``.
+    unit : str
+        Unit string (scale 1) of ``variable``, e.g. ``"amp * metre**-2"``.
+    """
+
+    name: str
+    target: str
+    variable: str
+    values: np.ndarray
+    unit: str
+
+    def __post_init__(self):
+        _check_name(self.name, "name")
+        values = np.array(self.values, dtype=float)
+        if values.ndim != 2 or 0 in values.shape:
+            raise InputError(f"must be a non-empty (steps, neurons) array, got shape {values.shape}", field="values")
+        if not np.all(np.isfinite(values)):
+            raise InputError("must be finite (no NaN or infinity)", field="values")
+        values.setflags(write=False)
+        object.__setattr__(self, "values", values)
+        unit_dimensions(self.unit, "unit")
+
+    @property
+    def size(self) -> int:
+        """Number of neurons driven."""
+        return int(self.values.shape[1])
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "CurrentSource":
+        return cls(**cls._fields_of(data))
+
+
 #: Source node types by name (registry for ``from_dict``).
-SOURCE_TYPES = {cls.__name__: cls for cls in (PoissonSource, SpikeTimesSource)}
+SOURCE_TYPES = {cls.__name__: cls for cls in (PoissonSource, SpikeTimesSource, CurrentSource)}
+#: Sources that emit spikes (projections start from them); a :class:`CurrentSource` sets a variable.
+SPIKE_SOURCE_TYPES = (PoissonSource, SpikeTimesSource)
 
 
 @dataclass(frozen=True, eq=False)
@@ -477,11 +529,23 @@ class NetworkSpec(_Node):
             _check_one_spike_per_step(source, self.dt)
         for projection in self.projections:
             _check_projection(self, projection)
+        for current in self.current_sources:
+            _check_current(self, current)
+
+    @property
+    def spike_sources(self) -> tuple:
+        """The sources that emit spikes (Poisson, spike times)."""
+        return tuple(s for s in self.sources if isinstance(s, SPIKE_SOURCE_TYPES))
+
+    @property
+    def current_sources(self) -> tuple:
+        """The sampled inputs (:class:`CurrentSource`)."""
+        return tuple(s for s in self.sources if isinstance(s, CurrentSource))
 
     @property
     def groups(self) -> dict:
-        """Populations and sources by name."""
-        return {node.name: node for node in self.populations + self.sources}
+        """Populations and spike sources by name (what a projection may start from)."""
+        return {node.name: node for node in self.populations + self.spike_sources}
 
     @property
     def n_steps(self) -> int:
@@ -493,7 +557,9 @@ class NetworkSpec(_Node):
         lines = [f"network: dt {self.dt * 1e3:g} ms, duration {self.duration:g} s, seed {self.seed}"]
         lines += [f"  population {p.name}: {p.size} x {p.model.name} ({p.model.method}, "
                   f"states {sorted(p.model.state_dimensions())})" for p in self.populations]
-        lines += [f"  source {s.name}: {s.size} x {type(s).__name__}" for s in self.sources]
+        lines += [f"  source {s.name}: {s.size} x {type(s).__name__}" for s in self.spike_sources]
+        lines += [f"  source {s.name}: sampled {s.variable} of {s.target} ({s.values.shape[0]} steps)"
+                  for s in self.current_sources]
         lines += [f"  projection {p.name}: {p.source} -> {p.target}.{p.target_variable} {p.operation} w, "
                   f"{p.n_synapses} synapses, w {np.mean(p.weights) if p.n_synapses else 0:.3g} {p.weight_unit} "
                   f"(mean), delays {_span_ms(p.delays_s)} ms" for p in self.projections]
@@ -595,3 +661,27 @@ def _check_projection(spec: NetworkSpec, projection: Projection) -> None:
     if unit_dimensions(projection.weight_unit, f"{field}.weight_unit") != states[variable]:
         raise InputError(f"weights in {projection.weight_unit!r} cannot change '{variable}' "
                          f"({unit_string(states[variable])})", field=f"{field}.weight_unit")
+
+
+def _check_current(spec: NetworkSpec, current: CurrentSource) -> None:
+    """A sampled input sets a parameter of one population, with its unit, for every step and neuron."""
+    field = f"sources.{current.name}"
+    populations = {p.name: p for p in spec.populations}
+    if current.target not in populations:
+        raise InputError(f"unknown target '{current.target}'; populations: {sorted(populations)}",
+                         field=f"{field}.target")
+    population = populations[current.target]
+    parameters = {name: eq.dim for name, eq in parse_equations(population.model.equations).items()
+                  if eq.type == PARAMETER}
+    if current.variable not in parameters:
+        raise InputError(f"'{current.variable}' is not a parameter declared in the equations of "
+                         f"'{current.target}'; parameters: {sorted(parameters)}", field=f"{field}.variable")
+    if unit_dimensions(current.unit, f"{field}.unit") != parameters[current.variable]:
+        raise InputError(f"values in {current.unit!r} cannot set '{current.variable}' "
+                         f"({unit_string(parameters[current.variable])})", field=f"{field}.unit")
+    if current.values.shape != (spec.n_steps, population.size):
+        raise InputError(f"has shape {current.values.shape}; needs (steps, neurons) = "
+                         f"({spec.n_steps}, {population.size})", field=f"{field}.values")
+    if any(s.variable == current.variable for s in spec.current_sources if s.target == current.target
+           and s.name < current.name):
+        raise InputError(f"'{current.target}.{current.variable}' is set by two sampled inputs", field=f"{field}.variable")

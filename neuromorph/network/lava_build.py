@@ -23,26 +23,13 @@ from lava.utils.weightutils import SignMode
 from ..errors import InputError, NeuromorphError
 from .lava_lif import LavaLif
 from .lava_semantics import (LAVA_MAX_DELAY, LAVA_MAX_WEIGHT_BITS, PROCESS_KINDS, LavaProjection, check_delays,
-                             lava_weights, source_data)
+                             choose_kind, lava_weights, multapse_layers, source_data)
 from .weights import QuantizedWeights
 
 #: Lava process class of each synapse kind.
 LAVA_CLASSES = {"Dense": Dense, "Sparse": Sparse, "DelayDense": DelayDense, "DelaySparse": DelaySparse}
 #: neuromorph sign-mode names -> Lava's enum.
 LAVA_SIGN_MODES = {"mixed": SignMode.MIXED, "excitatory": SignMode.EXCITATORY, "inhibitory": SignMode.INHIBITORY}
-
-
-def choose_kind(n_synapses: int, n_pre: int, n_post: int, delayed: bool, dense_min_density: float = 0.25) -> str:
-    """``Dense`` when at least ``dense_min_density`` of the ``n_post x n_pre`` pairs are synapses, else ``Sparse``;
-    the ``Delay`` variant when any delay is above 0.
-
-    The default 0.25 is where memory breaks even: Lava's ``Dense`` holds an int32 per
-    pair, its ``Sparse`` a csr matrix (an int32 value and an int32 column index per
-    synapse, plus a second csr matrix for delays).
-    """
-    density = n_synapses / max(n_pre * n_post, 1)
-    kind = "Dense" if density >= dense_min_density else "Sparse"
-    return f"Delay{kind}" if delayed else kind
 
 
 def lava_projection(pre, post, n_pre: int, n_post: int, quantized: QuantizedWeights, delays=None, *, target,
@@ -112,19 +99,3 @@ def build_lif(lif: LavaLif) -> LIF:
     return LIF(shape=(lif.n,), u=lif.u.astype(np.int32), v=lif.v.astype(np.int32), du=lif.du, dv=lif.dv,
                bias_mant=lif.bias_mant.astype(np.int16), bias_exp=lif.bias_exp.astype(np.int16), vth=lif.vth,
                name=lif.name)
-
-
-def multapse_layers(pre, post) -> np.ndarray:
-    """For each synapse, how many earlier synapses share its (pre, post) pair.
-
-    A Lava weight matrix holds one synapse per pair; a projection with multapses (Brian2
-    allows them) becomes one Lava process per layer: ``layer == 0``, ``layer == 1``, ...
-    """
-    pre, post = np.asarray(pre, dtype=np.int64), np.asarray(post, dtype=np.int64)
-    order = np.lexsort((pre, post))
-    pairs = np.stack([post[order], pre[order]])
-    starts = np.flatnonzero(np.r_[True, np.any(pairs[:, 1:] != pairs[:, :-1], axis=0)])
-    group_start = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    layers = np.empty(len(order), np.int64)
-    layers[order] = np.arange(len(order)) - group_start
-    return layers

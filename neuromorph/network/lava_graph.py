@@ -35,10 +35,11 @@ import numpy as np
 from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.io.extractor import Extractor, PyLoihiExtractorModel, PyLoihiVarWireModel, VarWire
+from lava.proc.io.source import RingBuffer
 
 from ..lava_backend.models import fixed_model
 from ..lava_backend.processes import LoweredNeuron, input_port
-from ..lava_backend.run import prepare
+from ..lava_backend.run import PySendModelInt64, prepare
 from ..quantization.kernel import FixedPointKernel
 from .emulator import NetworkRun, PopulationRun
 from .lava_build import build_lif, build_process, spike_source
@@ -142,6 +143,18 @@ def _probe_lif(process, feeds: list, models: dict) -> LifProbes:
     return LifProbes(u=wires["u"], v=wires["v"], spikes=spikes, a_in=a_in)
 
 
+def _current_source(current, port, models: dict) -> RingBuffer:
+    """A ``RingBuffer`` sending step ``t``'s integer drive of a sampled input to ``port`` in step ``t``.
+
+    Its model sends 64-bit integers (:class:`~neuromorph.lava_backend.run.PySendModelInt64`):
+    the program's input operation fits them to the target's input width and counts what did not.
+    """
+    buffer = RingBuffer(data=np.asarray(current.values, dtype=np.int64).T.copy())
+    buffer.s_out.connect(port)
+    models[buffer] = PySendModelInt64
+    return buffer
+
+
 def build_graph(lowered: LoweredNetwork, record_steps: int = 0) -> LavaGraph:
     """Create and connect the Lava processes of ``lowered`` (see the module docstring)."""
     populations, models, kinds = {}, {}, {}
@@ -152,6 +165,9 @@ def build_graph(lowered: LoweredNetwork, record_steps: int = 0) -> LavaGraph:
             models[process] = model
     sources = {s.name: spike_source(s.spikes) for s in lowered.sources}
     outputs = {**{name: p.s_out for name, p in populations.items()}, **{name: s.s_out for name, s in sources.items()}}
+    for current in lowered.currents:
+        sources[current.name] = _current_source(current, PROCESS_BUILDERS[kinds[current.target]][1](
+            populations[current.target], current.port), models)
     synapses, feeds = {}, {name: [] for name in populations}
     for projection in lowered.projections:
         processes = [build_process(layer) for layer in projection.layers]

@@ -319,7 +319,7 @@ def _check_unique_pairs(pre: np.ndarray, post: np.ndarray, n_pre: int, source: s
     pairs = post * np.int64(max(n_pre, 1)) + pre
     if np.unique(pairs).size != pairs.size:
         raise InputError("a (pre, post) pair appears more than once; a Lava weight matrix holds one synapse per "
-                         "pair: split the projection (network.lava_build.multapse_layers)", source, "pre/post")
+                         "pair: split the projection (multapse_layers)", source, "pre/post")
 
 
 def _gather(indptr: np.ndarray, active: np.ndarray) -> np.ndarray:
@@ -511,3 +511,32 @@ def read_sink(data: np.ndarray, n_steps: int) -> np.ndarray:
     data = np.asarray(data)
     first = max(0, n_steps - data.shape[-1])
     return data[..., np.arange(first, n_steps) % data.shape[-1]].T
+
+
+def choose_kind(n_synapses: int, n_pre: int, n_post: int, delayed: bool, dense_min_density: float = 0.25) -> str:
+    """``Dense`` when at least ``dense_min_density`` of the ``n_post x n_pre`` pairs are synapses, else ``Sparse``;
+    the ``Delay`` variant when any delay is above 0.
+
+    The default 0.25 is where memory breaks even: Lava's ``Dense`` holds an int32 per
+    pair, its ``Sparse`` a csr matrix (an int32 value and an int32 column index per
+    synapse, plus a second csr matrix for delays).
+    """
+    density = n_synapses / max(n_pre * n_post, 1)
+    kind = "Dense" if density >= dense_min_density else "Sparse"
+    return f"Delay{kind}" if delayed else kind
+
+
+def multapse_layers(pre, post) -> np.ndarray:
+    """For each synapse, how many earlier synapses share its (pre, post) pair.
+
+    A Lava weight matrix holds one synapse per pair; a projection with multapses (Brian2
+    allows them) becomes one Lava process per layer: ``layer == 0``, ``layer == 1``, ...
+    """
+    pre, post = np.asarray(pre, dtype=np.int64), np.asarray(post, dtype=np.int64)
+    order = np.lexsort((pre, post))
+    pairs = np.stack([post[order], pre[order]])
+    starts = np.flatnonzero(np.r_[True, np.any(pairs[:, 1:] != pairs[:, :-1], axis=0)])
+    group_start = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    layers = np.empty(len(order), np.int64)
+    layers[order] = np.arange(len(order)) - group_start
+    return layers

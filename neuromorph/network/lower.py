@@ -34,7 +34,7 @@ from ..quantization.formats import RangeProfile
 from ..quantization.lowering import initial_register_rows
 from ..quantization.quantize import QuantConfig, QuantizedNeuron, default_method, quantize
 from .ir import NetworkSpec, Population, Projection, SpikeTimesSource
-from .lava_build import choose_kind, multapse_layers
+from .lava_semantics import choose_kind, multapse_layers
 from .lava_semantics import LavaProjection
 from .lif_mapping import LifDecision, LifOptions, LifProfile, convert_lif, decide, describe
 from .reference import NetworkTrace
@@ -127,6 +127,20 @@ class LoweredSource:
 
 
 @dataclass(frozen=True)
+class LoweredCurrent:
+    """A sampled input as the integer drive of one port: ``values[t, k]`` enters neuron ``k`` in step ``t``.
+
+    The input reaches the port in the step it is sampled for (no synaptic latency), as
+    Brian2 writes it into the variable at the start of that step.
+    """
+
+    name: str
+    target: str
+    port: int
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
 class LoweredNetwork:
     """Everything the network emulator and the Lava graph run."""
 
@@ -138,6 +152,7 @@ class LoweredNetwork:
     sources: tuple[LoweredSource, ...]
     config: QuantConfig
     notes: tuple[str, ...] = field(default=())
+    currents: tuple[LoweredCurrent, ...] = field(default=())
 
     def population(self, name: str) -> LoweredPopulation:
         """The population called ``name``."""
@@ -166,17 +181,21 @@ def _declared(model) -> tuple[dict, list[str]]:
     return values, varying
 
 
-def population_spec(population: Population, source: str = "network") -> tuple[NeuronSpec, dict]:
-    """The neuron IR of a population, and the per-neuron values of its drive inputs (SI).
+def population_spec(population: Population, source: str = "network", sampled: tuple[str, ...] = ()
+                    ) -> tuple[NeuronSpec, dict]:
+    """The neuron IR of a population, and the per-neuron values of its constant drive inputs (SI).
 
     Declared parameters with one value for all neurons become constants; those with
-    per-neuron values become inputs (they must enter one equation linearly).
+    per-neuron values become inputs (they must enter one equation linearly), and so do the
+    parameters ``sampled`` (set every step by a :class:`~neuromorph.network.ir.CurrentSource`),
+    which come first among the inputs, in the order given.
     """
     model = population.model
     parameters = {name: float(q.value) for name, q in model.parameters.items()}
     declared, varying = _declared(model)
+    varying = [name for name in varying if name not in sampled]
     parameters.update({name: float(np.ravel(values)[0]) if values.size else 0.0
-                       for name, values in declared.items() if name not in varying})
+                       for name, values in declared.items() if name not in varying and name not in sampled})
     refractory = model.refractory
     if isinstance(refractory, float):
         refractory = f"{refractory!r} * second"
@@ -185,7 +204,7 @@ def population_spec(population: Population, source: str = "network") -> tuple[Ne
                          source, f"populations.{population.name}.threshold")
     try:
         spec = spec_from_equations(model.equations, name=model.name, parameters=parameters, voltage=model.voltage,
-                                   input_name=varying, threshold=model.threshold, refractory=refractory,
+                                   input_name=[*sampled, *varying], threshold=model.threshold, refractory=refractory,
                                    reset=model.reset, source=f"{source}:populations.{population.name}")
     except LoweringError as exc:
         raise exc.located(source) from None
@@ -203,8 +222,8 @@ def _initial_si(population: Population, spec: NeuronSpec) -> dict[str, np.ndarra
     return initial
 
 
-def _profile(trace, spec: NeuronSpec, drives: dict) -> RangeProfile:
-    """Ranges of a population's reference run: voltage, linear states, drive inputs."""
+def population_profile(trace, spec: NeuronSpec, drives: dict) -> RangeProfile:
+    """Ranges of a population's reference run: voltage, linear states, drive inputs (constant or sampled, SI)."""
     states = trace.states
     if spec.voltage not in states or states[spec.voltage].size == 0:
         raise InputError(f"the reference of population {trace.name!r} recorded no voltage", "reference")
@@ -220,15 +239,20 @@ def _signed_weights(projection: Projection) -> np.ndarray:
     return projection.weights if projection.operation == "+=" else -projection.weights
 
 
-def lower_population(population: Population, spec_drives, trace, target, config: QuantConfig,
+def lower_population(population: Population, spec_drives, profile: RangeProfile, target, config: QuantConfig,
                      increments: dict[str, float], dt: float) -> LoweredPopulation:
-    """One population's program, initial registers and drives."""
+    """One population's program (formats from ``profile``), initial registers and constant drives.
+
+    Inputs without a constant drive (those a :class:`~neuromorph.network.ir.CurrentSource`
+    sets) get drive rows of 0; their values are quantised by :func:`lower_current`.
+    """
     spec, drives = spec_drives
     initial = _initial_si(population, spec)
-    neuron = quantize(spec, target, config, _profile(trace, spec, drives), dt,
+    neuron = quantize(spec, target, config, profile, dt,
                       {name: float(np.mean(values)) for name, values in initial.items()}, increments)
     rows = initial_register_rows(spec, neuron.program.registers, initial, dt, population.size)
-    drive = np.array([neuron.quantize_drive(drives[i.name], port=k) for k, i in enumerate(spec.inputs)],
+    drive = np.array([neuron.quantize_drive(drives[i.name], port=k) if i.name in drives
+                      else np.zeros(population.size, dtype=np.int64) for k, i in enumerate(spec.inputs)],
                      dtype=np.int64).reshape(len(spec.inputs), population.size)
     ports = {p.state: k for k, p in enumerate(neuron.program.ports) if p.kind == "increment"}
     return LoweredPopulation(name=population.name, size=population.size, spec=spec, neuron=neuron, initial=rows,
@@ -313,26 +337,58 @@ def lower_lif_population(population: Population, spec_drives, trace, decision: L
                              lif=conversion)
 
 
-def _lower_one(spec: NetworkSpec, population: Population, reference: NetworkTrace, target, config: QuantConfig,
-               method: str | None, lif: str, lif_options: LifOptions) -> tuple[LoweredPopulation, str]:
-    """One population, as Lava's LIF when :func:`~neuromorph.network.lif_mapping.decide` says so; and a note why."""
-    spec_drives = population_spec(population)
+def reference_profile(spec: NetworkSpec, reference: NetworkTrace, population: str) -> RangeProfile:
+    """The ranges the lowering takes from ``reference`` for ``population`` (voltage, linear states, inputs)."""
+    sampled = sampled_inputs(spec, population)
+    neuron, drives = population_spec(spec.population(population), sampled=tuple(sampled))
+    return population_profile(reference.populations[population], neuron, {**drives, **sampled})
+
+
+def sampled_inputs(spec: NetworkSpec, population: str) -> dict[str, np.ndarray]:
+    """The per-step values (SI) of each variable of ``population`` a current source sets, by variable."""
+    return {s.variable: s.values for s in spec.current_sources if s.target == population}
+
+
+def lower_current(current, population: LoweredPopulation) -> LoweredCurrent:
+    """A current source as integer drive of its population's port (rounded to the port's LSB)."""
+    port = next(k for k, i in enumerate(population.spec.inputs) if i.name == current.variable)
+    return LoweredCurrent(name=current.name, target=current.target, port=port,
+                          values=population.neuron.quantize_drive(current.values, port=port))
+
+
+def _lower_one(spec: NetworkSpec, population: Population, reference: NetworkTrace | None, target,
+               config: QuantConfig, method: str | None, lif: str, lif_options: LifOptions,
+               profile: RangeProfile | None) -> tuple[LoweredPopulation, str]:
+    """One population, as Lava's LIF when :func:`~neuromorph.network.lif_mapping.decide` says so; and a note why.
+
+    A population with a sampled input (a current source) is always lowered. ``profile``, when
+    given, replaces the ranges of the reference run.
+    """
+    sampled = sampled_inputs(spec, population.name)
+    spec_drives = population_spec(population, sampled=tuple(sampled))
     increments = _increments(spec, population)
+    if sampled:
+        if lif == "require":
+            raise InputError("a population driven by a sampled input cannot be Lava's LIF", "network",
+                             f"populations.{population.name}")
+        lif = "never"
     decision = decide(*spec_drives, method=population.model.method, incremented=increments, size=population.size,
                       target=target, mode=lif, name=population.name)
-    trace = reference.populations[population.name]
+    trace = reference.populations[population.name] if reference is not None else None
     if decision.is_lif:
         lowered = lower_lif_population(population, spec_drives, trace, decision, spec.dt, lif_options)
         return lowered, f"{population.name}: {describe(lowered.lif)}"
     population_config = replace(config, method=method or default_method(population.model.method))
-    lowered = lower_population(population, spec_drives, trace, target, population_config.validated(target),
+    if profile is None:
+        profile = population_profile(trace, spec_drives[0], {**spec_drives[1], **sampled})
+    lowered = lower_population(population, spec_drives, profile, target, population_config.validated(target),
                                increments, spec.dt)
     return lowered, f"{population.name}: lowered program, not Lava's LIF ({decision.code}: {decision.reason})"
 
 
-def lower_network(spec: NetworkSpec, reference: NetworkTrace, target, config: QuantConfig,
-                  method: str | None = None, lif: str = "auto", lif_options: LifOptions = LifOptions()
-                  ) -> LoweredNetwork:
+def lower_network(spec: NetworkSpec, reference: NetworkTrace | None, target, config: QuantConfig,
+                  method: str | None = None, lif: str = "auto", lif_options: LifOptions = LifOptions(),
+                  profiles: Mapping[str, RangeProfile] | None = None) -> LoweredNetwork:
     """Lower every population and projection of ``spec`` for ``target`` (see the module docstring).
 
     ``config`` applies to every lowered population; the integration is ``method`` when given, else
@@ -342,27 +398,37 @@ def lower_network(spec: NetworkSpec, reference: NetworkTrace, target, config: Qu
     follows the population's Brian2 method, ``config`` and ``method`` do not apply to it);
     ``"never"`` lowers every population; ``"require"`` refuses a population that cannot be LIF.
     ``notes`` of the result say which kind each population got and why.
+    ``profiles`` gives the ranges of some populations instead of the reference (a search
+    lowers held-out inputs with the ranges of the model's own input); ``reference`` may be
+    None when every population has a profile, none is Lava's LIF and no spike source needs it.
     """
+    profiles = profiles or {}
+    if reference is None and (spec.spike_sources or lif != "never" or set(profiles) < {p.name for p in spec.populations}):
+        raise InputError("lowering without a reference run needs a profile for every population, lif='never' and "
+                         "no spike source", "lower_network", "reference")
     populations, notes = [], []
     for population in spec.populations:
-        lowered, note = _lower_one(spec, population, reference, target, config, method, lif, lif_options)
+        lowered, note = _lower_one(spec, population, reference, target, config, method, lif, lif_options,
+                                   profiles.get(population.name))
         populations.append(lowered)
         notes.append(note)
     by_name = {p.name: p for p in populations}
-    sizes = {**{p.name: p.size for p in spec.populations}, **{s.name: s.size for s in spec.sources}}
+    sizes = {**{p.name: p.size for p in spec.populations}, **{s.name: s.size for s in spec.spike_sources}}
     projections = tuple(lower_projection(p, by_name[p.target], sizes[p.source], target, spec.dt)
                         for p in spec.projections)
     sources = tuple(LoweredSource(name=s.name, size=s.size,
                                   spikes=source_raster(reference.sources[s.name], spec.n_steps, spec.dt))
-                    for s in spec.sources)
+                    for s in spec.spike_sources)
+    currents = tuple(lower_current(c, by_name[c.target]) for c in spec.current_sources)
     return LoweredNetwork(target=target.name, dt=spec.dt, n_steps=spec.n_steps, populations=tuple(populations),
-                          projections=projections, sources=sources, config=config, notes=tuple(notes))
+                          projections=projections, sources=sources, config=config, notes=tuple(notes),
+                          currents=currents)
 
 
 def recorded_variables(spec: NetworkSpec) -> tuple[str, ...]:
     """Variables the reference must record for the range profiles: voltages and linear states."""
     names = []
     for population in spec.populations:
-        neuron = population_spec(population)[0]
+        neuron = population_spec(population, sampled=tuple(sampled_inputs(spec, population.name)))[0]
         names += [neuron.voltage, *(s.name for s in neuron.linear_states)]
     return tuple(dict.fromkeys(names))

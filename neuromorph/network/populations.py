@@ -21,9 +21,10 @@ LIF_COUNTERS = ("input wrapped", "u wrapped", "v clipped")
 class LoweredStepper:
     """The integer program of a ``"lowered"`` population."""
 
-    def __init__(self, population: LoweredPopulation, n_steps: int | None = None):
+    def __init__(self, population: LoweredPopulation, n_steps: int | None = None, parallel: bool = True):
         self.population = population
-        self.kernel = FixedPointKernel(population.neuron, work=None if n_steps is None else (n_steps, population.size))
+        self.kernel = FixedPointKernel(population.neuron, parallel=parallel,
+                                       work=None if n_steps is None else (n_steps, population.size))
         self.n_counters = self.kernel.n_counters
 
     def initial(self) -> np.ndarray:
@@ -39,13 +40,17 @@ class LoweredStepper:
     def step(self, state: np.ndarray, inputs: np.ndarray, t: int):
         return self.kernel.step(state, inputs, t)
 
+    def run(self, state: np.ndarray, inputs: np.ndarray, step0: int, record: bool):
+        """Steps ``step0 ...`` with ``inputs`` (T, ports, N), fused (see ``FixedPointKernel.run``)."""
+        return self.kernel.run(state, inputs, step0, record)
+
 
 class LifStepper:
     """Lava's fixed-point LIF (state rows ``u``, ``v``); ``population.lif`` is its ``LifConversion``."""
 
     n_counters = len(LIF_COUNTERS)
 
-    def __init__(self, population: LoweredPopulation, n_steps: int | None = None):
+    def __init__(self, population: LoweredPopulation, n_steps: int | None = None, parallel: bool = True):
         self.population = population
         self.lif = population.lif.lava
 
@@ -65,9 +70,13 @@ class LifStepper:
 STEPPERS = {"lowered": LoweredStepper, "lif": LifStepper}
 
 
-def stepper(population: LoweredPopulation, n_steps: int | None = None):
-    """The emulator's stepper of a population (by its kind), for a run of ``n_steps`` steps if known."""
-    return STEPPERS[population.kind](population, n_steps)
+def stepper(population: LoweredPopulation, n_steps: int | None = None, parallel: bool = True):
+    """The emulator's stepper of a population (by its kind), for a run of ``n_steps`` steps if known.
+
+    ``parallel``: a compiled kernel may use several threads (False inside a worker process
+    that shares the cores with others).
+    """
+    return STEPPERS[population.kind](population, n_steps, parallel)
 
 
 def lif_overflows(lif, u: np.ndarray, v: np.ndarray, a_in: np.ndarray) -> np.ndarray:

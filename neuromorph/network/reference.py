@@ -31,8 +31,10 @@ from brian2.devices.device import get_device
 from ..errors import InputError
 from ..execution.trace import Trace
 from ..reference.brian2_functions import BRIAN2_FUNCTIONS, numpy_functions_without_unit_checks
+from ..progress import BarFactory, no_bars
+from ..reference.brian2_run import brian2_reporter
 from ..reference.codegen import CODE_OBJECTS, choose_codegen
-from .ir import NetworkSpec, PoissonSource, Population, Projection, SpikeTimesSource
+from .ir import CurrentSource, NetworkSpec, PoissonSource, Population, Projection, SpikeTimesSource
 
 WEIGHT = "weight"  # synaptic parameter holding each synapse's increment
 KICK = "neuromorph_kick_amplitude"
@@ -146,6 +148,16 @@ def _spike_generator(source: SpikeTimesSource, clock, codeobj) -> brian2.SpikeGe
 SOURCE_BUILDERS = {PoissonSource: _poisson_group, SpikeTimesSource: _spike_generator}
 
 
+def _add_current(current: CurrentSource, groups: Mapping, dt: float, codeobj) -> None:
+    """Write ``current.values`` into its variable at the start of every step (a 2-D ``TimedArray``)."""
+    group = groups[current.target]
+    unit = brian2.Quantity(1.0, dim=group.variables[current.variable].dim)
+    name = f"{NAME_PREFIX}input_{current.name}"
+    group.namespace[name] = brian2.TimedArray(current.values * unit, dt=dt * brian2.second, name=name)
+    group.run_regularly(f"{current.variable} = {name}(t, i)", when="start", codeobj_class=codeobj,
+                        name=f"{NAME_PREFIX}write_{current.name}")
+
+
 def _synapses(projection: Projection, groups: Mapping, clock, codeobj) -> brian2.Synapses:
     """Synapses applying ``target_variable_post (operation) weight`` with per-synapse weights and delays."""
     synapses = brian2.Synapses(
@@ -205,7 +217,9 @@ def build_network(spec: NetworkSpec, codegen: str, record: Recording | None = Re
     codeobj = CODE_OBJECTS[codegen]
     clock = brian2.Clock(dt=spec.dt * brian2.second, name=f"{NAME_PREFIX}clock")
     groups = {p.name: _population_group(p, clock, codeobj) for p in spec.populations}
-    groups.update({s.name: SOURCE_BUILDERS[type(s)](s, clock, codeobj) for s in spec.sources})
+    groups.update({s.name: SOURCE_BUILDERS[type(s)](s, clock, codeobj) for s in spec.spike_sources})
+    for current in spec.current_sources:
+        _add_current(current, groups, spec.dt, codeobj)
     synapses = [_synapses(p, groups, clock, codeobj) for p in spec.projections]
     if perturbation is not None:
         _add_perturbation(spec, groups, perturbation, codeobj)
@@ -235,7 +249,7 @@ def _population_trace(population: Population, spikes, states) -> PopulationTrace
                            recorded=np.asarray(states.record, dtype=np.int64).copy())
 
 
-def _run(network: brian2.Network, spec: NetworkSpec, seed: int | None) -> float:
+def _run(network: brian2.Network, spec: NetworkSpec, seed: int | None, bars: BarFactory, label: str) -> float:
     """Run ``network`` for the spec's duration with Brian2's generator seeded; restore the generator after."""
     device = get_device()
     saved = device.get_random_state()
@@ -243,8 +257,9 @@ def _run(network: brian2.Network, spec: NetworkSpec, seed: int | None) -> float:
         if seed is not None:
             device.seed(seed)
         started = time.perf_counter()
-        with numpy_functions_without_unit_checks():
-            network.run(spec.n_steps * spec.dt * brian2.second, namespace={})
+        with bars(spec.n_steps, label, "step") as bar, numpy_functions_without_unit_checks():
+            network.run(spec.n_steps * spec.dt * brian2.second, namespace={}, report=brian2_reporter(bar, spec.n_steps),
+                        report_period=0.5 * brian2.second)
         return time.perf_counter() - started
     except Exception as exc:
         raise InputError(f"Brian2 run failed: {_root_message(exc)}", "reference") from None
@@ -253,7 +268,8 @@ def _run(network: brian2.Network, spec: NetworkSpec, seed: int | None) -> float:
 
 
 def run_network_brian2(spec: NetworkSpec, *, codegen: str | None = None, record: Recording | None = Recording(),
-                       perturbation: tuple[str, float, int] | None = None) -> NetworkTrace:
+                       perturbation: tuple[str, float, int] | None = None, bars: BarFactory = no_bars
+                       ) -> NetworkTrace:
     """Simulate ``spec`` in Brian2 (float64) for ``spec.n_steps`` steps.
 
     Parameters
@@ -273,6 +289,8 @@ def run_network_brian2(spec: NetworkSpec, *, codegen: str | None = None, record:
         generator is then seeded with this seed; Poisson sources must be replayed first
         (:func:`replay_sources`) so that the input stays the same, and noise in the
         equations themselves is drawn differently.
+    bars : BarFactory
+        Progress bar of the run (none by default).
 
     Returns
     -------
@@ -290,10 +308,10 @@ def run_network_brian2(spec: NetworkSpec, *, codegen: str | None = None, record:
         raise
     except Exception as exc:  # Brian2 raises many types for a model it cannot build
         raise InputError(f"Brian2 rejects the network: {_root_message(exc)}", "reference") from None
-    wall = _run(network, spec, spec.seed if perturbation is None else int(perturbation[2]))
+    wall = _run(network, spec, spec.seed if perturbation is None else int(perturbation[2]), bars, f"Brian2 ({codegen})")
     populations = {p.name: _population_trace(p, spikes.get(p.name), states.get(p.name)) for p in spec.populations}
     sources = {s.name: SpikeTimesSource(name=s.name, size=s.size, indices=spikes[s.name].i[:],
-                                        times_s=spikes[s.name].t_[:]) for s in spec.sources}
+                                        times_s=spikes[s.name].t_[:]) for s in spec.spike_sources}
     label = f"brian2 ({codegen})" + (f" perturbed {perturbation[0]} +-{perturbation[1]:g}" if perturbation else "")
     return NetworkTrace(label=label, dt=spec.dt, duration=spec.n_steps * spec.dt,
                         populations=MappingProxyType(populations), sources=MappingProxyType(sources),

@@ -32,7 +32,7 @@ import scipy.signal
 import scipy.stats
 
 from ..errors import InputError
-from ..fidelity import coincidence_factor
+from ..fidelity import coincidence
 
 #: Elephant's binning tolerance: a spike within this fraction of a bin below an edge counts in
 #: the next bin (spike times on a dt grid are otherwise split by rounding).
@@ -419,27 +419,22 @@ def rate_spectrum(trains, duration: float, dt: float, config: StatisticsConfig) 
 def gamma(reference: np.ndarray, candidate: np.ndarray, window: float, duration: float) -> tuple:
     """Coincidence factor of two trains, or ``(None, reason)`` where it is undefined.
 
-    The one place this module calls :func:`neuromorph.fidelity.coincidence_factor`. Gamma
-    divides by ``1 - 2 nu window`` (``nu`` the candidate rate): at ``2 nu window >= 1`` chance
-    coincidences fill the window and Gamma is undefined.
+    The one Gamma rule, :func:`neuromorph.fidelity.coincidence` (Kistler's chance level, and
+    the reasons it gives where that level does not hold), as a pair.
     """
-    rate = len(candidate) / duration
-    if 2 * rate * window >= 1:
-        return None, f"2 * rate * window >= 1 (candidate rate {rate:.4g} Hz)"
-    value = coincidence_factor(reference, candidate, window, duration)
-    if value is None or not np.isfinite(value):
-        return None, "coincidence factor undefined"
-    return float(value), None
+    result = coincidence(reference, candidate, window, duration)
+    return result.gamma, result.undefined
 
 
 def per_neuron_gamma(reference, candidate, window: float, duration: float) -> tuple:
-    """Gamma of every neuron (NaN where undefined) and the reasons, ``{reason: count}``."""
+    """Gamma of every neuron (NaN where undefined) and why, ``{cause: (count, first neuron's reason)}``."""
     values, reasons = np.empty(len(reference)), {}
     for i, (ref, cand) in enumerate(zip(reference, candidate)):
-        value, reason = gamma(ref, cand, window, duration)
-        values[i] = np.nan if value is None else value
-        if reason is not None:
-            reasons[reason] = reasons.get(reason, 0) + 1
+        result = coincidence(ref, cand, window, duration)
+        values[i] = np.nan if result.gamma is None else result.gamma
+        if result.gamma is None:
+            count, first = reasons.get(result.cause, (0, f"neuron {i}: {result.undefined}"))
+            reasons[result.cause] = (count + 1, first)
     return values, reasons
 
 
@@ -537,7 +532,8 @@ def compare_to_reference(reference: TrainStatistics, other: TrainStatistics, ref
                          duration: float, config: StatisticsConfig, label: str) -> Comparison:
     """Gamma per neuron and over time, KS distances of the distributions, relative rate and peak shifts."""
     gammas, reasons = per_neuron_gamma(reference_trains, other_trains, config.coincidence_window_s, duration)
-    undefined = {"gamma_per_neuron": "; ".join(f"{n} neurons: {why}" for why, n in reasons.items())} if reasons else {}
+    undefined = {"gamma_per_neuron": "; ".join(f"{n} neurons ({cause}; first: {why})"
+                                               for cause, (n, why) in reasons.items())} if reasons else {}
     defined = gammas[np.isfinite(gammas)]
     rate_difference, reason = relative_difference(reference.mean_rate_hz, other.mean_rate_hz, "the mean rate")
     if reason:

@@ -79,7 +79,7 @@ def _state_units(spec) -> dict:
     return units
 
 
-def _reporter(bar, n_steps: int):
+def brian2_reporter(bar, n_steps: int):
     """Brian2 ``report`` callback advancing ``bar`` to the completed fraction of ``n_steps``."""
     shown = [0]
 
@@ -106,7 +106,7 @@ def run_brian2(model: ModelFile, stimulus: np.ndarray, *, codegen: str | None = 
     started = time.perf_counter()
     try:
         with bars(n_steps, f"Brian2 ({codegen})", "step") as bar, numpy_functions_without_unit_checks():
-            network.run(n_steps * sim.dt * brian2.second, namespace={}, report=_reporter(bar, n_steps),
+            network.run(n_steps * sim.dt * brian2.second, namespace={}, report=brian2_reporter(bar, n_steps),
                         report_period=0.5 * brian2.second)
     except Exception as exc:
         raise ModelFileError(f"Brian2 run failed: {_root_message(exc)}", model.path) from None
