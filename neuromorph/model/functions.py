@@ -67,15 +67,15 @@ def woodhull_unblocked_fraction(V, blocker_conc, K_d0, z_blocker, delta, T) -> n
 
 # -- scalar implementations (plain math: copied into the generated numba kernels) ------------
 def scalar_exprel(x):
-    """``(exp(x) - 1) / x`` of one float, ``1 + x/2`` for ``|x| < 1e-9``."""
-    if abs(x) < 1e-9:
+    """``(exp(x) - 1) / x`` of one float, ``1 + x/2`` for ``|x| <`` :data:`EXPREL_SERIES`."""
+    if abs(x) < EXPREL_SERIES:
         return 1.0 + x / 2.0
     return math.expm1(x) / x
 
 
 def scalar_inverse_exprel(x):
-    """``x / (exp(x) - 1)`` of one float, ``1 - x/2`` for ``|x| < 1e-8``."""
-    if abs(x) < 1e-8:
+    """``x / (exp(x) - 1)`` of one float, ``1 - x/2`` for ``|x| <`` :data:`INVERSE_EXPREL_SERIES`."""
+    if abs(x) < INVERSE_EXPREL_SERIES:
         return 1.0 - x / 2.0
     return x / math.expm1(x)
 
@@ -93,7 +93,8 @@ def scalar_woodhull_unblocked_fraction(V, blocker_conc, K_d0, z_blocker, delta, 
 
 
 #: Module constants the scalar implementations read (defined in the generated module too).
-SCALAR_CONSTANTS = {"FARADAY": FARADAY, "GAS_CONSTANT": GAS_CONSTANT}
+SCALAR_CONSTANTS = {"FARADAY": FARADAY, "GAS_CONSTANT": GAS_CONSTANT, "EXPREL_SERIES": EXPREL_SERIES,
+                    "INVERSE_EXPREL_SERIES": INVERSE_EXPREL_SERIES}
 
 
 # -- Brian2 units (built on first use: importing brian2 is slow) -------------------------------
