@@ -15,9 +15,10 @@ from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_FUNCTIONS, DEFAULT_
 from pydantic import StringConstraints
 
 from ..schema import IDENTIFIER_PATTERN, name_check
+from .functions import ADDED_TO_BRIAN2
 
 #: Functions neuromorph adds to the Brian2 namespace of every model.
-NEUROMORPH_FUNCTIONS = ("ghk_current", "woodhull_unblocked_fraction")
+NEUROMORPH_FUNCTIONS = ADDED_TO_BRIAN2
 #: Name of the TimedArray that feeds the stimulus into Brian2.
 RESERVED = ("neuromorph_stimulus",)
 

@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 import sympy
 
-from .. import biophysics
+from .functions import MODEL_FUNCTIONS, exprel  # noqa: F401  (exprel: the IR's exprel)
 
 #: The sympy symbol every IR expression is written in: membrane potential in volts. Its
 #: name cannot be a Brian2 identifier (those never start with an underscore), so a model
@@ -35,17 +35,9 @@ from .. import biophysics
 V = sympy.Symbol("_v", real=True)
 
 
-def exprel(x: np.ndarray) -> np.ndarray:
-    """Relative error exponential ``(exp(x) - 1) / x`` with its limit 1 at ``x = 0``."""
-    x = np.asarray(x, dtype=float)
-    small = np.abs(x) < 1e-9
-    safe = np.where(small, 1.0, x)
-    return np.where(small, 1.0 + x / 2.0, np.expm1(safe) / safe)
-
-
-#: numpy implementations of the Brian2 functions allowed in lowered expressions.
+#: numpy implementations of the functions allowed in lowered expressions: Brian2's math, then the
+#: model functions of :mod:`neuromorph.model.functions` (``exprel``, ``ghk_current``, ...).
 NUMPY_FUNCTIONS: dict[str, Callable] = {
-    "exprel": exprel,
     "exp": np.exp,
     "expm1": np.expm1,
     "log": np.log,
@@ -57,9 +49,7 @@ NUMPY_FUNCTIONS: dict[str, Callable] = {
     "sinh": np.sinh,
     "abs": np.abs,
     "clip": np.clip,
-    "ghk_current": biophysics.ghk_current,
-    "woodhull_unblocked_fraction": biophysics.woodhull_unblocked_fraction,
-}
+} | {name: f.numpy for name, f in MODEL_FUNCTIONS.items()}
 
 
 def compile_expression(expr: sympy.Expr) -> Callable[[np.ndarray], np.ndarray]:

@@ -378,18 +378,18 @@ def _flat_tables(tables: list[np.ndarray], layout: Layout) -> np.ndarray:
 
 
 class CompiledFloat:
-    """The float64 algorithm of :class:`~neuromorph.quantization.kernel.FloatKernel`, generated and compiled.
+    """The float64 algorithm of :class:`~neuromorph.quantization.kernel.FloatKernel`, generated from its
+    :class:`~neuromorph.quantization.step_plan.StepPlan` and compiled.
 
     Raises :class:`UncompilableProgram` when an expression uses something the generator
     does not print.
     """
 
-    def __init__(self, spec, dt: float, method: str, refractory_steps: int | None, parallel: bool = True,
-                 interpreter_seconds: float | None = None):
+    def __init__(self, plan, parallel: bool = True, interpreter_seconds: float | None = None):
         from .float_codegen import UncompilableModel, float_kernel_source
 
         try:
-            source = float_kernel_source(spec, dt, method, refractory_steps)
+            source = float_kernel_source(plan)
         except UncompilableModel as exc:
             raise UncompilableProgram(str(exc)) from None
         if not worth_compiling(source, "float", interpreter_seconds):

@@ -4,10 +4,11 @@ Code generation from our own IR, like :mod:`.codegen`: the gates' ``x_inf(v)`` a
 ``tau(v)`` and the equations' coefficients are sympy expressions in the voltage alone,
 with every parameter already a number. They are printed by :class:`NumbaPrinter`, which
 knows the voltage symbol, numbers, arithmetic and a fixed list of functions (``math``
-functions and numba versions of neuromorph's ``exprel``, ``ghk_current`` and
-``woodhull_unblocked_fraction``) and refuses anything else; the rest of the text is fixed
-templates filled in with numbers and state indices. No name or text from a model file
-reaches the generated source.
+functions and the model functions of :mod:`neuromorph.model.functions`, whose scalar
+implementations' source the module holds) and refuses anything else; the rest of the text
+is fixed templates filled in with numbers and state indices, one handler per phase of the
+neuron's :class:`~.step_plan.StepPlan`. No name or text from a model file reaches the
+generated source.
 
 The loop has the shape of the integer kernel's: per chunk of neurons, taken ``LANES`` at
 a time, the state stays in float64 locals across all steps of a call. The arithmetic is
@@ -16,21 +17,25 @@ two agree to rounding (integer powers are repeated products here, ``pow`` in num
 """
 from __future__ import annotations
 
+import inspect
 import re
+from dataclasses import dataclass, field
 
 import sympy
 from sympy.core.function import AppliedUndef
 from sympy.printing.pycode import PythonCodePrinter
 
-from ..biophysics.constants import FARADAY, GAS_CONSTANT
-from ..model.neuron_spec import V, NeuronSpec, StateEquation
+from ..model.functions import MODEL_FUNCTIONS, SCALAR_CONSTANTS
+from ..model.neuron_spec import V
+from .step_plan import (Commit, GateUpdate, RefractoryEnd, RefractoryStart, Reset, StateUpdate, StepPlan, Threshold,
+                        follow)
 
-CODEGEN_VERSION = 1
+CODEGEN_VERSION = 2
 LANES = 2
 
-#: Functions of the model language and their names in the generated module.
-FUNCTIONS = {"exprel": "_exprel", "ghk_current": "_ghk_current",
-             "woodhull_unblocked_fraction": "_woodhull_unblocked_fraction"}
+#: Functions of the model language and their names in the generated module (their scalar
+#: implementations, whose source the module holds).
+FUNCTIONS = {name: f.scalar.__name__ for name, f in MODEL_FUNCTIONS.items()}
 #: sympy classes the printer accepts (besides numbers, the voltage and the functions above).
 ALLOWED = (sympy.Add, sympy.Mul, sympy.Pow, sympy.exp, sympy.log, sympy.tanh, sympy.cosh, sympy.sinh, sympy.Abs,
            sympy.Min, sympy.Max)
@@ -40,35 +45,6 @@ import math
 
 import numpy as np
 from numba import njit
-
-_FARADAY = {faraday!r}
-_GAS_CONSTANT = {gas!r}
-
-
-@njit(cache=True, nogil=True)
-def _exprel(x):
-    if abs(x) < 1e-9:
-        return 1.0 + x / 2.0
-    return math.expm1(x) / x
-
-
-@njit(cache=True, nogil=True)
-def _inverse_exprel(x):
-    if abs(x) < 1e-8:
-        return 1.0 - x / 2.0
-    return x / math.expm1(x)
-
-
-@njit(cache=True, nogil=True)
-def _ghk_current(P, z, V, c_in, c_out, T):
-    u = z * V / (_GAS_CONSTANT * T / _FARADAY)
-    return P * z * _FARADAY * (c_in - c_out * math.exp(-u)) * _inverse_exprel(-u)
-
-
-@njit(cache=True, nogil=True)
-def _woodhull_unblocked_fraction(V, blocker_conc, K_d0, z_blocker, delta, T):
-    K_d = K_d0 * math.exp(-delta * z_blocker * V / (_GAS_CONSTANT * T / _FARADAY))
-    return 1.0 / (1.0 + blocker_conc / K_d)
 
 '''
 
@@ -80,6 +56,16 @@ def run_chunks(first, last, chunk, regs, inputs, record, states, spikes):
     for c in range(first, last):
         _chunk(c, chunk, regs, inputs, record, states, spikes)
 '''
+
+
+def functions_source() -> str:
+    """The model functions' constants and scalar implementations (helpers first), compiled by numba."""
+    lines = [f"{name} = {value!r}" for name, value in SCALAR_CONSTANTS.items()]
+    done: list = []
+    for entry in MODEL_FUNCTIONS.values():
+        done += [f for f in (*entry.helpers, entry.scalar) if f not in done]
+    pieces = ["\n".join(lines)] + [f"@njit(cache=True, nogil=True)\n{inspect.getsource(f)}" for f in done]
+    return "\n\n".join(pieces) + "\n"
 
 
 class UncompilableModel(ValueError):
@@ -123,18 +109,30 @@ def expression(expr: sympy.Expr) -> str:
 CONDITIONS = {">": ">", ">=": ">="}
 
 
+@dataclass
+class CodeStep:
+    """Lines of one neuron's step being written, on locals ``x<row>`` (old) and ``y<row>`` (new).
+
+    ``rows`` maps each state to its row (the refractory bookkeeping is row ``last``);
+    ``assigned`` holds the rows the step writes (copied back to ``x<row>`` at its end).
+    """
+
+    rows: dict[str, int]
+    last: int
+    dt: float
+    lines: list[str] = field(default_factory=list)
+    assigned: list[int] = field(default_factory=list)
+    refractory: bool = False
+
+    def assign(self, row: int, expression_text: str) -> None:
+        """``y<row> = expression_text``."""
+        self.lines.append(f"y{row} = {expression_text}")
+        if row not in self.assigned:
+            self.assigned.append(row)
+
+
 def _condition(condition, variable: str) -> str:
     return f"({variable} {CONDITIONS[condition.op]} {float(condition.value)!r})"
-
-
-def _refractory(spec: NeuronSpec, steps: int | None, row: int) -> list[str]:
-    """``row`` (refractory bookkeeping) and ``ok`` (not refractory) at the start of a step."""
-    if spec.refractory is not None and spec.refractory.condition is not None:
-        holds = _condition(spec.refractory.condition, "v")
-        return [f"q = x{row} if {holds} else 1.0", "ok = q != 0"]
-    if steps is not None:
-        return [f"q = min(x{row} + 1, {float(steps)!r})", f"ok = q >= {float(steps)!r}"]
-    return [f"q = x{row}", "ok = True"]
 
 
 def _monomial(monomial, rows: dict[str, int]) -> str:
@@ -142,43 +140,74 @@ def _monomial(monomial, rows: dict[str, int]) -> str:
     return " * ".join(["1.0"] + factors)
 
 
-def _equation(spec: NeuronSpec, equation: StateEquation, rows: dict[str, int], dt: float, method: str) -> list[str]:
+def _refractory_start(step: CodeStep, phase: RefractoryStart) -> None:
+    """``q`` (refractory bookkeeping) and ``ok`` (not refractory) at the start of a step."""
+    step.refractory = True
+    if phase.condition is not None:
+        step.lines += [f"q = x{step.last} if {_condition(phase.condition, 'v')} else 1.0", "ok = q != 0"]
+        return
+    step.lines += [f"q = min(x{step.last} + 1, {float(phase.steps)!r})", f"ok = q >= {float(phase.steps)!r}"]
+
+
+def _gate(step: CodeStep, phase: GateUpdate) -> None:
+    """``y = x + (x_inf(v) - x) * rate``, ``rate = -expm1(-dt/tau)`` or ``dt/tau`` (Euler)."""
+    row, dt = step.rows[phase.gate.name], step.dt
+    rate = f"{dt!r} / tau" if phase.method == "euler" else f"-math.expm1(-{dt!r} / tau)"
+    step.lines.append(f"tau = {expression(phase.gate.tau)}")
+    step.assign(row, f"x{row} + ({expression(phase.gate.x_inf)} - x{row}) * {rate}")
+
+
+def _sum(variable: str, terms, rows: dict[str, int]) -> list[str]:
+    """``variable = sum_k c_k(v) P_k`` in the terms' order (the numpy kernel's)."""
+    return [f"{variable} = 0.0"] + [f"{variable} = {variable} + {expression(t.coefficient)} * "
+                                    f"({_monomial(t.monomial, rows)})" for t in terms]
+
+
+def _equation(step: CodeStep, phase: StateUpdate) -> None:
     """``y<row> = X + dt f`` (Euler) or ``X + dt f exprel(A dt)`` (exponential Euler), numpy's order."""
-    row = rows[equation.name]
-    lines = ["f = 0.0"] + [f"f = f + {expression(t.coefficient)} * ({_monomial(t.monomial, rows)})"
-                           for t in equation.terms]
-    lines += [f"f = f + {float(s.gain)!r} * inputs[k, {p}, i]" for p, s in enumerate(spec.inputs)
-              if s.state == equation.name]
-    if method == "euler":
-        return lines + [f"y{row} = x{row} + {dt!r} * f"]
-    lines += ["a = 0.0"] + [f"a = a + {expression(t.coefficient)} * ({_monomial(t.monomial, rows)})"
-                            for t in equation.rate_terms]
-    return lines + [f"y{row} = x{row} + {dt!r} * f * _exprel(a * {dt!r})"]
+    row, dt, equation = step.rows[phase.equation.name], step.dt, phase.equation
+    step.lines += _sum("f", equation.terms, step.rows)
+    step.lines += [f"f = f + {float(s.gain)!r} * inputs[k, {p}, i]" for p, s in phase.drives]
+    if not phase.exponential:
+        step.assign(row, f"x{row} + {dt!r} * f")
+        return
+    step.lines += _sum("a", equation.rate_terms, step.rows)
+    step.assign(row, f"x{row} + {dt!r} * f * {FUNCTIONS['exprel']}(a * {dt!r})")
 
 
-def _gate(gate, row: int, dt: float, method: str) -> list[str]:
-    rate = f"{dt!r} / tau" if method == "euler" else f"-math.expm1(-{dt!r} / tau)"
-    return [f"tau = {expression(gate.tau)}", f"y{row} = x{row} + ({expression(gate.x_inf)} - x{row}) * {rate}"]
+def _commit(step: CodeStep, phase: Commit) -> None:
+    """Held states keep the old value while refractory."""
+    for name in sorted(phase.held, key=step.rows.get):
+        row = step.rows[name]
+        step.assign(row, f"y{row} if ok else x{row}")
 
 
-def step_lines(spec: NeuronSpec, dt: float, method: str, steps: int | None) -> list[str]:
-    """One step of one neuron on locals ``x<row>`` (see :class:`FloatKernel.step`)."""
-    rows = {name: j for j, name in enumerate(spec.state_names)}
-    last = len(rows)
-    lines = ["v = x0"] + _refractory(spec, steps, last)
-    for gate in spec.gates:
-        lines += _gate(gate, rows[gate.name], dt, method)
-    for equation in spec.equations_of:
-        lines += _equation(spec, equation, rows, dt, method)
-    held = [g.name for g in spec.gates if g.unless_refractory] + [e.name for e in spec.equations_of
-                                                                  if e.unless_refractory]
-    lines += [f"y{rows[name]} = y{rows[name]} if ok else x{rows[name]}" for name in held]
-    lines += [f"spiked = {_condition(spec.threshold, 'y0')} and ok", f"y{last} = 0.0 if spiked else q"]
-    for statement in spec.reset:
-        row = rows[statement.name]
+def _threshold(step: CodeStep, phase: Threshold) -> None:
+    step.lines.append(f"spiked = {_condition(phase.condition, 'y0')}" + (" and ok" if phase.refractory else ""))
+
+
+def _reset(step: CodeStep, phase: Reset) -> None:
+    for statement in phase.statements:
+        row = step.rows[statement.name]
         target = f"{float(statement.value)!r}" if statement.op == "=" else f"y{row} + {float(statement.value)!r}"
-        lines.append(f"y{row} = {target} if spiked else y{row}")
-    return lines + [f"x{j} = y{j}" for j in range(last + 1)]
+        step.assign(row, f"{target} if spiked else y{row}")
+
+
+def _refractory_end(step: CodeStep, phase: RefractoryEnd) -> None:
+    step.assign(step.last, "0.0 if spiked else q")
+
+
+#: How the float code generator writes each phase of the step plan.
+CODE_PHASES = {RefractoryStart: _refractory_start, GateUpdate: _gate, StateUpdate: _equation, Commit: _commit,
+               Threshold: _threshold, Reset: _reset, RefractoryEnd: _refractory_end}
+
+
+def step_lines(plan: StepPlan) -> list[str]:
+    """One step of one neuron on locals ``x<row>``, following ``plan`` (see :class:`FloatKernel.step`)."""
+    step = CodeStep(rows={name: j for j, name in enumerate(plan.states)}, last=len(plan.states), dt=plan.dt)
+    step.lines.append("v = x0")
+    follow(plan, CODE_PHASES, step, "float code generator")
+    return step.lines + [f"x{j} = y{j}" for j in sorted(step.assigned)]
 
 
 # -- lanes and the module -------------------------------------------------------------------
@@ -193,11 +222,11 @@ def _indented(lines: list[str], depth: int) -> list[str]:
     return ["    " * depth + line for line in lines]
 
 
-def chunk_source(spec: NeuronSpec, dt: float, method: str, steps: int | None, n_lanes: int) -> str:
+def chunk_source(plan: StepPlan, n_lanes: int) -> str:
     """``_chunk``: neurons ``[c*chunk, (c+1)*chunk)``, ``n_lanes`` at a time, every step of the call."""
-    rows = len(spec.state_names) + 1
+    rows = len(plan.states) + 1
     per_lane_start = [f"x{j} = regs[{j}, i]" for j in range(rows)]
-    per_lane_step = step_lines(spec, dt, method, steps) + ["spikes[k, i] = spiked"]
+    per_lane_step = step_lines(plan) + ["spikes[k, i] = spiked"]
     recording = _lanes([f"states[k, {j}, i] = x{j}" for j in range(rows)], n_lanes)
     lines = ["@njit(cache=True, nogil=True)", "def _chunk(c, chunk, regs, inputs, record, states, spikes):"]
     lines += _indented(["n = regs.shape[1]", "stop = min(n, (c + 1) * chunk)",
@@ -209,7 +238,7 @@ def chunk_source(spec: NeuronSpec, dt: float, method: str, steps: int | None, n_
     return "\n".join(lines) + "\n"
 
 
-def float_kernel_source(spec: NeuronSpec, dt: float, method: str, steps: int | None, n_lanes: int = LANES) -> str:
-    """The generated module of the float algorithm (raises :class:`UncompilableModel`)."""
-    header = HEADER.format(version=CODEGEN_VERSION, faraday=FARADAY, gas=GAS_CONSTANT)
-    return header + "\n" + chunk_source(spec, dt, method, steps, n_lanes) + DRIVER
+def float_kernel_source(plan: StepPlan, n_lanes: int = LANES) -> str:
+    """The generated module of the float algorithm following ``plan`` (raises :class:`UncompilableModel`)."""
+    header = HEADER.format(version=CODEGEN_VERSION) + functions_source()
+    return header + "\n\n" + chunk_source(plan, n_lanes) + DRIVER

@@ -3,9 +3,10 @@
 :class:`FixedPointKernel` runs the integer program (emulator and Lava ``fixed_pt``);
 :class:`FloatKernel` runs the same algorithm in float64 with exact functions instead of
 tables (float emulator and Lava ``floating_pt``), which separates algorithm error from
-quantisation error. Both follow Brian2's order within a step: refractory bookkeeping
-from the old voltage, state update from the old state (``(unless refractory)`` states
-held), threshold on the new voltage (only when not refractory), then reset.
+quantisation error. Both follow the neuron's :class:`~.step_plan.StepPlan`, Brian2's
+order within a step: refractory bookkeeping from the old voltage, state update from the
+old state (``(unless refractory)`` states held), threshold on the new voltage (only when
+not refractory), then reset.
 
 Each kernel has two backends: ``"numba"`` (a loop generated from the program or the
 equations and compiled, :mod:`.compiled`; the default when numba is importable) and
@@ -16,16 +17,20 @@ one call, ``step`` one.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from ..execution.loop import run_steps
-from ..model.neuron_spec import NeuronSpec, StateEquation, compile_expression, exprel
+from ..model.functions import exprel
+from ..model.neuron_spec import NeuronSpec, compile_expression
 from .compiled import (FLOAT_INTERPRETER_SECONDS, INTERPRETER_SECONDS, CompiledFloat, CompiledProgram,
                        NotWorthCompiling, UncompilableProgram, resolve_backend)
 from .interpreter import Interpreter
-from .lowering import gate_rate, refractory_steps
 from .quantize import QuantizedNeuron
+from .step_plan import (Commit, GateUpdate, RefractoryEnd, RefractoryStart, Reset, StateUpdate, Threshold, follow,
+                        gate_rate, refractory_steps, step_plan)
 
 
 def _as_inputs(drive: np.ndarray, n_ports: int) -> np.ndarray:
@@ -150,15 +155,109 @@ class FixedPointKernel:
         return run_steps(self, state, inputs, step0, record)
 
 
+@dataclass
+class FloatStep:
+    """One float64 step being computed over N neurons: the arrays each phase leaves for the next.
+
+    ``state`` (n_state, N) is the state at the start of the step, ``new`` the state being
+    updated (a copy), ``inputs`` (inputs, N) the drive in SI units, ``row`` the refractory
+    bookkeeping after :class:`RefractoryStart` and ``not_refractory`` its flag (all set
+    when the model has no refractoriness), ``spiked`` the spikes after :class:`Threshold`.
+    """
+
+    kernel: "FloatKernel"
+    state: np.ndarray
+    inputs: np.ndarray
+    new: np.ndarray
+    row: np.ndarray
+    not_refractory: np.ndarray
+    spiked: np.ndarray | None = None
+
+    def values(self, name: str) -> np.ndarray:
+        """Old value of state ``name`` (N,)."""
+        return self.state[self.kernel.rows[name]]
+
+    def monomial(self, monomial) -> np.ndarray | float:
+        """``prod_j s_j ** p_j`` of the old state."""
+        product = 1.0
+        for name, power in monomial:
+            product = product * self.values(name) ** power
+        return product
+
+    def terms(self, terms) -> np.ndarray:
+        """``sum_k c_k(v) P_k`` over ``terms`` of the old state, in their order."""
+        v = self.state[0]
+        return sum((self.kernel.function(t.coefficient)(v) * self.monomial(t.monomial) for t in terms),
+                   np.zeros_like(v))
+
+
+def _float_refractory_start(step: FloatStep, phase: RefractoryStart) -> None:
+    """``not_refractory = not_refractory or not condition(v)``, or ``n = min(n + 1, steps)``, ``n >= steps``."""
+    if phase.condition is not None:
+        step.row = np.where(phase.condition.holds(step.state[0]), step.row, 1.0)
+        step.not_refractory = step.row != 0
+        return
+    step.row = np.minimum(step.row + 1, phase.steps)
+    step.not_refractory = step.row >= phase.steps
+
+
+def _float_gate(step: FloatStep, phase: GateUpdate) -> None:
+    """``x' = x + (x_inf(v) - x) * rate(tau(v))`` (:func:`~.step_plan.gate_rate`)."""
+    gate, kernel, v = phase.gate, step.kernel, step.state[0]
+    x = step.values(gate.name)
+    rate = gate_rate(kernel.function(gate.tau)(v), kernel.dt, phase.method)
+    step.new[kernel.rows[gate.name]] = x + (kernel.function(gate.x_inf)(v) - x) * rate
+
+
+def _float_state(step: FloatStep, phase: StateUpdate) -> None:
+    """``X + dt f`` (Euler) or ``X + dt f exprel(A dt)`` (exponential Euler, Brian2's split)."""
+    equation, dt = phase.equation, step.kernel.dt
+    f = step.terms(equation.terms)
+    for port, spec_input in phase.drives:
+        f = f + spec_input.gain * step.inputs[port]
+    change = dt * f * exprel(step.terms(equation.rate_terms) * dt) if phase.exponential else dt * f
+    step.new[step.kernel.rows[equation.name]] = step.values(equation.name) + change
+
+
+def _float_commit(step: FloatStep, phase: Commit) -> None:
+    """Held states keep their old value while refractory."""
+    for name in phase.held:
+        row = step.kernel.rows[name]
+        step.new[row] = np.where(step.not_refractory, step.new[row], step.state[row])
+
+
+def _float_threshold(step: FloatStep, phase: Threshold) -> None:
+    step.spiked = phase.condition.holds(step.new[0]) & step.not_refractory
+
+
+def _float_reset(step: FloatStep, phase: Reset) -> None:
+    for statement in phase.statements:
+        row = step.kernel.rows[statement.name]
+        target = statement.value if statement.op == "=" else step.new[row] + statement.value
+        step.new[row] = np.where(step.spiked, target, step.new[row])
+
+
+def _float_refractory_end(step: FloatStep, phase: RefractoryEnd) -> None:
+    step.new[-1] = np.where(step.spiked, 0, step.row)
+
+
+#: How the numpy float kernel runs each phase of the step plan.
+FLOAT_PHASES = {RefractoryStart: _float_refractory_start, GateUpdate: _float_gate, StateUpdate: _float_state,
+                Commit: _float_commit, Threshold: _float_threshold, Reset: _float_reset,
+                RefractoryEnd: _float_refractory_end}
+
+
 class FloatKernel:
     """The same algorithm as :class:`FixedPointKernel` in float64, with exact functions.
 
-    State rows: the spec's states, then the refractory bookkeeping (a ``not_refractory``
-    flag or steps since the last spike). Drive is the input in SI units. Lambdified
-    functions and the compiled loop are built lazily and dropped when pickled, so the
-    kernel can be sent to a Lava process. ``backend`` and ``parallel`` as for
-    :class:`FixedPointKernel`; the numba loop (:mod:`.float_codegen`) agrees with the
-    numpy one to rounding.
+    Both follow the neuron's :class:`~.step_plan.StepPlan`; here every table read is a
+    function evaluation (the model functions' numpy implementations,
+    :mod:`neuromorph.model.functions`), with no rounding or width. State rows: the spec's
+    states, then the refractory bookkeeping (a ``not_refractory`` flag or steps since the
+    last spike). Drive is the input in SI units. Lambdified functions and the compiled loop
+    are built lazily and dropped when pickled, so the kernel can be sent to a Lava process.
+    ``backend`` and ``parallel`` as for :class:`FixedPointKernel`; the numba loop
+    (:mod:`.float_codegen`, generated from the same plan) agrees with the numpy one to rounding.
     """
 
     dtype = np.float64
@@ -166,6 +265,7 @@ class FloatKernel:
     def __init__(self, spec: NeuronSpec, dt: float, initial: dict[str, float], method: str = "exponential_euler",
                  backend: str | None = None, parallel: bool = True, work: tuple[int, int] | None = None):
         self.spec, self.dt, self.method = spec, dt, method
+        self.plan = step_plan(spec, dt, method)
         self.initial = np.array([initial[name] for name in spec.state_names], dtype=float)
         ref = spec.refractory
         self.refractory_condition = ref.condition if ref and ref.condition else None
@@ -174,20 +274,19 @@ class FloatKernel:
         self.backend, self.parallel = resolve_backend(backend), parallel
         self.interpreter_seconds = None if backend is not None or work is None else \
             float_interpreter_seconds(*work)
-        self._functions = None
+        self._functions: dict = {}
         self._loop = None
 
     def __getstate__(self):
         return {k: v for k, v in self.__dict__.items() if k not in ("_functions", "_loop")} | \
-            {"_functions": None, "_loop": None}
+            {"_functions": {}, "_loop": None}
 
     @property
     def compiled(self) -> CompiledFloat | None:
         """The compiled loop (built on first use), or None for the numpy backend."""
         if self.backend == "numba" and self._loop is None:
             self._loop = _compile_or_none(
-                lambda: CompiledFloat(self.spec, self.dt, self.method, self.refractory_steps, self.parallel,
-                                      interpreter_seconds=self.interpreter_seconds),
+                lambda: CompiledFloat(self.plan, self.parallel, interpreter_seconds=self.interpreter_seconds),
                 "running the float kernel in numpy")
             self.backend = "numba" if self._loop is not None else "numpy"
         return self._loop
@@ -221,37 +320,11 @@ class FloatKernel:
         """The float kernel counts no overflows (a single zero counter)."""
         return 1
 
-    def _compiled(self):
-        """numpy functions of v: (x_inf, tau) per gate; coefficients of each equation's terms and rate terms."""
-        if self._functions is None:
-            gates = [(compile_expression(g.x_inf), compile_expression(g.tau)) for g in self.spec.gates]
-            equations = [([compile_expression(t.coefficient) for t in e.terms],
-                          [compile_expression(t.coefficient) for t in e.rate_terms or ()])
-                         for e in self.spec.equations_of]
-            self._functions = (gates, equations)
-        return self._functions
-
-    def _monomial(self, state: np.ndarray, monomial) -> np.ndarray | float:
-        product = 1.0
-        for name, power in monomial:
-            product = product * state[self.rows[name]] ** power
-        return product
-
-    def _update(self, equation: StateEquation, functions, state: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-        """``X + dt f`` (Euler) or ``X + dt f exprel(A dt)`` (exponential Euler, Brian2's split)."""
-        v = state[0]
-        coefficients, rates = functions
-        f = sum((c(v) * self._monomial(state, t.monomial) for c, t in zip(coefficients, equation.terms)),
-                np.zeros_like(v))
-        for port, spec_input in enumerate(self.spec.inputs):
-            if spec_input.state == equation.name:
-                f = f + spec_input.gain * inputs[port]
-        own = state[self.rows[equation.name]]
-        if self.method == "euler":
-            return own + self.dt * f
-        rate = sum((d(v) * self._monomial(state, t.monomial) for d, t in zip(rates, equation.rate_terms)),
-                   np.zeros_like(v))
-        return own + self.dt * f * exprel(rate * self.dt)
+    def function(self, expr) -> Callable[[np.ndarray], np.ndarray]:
+        """The numpy function of ``v`` (V) computing an IR expression, lambdified once per expression."""
+        if expr not in self._functions:
+            self._functions[expr] = compile_expression(expr)
+        return self._functions[expr]
 
     def initial_state(self, n_neurons: int) -> np.ndarray:
         """State matrix (n_state, N) at t = 0."""
@@ -259,15 +332,6 @@ class FloatKernel:
         state[:-1] = self.initial[:, None]
         state[-1] = 1.0 if self.refractory_condition is not None else (self.refractory_steps or 0)
         return state
-
-    def _refractory_start(self, row: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.refractory_condition is not None:
-            row = np.where(self.refractory_condition.holds(v), row, 1.0)
-            return row, row != 0
-        if self.refractory_steps is not None:
-            row = np.minimum(row + 1, self.refractory_steps)
-            return row, row >= self.refractory_steps
-        return row, np.ones(v.shape, dtype=bool)
 
     def step(self, state: np.ndarray, drive: np.ndarray, step_index: int):
         """Advance one step; return (new state, spiked (N,) bool, zeros). Compiled: on the calling thread."""
@@ -278,26 +342,9 @@ class FloatKernel:
         return self.numpy_step(state, drive, step_index)
 
     def numpy_step(self, state: np.ndarray, drive: np.ndarray, step_index: int):
-        """The reference step in numpy (lambdified functions): (new state, spiked (N,) bool, zeros)."""
-        spec, dt = self.spec, self.dt
-        inputs = _as_inputs(drive, len(spec.inputs)).astype(float)
-        v = state[0]
-        row, not_refractory = self._refractory_start(state[-1], v)
-        gates, equations = self._compiled()
-        new = state.copy()
-        for gate, (x_inf_of, tau_of) in zip(spec.gates, gates):
-            x = state[self.rows[gate.name]]
-            new[self.rows[gate.name]] = x + (x_inf_of(v) - x) * gate_rate(tau_of(v), dt, self.method)
-        for equation, functions in zip(spec.equations_of, equations):
-            new[self.rows[equation.name]] = self._update(equation, functions, state, inputs)
-        held = [g.name for g in spec.gates if g.unless_refractory] + [e.name for e in spec.equations_of
-                                                                      if e.unless_refractory]
-        for name in held:
-            new[self.rows[name]] = np.where(not_refractory, new[self.rows[name]], state[self.rows[name]])
-        spiked = spec.threshold.holds(new[0]) & not_refractory
-        new[-1] = np.where(spiked, 0, row)
-        for statement in spec.reset:
-            index = self.rows[statement.name]
-            target = statement.value if statement.op == "=" else new[index] + statement.value
-            new[index] = np.where(spiked, target, new[index])
-        return new, spiked, np.zeros(1, dtype=np.int64)
+        """The reference step in numpy, following the plan: (new state, spiked (N,) bool, zeros)."""
+        state = np.asarray(state, dtype=float)
+        step = FloatStep(kernel=self, state=state, inputs=_as_inputs(drive, len(self.spec.inputs)).astype(float),
+                         new=state.copy(), row=state[-1], not_refractory=np.ones(state.shape[1], dtype=bool))
+        follow(self.plan, FLOAT_PHASES, step, "float kernel")
+        return step.new, step.spiked, np.zeros(1, dtype=np.int64)

@@ -1,8 +1,12 @@
 """Lower a :class:`~neuromorph.model.neuron_spec.NeuronSpec` to an integer program.
 
-One time step of ``dt`` (every line an operation of the program, see
-:mod:`neuromorph.quantization.program`):
+The lowering follows the neuron's :class:`~neuromorph.quantization.step_plan.StepPlan`
+(Brian2's order, which the float kernels follow too), one handler per phase
+(:data:`INTEGER_PHASES`). One time step of ``dt`` (every line an operation of the
+program, see :mod:`neuromorph.quantization.program`):
 
+0. **Synaptic increments** (network populations): ``X += input << shift`` from an
+   increment port.
 1. **Refractoriness** from the old voltage, as Brian2 does at the start of its state
    update: a flag ``not_refractory = not_refractory or not condition`` or a counter of
    steps since the last spike.
@@ -23,27 +27,25 @@ sum in its accumulator (see :mod:`neuromorph.quantization.builder`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ConfigError, LoweringError
-from ..model.neuron_spec import NeuronSpec, StateEquation, Term, evaluate, exprel
+from ..errors import LoweringError
+from ..model.functions import exprel
+from ..model.neuron_spec import NeuronSpec, StateEquation, Term, evaluate
 from .builder import Datapath, LutGrid, ProgramBuilder, Value, bits_for_magnitude
-from .fixed_point import register_limits, to_fixed
+from .fixed_point import to_fixed
 from .formats import RangeProfile, frac_bits_for
 from .program import Port, Program, Register
+from .step_plan import (Commit, GateUpdate, RefractoryEnd, RefractoryStart, Reset, StateUpdate, SynapticIncrement,
+                        Threshold, follow, gate_rate, refractory_steps, step_plan)
 
 #: Fraction of the observed voltage span added on each side of the voltage tables.
 LUT_MARGIN = 0.1
 #: Lowest ``x = -A dt`` the phi table covers (a net negative conductance is not physical;
 #: exprel(-x) grows like e^|x| below it).
 PHI_LOWEST = 1.0
-
-
-def gate_rate(tau: np.ndarray, dt: float, method: str) -> np.ndarray:
-    """Fraction of the way to ``x_inf`` covered in one step: ``1 - exp(-dt/tau)`` or ``dt/tau`` (Euler)."""
-    return dt / tau if method == "euler" else -np.expm1(-dt / tau)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,6 @@ class LoweringContext:
     spec: NeuronSpec
     registers: tuple[Register, ...]
     dt: float
-    method: str
     entry_bits: int
     grid: LutGrid
     v_grid: np.ndarray
@@ -95,8 +96,10 @@ def _tabulate(expr, v_grid: np.ndarray, what: str) -> np.ndarray:
 
 
 # -- gates --------------------------------------------------------------------------------
-def _gate_update(b: ProgramBuilder, ctx: LoweringContext, index: int, x: Value, v: Value) -> Value:
-    gate = ctx.spec.gates[index]
+def _gate_update(step: IntegerStep, phase: GateUpdate) -> None:
+    """``x' = x + (x_inf(v) - x) * rate(v)``, ``x_inf`` and ``rate`` read from tables over the old voltage."""
+    b, ctx, gate = step.b, step.ctx, phase.gate
+    x, v = step.values[gate.name], step.values[ctx.spec.voltage]
     tau = _tabulate(gate.tau, ctx.v_grid, f"tau of gate '{gate.name}'")
     if np.any(tau <= 0):
         raise LoweringError(f"tau of gate '{gate.name}' is not positive over the voltage range "
@@ -105,12 +108,12 @@ def _gate_update(b: ProgramBuilder, ctx: LoweringContext, index: int, x: Value, 
     x_inf = np.clip(to_fixed(_tabulate(gate.x_inf, ctx.v_grid, f"x_inf of gate '{gate.name}'"), x.frac), 0, top)
     steady = b.table(f"{gate.name}_inf", x_inf, x.frac, ctx.entry_bits, ctx.grid, v, f"{gate.name}_inf(v)",
                      signed=False)
-    rate = b.unsigned_table(f"{gate.name}_rate", gate_rate(tau, ctx.dt, ctx.method), ctx.entry_bits, ctx.grid, v,
+    rate = b.unsigned_table(f"{gate.name}_rate", gate_rate(tau, ctx.dt, phase.method), ctx.entry_bits, ctx.grid, v,
                             f"{gate.name}_rate(v)")
     difference = b.sub(steady, x, f"{gate.name}: x_inf - x")
     change = b.rescale(b.mul(difference, rate, f"{gate.name}: (x_inf - x) * rate"), x.frac,
                        f"{gate.name}: change")
-    return b.add(x, change, f"{gate.name}: new value")
+    step.new[gate.name] = b.add(x, change, f"{gate.name}: new value")
 
 
 # -- voltage and linear states ------------------------------------------------------------
@@ -193,14 +196,11 @@ def _term(b: ProgramBuilder, ctx: LoweringContext, term: Term, scale: float, val
     return b.rescale(b.mul(coefficient, product, f"{label}: coefficient * states"), frac, label)
 
 
-def _phi_factor(ctx: LoweringContext, equation: StateEquation) -> tuple[float, bool]:
+def _phi_factor(ctx: LoweringContext, phase: StateUpdate) -> tuple[float, bool]:
     """(factor folded into the coefficients, whether a phi table is needed)."""
-    if ctx.method == "euler":
+    if not phase.exponential:
         return 1.0, False
-    if equation.rate_terms is None:
-        raise ConfigError(f"Brian2's exponential_euler cannot split '{equation.equation}' into A*{equation.name} + B; "
-                          "integrate this model with method = \"euler\"", field="method")
-    rate = equation.constant_rate
+    rate = phase.equation.constant_rate
     if rate is not None:
         return float(exprel(np.array(rate * ctx.dt))), False
     return 1.0, True
@@ -247,34 +247,39 @@ def _phi_correction(b: ProgramBuilder, ctx: LoweringContext, equation: StateEqua
                      f"{equation.name}: exponential Euler correction")
 
 
-def _state_update(b: ProgramBuilder, ctx: LoweringContext, equation: StateEquation, values: dict[str, Value],
-                  ports: dict[int, Port]) -> Value:
+def _drive(step: IntegerStep, phase: StateUpdate, index: int, spec_input, scale: float, frac: int) -> Value:
+    """Input ``index`` (a drive port) as ``dt * gain * I`` with ``frac`` fractional bits."""
+    ctx = step.ctx
+    port = Port(name=spec_input.name, kind="drive", state=phase.equation.name, bits=ctx.input_bits, frac=frac,
+                scale=spec_input.gain * scale * 2.0**frac)
+    step.ports[index] = port
+    magnitude = int(np.ceil(abs(port.scale) * ctx.profile.input_max(spec_input.name)))
+    return step.b.port(index, frac, ctx.input_bits, ctx.input_overflow, f"input {spec_input.name}", magnitude)
+
+
+def _state_update(step: IntegerStep, phase: StateUpdate) -> None:
     """The new value of the voltage or a linear state (see the module docstring, 3)."""
+    b, ctx, equation, values = step.b, step.ctx, phase.equation, step.values
     register = ctx.register(equation.name)
-    factor, needs_table = _phi_factor(ctx, equation)
+    factor, needs_table = _phi_factor(ctx, phase)
     scale = ctx.dt * factor
-    drives = [i for i in ctx.spec.inputs if i.state == equation.name]
-    drive_max = sum(abs(i.gain) * scale * ctx.profile.input_max(i.name) for i in drives)
-    extra = _extra_bits(ctx, equation, scale, register, drive_max, needs_table)
-    frac = register.frac + extra
+    drive_max = sum(abs(i.gain) * scale * ctx.profile.input_max(i.name) for _, i in phase.drives)
+    frac = register.frac + _extra_bits(ctx, equation, scale, register, drive_max, needs_table)
     total = None
     for k, term in enumerate(equation.terms):
         piece = _term(b, ctx, term, scale, values, frac, f"{equation.name} term {k}")
         total = piece if total is None else b.add(total, piece, f"{equation.name}: dt f")
-    for spec_input in drives:
-        index = ctx.spec.inputs.index(spec_input)  # drive ports come first, in the order of the inputs
-        ports[index] = Port(name=spec_input.name, kind="drive", state=equation.name, bits=ctx.input_bits, frac=frac,
-                            scale=spec_input.gain * scale * 2.0**frac)
-        magnitude = int(np.ceil(abs(ports[index].scale) * ctx.profile.input_max(spec_input.name)))
-        drive = b.port(index, frac, ctx.input_bits, ctx.input_overflow, f"input {spec_input.name}", magnitude)
+    for index, spec_input in phase.drives:
+        drive = _drive(step, phase, index, spec_input, scale, frac)
         total = drive if total is None else b.add(total, drive, f"{equation.name}: dt f")
     own = values[equation.name]
     if total is None:
-        return own
+        step.new[equation.name] = own
+        return
     if needs_table:
         total = b.add(total, _phi_correction(b, ctx, equation, values, total), f"{equation.name}: dt f phi")
     change = b.rescale(total, register.frac, f"{equation.name}: change")
-    return b.add(own, change, f"{equation.name}: new value")
+    step.new[equation.name] = b.add(own, change, f"{equation.name}: new value")
 
 
 # -- registers ----------------------------------------------------------------------------
@@ -302,12 +307,6 @@ def register_layout(spec: NeuronSpec, target, config, profile: RangeProfile, dt:
                                   str(state.unit)))
     refractory = _refractory_register(spec, dt)
     return tuple(registers + ([refractory] if refractory else []))
-
-
-def refractory_steps(spec: NeuronSpec, dt: float) -> int | None:
-    """Length of a refractory duration in steps (Brian2's ``timestep(refractory, dt)``)."""
-    ref = spec.refractory
-    return int(ref.duration / dt + 1e-3) if ref is not None and ref.duration is not None else None
 
 
 def _refractory_register(spec: NeuronSpec, dt: float) -> Register | None:
@@ -359,24 +358,27 @@ def _threshold_int(value: float, frac: int, strict: bool) -> int:
     return int(np.floor(scaled)) if strict else int(np.ceil(scaled))
 
 
-def _refractory_start(b: ProgramBuilder, spec: NeuronSpec, registers, values: dict[str, Value],
-                      dt: float) -> tuple[Value | None, Value | None]:
-    """(not_refractory flag, the updated refractory register value) at the start of the step."""
-    ref = spec.refractory
-    if ref is None:
-        return None, None
+def _condition(b: ProgramBuilder, condition, v: Value, bound_label: str, label: str) -> Value:
+    """``v > value`` or ``v >= value`` as a flag (the bound a constant in ``v``'s format)."""
+    strict = condition.op == ">"
+    bound = b.constant(_threshold_int(condition.value, v.frac, strict), v.frac, bound_label)
+    return b.compare("gt" if strict else "ge", v, bound, label)
+
+
+def _refractory_start(step: IntegerStep, phase: RefractoryStart) -> None:
+    """``not_refractory`` and the updated refractory register value at the start of the step."""
+    b, values = step.b, step.values
     one = b.constant(1, 0, "one")
-    if ref.condition is not None:
-        v = values[spec.voltage]
-        strict = ref.condition.op == ">"
-        bound = b.constant(_threshold_int(ref.condition.value, v.frac, strict), v.frac, "refractory bound")
-        holds = b.compare("gt" if strict else "ge", v, bound, f"refractory condition {ref.condition.text}")
+    if phase.condition is not None:
+        holds = _condition(b, phase.condition, values[step.ctx.spec.voltage], "refractory bound",
+                           f"refractory condition {phase.condition.text}")
         flag = b.select(holds, values["not_refractory"], one, "not_refractory or not condition")
-        return flag, flag
-    steps = b.constant(refractory_steps(spec, dt), 0, "refractory steps")
+        step.not_refractory = step.refractory_value = flag
+        return
+    steps = b.constant(phase.steps, 0, "refractory steps")
     counter = b.minimum(b.add(values["steps_since_spike"], one, "steps since spike + 1"), steps,
                         "steps since spike (capped)")
-    return b.compare("ge", counter, steps, "not_refractory"), counter
+    step.not_refractory, step.refractory_value = b.compare("ge", counter, steps, "not_refractory"), counter
 
 
 def _fit_register(b: ProgramBuilder, register: Register, value: Value) -> Value:
@@ -394,32 +396,51 @@ def _stored(b: ProgramBuilder, register: Register, value: Value) -> Value:
                  f"{register.name}: offset binary")
 
 
-def _reset(b: ProgramBuilder, spec: NeuronSpec, registers, stored: dict[str, Value], spiked: Value) -> None:
+def _commit(step: IntegerStep, phase: Commit) -> None:
+    """Each state's new value (the old one while refractory when held), fitted to its register."""
+    b = step.b
+    for name in phase.states:
+        register, value = step.ctx.register(name), step.new[name]
+        if name in phase.held:
+            value = b.select(step.not_refractory, value, step.values[name], f"{name} unless refractory")
+        step.stored[name] = _fit_register(b, register, value)
+        step.fits.append(step.stored[name].slot)
+
+
+def _threshold(step: IntegerStep, phase: Threshold) -> None:
+    """``spike = v' > threshold`` (or ``>=``), and not refractory."""
+    b = step.b
+    spiked = _condition(b, phase.condition, step.stored[step.ctx.spec.voltage], "threshold",
+                        f"threshold {phase.condition.text}")
+    if phase.refractory:
+        spiked = b.both(spiked, step.not_refractory, "spike (threshold and not refractory)")
+    step.spiked = spiked
+
+
+def _reset(step: IntegerStep, phase: Reset) -> None:
     """``x = value`` or ``x += value`` where a neuron spiked (an increment only counts overflow there)."""
-    by_name = {r.name: r for r in registers}
-    for statement in spec.reset:
-        register, current = by_name[statement.name], stored[statement.name]
+    b, stored, spiked = step.b, step.stored, step.spiked
+    for statement in phase.statements:
+        register, current = step.ctx.register(statement.name), stored[statement.name]
         if statement.op == "=":
             target = b.constant(register_value(statement.value, register), current.frac, f"reset {statement.name}")
             stored[statement.name] = b.select(spiked, target, current, f"reset {statement.text}")
             continue
-        step = b.constant(int(to_fixed(statement.value, register.frac)), current.frac, f"reset {statement.name}")
+        change = b.constant(int(to_fixed(statement.value, register.frac)), current.frac, f"reset {statement.name}")
         zero = b.constant(0, current.frac, "zero")
-        increment = b.select(spiked, step, zero, f"reset {statement.text}")
+        increment = b.select(spiked, change, zero, f"reset {statement.text}")
         stored[statement.name] = _fit_register(b, register, b.add(current, increment, f"reset {statement.text}"))
 
 
-# -- the whole step -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class LoweredProgram:
-    """A program with its data: tables, constants and initial register contents."""
-
-    program: Program
-    tables: tuple
-    constants: np.ndarray
-    initial: np.ndarray
+def _refractory_end(step: IntegerStep, phase: RefractoryEnd) -> None:
+    """The refractory register: 0 where the neuron spiked, else its value from the start of the step."""
+    register = step.ctx.registers[-1]
+    zero = step.b.constant(0, 0, "zero")
+    step.stored[register.name] = step.b.select(step.spiked, zero, step.refractory_value, f"{register.name} after spike")
+    step.fits.append(-1)
 
 
+# -- synaptic increments ------------------------------------------------------------------
 def increment_shift(weight_max: float, register: Register, target) -> int:
     """Left shift of an increment port: the largest weight (SI) fits the target's weight format after it.
 
@@ -431,89 +452,99 @@ def increment_shift(weight_max: float, register: Register, target) -> int:
     return max(0, int(np.ceil(np.log2(in_lsb / largest)))) if in_lsb > largest else 0
 
 
-def _increments(b: ProgramBuilder, spec: NeuronSpec, registers, values: dict, increments: dict, target,
-                ports: dict[int, Port], dt: float) -> None:
-    """Synaptic increments ``X += input << shift`` at the start of the step (Brian2 applied them at the end
-    of the previous one); an ``(unless refractory)`` state takes them only when not refractory."""
-    by_name = {r.name: r for r in registers}
-    refractory = registers[-1] if registers[-1].kind == "refractory" else None
-    for k, (name, weight_max) in enumerate(increments.items()):
-        register = by_name.get(name)
-        if register is None or register.kind == "gate" or register.kind == "refractory":
-            raise LoweringError(f"synapses can increment the voltage or a linear state, not {name!r}",
-                                field="projection.target_variable")
-        shift = increment_shift(weight_max, register, target)
-        index = len(spec.inputs) + k
-        ports[index] = Port(name=f"{name} increment", kind="increment", state=name, bits=target.input_bits,
-                            frac=register.frac - shift, scale=2.0 ** (register.frac - shift))
-        arrived = b.port(index, register.frac - shift, target.input_bits, target.overflow_input, f"synapses into {name}")
-        increment = b.shl(arrived, shift, f"{name}: increment") if shift else arrived
-        if name in _held(spec) and refractory is not None:
-            increment = b.select(_was_not_refractory(b, spec, values, refractory, dt), increment,
-                                 b.constant(0, increment.frac, "zero"), f"{name} increment unless refractory")
-        values[name] = _fit_register(b, register, b.add(values[name], increment, f"{name} += increment"))
-
-
-def _held(spec: NeuronSpec) -> set[str]:
-    """States with Brian2's ``(unless refractory)`` flag."""
-    return {g.name for g in spec.gates if g.unless_refractory} | {e.name for e in spec.equations_of
-                                                                    if e.unless_refractory}
-
-
-def _was_not_refractory(b: ProgramBuilder, spec: NeuronSpec, values: dict, refractory: Register, dt: float) -> Value:
+def _was_not_refractory(step: IntegerStep) -> Value:
     """``not_refractory`` as it stood at the end of the previous step (when Brian2 applied the increment)."""
+    refractory = step.ctx.registers[-1]
     if refractory.unit == "flag":
-        return values[refractory.name]
-    steps = b.constant(refractory_steps(spec, dt), 0, "refractory steps")
-    return b.compare("ge", values[refractory.name], steps, "was not refractory")
+        return step.values[refractory.name]
+    steps = step.b.constant(refractory_steps(step.ctx.spec, step.ctx.dt), 0, "refractory steps")
+    return step.b.compare("ge", step.values[refractory.name], steps, "was not refractory")
+
+
+def _increment(step: IntegerStep, phase: SynapticIncrement) -> None:
+    """``X += input << shift`` from the increment port (Brian2 applied it at the end of the previous step);
+    a held state takes it only when it was not refractory."""
+    b, ctx, name = step.b, step.ctx, phase.state
+    register, target = ctx.register(name), step.target
+    shift = increment_shift(step.increments[name], register, target)
+    step.ports[phase.port] = Port(name=f"{name} increment", kind="increment", state=name, bits=target.input_bits,
+                                  frac=register.frac - shift, scale=2.0 ** (register.frac - shift))
+    arrived = b.port(phase.port, register.frac - shift, target.input_bits, target.overflow_input,
+                     f"synapses into {name}")
+    increment = b.shl(arrived, shift, f"{name}: increment") if shift else arrived
+    if phase.held:
+        increment = b.select(_was_not_refractory(step), increment, b.constant(0, increment.frac, "zero"),
+                             f"{name} increment unless refractory")
+    step.values[name] = _fit_register(b, register, b.add(step.values[name], increment, f"{name} += increment"))
+
+
+# -- the whole step -----------------------------------------------------------------------
+@dataclass
+class IntegerStep:
+    """The step being lowered: the builder and the values each phase leaves for the next.
+
+    Mutable on purpose (a work area of :func:`lower`, like the builder itself): ``values``
+    holds the registers' values at the start of the step (after the synaptic increments)
+    and the products of states computed so far, ``new`` the updated states, ``stored``
+    the committed ones, ``fits`` each register's fit operation.
+    """
+
+    b: ProgramBuilder
+    ctx: LoweringContext
+    target: object
+    increments: dict[str, float]
+    values: dict = field(default_factory=dict)
+    ports: dict[int, Port] = field(default_factory=dict)
+    new: dict[str, Value] = field(default_factory=dict)
+    stored: dict[str, Value] = field(default_factory=dict)
+    fits: list[int] = field(default_factory=list)
+    not_refractory: Value | None = None
+    refractory_value: Value | None = None
+    spiked: Value | None = None
+
+
+#: How the integer lowering runs each phase of the step plan.
+INTEGER_PHASES = {SynapticIncrement: _increment, RefractoryStart: _refractory_start, GateUpdate: _gate_update,
+                  StateUpdate: _state_update, Commit: _commit, Threshold: _threshold, Reset: _reset,
+                  RefractoryEnd: _refractory_end}
+
+
+@dataclass(frozen=True)
+class LoweredProgram:
+    """A program with its data: tables, constants and initial register contents."""
+
+    program: Program
+    tables: tuple
+    constants: np.ndarray
+    initial: np.ndarray
+
+
+def _context(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float) -> LoweringContext:
+    registers = register_layout(spec, target, config, profile, dt)
+    grid = voltage_grid(profile, registers[0].frac, config.lut_size, config.interpolate)
+    return LoweringContext(spec=spec, registers=registers, dt=dt, entry_bits=config.gate_bits,
+                           grid=grid, v_grid=grid.points(registers[0].frac), profile=profile,
+                           input_bits=target.input_bits, input_overflow=target.overflow_input,
+                           multiplier_bits=target.multiplier_bits, accumulator_bits=target.accumulator_bits,
+                           headroom=config.headroom)
 
 
 def lower(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float, initial: dict[str, float],
           increments: dict[str, float] | None = None) -> LoweredProgram:
-    """Lower ``spec`` to an integer program on ``target`` (see the module docstring).
+    """Lower ``spec`` to an integer program on ``target``, following its :func:`~.step_plan.step_plan`.
 
     ``increments`` maps each state that synapses increment to the largest weight (SI) that
     reaches it; each gets an input port (after the drive ports).
     """
-    registers = register_layout(spec, target, config, profile, dt)
-    v_register = registers[0]
-    grid = voltage_grid(profile, v_register.frac, config.lut_size, config.interpolate)
-    ctx = LoweringContext(spec=spec, registers=registers, dt=dt, method=config.method, entry_bits=config.gate_bits,
-                          grid=grid, v_grid=grid.points(v_register.frac), profile=profile,
-                          input_bits=target.input_bits, input_overflow=target.overflow_input,
-                          multiplier_bits=target.multiplier_bits, accumulator_bits=target.accumulator_bits,
-                          headroom=config.headroom)
+    increments = dict(increments or {})
+    plan = step_plan(spec, dt, config.method, tuple(increments))
+    ctx = _context(spec, target, config, profile, dt)
     b = ProgramBuilder(Datapath(target.multiplier_bits, target.accumulator_bits, target.overflow_accumulator))
-    values = {r.name: b.load(i, r) for i, r in enumerate(registers)}
-    ports: dict[int, Port] = {}
-    _increments(b, spec, registers, values, dict(increments or {}), target, ports, dt)
-    not_refractory, refractory_value = _refractory_start(b, spec, registers, values, dt)
-    new = {g.name: _gate_update(b, ctx, i, values[g.name], values[spec.voltage]) for i, g in enumerate(spec.gates)}
-    for equation in spec.equations_of:
-        new[equation.name] = _state_update(b, ctx, equation, values, ports)
-    held = _held(spec)
-    stored, fits = {}, []
-    for register in registers:
-        if register.kind == "refractory":
-            continue
-        value = new[register.name]
-        if register.name in held and not_refractory is not None:
-            value = b.select(not_refractory, value, values[register.name], f"{register.name} unless refractory")
-        stored[register.name] = _fit_register(b, register, value)
-        fits.append(stored[register.name].slot)
-    v_new = stored[spec.voltage]
-    strict = spec.threshold.op == ">"
-    threshold = b.constant(_threshold_int(spec.threshold.value, v_new.frac, strict), v_new.frac, "threshold")
-    spiked = b.compare("gt" if strict else "ge", v_new, threshold, f"threshold {spec.threshold.text}")
-    if not_refractory is not None:
-        spiked = b.both(spiked, not_refractory, "spike (threshold and not refractory)")
-    _reset(b, spec, registers, stored, spiked)
-    if refractory_value is not None:
-        zero = b.constant(0, 0, "zero")
-        stored[registers[-1].name] = b.select(spiked, zero, refractory_value, f"{registers[-1].name} after spike")
-        fits.append(-1)
-    outputs = [_stored(b, r, stored[r.name]) for r in registers]
-    program = b.finish(registers, [ports[i] for i in sorted(ports)], outputs, fits, spiked, config.rounding,
-                       config.seed)
+    step = IntegerStep(b=b, ctx=ctx, target=target, increments=increments,
+                       values={r.name: b.load(i, r) for i, r in enumerate(ctx.registers)})
+    follow(plan, INTEGER_PHASES, step, "integer lowering")
+    outputs = [_stored(b, r, step.stored[r.name]) for r in ctx.registers]
+    program = b.finish(ctx.registers, [step.ports[i] for i in sorted(step.ports)], outputs, step.fits, step.spiked,
+                       config.rounding, config.seed)
     return LoweredProgram(program=program, tables=tuple(b.tables), constants=np.array(b.constants, dtype=np.int64),
-                          initial=initial_registers(spec, registers, initial, dt))
+                          initial=initial_registers(spec, ctx.registers, initial, dt))

@@ -16,15 +16,15 @@ from ..errors import ConfigError
 from ..model.neuron_spec import NeuronSpec
 from .builder import Table
 from .formats import RangeProfile
-from .lowering import gate_rate, lower
+from .lowering import lower
 from .program import Program
+from .step_plan import METHODS, gate_rate
 
 if TYPE_CHECKING:
     from ..targets import HardwareTarget
 
 __all__ = ["METHODS", "QuantConfig", "QuantizedNeuron", "default_method", "gate_rate", "quantize"]
 
-METHODS = ("exponential_euler", "euler")
 #: Drive values beyond this magnitude are clamped before the integer cast (the input port
 #: then saturates and counts them): int64 arithmetic on them stays exact.
 DRIVE_LIMIT = 2.0**62

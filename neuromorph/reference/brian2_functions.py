@@ -3,8 +3,9 @@
 ``ghk_current(P, z, v, c_in, c_out, T)`` and
 ``woodhull_unblocked_fraction(v, B, K_d0, z_blocker, delta, T)``: Brian2 checks the units of
 their arguments when it generates code; at run time the values (SI, without units) go to
-:mod:`neuromorph.biophysics`. The lowering tabulates them over the voltage like any other
-nonlinear function of ``v``.
+their numpy implementations. Both come from the one registry of model functions,
+:mod:`neuromorph.model.functions`, which also holds the implementations the lowering's
+tables and the float kernels use.
 
 Brian2 2.9 runs a function without a numpy implementation of its own (its ``exprel``,
 ``expm1``, ``log1p``) in a wrapper that checks the units of the result at every call, and
@@ -19,43 +20,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import brian2
-import numpy as np
 
-from .. import biophysics
-
-CONCENTRATION = brian2.mole / brian2.meter**3
-
-
-def _si(*values):
-    return [np.asarray(value, dtype=float) for value in values]
-
-
-def _ghk_current_si(P, z, V, c_in, c_out, T):
-    """GHK current density (A/m^2) of SI values without units: Brian2's numpy implementation."""
-    return biophysics.ghk_current(*_si(P, z, V, c_in, c_out, T))
-
-
-def _woodhull_unblocked_fraction_si(V, blocker, K_d0, z, delta, T):
-    """Unblocked fraction of SI values without units: Brian2's numpy implementation."""
-    v, b, k, valence, d, t = _si(V, blocker, K_d0, z, delta, T)
-    return np.asarray(biophysics.woodhull_unblocked_fraction(v, b, k, valence, float(d), t), dtype=float)
-
-
-def _ghk_current(P, z, V, c_in, c_out, T):
-    return _ghk_current_si(P, z, V, c_in, c_out, T) * brian2.amp / brian2.meter**2
-
-
-#: GHK current density, outward positive (see :func:`neuromorph.biophysics.ghk_current`).
-ghk_current = brian2.Function(
-    _ghk_current, arg_units=[brian2.meter / brian2.second, 1, brian2.volt, CONCENTRATION, CONCENTRATION, brian2.kelvin],
-    return_unit=brian2.amp / brian2.meter**2, stateless=True)
-ghk_current.implementations.add_implementation("numpy", code=_ghk_current_si)
-
-#: Unblocked fraction (see :func:`neuromorph.biophysics.woodhull_unblocked_fraction`).
-woodhull_unblocked_fraction = brian2.Function(
-    _woodhull_unblocked_fraction_si, arg_units=[brian2.volt, CONCENTRATION, CONCENTRATION, 1, 1, brian2.kelvin],
-    return_unit=1, stateless=True)
-woodhull_unblocked_fraction.implementations.add_implementation("numpy", code=_woodhull_unblocked_fraction_si)
+from ..model.functions import ADDED_TO_BRIAN2, brian2_function
 
 DISCARD_UNITS = "codegen.runtime.numpy.discard_units"
 
@@ -77,4 +43,5 @@ def numpy_functions_without_unit_checks():
         brian2.prefs[DISCARD_UNITS] = before
 
 
-BRIAN2_FUNCTIONS = {"ghk_current": ghk_current, "woodhull_unblocked_fraction": woodhull_unblocked_fraction}
+#: The functions neuromorph adds to the namespace of every Brian2 model (one object each per process).
+BRIAN2_FUNCTIONS = {name: brian2_function(name) for name in ADDED_TO_BRIAN2}
