@@ -26,7 +26,8 @@ import types
 import typing
 from typing import Annotated, Any, Callable, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, StringConstraints, ValidationError
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Field, PlainValidator, StringConstraints, Tag,
+                      ValidationError)
 from pydantic_core import PydanticCustomError
 
 from .errors import InputError, UnitError
@@ -108,6 +109,24 @@ def _number_or_text(value):
 NumberOrText = Annotated[Any, PlainValidator(_number_or_text)]
 
 
+def _shape(value) -> str:
+    return "table" if isinstance(value, dict) else "list" if isinstance(value, list) else "value"
+
+
+def by_shape(*, value: Any = None, table: Any = None, list_: Any = None) -> Any:
+    """A field whose TOML shape (a table, a list or a single value) selects its type.
+
+    Only the selected type validates the input, so an error names that type's problem
+    and field, never a member of a union the input was not meant to be. A shape without
+    a type is refused as a value of the first type given.
+    """
+    members = {"value": value, "table": table, "list": list_}
+    given = [(tag, kind) for tag, kind in members.items() if kind is not None]
+    first = given[0][0]
+    return Annotated[Union[tuple(Annotated[kind, Tag(tag)] for tag, kind in given)],
+                     Discriminator(lambda data: _shape(data) if members[_shape(data)] is not None else first)]
+
+
 def name_check(check: Callable[[str], str | None]) -> AfterValidator:
     """An after-validator from ``check(name) -> problem or None``."""
     def run(name: str) -> str:
@@ -142,11 +161,13 @@ def _strip_optional(annotation):
     return annotation
 
 
-def _tag_member(annotation, tag) -> type | None:
+def _tag_member(annotation, tag) -> Any:
     """The member of a discriminated union selected by ``tag``, if ``annotation`` is one."""
     if typing.get_origin(annotation) not in (Union, types.UnionType):
         return None
     for member in typing.get_args(annotation):
+        if any(isinstance(meta, Tag) and meta.tag == tag for meta in getattr(member, "__metadata__", ())):
+            return member
         member = _strip_optional(member)
         if isinstance(member, type) and issubclass(member, BaseModel):
             for field in member.model_fields.values():

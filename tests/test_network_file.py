@@ -5,11 +5,12 @@ import pytest
 from brian2 import Hz, NeuronGroup, PoissonGroup, SpikeGeneratorGroup, Synapses, mV, ms
 
 from neuromorph.errors import InputError
+from neuromorph.model.model_file import load_model
 from neuromorph.network import from_brian2
 from neuromorph.network.network_file import NetworkFileError, load_network
 from neuromorph.network.reference import Recording, run_network_brian2
 
-from .conftest import squid_toml
+from .conftest import SQUID_EQUATIONS, squid_toml
 from .test_network_from_brian2 import numpy_target  # noqa: F401 -- autouse fixture
 
 NETWORK = '''
@@ -224,7 +225,7 @@ def test_lognormal_weights_have_the_requested_mean_and_std(tmp_path):
 
 BAD = [
     ('size = 6\n', 'sise = 6\n', "populations.E.sise", "unknown key; allowed: ["),
-    ('size = 6\n', 'size = "six"\n', "populations.E.size", "valid integer"),
+    ('size = 6\n', 'size = "six"\n', "populations.E.size", "must be an integer, got 'six'"),
     ('target = "I"\nconnect = { rule = "one_to_one" }', 'target = "X"\nconnect = { rule = "one_to_one" }',
      "projections.E_to_I.target", "unknown population 'X'"),
     ('delay = "1 * ms"', 'delay = "-1 * ms"', "projections.E_to_I.delay", "delays must be >= 0"),
@@ -241,10 +242,17 @@ BAD = [
     ('kind = "poisson"\nsize = 4\nrate = "20 * Hz"', 'kind = "poisson"\nsize = 4', "sources.noise.rate",
      "missing required key"),
     ('connect = { rule = "one_to_one" }', 'connect = { rule = "one_to_one", p = 0.5 }',
-     "projections.E_to_I.connect.p", "not a key of rule"),
+     "projections.E_to_I.connect.p", "unknown key; allowed: ['rule']"),
     ('V_t = "-50 * mV" }', 'V_t = "-50 * mV", tau_x = "1 * ms" }', "populations.E.parameters.tau_x", "not used"),
     ('refractory = "2 * ms"', 'refractory = "2 * mV"', "populations.E.refractory", "expected a quantity in"),
-    ('E_L = "-70 * mV", V_t = "-50 * mV" }', 'E_L = "-70 * mV" }', "populations.E.equations", "['V_t']"),
+    ('E_L = "-70 * mV", V_t = "-50 * mV" }', 'E_L = "-70 * mV" }', "populations.E.threshold", "['V_t']"),
+    ('refractory = "2 * ms"', 'refractory = "V_t"', "populations.E.refractory", "expected a quantity in second"),
+    ('threshold = "v > V_t"', 'threshold = "v > V_t + 1*ms"', "populations.E.threshold", "inconsistent units"),
+    ('threshold = "v > V_t"', 'threshold = "v < V_t"', "populations.E.threshold", "'v > VALUE'"),
+    ('reset = "v = E_L"', 'reset = "v = 1*ms"', "populations.E.reset", "expected a quantity in"),
+    ('tau_m = "20 * ms"', 'tau_m = "20 * mV"', "populations.E.equations", "inconsistent units"),
+    ('tau_m = "20 * ms"', 'tau_m = "20 * ms", exp = 2', "populations.E.parameters.exp", "rename it"),
+    ('method = "exact"', 'method = "rk99"', "populations.E.method", "must be one of"),
 ]
 
 
@@ -264,5 +272,27 @@ def test_missing_model_file_and_malformed_toml(tmp_path):
         load_network(path)
     with pytest.raises(InputError, match="malformed TOML"):
         load_network(write(tmp_path, "[simulation\n"))
-    with pytest.raises(InputError, match="simulation: missing required key"):
+    with pytest.raises(InputError, match="simulation: missing section"):
         load_network(write(tmp_path, '[populations.E]\nsize = 1\n'))
+
+
+def test_a_population_model_file_gets_the_model_file_checks(tmp_path):
+    """The model file's own sections are validated as a model file's, errors naming that file."""
+    write(tmp_path, squid_toml().replace('refractory = "v > -20*mV"', 'refractory = "2 * mV"'), "squid.toml")
+    path = write(tmp_path, '[simulation]\ndt = "0.025 * ms"\nduration = "5 * ms"\n\n'
+                           '[populations.axon]\nsize = 2\nmodel = "squid.toml"\n')
+    with pytest.raises(InputError, match=r"squid\.toml:neuron\.refractory: expected a quantity in s"):
+        load_network(path)
+    write(tmp_path, squid_toml().replace("[neuron]", "[neuron]\nspeed = 3"), "squid.toml")
+    with pytest.raises(InputError, match=r"squid\.toml:neuron\.speed: unknown key; allowed: \["):
+        load_network(path)
+    write(tmp_path, squid_toml(equations=SQUID_EQUATIONS.replace("m**3", "m**300")), "squid.toml")
+    with pytest.raises(InputError, match=r"squid\.toml:neuron\.equations: the equation of 'I_Na' raises to the power 300"):
+        load_network(path)
+
+
+def test_a_refractory_duration_in_volts_is_refused_in_a_model_file(tmp_path):
+    """'2 * mV' once read as 2 ms when the model had parameters."""
+    path = write(tmp_path, squid_toml().replace('refractory = "v > -20*mV"', 'refractory = "2 * mV"'), "m.toml")
+    with pytest.raises(InputError, match=r"m\.toml:neuron\.refractory: expected a quantity in s"):
+        load_model(path)

@@ -19,6 +19,7 @@ Brian2. Anything else raises :class:`LoweringError` naming the equation.
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Sequence
 
@@ -26,12 +27,14 @@ import brian2
 import numpy as np
 import sympy
 from brian2.core.functions import exprel as Brian2Exprel
-from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_UNITS
+from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_FUNCTIONS, DEFAULT_UNITS
 from brian2.equations.equations import DIFFERENTIAL_EQUATION, PARAMETER, SUBEXPRESSION
+from brian2.parsing.expressions import parse_expression_dimensions
 from brian2.parsing.sympytools import str_to_sympy
 from brian2.stateupdaters.exponential_euler import get_conditionally_linear_system
+from brian2.utils.stringtools import get_identifiers
 
-from ..errors import LoweringError, ModelFileError, UnitError
+from ..errors import InputError, LoweringError, ModelFileError, UnitError
 from ..units import to_si
 from .neuron_spec import (
     V, Condition, GateSpec, InputSpec, Refractoriness, ResetStatement, StateEquation, Term, NeuronSpec, evaluate,
@@ -46,16 +49,37 @@ _TOLERANCE = 1e-9
 INERT_EXPREL = sympy.Function("exprel")
 
 
-def parse_equations(text: str, source: str | None) -> brian2.Equations:
-    """Parse Brian2 equation text, turning Brian2's exceptions into a located error."""
+def parse_equations(text: str, source: str | None = None, field: str = EQUATIONS_FIELD,
+                    error: type[InputError] = ModelFileError) -> brian2.Equations:
+    """Brian2's parse of equation text, the one parse every file kind and the IR use.
+
+    Parameters
+    ----------
+    text : str
+        Brian2 equations.
+    source, field : str, optional
+        File and field named by the error (``model.toml``, ``neuron.equations``).
+    error : type of InputError
+        The exception raised when Brian2 cannot parse ``text``.
+
+    Returns
+    -------
+    brian2.Equations
+        Cached by text: the same text gives the same (never modified) object.
+    """
     try:
-        return brian2.Equations(text)
-    except Exception as exc:  # Brian2 raises several types (EquationError, SyntaxError...)
+        return _brian2_equations(text)
+    except Exception as exc:  # Brian2 raises several types (EquationError, SyntaxError, RecursionError...)
         message = " ".join(str(exc).split())
-        raise ModelFileError(f"Brian2 cannot parse the equations: {message}", source, EQUATIONS_FIELD) from None
+        raise error(f"Brian2 cannot parse the equations: {message}", source, field) from None
 
 
-def si_values(parameters: dict[str, float]) -> dict[str, float]:
+@functools.lru_cache(maxsize=256)
+def _brian2_equations(text: str) -> brian2.Equations:
+    return brian2.Equations(text)
+
+
+def numeric_values(parameters: dict[str, float]) -> dict[str, float]:
     """Brian2's unit names and physical constants, then ``parameters``, as SI floats.
 
     Parameters
@@ -100,7 +124,7 @@ class _Lowering:
     def __init__(self, eqs: brian2.Equations, voltage: str, inputs: Sequence[str], parameters: dict[str, float],
                  source: str | None):
         self.eqs, self.voltage, self.source = eqs, voltage, source
-        self.values = si_values(parameters)
+        self.values = numeric_values(parameters)
         self.state_names = [n for n, eq in eqs.items() if eq.type == DIFFERENTIAL_EQUATION]
         self.symbols = {n: sympy.Symbol(n, real=True) for n in self.state_names + list(inputs)}
         self.symbols[voltage] = V
@@ -277,20 +301,40 @@ CONDITION_PATTERN = re.compile(r"^\s*([A-Za-z_]\w*)\s*(>=|>)\s*(.+?)\s*$")
 
 def constant_value(text: str, unit, source: str | None, field: str, parameters: dict | None = None) -> float:
     """SI value of a constant written with units (``-20*mV``) or with the model's parameters (``v_th``,
-    ``E_L + 10*mV``; Brian2 checks the dimensions of those when it builds the group)."""
+    ``E_L + 10*mV``). Text that names no parameter must be a quantity of ``unit``'s dimension
+    (``2*mV`` is no duration); with parameters given as Brian2 quantities, Brian2 checks the
+    dimension of the text too (else Brian2 checks it when it builds the group)."""
     try:
         return to_si(text, unit=unit, source=source, field=field)
     except UnitError:
-        if not parameters:
+        if not parameters or not get_identifiers(text) & set(parameters):
             raise
+    _check_dimensions(text, unit, parameters, source, field)
     try:
-        value = to_ir_expression(text, {}, si_values(parameters), field, source)
+        value = to_ir_expression(text, {}, numeric_values({k: float(v) for k, v in parameters.items()}), field,
+                                 source)
     except (LoweringError, SyntaxError, TypeError, ValueError):
         raise ModelFileError(f"'{text}' is not a constant: use numbers, units and parameters", source,
                              field) from None
     if not value.is_number or not np.isfinite(float(value)):
         raise ModelFileError(f"'{text}' is not a finite constant", source, field)
     return float(value)
+
+
+def _check_dimensions(text: str, unit, parameters: dict, source: str | None, field: str) -> None:
+    """Refuse ``text`` unless its dimension, with the parameters that are Brian2 quantities, is ``unit``'s."""
+    quantities = {name: value for name, value in parameters.items() if isinstance(value, brian2.Quantity)}
+    if not quantities:
+        return
+    namespace = {**DEFAULT_UNITS, **DEFAULT_CONSTANTS, **DEFAULT_FUNCTIONS, **quantities}
+    try:
+        dimensions = parse_expression_dimensions(text, namespace)
+    except Exception as exc:  # Brian2 raises DimensionMismatchError, SyntaxError, KeyError...
+        raise ModelFileError(f"'{text}' is not a constant: {' '.join(str(exc).split())}", source, field) from None
+    expected = brian2.get_dimensions(unit)
+    if dimensions != expected:
+        raise ModelFileError(f"'{text}' is in {brian2.get_unit(dimensions)!r}; expected a quantity in "
+                             f"{brian2.get_unit(expected)!r}", source, field)
 
 
 def parse_condition(text: str, voltage: str, source: str | None, field: str,
@@ -304,9 +348,9 @@ def parse_condition(text: str, voltage: str, source: str | None, field: str,
     return Condition(variable=voltage, op=match.group(2), value=value, text=text.strip())
 
 
-def parse_refractory(value, voltage: str, source: str | None, parameters: dict | None = None) -> Refractoriness | None:
+def parse_refractory(value, voltage: str, source: str | None, parameters: dict | None = None,
+                     field: str = "neuron.refractory") -> Refractoriness | None:
     """A refractory condition (``"v > -20*mV"``) or duration (``"2*ms"``); None/False for none."""
-    field = "neuron.refractory"
     if value in (None, False, ""):
         return None
     if isinstance(value, str) and CONDITION_PATTERN.match(value):
@@ -323,9 +367,8 @@ RESET_PATTERN = re.compile(r"^\s*([A-Za-z_]\w*)\s*(\+=|-=|=)\s*(.+?)\s*$")
 
 
 def parse_reset(text: str | None, state_units: dict[str, object], source: str | None,
-                parameters: dict | None = None) -> tuple[ResetStatement, ...]:
+                parameters: dict | None = None, field: str = "neuron.reset") -> tuple[ResetStatement, ...]:
     """Parse ``"v = -65*mV; w += 0.1*nA"`` into :class:`ResetStatement` values (SI)."""
-    field = "neuron.reset"
     if not text:
         return ()
     statements = []

@@ -17,11 +17,11 @@ from types import MappingProxyType
 from typing import Annotated, Any, Literal, Mapping, Union
 
 import brian2
-from pydantic import ConfigDict, Field
+from pydantic import Field, PlainValidator
 
 from ..errors import ModelFileError
 from ..files import read_toml_file, shorten
-from ..schema import AnyQuantity, Identifier, NumberOrText, Section, Seed, quantity, text, validate_file
+from ..schema import AnyQuantity, Identifier, NumberOrText, Section, Seed, quantity, refuse, text, validate_file
 from ..units import expression_depth, to_si
 from .from_brian2 import EQUATIONS_FIELD, parse_equations, spec_from_equations
 from .names import ParameterName, parameter_name_problem
@@ -47,17 +47,39 @@ MAX_STEPS = 10**11
 
 Time = quantity(brian2.second, nonnegative=True)
 PositiveTime = quantity(brian2.second, positive=True)
+#: Most neurons of a population or a model file.
+Size = Annotated[int, Field(ge=1, le=MAX_NEURONS)]
+#: The keys of a neuron's definition (model files' [neuron], network files' populations).
+ModelName = text(100, min_length=1)
+EquationsText = text(MAX_EQUATIONS_LENGTH, min_length=1)
+Code = text(1000, min_length=1)
+Method = Literal[BRIAN2_METHODS]
+
+
+def _refractory_value(value):
+    if value is False:
+        return None
+    if not isinstance(value, str):
+        raise refuse(f"must be a duration such as '3*ms', a condition such as 'v > -20*mV' or false, "
+                     f"got {shorten(value)}")
+    if len(value) > 1000:
+        raise refuse(f"is at most 1000 characters long, got {shorten(value)}")
+    return value.strip() or None
+
+
+#: Refractoriness as written: a duration or condition (Brian2 code), or false for none.
+RefractoryText = Annotated[Any, PlainValidator(_refractory_value)]
 
 
 class NeuronSection(Section):
     """``[neuron]``: the equations and the roles of their variables."""
 
-    name: text(100, min_length=1)
-    equations: text(MAX_EQUATIONS_LENGTH, min_length=1)
-    threshold: text(1000, min_length=1)
+    name: ModelName
+    equations: EquationsText
+    threshold: Code
     input: Identifier
     voltage: Identifier = "v"
-    refractory: text(1000) | None = None
+    refractory: RefractoryText = None
     reset: text(1000) | None = None
 
 
@@ -85,8 +107,8 @@ class SimulationSection(Section):
 
     dt: PositiveTime
     duration: PositiveTime
-    neurons: Annotated[int, Field(ge=1, le=MAX_NEURONS)]
-    method: Literal[BRIAN2_METHODS] = "exponential_euler"
+    neurons: Size
+    method: Method = "exponential_euler"
     codegen: Literal[CODEGEN_TARGETS] = "numpy"
 
 
@@ -103,20 +125,54 @@ class ModelFileSchema(Section):
     reversal: dict[ParameterName, ReversalText] = {}
 
 
-class ParameterSections(Section):
-    """The sections that define parameters, read from any file that has them (other tables ignored)."""
+class PopulationNeuronSection(NeuronSection):
+    """``[neuron]`` of a model file a network population uses: no stimulus, so no ``input``."""
 
-    model_config = ConfigDict(extra="ignore", strict=True, frozen=True, allow_inf_nan=False)
-
-    parameters: dict[ParameterName, AnyQuantity] = {}
-    temperature: TemperatureSection = TemperatureSection()
-    ions: Ions = {}
-    reversal: dict[ParameterName, ReversalText] = {}
+    input: Identifier | None = None
 
 
-def file_parameters(data: dict, source: str) -> dict[str, Any]:
-    """[parameters] plus those from [temperature]/[ions]/[reversal] of a parsed file (e.g. a network's model file)."""
-    return _parameters(validate_file(ParameterSections, data, source, ModelFileError), source)
+class PopulationSimulationSection(SimulationSection):
+    """``[simulation]`` of a model file a network population uses: only ``method`` is read."""
+
+    dt: PositiveTime | None = None
+    duration: PositiveTime | None = None
+    neurons: Size | None = None
+
+
+class PopulationModelSchema(ModelFileSchema):
+    """A model file used by a network population: a model file whose [stimulus],
+    [simulation] and ``[neuron] input`` are optional (a network drives it)."""
+
+    neuron: PopulationNeuronSection
+    stimulus: Annotated[Union[StepStimulus, OUStimulus], Field(discriminator="kind")] | None = None
+    simulation: PopulationSimulationSection = PopulationSimulationSection()
+
+
+@dataclass(frozen=True)
+class PopulationModel:
+    """A model file read for a network population, checked as a model file's sections are.
+
+    ``neuron`` holds the [neuron] keys the file sets (not ``input``: a stimulus input is a
+    plain state in a network) and ``method`` when [simulation] sets it; ``parameters``
+    Brian2 quantities (derived ones included); ``initial`` the values as written.
+    """
+
+    path: str
+    neuron: Mapping[str, Any]
+    parameters: Mapping[str, Any]
+    initial: Mapping[str, Any]
+
+
+def load_population_model(path: str | Path) -> PopulationModel:
+    """Read and validate a model file used by a network population (:class:`PopulationModelSchema`)."""
+    source = str(path)
+    schema = validate_file(PopulationModelSchema, read_toml(path), source, ModelFileError)
+    neuron = schema.neuron.model_dump(exclude={"input"}, exclude_unset=True)
+    if "method" in schema.simulation.model_fields_set:
+        neuron["method"] = schema.simulation.method
+    return PopulationModel(path=source, neuron=MappingProxyType(neuron),
+                           parameters=MappingProxyType(_parameters(schema, source)),
+                           initial=MappingProxyType(dict(schema.initial)))
 
 
 @dataclass(frozen=True)
@@ -256,14 +312,17 @@ def _expression_problem(code: str, values: dict[str, float]) -> str | None:
     return None
 
 
-def check_equations(text_: str, voltage: str, parameters: dict[str, Any], source: str) -> None:
-    """Refuse what the lowering cannot hold before it starts: deep nesting and huge powers."""
-    equations = parse_equations(text_, source)
+def check_equations(text_: str, parameters: dict[str, Any], source: str, field: str = EQUATIONS_FIELD) -> None:
+    """Refuse what the lowering cannot hold before it starts: deep nesting and huge powers.
+
+    ``parameters`` (SI floats or Brian2 quantities) resolve constant powers such as ``x**p``.
+    """
+    equations = parse_equations(text_, source, field)
     values = {name: float(value) for name, value in parameters.items()}
     for name, equation in equations.items():
         problem = _expression_problem(equation.expr.code, values) if equation.expr is not None else None
         if problem:
-            raise ModelFileError(f"the equation of '{name}' {problem}", source, EQUATIONS_FIELD)
+            raise ModelFileError(f"the equation of '{name}' {problem}", source, field)
 
 
 def _initial(section: dict, spec: NeuronSpec, source: str) -> dict[str, float]:
@@ -290,22 +349,22 @@ def _initial(section: dict, spec: NeuronSpec, source: str) -> dict[str, float]:
 
 
 
-def check_units(spec: NeuronSpec, parameters: dict[str, Any], source: str) -> None:
-    """Let Brian2 check the dimensions of every equation with the given parameter values."""
+def check_units(equations: str, parameters: dict[str, Any], source: str, field: str = "parameters") -> None:
+    """Let Brian2 check the dimensions of every equation with the given parameter values (Brian2 quantities)."""
     from ..reference.brian2_functions import BRIAN2_FUNCTIONS
 
-    group = brian2.NeuronGroup(1, spec.equations, namespace={**BRIAN2_FUNCTIONS, **parameters},
-                               name="neuromorph_unit_check")
     try:
+        group = brian2.NeuronGroup(1, equations, namespace={**BRIAN2_FUNCTIONS, **parameters},
+                                   name="neuromorph_unit_check")
         group.equations.check_units(group, run_namespace={})
-    except Exception as exc:
+    except Exception as exc:  # Brian2 raises DimensionMismatchError, KeyError, ...
         message = " ".join(str(exc).replace("%", "").split())
-        raise ModelFileError(f"inconsistent units: {shorten(message, 300)}", source, "parameters") from None
+        raise ModelFileError(f"inconsistent units: {shorten(message, 300)}", source, field) from None
 
 
 def _spec(schema: ModelFileSchema, parameters: dict[str, Any], source: str) -> NeuronSpec:
     neuron = schema.neuron
-    check_equations(neuron.equations, neuron.voltage, parameters, source)
+    check_equations(neuron.equations, parameters, source)
     try:
         return spec_from_equations(
             neuron.equations, name=neuron.name, parameters={k: float(v) for k, v in parameters.items()},
@@ -323,7 +382,7 @@ def load_model(path: str | Path) -> ModelFile:
     schema = validate_file(ModelFileSchema, read_toml(path), source, ModelFileError)
     parameters = _parameters(schema, source)
     spec = _spec(schema, parameters, source)
-    check_units(spec, parameters, source)
+    check_units(spec.equations, parameters, source)
     return ModelFile(
         path=source, spec=spec, parameters=MappingProxyType(parameters),
         initial=MappingProxyType(_initial(schema.initial, spec, source)),

@@ -20,7 +20,6 @@ Every check raises :class:`~neuromorph.errors.InputError` with the field as a do
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 from dataclasses import dataclass, fields
 from types import MappingProxyType
@@ -32,6 +31,7 @@ from brian2.equations.equations import DIFFERENTIAL_EQUATION, PARAMETER
 from brian2.units.fundamentalunits import get_dimensions, get_unit
 
 from ..errors import InputError, UnitError
+from ..model.from_brian2 import parse_equations
 from ..units import parse_quantity
 
 #: Operations a projection may apply to its postsynaptic variable.
@@ -73,18 +73,9 @@ def unit_dimensions(unit: str, field: str):
     return get_dimensions(quantity)
 
 
-@functools.lru_cache(maxsize=256)
-def parse_equations(text: str) -> brian2.Equations:
-    """Brian2's parse of equation text (cached: IR nodes are immutable)."""
-    return brian2.Equations(text)
-
-
 def state_dimensions(equations: str, field: str = "model.equations") -> dict:
     """Dimensions of the state variables (differential equations and parameters) of ``equations``."""
-    try:
-        eqs = parse_equations(equations)
-    except Exception as exc:  # Brian2 raises several types (EquationError, SyntaxError, ...)
-        raise InputError(f"Brian2 cannot parse the equations: {' '.join(str(exc).split())}", field=field) from None
+    eqs = parse_equations(equations, None, field, InputError)
     return {name: eq.dim for name, eq in eqs.items() if eq.type in (DIFFERENTIAL_EQUATION, PARAMETER)}
 
 

@@ -23,12 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
-import brian2
 import numpy as np
 from brian2.equations.equations import PARAMETER
 
 from ..errors import InputError, LoweringError
-from ..model.from_brian2 import spec_from_equations
+from ..model.from_brian2 import parse_equations, spec_from_equations
 from ..model.neuron_spec import NeuronSpec
 from ..quantization.formats import RangeProfile
 from ..quantization.lowering import initial_register_rows
@@ -168,7 +167,7 @@ class LoweredNetwork:
 
 def _declared(model) -> tuple[dict, list[str]]:
     """Declared parameters of the equations: {name: per-neuron SI values} and the ones that differ per neuron."""
-    equations = brian2.Equations(model.equations)
+    equations = parse_equations(model.equations, None, "model.equations", InputError)
     values, varying = {}, []
     for name, equation in equations.items():
         if equation.type != PARAMETER or name in model.parameters:

@@ -1,10 +1,18 @@
 """Network files: TOML data describing populations, spike sources and projections.
 
-Loading never executes code: TOML through ``tomli``, the structure through pydantic v2
-(unknown keys, missing keys and wrong types are refused), quantities through the
-whitelist parser :func:`neuromorph.units.parse_quantity`, equations through Brian2's
-parser. Every mistake raises one :class:`NetworkFileError` (an ``InputError``) printed as
-``file:field: what is wrong; what is allowed``. Loading gives the same
+Loading never executes code. A network file is one more kind of neuromorph data file
+(:mod:`neuromorph.schema`): TOML through ``tomli``, the structure through a declarative
+pydantic v2 schema of :class:`~neuromorph.schema.Section` tables (unknown keys, missing keys,
+wrong types, non-finite numbers are refused), quantities through the whitelist parser
+:func:`neuromorph.units.parse_quantity`. A population's neuron, whether written inline or
+taken from a model file, gets the checks a model file gets: parameter names that shadow a
+Brian2 unit, constant, function or special variable are refused
+(:mod:`neuromorph.model.names`), equations go through the one
+:func:`~neuromorph.model.from_brian2.parse_equations` and
+:func:`~neuromorph.model.model_file.check_equations`, Brian2 checks their units, and the
+threshold, reset and refractoriness are parsed as the lowering parses them. Every mistake
+raises one :class:`~neuromorph.errors.InputError` printed as
+``file:field: what is wrong; what is allowed``, before anything is simulated. Loading gives the same
 :class:`NetworkSpec` as :func:`~neuromorph.network.from_brian2.from_brian2` gives for the
 equivalent Brian2 script.
 
@@ -21,7 +29,7 @@ equivalent Brian2 script.
                                     # relative to this file; keys below override or add to it
     equations = '''...'''           # Brian2 equations (or from the model file)
     threshold = "v > -20*mV"
-    refractory = "3*ms"             # a duration, or a condition such as "v > -20*mV"
+    refractory = "3*ms"             # a duration, a condition such as "v > -20*mV", or false
     reset = "v = -65*mV"            # optional
     method = "exponential_euler"    # default
     voltage = "v"                   # default
@@ -65,7 +73,7 @@ from __future__ import annotations
 import re
 import zlib
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, NamedTuple, Union
 
 import brian2
 import numpy as np
@@ -73,120 +81,171 @@ import sympy
 from brian2.equations.equations import DIFFERENTIAL_EQUATION, PARAMETER
 from brian2.units.fundamentalunits import get_dimensions
 from brian2.utils.stringtools import get_identifiers
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from ..errors import InputError, LoweringError, ModelFileError
-from ..model.from_brian2 import si_values as _numeric_values, to_ir_expression
-from ..model.model_file import file_parameters, read_toml
+from ..errors import InputError, LoweringError
+from ..files import read_toml_file
+from ..model.from_brian2 import (numeric_values, parse_condition, parse_equations, parse_refractory, parse_reset,
+                                 to_ir_expression)
+from ..model.model_file import (Code, EquationsText, Method, ModelName, PopulationModel, PositiveTime, RefractoryText,
+                                Size, check_equations, check_units, load_population_model)
+from ..model.names import ParameterName, builtin_names
 from ..model.neuron_spec import V, compile_expression
-from ..units import parse_quantity, to_si
+from ..schema import AnyQuantity, Identifier, NumberOrText, Section, Seed, by_shape, quantity, text, validate_file
+from ..units import to_si
 from .brian2_import import equations_text
 from .ir import (NetworkSpec, NeuronModel, PoissonSource, Population, Projection, SIQuantity, SpikeTimesSource,
                  unit_string, within)
 
 EFFECT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(\+=|-=)\s*w\s*$")
-COMPARISON = re.compile(r"[<>]|==|!=")
-MODEL_NEURON_KEYS = {"name", "equations", "threshold", "input", "voltage", "refractory", "reset"}
+#: The keys of a population that define its neuron (as in a model file's [neuron], plus ``method``).
+NEURON_KEYS = ("name", "equations", "threshold", "reset", "refractory", "method", "voltage")
 
 
 class NetworkFileError(InputError):
     """A network file is malformed or refers to something that does not exist."""
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+# ----------------------------------------------------------------------------------------
+# The schema (neuromorph.schema sections: unknown keys, strict types, finite numbers)
+# ----------------------------------------------------------------------------------------
+
+class SimulationSection(Section):
+    """``[simulation]``: time step, duration, and the seed of every draw that has none."""
+
+    dt: PositiveTime
+    duration: PositiveTime
+    seed: Seed | None = None
 
 
-class SimulationSection(_Section):
-    dt: Any
-    duration: Any
-    seed: int | None = None
+class NormalDraw(Section):
+    """``distribution = "normal"``: ``mean`` and ``std`` (a drawn weight keeps the sign of the mean)."""
+
+    distribution: Literal["normal"]
+    mean: NumberOrText
+    std: NumberOrText
+    seed: Seed | None = None
 
 
-class PopulationSection(_Section):
-    size: int = Field(gt=0)
-    model: str | None = None
-    name: str | None = None
-    equations: str | None = None
-    threshold: str | None = None
-    reset: str | None = None
-    refractory: Union[str, bool, None] = None
-    method: str | None = None
-    voltage: str | None = None
-    parameters: dict[str, Any] = {}
-    initial: dict[str, Any] = {}
+class UniformDraw(Section):
+    """``distribution = "uniform"``: from ``low`` to ``high``."""
+
+    distribution: Literal["uniform"]
+    low: NumberOrText
+    high: NumberOrText
+    seed: Seed | None = None
 
 
-class SourceSection(_Section):
-    kind: Literal["poisson", "spike_times"]
-    size: int = Field(gt=0)
-    rate: Any = None
-    indices: list[int] | None = None
-    times: list[Any] | None = None
-    time_unit: str | None = None
+class LognormalDraw(Section):
+    """``distribution = "lognormal"``: ``mean`` and ``std`` of the values themselves."""
+
+    distribution: Literal["lognormal"]
+    mean: NumberOrText
+    std: NumberOrText
+    seed: Seed | None = None
 
 
-class ConnectSection(_Section):
-    rule: Literal["probability", "one_to_one", "all_to_all", "explicit"]
-    p: float | None = Field(None, ge=0, le=1)
-    seed: int | None = None
+def _drawn(*tables: type[Section]) -> Any:
+    """A constant (number or quantity string) or a table drawing one value per element."""
+    table = Annotated[Union[tables], Field(discriminator="distribution")] if len(tables) > 1 else tables[0]
+    return by_shape(value=NumberOrText, table=table)
+
+
+Rate = quantity(brian2.Hz, nonnegative=True)
+
+
+class PoissonSection(Section):
+    """``kind = "poisson"``: ``size`` trains at ``rate`` (one rate, or a list of one per train)."""
+
+    kind: Literal["poisson"]
+    size: Size
+    rate: by_shape(value=Rate, list_=list[Rate])
+
+
+class SpikeTimesSection(Section):
+    """``kind = "spike_times"``: neuron ``indices[k]`` spikes at ``times[k]`` (numbers with ``time_unit``)."""
+
+    kind: Literal["spike_times"]
+    size: Size
+    indices: list[Annotated[int, Field(ge=0)]]
+    times: list[NumberOrText]
+    time_unit: PositiveTime | None = None
+
+
+class ProbabilityConnect(Section):
+    """``rule = "probability"``: each pair with probability ``p``."""
+
+    rule: Literal["probability"]
+    p: Annotated[float, Field(ge=0, le=1)]
+    seed: Seed | None = None
     autapses: bool = True
-    i: list[int] | None = None
-    j: list[int] | None = None
 
 
-class ProjectionSection(_Section):
-    source: str
-    target: str
-    connect: ConnectSection
-    weight: Any
-    delay: Any = "0 * second"
-    effect: str
+class AllToAllConnect(Section):
+    """``rule = "all_to_all"``: every pair."""
+
+    rule: Literal["all_to_all"]
+    autapses: bool = True
 
 
-class NetworkFileSchema(_Section):
+class OneToOneConnect(Section):
+    """``rule = "one_to_one"``: neuron k to neuron k."""
+
+    rule: Literal["one_to_one"]
+
+
+class ExplicitConnect(Section):
+    """``rule = "explicit"``: ``i[k]`` to ``j[k]``."""
+
+    rule: Literal["explicit"]
+    i: list[Annotated[int, Field(ge=0)]]
+    j: list[Annotated[int, Field(ge=0)]]
+
+
+class ProjectionSection(Section):
+    """``[projections.NAME]``: connectivity, weights, delays and effect on the target."""
+
+    source: Identifier
+    target: Identifier
+    connect: Annotated[Union[ProbabilityConnect, AllToAllConnect, OneToOneConnect, ExplicitConnect],
+                       Field(discriminator="rule")]
+    weight: _drawn(NormalDraw, UniformDraw, LognormalDraw)
+    delay: _drawn(UniformDraw) = "0 * second"
+    effect: text(200, min_length=1)
+
+
+class PopulationSection(Section):
+    """``[populations.NAME]``: ``size`` neurons; the neuron inline or from a model file (keys here win)."""
+
+    size: Size
+    model: text(1000, min_length=1) | None = None
+    name: ModelName | None = None
+    equations: EquationsText | None = None
+    threshold: Code | None = None
+    reset: text(1000) | None = None
+    refractory: RefractoryText = None
+    method: Method | None = None
+    voltage: Identifier | None = None
+    parameters: dict[ParameterName, AnyQuantity] = {}
+    initial: dict[Identifier, _drawn(UniformDraw, NormalDraw)] = {}
+
+
+class NetworkFileSchema(Section):
+    """A whole network file (see the module docstring for every key)."""
+
     simulation: SimulationSection
-    populations: dict[str, PopulationSection] = Field(min_length=1)
-    sources: dict[str, SourceSection] = {}
-    projections: dict[str, ProjectionSection] = {}
+    populations: Annotated[dict[Identifier, PopulationSection], Field(min_length=1)]
+    sources: dict[Identifier, Annotated[Union[PoissonSection, SpikeTimesSection], Field(discriminator="kind")]] = {}
+    projections: dict[Identifier, ProjectionSection] = {}
 
 
-def _section_at(model: type, loc: tuple):
-    """The pydantic model class found by following ``loc`` (for listing allowed keys)."""
-    current: Any = model
-    for part in loc:
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(part)
-            current = field.annotation if field is not None else None
-        elif get_origin(current) is dict:
-            current = get_args(current)[1]
-        else:
-            return None
-        args = [a for a in get_args(current) if a is not type(None)] if get_origin(current) is Union else []
-        current = args[0] if len(args) == 1 else current
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+# ----------------------------------------------------------------------------------------
+# Values: constants and seeded draws
+# ----------------------------------------------------------------------------------------
 
-
-def _schema_error(exc: ValidationError, source: str) -> NetworkFileError:
-    """The first pydantic error as one located message."""
-    errors = exc.errors()
-    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a typo explains the rest
-    loc = tuple(error["loc"])
-    field = ".".join(str(part) for part in loc)
-    if error["type"] == "extra_forbidden":
-        section = _section_at(NetworkFileSchema, loc[:-1])
-        allowed = sorted(section.model_fields) if section is not None else []
-        return NetworkFileError(f"unknown key; allowed: {allowed}", source, field)
-    if error["type"] == "missing":
-        return NetworkFileError("missing required key", source, field)
-    return NetworkFileError(f"{error['msg']}; got {error['input']!r}", source, field)
-
-
-def _rng(seed, base_seed: int | None, source: str, field: str) -> np.random.Generator:
+def _rng(seed: int | None, base_seed: int | None, source: str, field: str) -> np.random.Generator:
     """The table's own seed, else a stream derived from [simulation] seed and the field's name."""
     if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise NetworkFileError(f"must be an integer, got {seed!r}", source, f"{field}.seed")
         return np.random.default_rng(seed)
     if base_seed is None:
         raise NetworkFileError("a random draw needs a seed: give 'seed' here or in [simulation]", source, field)
@@ -216,30 +275,19 @@ DISTRIBUTIONS = {"normal": (("mean", "std"), _normal), "uniform": (("low", "high
                  "lognormal": (("mean", "std"), _lognormal)}
 
 
-def _values(value, unit, size: int, *, allowed: tuple[str, ...], base_seed, source: str, field: str):
+def _values(value, unit, size: int, *, base_seed, source: str, field: str):
     """SI value of a constant quantity, or ``size`` seeded draws of a distribution table."""
-    if not isinstance(value, dict):
+    if not isinstance(value, Section):
         return to_si(value, unit=unit, source=source, field=field)
-    kind = value.get("distribution")
-    if kind not in allowed:
-        raise NetworkFileError(f"'distribution' must be one of {list(allowed)}, got {kind!r}", source,
-                               f"{field}.distribution")
-    keys, draw = DISTRIBUTIONS[kind]
-    for key in value:
-        if key not in {"distribution", "seed", *keys}:
-            raise NetworkFileError(f"unknown key; allowed for '{kind}': {sorted({'distribution', 'seed', *keys})}",
-                                   source, f"{field}.{key}")
-    missing = [key for key in keys if key not in value]
-    if missing:
-        raise NetworkFileError(f"missing required key for a '{kind}' distribution", source, f"{field}.{missing[0]}")
-    params = {key: to_si(value[key], unit=unit, source=source, field=f"{field}.{key}") for key in keys}
+    keys, draw = DISTRIBUTIONS[value.distribution]
+    params = {key: to_si(getattr(value, key), unit=unit, source=source, field=f"{field}.{key}") for key in keys}
     if params.get("std", 0.0) < 0:
         raise NetworkFileError("must be >= 0", source, f"{field}.std")
     try:
-        draws = draw(_rng(value.get("seed"), base_seed, source, field), params, size)
+        draws = draw(_rng(value.seed, base_seed, source, field), params, size)
     except ValueError as exc:
         raise NetworkFileError(str(exc), source, field) from None
-    if kind == "normal" and params["mean"] != 0:  # keep the sign of the mean: clip at 0
+    if value.distribution == "normal" and params["mean"] != 0:  # keep the sign of the mean: clip at 0
         draws = np.maximum(draws, 0.0) if params["mean"] > 0 else np.minimum(draws, 0.0)
     return draws
 
@@ -248,108 +296,146 @@ def _unit_of(dimensions) -> brian2.Quantity:
     return brian2.Quantity(1.0, dim=dimensions)
 
 
-def _times(section: SourceSection, source: str, field: str) -> np.ndarray:
+# ----------------------------------------------------------------------------------------
+# Sources
+# ----------------------------------------------------------------------------------------
+
+def _times(section: SpikeTimesSection, source: str, field: str) -> np.ndarray:
     """Spike times (s): quantity strings, or numbers with ``time_unit``."""
     if section.time_unit is not None:
-        scale = to_si(section.time_unit, unit=brian2.second, source=source, field=f"{field}.time_unit")
         if not all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in section.times):
             raise NetworkFileError("with time_unit, times must be plain numbers", source, f"{field}.times")
-        return np.asarray(section.times, dtype=float) * scale
+        return np.asarray(section.times, dtype=float) * section.time_unit
     return np.array([to_si(t, unit=brian2.second, source=source, field=f"{field}.times[{k}]")
                      for k, t in enumerate(section.times)], dtype=float)
 
 
-def _source(name: str, section: SourceSection, source: str):
-    """A Poisson source (``rate``: one quantity or one per train) or explicit spike times."""
+def _source(name: str, section: PoissonSection | SpikeTimesSection, source: str):
+    """A Poisson source (one rate, or one per train) or explicit spike times."""
     field = f"sources.{name}"
-    needed = {"poisson": ("rate",), "spike_times": ("indices", "times")}[section.kind]
-    for key in ("rate", "indices", "times", "time_unit"):
-        value = getattr(section, key)
-        if key in needed and value is None:
-            raise NetworkFileError(f"missing required key for kind '{section.kind}'", source, f"{field}.{key}")
-        if key not in needed and value is not None and not (key == "time_unit" and section.kind == "spike_times"):
-            raise NetworkFileError(f"not a key of kind '{section.kind}'; it needs {list(needed)}", source,
-                                   f"{field}.{key}")
-    if section.kind == "poisson":
-        rates = section.rate if isinstance(section.rate, list) else [section.rate]
-        hz = [to_si(r, unit=brian2.Hz, source=source, field=f"{field}.rate") for r in rates]
+    if isinstance(section, PoissonSection):
+        rates = section.rate[0] if isinstance(section.rate, list) and len(section.rate) == 1 else section.rate
         with within(field):
-            return PoissonSource(name=name, size=section.size, rates_hz=hz[0] if len(hz) == 1 else hz)
+            return PoissonSource(name=name, size=section.size, rates_hz=rates)
     times = _times(section, source, field)
     with within(field):
         return SpikeTimesSource(name=name, size=section.size, indices=section.indices, times_s=times)
 
 
-def _model_file(path_text: str, base_dir: Path, source: str, field: str) -> tuple[dict, dict, dict, str]:
-    """[neuron] keys, parameters (Brian2 quantities, derived ones included), raw [initial] and path of a model file."""
+# ----------------------------------------------------------------------------------------
+# Populations: the neuron gets a model file's checks
+# ----------------------------------------------------------------------------------------
+
+class Given(NamedTuple):
+    """A value and where it is written (file and dotted field)."""
+
+    value: Any
+    source: str
+    field: str
+
+
+def _model_file(path_text: str, base_dir: Path, source: str, field: str) -> PopulationModel:
+    """The model file a population names (relative to the network file), validated as a model file."""
     path = base_dir / path_text
     if not path.is_file():
         raise NetworkFileError(f"model file '{path_text}' not found (paths are relative to the network file)",
                                source, field)
-    model_source = str(path)
-    data = read_toml(path)
-    neuron = data.get("neuron")
-    if not isinstance(neuron, dict):
-        raise ModelFileError("missing section [neuron]", model_source, "neuron")
-    for key in neuron:
-        if key not in MODEL_NEURON_KEYS:
-            raise ModelFileError(f"unknown key; allowed: {sorted(MODEL_NEURON_KEYS)}", model_source, f"neuron.{key}")
-    neuron = {k: v for k, v in neuron.items() if k != "input"}  # a stimulus input is a plain state in a network
-    method = data.get("simulation", {}).get("method")
-    neuron.update({"method": method} if method else {})
-    return neuron, file_parameters(data, model_source), dict(data.get("initial", {})), model_source
+    return load_population_model(path)
 
 
-def _equations(text, source: str, field: str) -> brian2.Equations:
-    if not isinstance(text, str):
-        raise NetworkFileError(f"must be a string of Brian2 equations, got {text!r}", source, field)
-    try:
-        return brian2.Equations(text)
-    except Exception as exc:  # Brian2 raises several types
-        raise NetworkFileError(f"Brian2 cannot parse the equations: {' '.join(str(exc).split())}", source,
-                               field) from None
+def _neuron(section: PopulationSection, base_dir: Path, source: str, field: str) -> tuple[dict, dict, dict]:
+    """The neuron keys (the population's override the model file's) and the initial values, each
+    :class:`Given`, and the model file's parameters (Brian2 quantities)."""
+    keys, inherited, initial = {}, {}, {}
+    if section.model is not None:
+        model = _model_file(section.model, base_dir, source, f"{field}.model")
+        keys = {key: Given(value, model.path, "simulation.method" if key == "method" else f"neuron.{key}")
+                for key, value in model.neuron.items()}
+        inherited = dict(model.parameters)
+        initial = {name: Given(value, model.path, f"initial.{name}") for name, value in model.initial.items()}
+    for key in NEURON_KEYS:
+        if key in section.model_fields_set:
+            keys[key] = Given(getattr(section, key), source, f"{field}.{key}")
+    if "equations" not in keys:
+        raise NetworkFileError("missing: give equations here or a model file", source, f"{field}.equations")
+    keys.setdefault("voltage", Given("v", source, f"{field}.voltage"))
+    initial.update({name: Given(value, source, f"{field}.initial.{name}") for name, value in section.initial.items()})
+    return keys, inherited, initial
 
 
-def _used_names(equations: brian2.Equations, neuron: dict) -> set[str]:
-    """External names of the equations, threshold, reset and a refractory condition."""
-    codes = [neuron.get(key) or "" for key in ("threshold", "reset")]
-    refractory = neuron.get("refractory")
-    codes.append(refractory if isinstance(refractory, str) else "")
-    names = set(equations.identifiers).union(*(get_identifiers(code) for code in codes))
+def _codes(keys: dict) -> dict[str, Given]:
+    """The Brian2 code of a neuron (equations, threshold, reset, a refractory condition or duration)."""
+    return {key: keys[key] for key in ("equations", "threshold", "reset", "refractory")
+            if key in keys and isinstance(keys[key].value, str)}
+
+
+def _used_names(equations: brian2.Equations, code: Given) -> set[str]:
+    """External names of one piece of a neuron's code."""
+    names = set(equations.identifiers) if code.field.endswith("equations") else get_identifiers(code.value)
     return names - set(equations.names) - set(equations.stochastic_variables)
 
 
-def _check_names(equations, neuron: dict, parameters: dict, source: str, field: str) -> None:
-    """Every external name is a parameter, a Brian2 unit/constant/function or one of neuromorph's functions."""
-    from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_FUNCTIONS, DEFAULT_UNITS
+def _parameters(equations: brian2.Equations, keys: dict, inherited: dict, own: dict, field: str,
+                source: str) -> dict:
+    """The parameters the neuron's code uses (Brian2 quantities; the population's win), every name defined.
 
-    from ..reference.brian2_functions import BRIAN2_FUNCTIONS
+    A parameter the population gives must be used and must not be a state variable; the model
+    file's unused ones are dropped.
+    """
+    codes = _codes(keys)
+    used = set().union(*(_used_names(equations, code) for code in codes.values()))
+    states = {name for name, eq in equations.items() if eq.type in (DIFFERENTIAL_EQUATION, PARAMETER)}
+    for name in own:
+        if name in states:
+            raise NetworkFileError(f"'{name}' is a state variable of the equations; set it in initial", source,
+                                   f"{field}.parameters.{name}")
+        if name not in used:
+            raise NetworkFileError("not used by the equations, threshold, reset or refractory", source,
+                                   f"{field}.parameters.{name}")
+    parameters = {name: q for name, q in {**inherited, **own}.items() if name in used and name not in equations.names}
+    known = builtin_names() | set(parameters)
+    for code in codes.values():
+        unknown = sorted(_used_names(equations, code) - known)
+        if unknown:
+            raise NetworkFileError(f"uses {unknown}, which are neither state variables, parameters nor Brian2 "
+                                   "units, constants or functions; define them in parameters", code.source, code.field)
+    return parameters
 
-    known = set(DEFAULT_UNITS) | set(DEFAULT_CONSTANTS) | set(DEFAULT_FUNCTIONS) | set(BRIAN2_FUNCTIONS)
-    known |= {"t", "dt", "i", "N", "lastspike", "not_refractory"}
-    unknown = sorted(_used_names(equations, neuron) - known - set(parameters))
-    if unknown:
-        raise NetworkFileError(f"uses {unknown}, which are neither state variables, parameters nor Brian2 "
-                               "units or functions; define them in parameters", source, field)
+
+def _state_units(equations: brian2.Equations, voltage: str) -> dict:
+    """Unit of every differential equation's variable, as the lowering's reset sees them."""
+    return {name: 1 if eq.dim.is_dimensionless else brian2.get_unit(eq.dim)
+            for name, eq in equations.items() if eq.type == DIFFERENTIAL_EQUATION} | {voltage: brian2.volt}
 
 
-def _check_units(equations: str, parameters: dict, source: str, field: str) -> None:
-    """Let Brian2 check the dimensions of every equation with these parameter values."""
-    from ..reference.brian2_functions import BRIAN2_FUNCTIONS
-
-    namespace = {**BRIAN2_FUNCTIONS, **{name: q.to_brian2() for name, q in parameters.items()}}
-    try:
-        group = brian2.NeuronGroup(1, equations, namespace=namespace, name="neuromorph_unit_check")
-        group.equations.check_units(group, run_namespace={})
-    except Exception as exc:  # Brian2 raises DimensionMismatchError, KeyError, ...
-        message = " ".join(str(exc).replace("%", "").split())
-        raise NetworkFileError(f"inconsistent units: {message}", source, field) from None
+def _check_code(equations: brian2.Equations, keys: dict, parameters: dict) -> float | str | None:
+    """Check the equations (size, units), threshold and reset as a model file's; the refractoriness
+    as the model file parses it: a duration (s), a condition (kept as Brian2 code) or None."""
+    code, voltage = keys["equations"], keys["voltage"]
+    check_equations(code.value, parameters, code.source, code.field)
+    check_units(code.value, parameters, code.source, code.field)
+    if equations.get(voltage.value) is None or equations[voltage.value].type != DIFFERENTIAL_EQUATION:
+        raise NetworkFileError(f"'{voltage.value}' is not a differential equation of the model", voltage.source,
+                               voltage.field)
+    if "threshold" in keys:
+        threshold = keys["threshold"]
+        parse_condition(threshold.value, voltage.value, threshold.source, threshold.field, parameters)
+    if "reset" in keys:
+        reset = keys["reset"]
+        parse_reset(reset.value, _state_units(equations, voltage.value), reset.source, parameters, field=reset.field)
+    if "refractory" not in keys:
+        return None
+    refractory = keys["refractory"]
+    parsed = parse_refractory(refractory.value, voltage.value, refractory.source, parameters, field=refractory.field)
+    if parsed is None:
+        return None
+    return parsed.text if parsed.condition is not None else parsed.duration
 
 
 def _steady_state(equations: brian2.Equations, name: str, voltage: str, v0, parameters: dict):
     """``x_inf(v0)`` when ``dx/dt = A(v) - B(v) x`` with ``B != 0`` (gates, synaptic variables), else None."""
     symbol = sympy.Symbol(name, real=True)
-    values = _numeric_values({k: float(q.value) for k, q in parameters.items()})
+    values = numeric_values({k: float(q.value) for k, q in parameters.items()})
     code = dict(equations.get_substituted_expressions())[name].code
     try:
         rhs = to_ir_expression(code, {voltage: V, name: symbol}, values, name, None)
@@ -364,134 +450,85 @@ def _steady_state(equations: brian2.Equations, name: str, voltage: str, v0, para
     return x_inf if np.ndim(v0) else float(x_inf[0])
 
 
-def _initial(states: dict, given: dict, model: dict, size: int, parameters: dict, base_seed, field: str):
-    """Initial value of every state: given (constant or drawn), else the steady state at v0, else 0.
-
-    ``given`` maps a name to ``(value, source, field)`` (model-file values come with their file).
-    """
-    voltage, equations = model["voltage"], model["equations"]
-    for name, (_, source, where) in given.items():
+def _initial(equations: brian2.Equations, given: dict[str, Given], voltage: Given, size: int, parameters: dict,
+             base_seed, field: str) -> dict[str, SIQuantity]:
+    """Initial value of every state: given (constant or drawn), else the steady state at v0, else 0."""
+    states = {name: eq for name, eq in equations.items() if eq.type in (DIFFERENTIAL_EQUATION, PARAMETER)}
+    for name, value in given.items():
         if name not in states:
-            raise NetworkFileError(f"not a state variable; states: {sorted(states)}", source, where)
-    if voltage not in given:
-        raise NetworkFileError("the initial membrane potential is required", model["source"],
-                               f"{field}.initial.{voltage}")
-    values = {name: _values(value, _unit_of(states[name].dim), size, allowed=("uniform", "normal"),
-                            base_seed=base_seed, source=source, field=where)
-              for name, (value, source, where) in given.items()}
+            raise NetworkFileError(f"not a state variable; states: {sorted(states)}", value.source, value.field)
+    if voltage.value not in given:
+        raise NetworkFileError("the initial membrane potential is required", voltage.source,
+                               f"{field}.initial.{voltage.value}")
+    values = {name: _values(value.value, _unit_of(states[name].dim), size, base_seed=base_seed, source=value.source,
+                            field=value.field)
+              for name, value in given.items()}
     for name, eq in states.items():
         if name not in values:
-            steady = _steady_state(equations, name, voltage, values[voltage], parameters) \
+            steady = _steady_state(equations, name, voltage.value, values[voltage.value], parameters) \
                 if eq.type == DIFFERENTIAL_EQUATION else None
             values[name] = 0.0 if steady is None else steady
     return {name: SIQuantity(values[name], unit_string(eq.dim)) for name, eq in states.items()}
 
 
-def _refractory(value, source: str, field: str) -> float | str | None:
-    """None, a duration (s), or a condition such as ``"v > -20*mV"`` (kept as Brian2 code)."""
-    if value is None or value is False:
-        return None
-    if value is True:
-        raise NetworkFileError("must be a duration such as '3*ms', a condition or false", source, field)
-    if isinstance(value, str) and COMPARISON.search(value):
-        return value.strip()
-    seconds = to_si(value, unit=brian2.second, source=source, field=field)
-    if seconds < 0:
-        raise NetworkFileError(f"must be >= 0, got {value!r}", source, field)
-    return seconds
-
-
-def _neuron(section: PopulationSection, base_dir: Path, source: str, field: str) -> tuple[dict, dict, dict]:
-    """Merged neuron keys (the population's override the model file's), parameters and raw initial values."""
-    neuron, parameters, initial, model_source = {}, {}, {}, source
-    if section.model is not None:
-        neuron, parameters, file_initial, model_source = _model_file(section.model, base_dir, source, f"{field}.model")
-        initial = {k: (v, model_source, f"initial.{k}") for k, v in file_initial.items()}
-    sources = {key: (model_source, f"neuron.{key}") for key in neuron}
-    for key in ("name", "equations", "threshold", "reset", "refractory", "method", "voltage"):
-        if getattr(section, key) is not None:
-            neuron[key], sources[key] = getattr(section, key), (source, f"{field}.{key}")
-    if "equations" not in neuron:
-        raise NetworkFileError("missing: give equations here or a model file", source, f"{field}.equations")
-    own = {k: parse_quantity(v, source=source, field=f"{field}.parameters.{k}") for k, v in section.parameters.items()}
-    initial.update({k: (v, source, f"{field}.initial.{k}") for k, v in section.initial.items()})
-    neuron["sources"] = sources
-    return neuron, {"model": parameters, "own": own}, initial
-
-
 def _population(name: str, section: PopulationSection, base_dir: Path, base_seed, source: str) -> Population:
+    """One population: its neuron checked as a model file's, its initial values given or drawn."""
     field = f"populations.{name}"
-    neuron, given, initial = _neuron(section, base_dir, source, field)
-    equations = _equations(neuron["equations"], *neuron["sources"]["equations"])
-    states = {n: eq for n, eq in equations.items() if eq.type in (DIFFERENTIAL_EQUATION, PARAMETER)}
-    used = _used_names(equations, neuron)
-    for key, value in given["own"].items():
-        if key in states:
-            raise NetworkFileError(f"'{key}' is a state variable of the equations; set it in initial", source,
-                                   f"{field}.parameters.{key}")
-        if key not in used:
-            raise NetworkFileError("not used by the equations, threshold, reset or refractory", source,
-                                   f"{field}.parameters.{key}")
-    merged = {**given["model"], **given["own"]}
-    parameters = {k: SIQuantity(float(q), unit_string(get_dimensions(q))) for k, q in merged.items()
-                  if k in used and k not in states}
-    _check_names(equations, neuron, parameters, source, f"{field}.equations")
-    text = equations_text(equations)
-    _check_units(text, parameters, *neuron["sources"]["equations"])
-    model = {"voltage": neuron.get("voltage", "v"), "equations": equations, "source": source}
-    if model["voltage"] not in states or states[model["voltage"]].type != DIFFERENTIAL_EQUATION:
-        raise NetworkFileError(f"'{model['voltage']}' is not a differential equation of the model", source,
-                               f"{field}.voltage")
-    refractory = _refractory(neuron.get("refractory"), *neuron["sources"].get("refractory", (source, field)))
+    keys, inherited, given = _neuron(section, base_dir, source, field)
+    code = keys["equations"]
+    equations = parse_equations(code.value, code.source, code.field, NetworkFileError)
+    quantities = _parameters(equations, keys, inherited, dict(section.parameters), field, source)
+    refractory = _check_code(equations, keys, quantities)
+    parameters = {k: SIQuantity(float(q), unit_string(get_dimensions(q))) for k, q in quantities.items()}
+    voltage = keys["voltage"]
+    initial = _initial(equations, given, Given(voltage.value, source, field), section.size, parameters, base_seed,
+                       field)
+    value = {key: keys[key].value if key in keys else None for key in NEURON_KEYS}
     with within(field):
         neuron_model = NeuronModel(
-            name=neuron.get("name", name), equations=text, parameters=parameters, threshold=neuron.get("threshold"),
-            reset=neuron.get("reset"), refractory=refractory, method=neuron.get("method", "exponential_euler"),
-            voltage=model["voltage"],
-            initial=_initial(states, initial, model, section.size, parameters, base_seed, field))
+            name=value["name"] or name, equations=equations_text(equations), parameters=parameters,
+            threshold=value["threshold"], reset=value["reset"], refractory=refractory,
+            method=value["method"] or "exponential_euler", voltage=voltage.value, initial=initial)
         return Population(name=name, size=section.size, model=neuron_model)
 
 
-def _probability(c: ConnectSection, n_pre: int, n_post: int, rng) -> tuple[np.ndarray, np.ndarray]:
+# ----------------------------------------------------------------------------------------
+# Projections
+# ----------------------------------------------------------------------------------------
+
+def _probability(c: ProbabilityConnect, n_pre: int, n_post: int, rng) -> tuple[np.ndarray, np.ndarray]:
     """Each pair independently with probability p (pre-major order, as Brian2's connect(p=...))."""
     return np.nonzero(rng().random((n_pre, n_post)) < c.p)
 
 
-def _all_to_all(c: ConnectSection, n_pre: int, n_post: int, rng) -> tuple[np.ndarray, np.ndarray]:
+def _all_to_all(c: AllToAllConnect, n_pre: int, n_post: int, rng) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(np.arange(n_pre), n_post), np.tile(np.arange(n_post), n_pre)
 
 
-def _one_to_one(c: ConnectSection, n_pre: int, n_post: int, rng) -> tuple[np.ndarray, np.ndarray]:
+def _one_to_one(c: OneToOneConnect, n_pre: int, n_post: int, rng) -> tuple[np.ndarray, np.ndarray]:
     if n_pre != n_post:
         raise ValueError(f"one_to_one needs groups of equal size, got {n_pre} and {n_post}")
     return np.arange(n_pre), np.arange(n_post)
 
 
-def _explicit(c: ConnectSection, n_pre: int, n_post: int, rng) -> tuple[np.ndarray, np.ndarray]:
-    if c.i is None or c.j is None or len(c.i) != len(c.j):
-        raise ValueError("the explicit rule needs lists i and j of equal length")
+def _explicit(c: ExplicitConnect, n_pre: int, n_post: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    if len(c.i) != len(c.j):
+        raise ValueError(f"the explicit rule needs lists i and j of equal length, got {len(c.i)} and {len(c.j)}")
     return np.asarray(c.i, dtype=np.int64), np.asarray(c.j, dtype=np.int64)
 
 
-#: connection rule -> (builder, keys it accepts besides 'rule')
-CONNECT_RULES = {"probability": (_probability, {"p", "seed", "autapses"}), "all_to_all": (_all_to_all, {"autapses"}),
-                 "one_to_one": (_one_to_one, set()), "explicit": (_explicit, {"i", "j"})}
+#: connection rule -> builder(section, n_pre, n_post, rng factory) -> (i, j)
+CONNECT_RULES = {"probability": _probability, "all_to_all": _all_to_all, "one_to_one": _one_to_one,
+                 "explicit": _explicit}
 
 
-def _connect(c: ConnectSection, sizes: tuple[int, int], recurrent: bool, base_seed, source: str, field: str):
+def _connect(c, sizes: tuple[int, int], recurrent: bool, base_seed, source: str, field: str):
     """``(i, j)`` of a connection rule; autapses (i == j within one group) removed when asked."""
-    builder, accepted = CONNECT_RULES[c.rule]
-    extra = sorted(c.model_fields_set - accepted - {"rule"})
-    if extra:
-        raise NetworkFileError(f"not a key of rule '{c.rule}'; it accepts {sorted(accepted)}", source,
-                               f"{field}.{extra[0]}")
-    if c.rule == "probability" and c.p is None:
-        raise NetworkFileError("missing required key for rule 'probability'", source, f"{field}.p")
     try:
-        i, j = builder(c, *sizes, lambda: _rng(c.seed, base_seed, source, field))
+        i, j = CONNECT_RULES[c.rule](c, *sizes, lambda: _rng(c.seed, base_seed, source, field))
     except ValueError as exc:
         raise NetworkFileError(str(exc), source, field) from None
-    if recurrent and not c.autapses:
+    if recurrent and not getattr(c, "autapses", True):
         keep = i != j
         i, j = i[keep], j[keep]
     return np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
@@ -516,25 +553,15 @@ def _projection(name: str, section: ProjectionSection, groups: dict, populations
     variable, operation = match.groups()
     sizes = (groups[section.source].size, populations[section.target].size)
     i, j = _connect(section.connect, sizes, section.source == section.target, base_seed, source, f"{field}.connect")
-    weights = _values(section.weight, _unit_of(states[variable]), i.size, allowed=tuple(DISTRIBUTIONS),
-                      base_seed=base_seed, source=source, field=f"{field}.weight")
-    delays = _values(section.delay, brian2.second, i.size, allowed=("uniform",), base_seed=base_seed, source=source,
-                     field=f"{field}.delay")
+    weights = _values(section.weight, _unit_of(states[variable]), i.size, base_seed=base_seed, source=source,
+                      field=f"{field}.weight")
+    delays = _values(section.delay, brian2.second, i.size, base_seed=base_seed, source=source, field=f"{field}.delay")
     if np.min(delays, initial=0.0) < 0:
         raise NetworkFileError("delays must be >= 0", source, f"{field}.delay")
     with within(field):
         return Projection(name=name, source=section.source, target=section.target, i=i, j=j,
                           weights=np.broadcast_to(weights, i.shape), weight_unit=unit_string(states[variable]),
                           delays_s=np.broadcast_to(delays, i.shape), target_variable=variable, operation=operation)
-
-
-def _simulation(section: SimulationSection, source: str) -> dict:
-    values = {}
-    for key in ("dt", "duration"):
-        values[key] = to_si(getattr(section, key), unit=brian2.second, source=source, field=f"simulation.{key}")
-        if not values[key] > 0:
-            raise NetworkFileError("must be positive", source, f"simulation.{key}")
-    return {**values, "seed": section.seed}
 
 
 def load_network(path: str | Path, *, seed: int | None = None) -> NetworkSpec:
@@ -550,20 +577,15 @@ def load_network(path: str | Path, *, seed: int | None = None) -> NetworkSpec:
         :class:`~neuromorph.errors.ModelFileError`) naming the file and field.
     """
     source = str(path)
-    data = read_toml(path)
-    try:
-        schema = NetworkFileSchema.model_validate(data)
-    except ValidationError as exc:
-        raise _schema_error(exc, source) from None
-    simulation = _simulation(schema.simulation, source)
-    simulation["seed"] = simulation["seed"] if seed is None else seed
-    base_dir, seed = Path(path).parent, simulation["seed"]
+    schema = validate_file(NetworkFileSchema, read_toml_file(path, error=NetworkFileError), source, NetworkFileError)
+    simulation = schema.simulation
+    base_dir, seed = Path(path).parent, simulation.seed if seed is None else seed
     populations = {n: _population(n, s, base_dir, seed, source) for n, s in schema.populations.items()}
     sources = {n: _source(n, s, source) for n, s in schema.sources.items()}
     groups = {**populations, **sources}
     projections = [_projection(n, s, groups, populations, seed, source) for n, s in schema.projections.items()]
     try:
         return NetworkSpec(populations=tuple(populations.values()), sources=tuple(sources.values()),
-                           projections=tuple(projections), **simulation)
+                           projections=tuple(projections), dt=simulation.dt, duration=simulation.duration, seed=seed)
     except InputError as exc:
         raise exc.located(source=source) from None
