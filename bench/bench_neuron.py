@@ -33,7 +33,8 @@ from neuromorph.model.model_file import load_model
 from neuromorph.quantization.formats import RangeProfile
 from neuromorph.quantization.kernel import FixedPointKernel, FloatKernel
 from neuromorph.quantization.quantize import QuantConfig, quantize
-from neuromorph.reference.brian2_run import build_network
+from neuromorph.network.model_network import network_of_model
+from neuromorph.network.reference import build_network
 from neuromorph.targets import load_target
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +56,7 @@ def time_brian2(model, stimulus, codegen: str, repeat: int, seconds: float | Non
 
     The stimulus must hold ``10 + (1 + repeat) * steps`` steps (a TimedArray is read at the network's time).
     """
-    network, *_ = build_network(model, stimulus, codegen, record_v=False)
+    network, *_ = build_network(network_of_model(model, stimulus), codegen, record=None)
     dt = model.simulation.dt * brian2.second
     network.run(10 * dt, namespace={})  # code generation and compilation
     steps = (stimulus.shape[0] - 10) // (repeat + 1)

@@ -24,7 +24,7 @@ from neuromorph.fidelity import compare
 from neuromorph.model.model_file import load_model
 from neuromorph.quantization.formats import frac_bits_for
 from neuromorph.quantization.quantize import QuantConfig
-from neuromorph.reference.brian2_run import run_brian2
+from neuromorph.network.model_network import run_model_brian2
 from neuromorph.reference.codegen import choose_codegen
 from neuromorph.tuning import held_out_seeds, seed_slice
 
@@ -72,13 +72,13 @@ def main() -> None:
     print("|---|---|" + "---|" * len(bits))
     for label, mean, sigma in REGIMES:
         model, stimulus = population(base, mean, sigma, seeds)
-        reference = run_brian2(model, stimulus)
+        reference = run_model_brian2(model, stimulus)
         rate = np.mean([len(s) for s in reference.spike_trains]) / reference.duration
         v_abs = max(abs(reference.v.min()), abs(reference.v.max()), abs(model.spec.threshold.value))
         cells = []
         for b in bits:
             kick = rng.uniform(-0.5, 0.5, stimulus.shape) * voltage_lsb(v_abs, b)
-            perturbed = run_brian2(model, stimulus + kick / (model.spec.stimulus.gain * model.simulation.dt), record_v=False)
+            perturbed = run_model_brian2(model, stimulus + kick / (model.spec.stimulus.gain * model.simulation.dt), record_v=False)
             gammas = per_seed_gamma(dataclasses.replace(reference, v=reference.v[:, :0]), perturbed, len(seeds))
             cells.append(f"{np.mean(gammas):.4f} (worst {np.min(gammas):.4f})")
         label = label if mean is None else f"{label} (mean {mean:g}, sigma {sigma:g} uA/cm^2)"

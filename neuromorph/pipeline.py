@@ -19,9 +19,10 @@ from .fidelity import compare
 from .model.model_file import ModelFile
 from .network.compare import check_lava
 from .network.emulator import NetworkRun, run_network
-from .network.lower import LoweredPopulation, lower_network, recorded_variables
-from .network.model_network import network_of_model
-from .network.reference import NetworkTrace, Recording, run_network_brian2
+from .network.ir import NetworkSpec
+from .network.lower import LoweredNetwork, LoweredPopulation, lower_network
+from .network.model_network import network_of_model, run_model_reference
+from .network.reference import NetworkTrace
 from .progress import BarFactory, no_bars, step_counter
 from .quantization.quantize import QuantConfig, QuantizedNeuron
 from .targets import HardwareTarget
@@ -76,15 +77,6 @@ class CompareResult:
     options: CompareOptions
 
 
-def _reference_trace(trace: NetworkTrace, population: str) -> Trace:
-    """The population of the network reference as the single-population :class:`Trace` of the report."""
-    run = trace.populations[population]
-    v = run.states[run.voltage]
-    states = {name: values for name, values in run.states.items() if name != run.voltage}
-    return Trace(label=trace.label, dt=trace.dt, duration=trace.duration, spike_trains=run.spike_trains,
-                 t=np.arange(v.shape[0]) * trace.dt, v=v, extra=dict(trace.extra), states=states)
-
-
 def _candidate_trace(run: NetworkRun, population: LoweredPopulation, dt: float) -> Trace:
     """A population of an emulator or Lava run as a :class:`Trace` (voltage decoded, overflows summarised)."""
     neuron = population.neuron
@@ -103,6 +95,19 @@ def _lava_check(check, population: str, neurons: int) -> LavaCheck:
                      first_mismatch_step=entry["first_mismatch_step"])
 
 
+def lower_model(model: ModelFile, stimulus: np.ndarray, target: HardwareTarget, config: QuantConfig,
+                progress: Callable[[str], None] = lambda message: None, bars: BarFactory = no_bars
+                ) -> tuple[NetworkSpec, NetworkTrace, LoweredNetwork]:
+    """The model driven by ``stimulus`` as a one-population network, its Brian2 reference and its lowering.
+
+    The population is always the integer program (never Lava's LIF), integrated by ``config.method``.
+    """
+    spec = network_of_model(model, stimulus)
+    progress(f"Brian2 reference: {stimulus.shape[1]} neurons x {stimulus.shape[0]} steps")
+    reference = run_model_reference(model, spec, bars=bars)
+    return spec, reference, lower_network(spec, reference, target, config, method=config.method, lif="never")
+
+
 def run_compare(model: ModelFile, target: HardwareTarget, config: QuantConfig, options: CompareOptions = CompareOptions(),
                 progress: Callable[[str], None] = lambda message: None, bars: BarFactory = no_bars) -> CompareResult:
     """Run Brian2, the float emulator, the fixed-point emulator and/or Lava on one stimulus.
@@ -113,12 +118,8 @@ def run_compare(model: ModelFile, target: HardwareTarget, config: QuantConfig, o
     bars for Brian2 and the emulators (none by default).
     """
     stimulus = sample_stimulus(model.stimulus, model.simulation, options.stimulus_seed)
-    spec = network_of_model(model, stimulus)
+    spec, reference, lowered = lower_model(model, stimulus, target, config, progress, bars)
     name = spec.populations[0].name
-    progress(f"Brian2 reference: {model.simulation.neurons} neurons x {stimulus.shape[0]} steps")
-    reference = run_network_brian2(spec, codegen=model.simulation.codegen,
-                                   record=Recording(variables=recorded_variables(spec)), bars=bars)
-    lowered = lower_network(spec, reference, target, config, method=config.method, lif="never")
     population = lowered.population(name)
     progress("float emulator (same algorithm, float64)")
     float_trace = emulate_float(model, stimulus, method=config.method, bars=bars)
@@ -137,7 +138,7 @@ def run_compare(model: ModelFile, target: HardwareTarget, config: QuantConfig, o
     if options.backend == "lava":
         fixed = lava
     return CompareResult(model=model, target=target, neuron=population.neuron, stimulus=stimulus,
-                         reference=_reference_trace(reference, name), float_emulator=float_trace, fixed=fixed,
+                         reference=reference.trace(name), float_emulator=float_trace, fixed=fixed,
                          lava=lava, lava_check=lava_check, options=options)
 
 

@@ -70,3 +70,15 @@ def step_counter(bar: Bar, total: int, updates: int = 200) -> Callable[[int], No
             shown[0] = k + 1
 
     return done
+
+
+def brian2_reporter(bar, n_steps: int):
+    """Brian2 ``report`` callback advancing ``bar`` to the completed fraction of ``n_steps``."""
+    shown = [0]
+
+    def report(elapsed, completed, start, duration):
+        steps = int(round(float(completed) * n_steps))
+        bar.update(steps - shown[0])
+        shown[0] = steps
+
+    return report

@@ -36,9 +36,8 @@ from .progress import BarFactory, no_bars
 from .quantization.fixed_point import ROUNDING_MODES
 from .quantization.formats import RangeProfile
 from .network.emulator import run_network
-from .network.lower import lower_network, recorded_variables, reference_profile
-from .network.model_network import network_of_model
-from .network.reference import Recording, run_network_brian2
+from .network.lower import lower_network, reference_profile
+from .network.model_network import network_of_model, run_model_brian2, run_model_reference
 from .quantization.quantize import METHODS, QuantConfig, default_method
 from .reference.codegen import choose_codegen
 from .results_file import append_record, exclusive, read_records, repair
@@ -105,19 +104,13 @@ def prepare_benchmark(model: ModelFile, target: HardwareTarget, seeds: Iterable[
     model = dataclasses.replace(model, simulation=dataclasses.replace(sim, codegen=codegen))
     progress(f"profiling run on the model's stimulus seed {model.stimulus.seed}")
     own = network_of_model(model, sample_stimulus(model.stimulus, model.simulation))
-    own_run = run_network_brian2(own, codegen=model.simulation.codegen,
-                                 record=Recording(variables=recorded_variables(own)), bars=bars)
-    profile = reference_profile(own, own_run, own.populations[0].name)
+    profile = reference_profile(own, run_model_reference(model, own, bars=bars), own.populations[0].name)
     stimulus = np.concatenate([sample_stimulus(model.stimulus, model.simulation, s) for s in seeds], axis=1)
     population = dataclasses.replace(model, simulation=dataclasses.replace(model.simulation,
                                                                            neurons=stimulus.shape[1]))
     progress(f"Brian2 ({model.simulation.codegen}) references for held-out seeds {list(seeds)} "
              f"({stimulus.shape[1]} neurons)")
-    held_out = network_of_model(population, stimulus)
-    run = run_network_brian2(held_out, codegen=model.simulation.codegen, record=None, bars=bars)
-    reference = Trace(label=run.label, dt=run.dt, duration=run.duration,
-                      spike_trains=run.populations[held_out.populations[0].name].spike_trains,
-                      t=np.empty(0), v=np.empty((0, stimulus.shape[1])), extra=dict(run.extra))
+    reference = run_model_brian2(population, stimulus, record_v=False, bars=bars)
     return Benchmark(model=population, target=target, seeds=seeds, profile=profile, stimulus=stimulus,
                      reference=reference, window=window)
 

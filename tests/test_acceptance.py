@@ -11,7 +11,7 @@ from neuromorph.fidelity import compare
 from neuromorph.model.model_file import load_model
 from neuromorph.quantization.formats import RangeProfile
 from neuromorph.quantization.quantize import QuantConfig, quantize
-from neuromorph.reference.brian2_run import run_brian2
+from neuromorph.network.model_network import run_model_brian2
 from neuromorph.targets import load_target
 
 from .conftest import EXAMPLES
@@ -24,7 +24,7 @@ REQUIRED_KEYS = {"gamma", "spike_time_error_ms", "missed_spikes", "extra_spikes"
 def squid_reference():
     model = load_model(EXAMPLES / "squid_hh.toml")
     stimulus = sample_stimulus(model.stimulus, model.simulation)
-    return model, stimulus, run_brian2(model, stimulus)
+    return model, stimulus, run_model_brian2(model, stimulus)
 
 
 def fixed_point_fidelity(squid_reference, **config):

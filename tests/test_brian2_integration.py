@@ -13,7 +13,7 @@ from neuromorph.fidelity import compare
 from neuromorph.model.model_file import load_model
 from neuromorph.quantization.formats import RangeProfile
 from neuromorph.quantization.quantize import QuantConfig, quantize
-from neuromorph.reference.brian2_run import run_brian2
+from neuromorph.network.model_network import run_model_brian2
 from neuromorph.targets import load_target
 
 from .conftest import squid_toml
@@ -30,7 +30,7 @@ def run_both(tmp_path, text: str, stimulus_offset: float = 0.0):
     path.write_text(text)
     model = load_model(path)
     stimulus = sample_stimulus(model.stimulus, model.simulation) + stimulus_offset
-    reference = run_brian2(model, stimulus)
+    reference = run_model_brian2(model, stimulus)
     return model, stimulus, reference, emulate_float(model, stimulus, method=model.simulation.method)
 
 

@@ -22,14 +22,15 @@ from brian2.core.functions import DEFAULT_FUNCTIONS
 
 from neuromorph.execution.stimulus import sample_stimulus
 from neuromorph.model.model_file import load_model
-from neuromorph.reference import brian2_run
+from neuromorph.network import reference
+from neuromorph.network.model_network import run_model_brian2
 
 model_path, variant, out = sys.argv[1:]
 if variant == "with-checks":  # Brian2 as it comes
-    brian2_run.numpy_functions_without_unit_checks = nullcontext
+    reference.numpy_functions_without_unit_checks = nullcontext
 model = load_model(model_path)
 stimulus = sample_stimulus(model.stimulus, model.simulation)[:3000, :3]
-trace = brian2_run.run_brian2(model, stimulus, codegen="numpy")
+trace = run_model_brian2(model, stimulus, codegen="numpy")
 exprel = DEFAULT_FUNCTIONS["exprel"].implementations[NumpyCodeObject].get_code(None)
 np.savez(out, v=trace.v, spikes=np.concatenate(trace.spike_trains), exprel=exprel.__name__)
 """

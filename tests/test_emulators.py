@@ -9,7 +9,7 @@ from neuromorph.execution.stimulus import sample_stimulus
 from neuromorph.model.model_file import load_model
 from neuromorph.quantization.formats import RangeProfile
 from neuromorph.quantization.quantize import QuantConfig, quantize
-from neuromorph.reference.brian2_run import run_brian2
+from neuromorph.network.model_network import run_model_brian2
 from neuromorph.targets import load_target
 
 
@@ -21,7 +21,7 @@ def squid_run(tmp_path_factory):
     path.write_text(squid_toml(duration="100 * ms", neurons=6, seed=11))
     model = load_model(path)
     stimulus = sample_stimulus(model.stimulus, model.simulation)
-    return model, stimulus, run_brian2(model, stimulus)
+    return model, stimulus, run_model_brian2(model, stimulus)
 
 
 def test_float_emulator_reproduces_brian2_exponential_euler(squid_run):
@@ -36,7 +36,7 @@ def test_float_emulator_reproduces_brian2_exponential_euler(squid_run):
 def test_forward_euler_reproduces_brian2_euler(squid_run):
     model, stimulus, reference = squid_run
     euler_model = dataclasses.replace(model, simulation=dataclasses.replace(model.simulation, method="euler"))
-    brian2_euler = run_brian2(euler_model, stimulus)
+    brian2_euler = run_model_brian2(euler_model, stimulus)
     euler = emulate_float(model, stimulus, method="euler")
     np.testing.assert_allclose(euler.v, brian2_euler.v, atol=1e-9)
     assert np.abs(euler.v - reference.v).max() > 1e-4  # and it is a different scheme

@@ -11,7 +11,7 @@ from neuromorph.execution.stimulus import sample_stimulus
 from neuromorph.model.model_file import load_model
 from neuromorph.quantization.formats import RangeProfile
 from neuromorph.quantization.quantize import QuantConfig, quantize
-from neuromorph.reference.brian2_run import run_brian2
+from neuromorph.network.model_network import run_model_brian2
 from neuromorph.targets import load_target
 
 from .conftest import EXAMPLES
@@ -68,7 +68,7 @@ def test_kir_pump_neuron_rests_near_the_pump_corrected_potential():
     model = load_model(EXAMPLES / "hh_kir_pump.toml")
     sim = dataclasses.replace(model.simulation, duration=0.2, neurons=1)
     model = dataclasses.replace(model, simulation=sim, stimulus=dataclasses.replace(model.stimulus, mean=0.0, sigma=0.0))
-    trace = run_brian2(model, sample_stimulus(model.stimulus, sim))
+    trace = run_model_brian2(model, sample_stimulus(model.stimulus, sim))
     rest = trace.v[-1, 0]
     kelvin = float(model.parameters["temperature"])
     p = model.parameters_si
@@ -86,7 +86,7 @@ def test_ghk_model_float_emulator_reproduces_brian2_euler():
     sim = dataclasses.replace(model.simulation, duration=0.05, neurons=3)
     model = dataclasses.replace(model, simulation=sim)
     stimulus = sample_stimulus(model.stimulus, sim)
-    reference = run_brian2(model, stimulus)
+    reference = run_model_brian2(model, stimulus)
     emulated = emulate_float(model, stimulus, method="euler")
     np.testing.assert_allclose(emulated.v, reference.v, atol=1e-9)
 

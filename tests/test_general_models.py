@@ -10,7 +10,7 @@ from neuromorph.fidelity import compare
 from neuromorph.model.model_file import load_model
 from neuromorph.quantization.formats import RangeProfile
 from neuromorph.quantization.quantize import QuantConfig, quantize
-from neuromorph.reference.brian2_run import run_brian2
+from neuromorph.network.model_network import run_model_brian2
 from neuromorph.targets import load_target
 
 # Wang & Buzsaki (1996) interneuron: the Na activation m is instantaneous (m = m_inf(v), no
@@ -69,7 +69,7 @@ def wang_buzsaki(tmp_path_factory):
     path.write_text(WANG_BUZSAKI)
     model = load_model(path)
     stimulus = sample_stimulus(model.stimulus, model.simulation)
-    return model, stimulus, run_brian2(model, stimulus)
+    return model, stimulus, run_model_brian2(model, stimulus)
 
 
 def test_instantaneous_gate_becomes_a_tabulated_term(wang_buzsaki):
@@ -110,7 +110,7 @@ def test_reset_and_duration_refractoriness_follow_brian2(tmp_path):
     path.write_text(text.replace('duration = "150 * ms"', 'duration = "100 * ms"'))
     model = load_model(path)
     stimulus = sample_stimulus(model.stimulus, model.simulation) + 0.02
-    reference = run_brian2(model, stimulus)
+    reference = run_model_brian2(model, stimulus)
     emulated = emulate_float(model, stimulus, method="euler")
     assert sum(len(s) for s in reference.spike_trains) > 5
     # Round-off differences (1e-16) grow by up to 100x per step on the upstroke of this model,

@@ -163,10 +163,12 @@ def test_a_network_built_again_in_one_process_has_the_same_brian2_names():
 def test_a_neuron_reference_built_again_in_one_process_has_the_same_brian2_names(squid_file):
     from neuromorph.execution.stimulus import sample_stimulus
     from neuromorph.model.model_file import load_model
-    from neuromorph.reference.brian2_run import build_network as build_neuron_network
+    from neuromorph.network.lower import recorded_variables
+    from neuromorph.network.model_network import network_of_model
+    from neuromorph.network.reference import build_network
 
     model = load_model(squid_file(duration="2 * ms", neurons=2))
-    stimulus = sample_stimulus(model.stimulus, model.simulation)
-    first, second = (build_neuron_network(model, stimulus, "numpy", record_v=True)[0] for _ in range(2))
+    spec = network_of_model(model, sample_stimulus(model.stimulus, model.simulation))
+    first, second = (build_network(spec, "numpy", Recording(variables=recorded_variables(spec)))[0] for _ in range(2))
     assert brian2_names(first) == brian2_names(second)
     assert not any(name.rsplit("_", 1)[-1].isdigit() for pair in brian2_names(first) for name in pair)

@@ -63,13 +63,13 @@ def test_brian2_and_the_emulators_drive_their_bars_to_the_end(squid_file):
     from neuromorph.model.model_file import load_model
     from neuromorph.quantization.formats import RangeProfile
     from neuromorph.quantization.quantize import QuantConfig, quantize
-    from neuromorph.reference.brian2_run import run_brian2
+    from neuromorph.network.model_network import run_model_brian2
     from neuromorph.targets import load_target
 
     model = load_model(squid_file(duration="5 * ms", neurons=2))
     stimulus = sample_stimulus(model.stimulus, model.simulation)
     recorder = Recorder()
-    reference = run_brian2(model, stimulus, bars=recorder)
+    reference = run_model_brian2(model, stimulus, bars=recorder)
     emulate_float(model, stimulus, bars=recorder)
     target = load_target("loihi2")
     neuron = quantize(model.spec, target, QuantConfig.for_target(target), RangeProfile.from_run(reference.v, stimulus),

@@ -122,19 +122,16 @@ def check_compare_memory(model, config, backend: str) -> None:
 def run_lower_command(args: argparse.Namespace) -> int:
     """``neuromorph lower``: profile the model in Brian2, lower it, print the integer program."""
     from ..execution.stimulus import sample_stimulus
-    from ..quantization.formats import RangeProfile
+    from ..pipeline import lower_model
     from ..quantization.listing import format_program
-    from ..quantization.quantize import quantize
-    from ..reference.brian2_run import run_brian2
 
     model, target, config = model_target_config(args)
     sim = model.simulation
     model = with_codegen(model, reference_codegen(None, sim.n_steps, [model.spec.equations], short_run=sim.codegen))
     stimulus = sample_stimulus(model.stimulus, model.simulation)
     log(f"range profile: Brian2 ({model.simulation.codegen}) on the model's own stimulus")
-    reference = run_brian2(model, stimulus)
-    profile = RangeProfile.from_run(reference.v, stimulus, reference.states)
-    neuron = quantize(model.spec, target, config, profile, model.simulation.dt, dict(model.initial))
+    spec, _, lowered = lower_model(model, stimulus, target, config)
+    neuron = lowered.population(spec.populations[0].name).neuron
     print(json_text(neuron.formats()) if args.json else format_program(neuron))
     return 0
 

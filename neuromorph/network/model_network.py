@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError, ModelFileError
+from ..execution.trace import Trace
 from ..model.model_file import ModelFile
+from ..progress import BarFactory, no_bars
 from .ir import NAME_PATTERN, CurrentSource, NetworkSpec, NeuronModel, Population, SIQuantity, state_dimensions, \
     unit_string
+from .lower import recorded_variables
+from .reference import NetworkTrace, Recording, run_network_brian2
 
 #: Name of the current source that carries a model file's stimulus.
 STIMULUS_SOURCE = "stimulus"
@@ -65,3 +70,30 @@ def network_of_model(model: ModelFile, stimulus: np.ndarray) -> NetworkSpec:
     dt = model.simulation.dt
     return NetworkSpec(populations=(Population(name=name, size=int(stimulus.shape[1]), model=neuron),),
                        sources=(source,), projections=(), dt=dt, duration=stimulus.shape[0] * dt)
+
+
+def run_model_reference(model: ModelFile, spec: NetworkSpec, *, codegen: str | None = None, record: bool = True,
+                        bars: BarFactory = no_bars) -> NetworkTrace:
+    """Brian2 (float64) on the model's network ``spec``: the one network runner; errors name the model file.
+
+    ``record`` samples the voltage and linear states of every neuron at every step (else
+    spikes only); ``codegen`` defaults to the model file's own target.
+    """
+    try:
+        return run_network_brian2(spec, codegen=codegen or model.simulation.codegen,
+                                  record=Recording(variables=recorded_variables(spec)) if record else None, bars=bars)
+    except InputError as exc:  # Brian2 refused or failed: name the model file, not the network
+        raise ModelFileError(exc.message.replace("the network", "the model"), model.path,
+                             None if exc.source == "reference" else exc.field) from None
+
+
+def run_model_brian2(model: ModelFile, stimulus: np.ndarray, *, codegen: str | None = None, record_v: bool = True,
+                     bars: BarFactory = no_bars) -> Trace:
+    """Simulate ``model`` in Brian2 with ``stimulus`` (n_steps, N, SI units of the input); return a :class:`Trace`.
+
+    ``Trace.v[k]`` is the membrane potential at ``t = k dt`` (before the update of step ``k``);
+    a spike detected in step ``k`` is reported at ``t = k dt``, as Brian2 does.
+    """
+    spec = network_of_model(model, stimulus)
+    run = run_model_reference(model, spec, codegen=codegen, record=record_v, bars=bars)
+    return run.trace(spec.populations[0].name)

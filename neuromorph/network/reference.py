@@ -31,8 +31,7 @@ from brian2.devices.device import get_device
 from ..errors import InputError
 from ..execution.trace import Trace
 from ..reference.brian2_functions import BRIAN2_FUNCTIONS, numpy_functions_without_unit_checks
-from ..progress import BarFactory, no_bars
-from ..reference.brian2_run import brian2_reporter
+from ..progress import BarFactory, brian2_reporter, no_bars
 from ..reference.codegen import CODE_OBJECTS, choose_codegen
 from .ir import CurrentSource, NetworkSpec, PoissonSource, Population, Projection, SpikeTimesSource
 
@@ -101,11 +100,17 @@ class NetworkTrace:
     extra: dict = field(default_factory=dict)
 
     def trace(self, population: str) -> Trace:
-        """One population as a single-population :class:`Trace` (for ``neuromorph.fidelity``)."""
+        """One population as a single-population :class:`Trace` (for ``neuromorph.fidelity``).
+
+        ``v`` is the sampled voltage (``(0, N)`` when not recorded), ``states`` the other
+        sampled variables; the label is the run's.
+        """
         pop = self.populations[population]
         v = pop.states.get(pop.voltage, np.empty((0, len(pop.spike_trains))))
-        return Trace(label=f"{self.label} {population}", dt=self.dt, duration=self.duration,
-                     spike_trains=pop.spike_trains, t=pop.t, v=v, extra=dict(self.extra))
+        states = {name: values for name, values in pop.states.items() if name != pop.voltage}
+        return Trace(label=self.label, dt=self.dt, duration=self.duration, spike_trains=pop.spike_trains,
+                     t=pop.t if pop.t.size else np.arange(v.shape[0]) * self.dt, v=v, extra=dict(self.extra),
+                     states=states)
 
 
 def replay_sources(spec: NetworkSpec, trace: NetworkTrace) -> NetworkSpec:
