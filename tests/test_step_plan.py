@@ -110,8 +110,14 @@ def test_brian2_functions_check_units_and_are_one_object_each():
     current = ghk(2e-8 * brian2.meter / brian2.second, 1, -65 * brian2.mV, 10 * brian2.mM, 140 * brian2.mM,
                   300 * brian2.kelvin)
     assert current.dim == (brian2.amp / brian2.meter**2).dim
-    assert float(current) == pytest.approx(float(MODEL_FUNCTIONS["ghk_current"].numpy(2e-8, 1, -0.065, 10.0, 140.0,
-                                                                                      300.0)))
+    # the textbook GHK current (Hille), with CODATA's F and R (scipy), not the function Brian2's wraps:
+    # P z^2 F^2 V / (R T) (c_in - c_out e^(-zFV/RT)) / (1 - e^(-zFV/RT)), outward positive
+    from scipy.constants import N_A, e, k
+
+    F, R, u = e * N_A, k * N_A, (e * N_A) * -0.065 / (k * N_A * 300.0)
+    textbook = 2e-8 * F * u * (10.0 - 140.0 * math.exp(-u)) / (1.0 - math.exp(-u))
+    assert textbook < 0  # inward: K-like ion at -65 mV, below its reversal potential
+    assert float(current) == pytest.approx(textbook, rel=1e-9)
     assert np.isfinite(float(brian2_function("woodhull_unblocked_fraction")(
         -70 * brian2.mV, 2 * brian2.mM, 2 * brian2.mM, 2, 0.5, 300 * brian2.kelvin)))
 
@@ -128,8 +134,9 @@ def test_brian2_checks_the_units_of_a_model_function_when_it_generates_code(volt
     network = brian2.Network(group, monitor)
     if error is None:
         network.run(brian2.defaultclock.dt)
-        assert float(monitor.I[0][0]) == pytest.approx(float(MODEL_FUNCTIONS["ghk_current"].numpy(
-            2e-8, 1, 0.0, 10.0, 140.0, 300.0)))
+        # at V = 0 (v starts at 0) the GHK current's limit is P z F (c_in - c_out), CODATA's F (scipy)
+        from scipy.constants import N_A, e
+        assert float(monitor.I[0][0]) == pytest.approx(2e-8 * e * N_A * (10.0 - 140.0), rel=1e-9)
         return
     with pytest.raises(Exception) as info:
         network.run(brian2.defaultclock.dt)
