@@ -48,19 +48,26 @@ def test_reversal_potentials_follow_the_ions_section():
     model = load_model(EXAMPLES / "hh_kir_pump.toml")
     kelvin = float(model.parameters["temperature"])
     assert kelvin == pytest.approx(279.45)
-    assert float(model.parameters["E_K"]) == pytest.approx(bp.nernst(20, 400, 1, kelvin))
-    assert float(model.parameters["E_Na"]) == pytest.approx(bp.nernst(440, 50, 1, kelvin))
+    # Nernst and GHK voltage equations written out (Hille 2001), CODATA's R and F from scipy
+    from scipy.constants import e, k
+    rt_f = k * 279.45 / e
+    assert float(model.parameters["E_K"]) == pytest.approx(rt_f * np.log(20 / 400))  # K: 20 mM out, 400 in
+    assert float(model.parameters["E_Na"]) == pytest.approx(rt_f * np.log(440 / 50))
+    assert float(model.parameters["E_K"]) == pytest.approx(-0.072, abs=5e-4)  # the file's comment: about -72 mV
     ghk = load_model(EXAMPLES / "hh_ghk.toml")
+    # P_K : P_Na : P_Cl = 1 : 0.04 : 0.45; the anion Cl enters with its inside concentration on top
     assert float(ghk.parameters["E_L"]) == pytest.approx(
-        bp.ghk_voltage([1, 0.04, 0.45], [20, 440, 560], [400, 50, 52], [1, 1, -1], kelvin))
+        rt_f * np.log((20 + 0.04 * 440 + 0.45 * 52) / (400 + 0.04 * 50 + 0.45 * 560)))
 
 
 def test_changing_outside_potassium_changes_the_model(tmp_path):
+    from scipy.constants import e, k
+
     text = (EXAMPLES / "hh_kir_pump.toml").read_text()
     path = tmp_path / "high_k.toml"
     path.write_text(text.replace('outside = "20 * mM" }', 'outside = "40 * mM" }'))
     assert float(load_model(path).parameters["E_K"]) - float(load_model(EXAMPLES / "hh_kir_pump.toml").parameters["E_K"]) \
-        == pytest.approx(bp.nernst(40, 20, 1, 279.45))
+        == pytest.approx(k * 279.45 / e * np.log(40 / 20))  # RT/F ln 2, CODATA's k and e (scipy)
 
 
 @pytest.mark.slow
