@@ -7,7 +7,7 @@ import pytest
 from scipy.signal import welch
 
 from neuromorph.cli import main
-from neuromorph.network.compare import NetworkOptions, build_report, check_lava, compare, recurrent_populations
+from neuromorph.network.comparison import NetworkOptions, build_report, check_lava, compare, recurrent_populations
 from neuromorph.network.emulator import run_network
 from neuromorph.network.lava_graph import run_graph
 from neuromorph.network.lower import lower_network, recorded_variables
@@ -171,7 +171,7 @@ def test_clipped_weights_are_reported_and_refused_under_strict(tmp_path, capsys,
     weight on a target whose weight exponent cannot exceed 0 is held with a coarser port LSB,
     not clipped. Clipping itself cannot be provoked through the lowering; the report path is
     checked by counting two clipped weights in the report the command builds."""
-    import neuromorph.network.compare as network_compare
+    import neuromorph.network.comparison as network_compare
     from neuromorph.targets import targets_dir
 
     target = tmp_path / "narrow_exponent.toml"

@@ -133,7 +133,7 @@ def network_problems(report: dict) -> dict[str, str]:
 
 def run_network_command(args: argparse.Namespace) -> int:
     """``neuromorph network``: run the pipeline, print the table, write the report and figures."""
-    from ..network import compare as network_compare
+    from ..network import comparison as network_compare
     from ..network.plots import plot_activity, plot_statistics
 
     out, spec, target, config = network_inputs(args)
