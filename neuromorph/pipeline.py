@@ -10,14 +10,13 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import InputError
 from .execution.emulator import emulate_float
 from .execution.stimulus import sample_stimulus
 from .execution.trace import Trace
 from .fidelity import compare
 from .model.model_file import ModelFile
 from .network.comparison import (LavaNetworkCheck, NetworkOptions, NetworkResult, candidate_trace,
-                                 compare as network_compare, population_fidelity)
+                                 check_run_options, compare as network_compare, population_fidelity)
 from .network.ir import NetworkSpec
 from .network.lower import LoweredNetwork, lower_network
 from .network.model_network import network_of_model, run_model_reference
@@ -25,9 +24,6 @@ from .network.reference import NetworkTrace
 from .progress import BarFactory, no_bars
 from .quantization.quantize import QuantConfig, QuantizedNeuron
 from .targets import HardwareTarget
-
-BACKENDS = ("emulator", "lava", "both")
-
 
 @dataclass(frozen=True)
 class CompareOptions:
@@ -38,26 +34,7 @@ class CompareOptions:
     stimulus_seed: int | None = None
 
     def __post_init__(self):
-        if self.backend not in BACKENDS:
-            raise InputError(f"backend must be one of {list(BACKENDS)}, got {self.backend!r}", field="--backend")
-        if not self.window > 0:
-            raise InputError(f"the coincidence window must be positive, got {self.window}", field="--window")
-
-
-@dataclass(frozen=True)
-class LavaCheck:
-    """Exact comparison of the Lava fixed_pt run with the emulator (every register, spike and overflow count)."""
-
-    match: bool
-    steps_compared: int
-    neurons: int
-    state_values_compared: int
-    spikes_compared: int
-    first_mismatch_step: int | None
-
-    def to_dict(self) -> dict:
-        """Plain data for reports."""
-        return dict(self.__dict__)
+        check_run_options(self.backend, self.window)
 
 
 @dataclass(frozen=True)
@@ -72,17 +49,17 @@ class CompareResult:
     float_emulator: Trace
     fixed: Trace
     lava: Trace | None
-    lava_check: LavaCheck | None
+    lava_check: LavaNetworkCheck | None
     options: CompareOptions
     network: NetworkResult
 
 
-def _lava_check(check: LavaNetworkCheck, population: str, neurons: int) -> LavaCheck:
+def _lava_report(check: LavaNetworkCheck, population: str, neurons: int) -> dict:
     """The network check of Lava against the emulator, for the one population of a model file."""
     entry = check.populations[population]
-    return LavaCheck(match=entry["match"], steps_compared=check.steps_compared, neurons=neurons,
-                     state_values_compared=entry["states_compared"], spikes_compared=entry["spikes_compared"],
-                     first_mismatch_step=entry["first_mismatch_step"])
+    return {"match": entry["match"], "steps_compared": check.steps_compared, "neurons": neurons,
+            "state_values_compared": entry["states_compared"], "spikes_compared": entry["spikes_compared"],
+            "first_mismatch_step": entry["first_mismatch_step"]}
 
 
 def lower_model(model: ModelFile, stimulus: np.ndarray, target: HardwareTarget, config: QuantConfig,
@@ -125,10 +102,9 @@ def run_compare(model: ModelFile, target: HardwareTarget, config: QuantConfig, o
     population = network.lowered.population(name)
     fixed = network.candidate_trace(name)
     lava = candidate_trace(network.lava, population, spec.dt) if network.lava is not None else None
-    lava_check = _lava_check(network.lava_check, name, population.size) if network.lava_check is not None else None
     return CompareResult(model=model, target=target, neuron=population.neuron, stimulus=stimulus,
                          reference=reference.trace(name), float_emulator=float_trace,
-                         fixed=lava if options.backend == "lava" else fixed, lava=lava, lava_check=lava_check,
+                         fixed=lava if options.backend == "lava" else fixed, lava=lava, lava_check=network.lava_check,
                          options=options, network=network)
 
 
@@ -165,7 +141,7 @@ def build_report(result: CompareResult) -> dict:
                         (result.reference, result.float_emulator, result.fixed, result.lava) if t is not None},
     }
     if result.lava_check is not None:
-        report["lava_matches_emulator"] = result.lava_check.to_dict()
+        report["lava_matches_emulator"] = _lava_report(result.lava_check, name, result.network.lowered.population(name).size)
     return report
 
 

@@ -55,8 +55,15 @@ class NetworkOptions:
         return self.backend == "both" if self.record is None else self.record
 
     def __post_init__(self):
-        if self.backend not in BACKENDS:
-            raise InputError(f"backend must be one of {list(BACKENDS)}, got {self.backend!r}", field="--backend")
+        check_run_options(self.backend, self.window)
+
+
+def check_run_options(backend: str, window: float) -> None:
+    """Refuse an unknown backend or a coincidence window (s) that is not positive."""
+    if backend not in BACKENDS:
+        raise InputError(f"backend must be one of {list(BACKENDS)}, got {backend!r}", field="--backend")
+    if not window > 0:
+        raise InputError(f"the coincidence window must be positive, got {window}", field="--window")
 
 
 @dataclass(frozen=True)
