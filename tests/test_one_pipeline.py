@@ -64,3 +64,15 @@ def test_model_file_and_network_file_give_the_same_report_values(reports):
     # dither at 16 bits moves spikes: the equal values are not the trivial ones of identical trains
     assert single["missed_spikes"] + single["extra_spikes"] > 0 or single["spike_time_error_ms"]["max"] > 0
     assert single["rates_hz"]["reference"] > 10
+
+
+def test_the_python_compare_stays_a_function_after_its_module_is_imported():
+    """``neuromorph.network.compare`` is the function, also after the comparison module and the CLI
+    (which import the pipeline's modules) are loaded: no submodule of the same name replaces it."""
+    import importlib
+
+    import neuromorph.cli.network  # noqa: F401 -- imports the comparison module
+    import neuromorph.network as nmn
+
+    importlib.import_module("neuromorph.network.comparison")
+    assert callable(nmn.compare) and nmn.compare.__module__ == "neuromorph.network"
