@@ -10,25 +10,20 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import InputError
-from .execution.emulator import emulate_float, overflow_summary, trace_from_run
-from .execution.loop import KernelRun
+from .execution.emulator import emulate_float
 from .execution.stimulus import sample_stimulus
 from .execution.trace import Trace
 from .fidelity import compare
 from .model.model_file import ModelFile
-from .network.compare import check_lava
-from .network.emulator import NetworkRun, run_network
+from .network.comparison import (LavaNetworkCheck, NetworkOptions, NetworkResult, candidate_trace,
+                                 check_run_options, compare as network_compare, population_fidelity)
 from .network.ir import NetworkSpec
-from .network.lower import LoweredNetwork, LoweredPopulation, lower_network
+from .network.lower import LoweredNetwork, lower_network
 from .network.model_network import network_of_model, run_model_reference
 from .network.reference import NetworkTrace
-from .progress import BarFactory, no_bars, step_counter
+from .progress import BarFactory, no_bars
 from .quantization.quantize import QuantConfig, QuantizedNeuron
 from .targets import HardwareTarget
-
-BACKENDS = ("emulator", "lava", "both")
-
 
 @dataclass(frozen=True)
 class CompareOptions:
@@ -39,31 +34,12 @@ class CompareOptions:
     stimulus_seed: int | None = None
 
     def __post_init__(self):
-        if self.backend not in BACKENDS:
-            raise InputError(f"backend must be one of {list(BACKENDS)}, got {self.backend!r}", field="--backend")
-        if not self.window > 0:
-            raise InputError(f"the coincidence window must be positive, got {self.window}", field="--window")
-
-
-@dataclass(frozen=True)
-class LavaCheck:
-    """Exact comparison of the Lava fixed_pt run with the emulator (every register, spike and overflow count)."""
-
-    match: bool
-    steps_compared: int
-    neurons: int
-    state_values_compared: int
-    spikes_compared: int
-    first_mismatch_step: int | None
-
-    def to_dict(self) -> dict:
-        """Plain data for reports."""
-        return dict(self.__dict__)
+        check_run_options(self.backend, self.window)
 
 
 @dataclass(frozen=True)
 class CompareResult:
-    """Everything a comparison produced."""
+    """Everything a comparison produced: the one-population network run and the model-file views of it."""
 
     model: ModelFile
     target: HardwareTarget
@@ -73,26 +49,17 @@ class CompareResult:
     float_emulator: Trace
     fixed: Trace
     lava: Trace | None
-    lava_check: LavaCheck | None
+    lava_check: LavaNetworkCheck | None
     options: CompareOptions
+    network: NetworkResult
 
 
-def _candidate_trace(run: NetworkRun, population: LoweredPopulation, dt: float) -> Trace:
-    """A population of an emulator or Lava run as a :class:`Trace` (voltage decoded, overflows summarised)."""
-    neuron = population.neuron
-    result = run.populations[population.name]
-    kernel_run = KernelRun(states=result.states, spikes=result.spikes, overflows=result.overflows,
-                           initial=population.initial)
-    return trace_from_run(kernel_run, run.label, dt, neuron.voltage_lsb, overflow_summary(neuron, result.overflows),
-                          run.wall_time_s)
-
-
-def _lava_check(check, population: str, neurons: int) -> LavaCheck:
+def _lava_report(check: LavaNetworkCheck, population: str, neurons: int) -> dict:
     """The network check of Lava against the emulator, for the one population of a model file."""
     entry = check.populations[population]
-    return LavaCheck(match=entry["match"], steps_compared=check.steps_compared, neurons=neurons,
-                     state_values_compared=entry["states_compared"], spikes_compared=entry["spikes_compared"],
-                     first_mismatch_step=entry["first_mismatch_step"])
+    return {"match": entry["match"], "steps_compared": check.steps_compared, "neurons": neurons,
+            "state_values_compared": entry["states_compared"], "spikes_compared": entry["spikes_compared"],
+            "first_mismatch_step": entry["first_mismatch_step"]}
 
 
 def lower_model(model: ModelFile, stimulus: np.ndarray, target: HardwareTarget, config: QuantConfig,
@@ -110,36 +77,35 @@ def lower_model(model: ModelFile, stimulus: np.ndarray, target: HardwareTarget, 
 
 def run_compare(model: ModelFile, target: HardwareTarget, config: QuantConfig, options: CompareOptions = CompareOptions(),
                 progress: Callable[[str], None] = lambda message: None, bars: BarFactory = no_bars) -> CompareResult:
-    """Run Brian2, the float emulator, the fixed-point emulator and/or Lava on one stimulus.
+    """Run Brian2, the fixed-point emulator and/or Lava, and the float emulator on one stimulus.
 
     The model file runs as a network of one population fed by its sampled stimulus
-    (:func:`~neuromorph.network.model_network.network_of_model`), through the network
-    pipeline's Brian2 runner, lowering, emulator and Lava graph. ``bars`` shows progress
-    bars for Brian2 and the emulators (none by default).
+    (:func:`~neuromorph.network.model_network.network_of_model`) through the network
+    comparison (:func:`neuromorph.network.comparison.compare`: the one Brian2 runner,
+    lowering, emulator, Lava graph and fidelity), with every register recorded, no float
+    floor, and the population always the integer program. The float emulator (the same
+    algorithm in float64) splits the error into algorithm and quantisation. With
+    ``backend="lava"`` the emulator runs too (for the exact check) and Lava is the candidate.
+    ``bars`` shows progress bars for Brian2 and the emulators (none by default).
     """
     stimulus = sample_stimulus(model.stimulus, model.simulation, options.stimulus_seed)
-    spec, reference, lowered = lower_model(model, stimulus, target, config, progress, bars)
-    name = spec.populations[0].name
-    population = lowered.population(name)
+    spec = network_of_model(model, stimulus)
+    progress(f"Brian2 reference: {stimulus.shape[1]} neurons x {stimulus.shape[0]} steps")
+    reference = run_model_reference(model, spec, bars=bars)
+    network_options = NetworkOptions(backend="emulator" if options.backend == "emulator" else "both", floor=False,
+                                     window=options.window, record=True, lif="never")
+    network = network_compare(spec, target, config, network_options, progress, method=config.method,
+                              reference=reference, bars=bars)
     progress("float emulator (same algorithm, float64)")
     float_trace = emulate_float(model, stimulus, method=config.method, bars=bars)
-    progress(f"fixed-point emulator ({config.state_bits} bits, {config.rounding})")
-    with bars(len(stimulus), "fixed-point emulator", "step") as bar:
-        emulated = run_network(lowered, record=True, progress=step_counter(bar, len(stimulus)))
-    fixed = _candidate_trace(emulated, population, model.simulation.dt)
-    lava, lava_check = None, None
-    if options.backend in ("lava", "both"):
-        from .network.lava_graph import run_graph  # Lava is imported only when it is used
-
-        progress("Lava fixed_pt process on Loihi2SimCfg")
-        lava_run = run_graph(lowered, record=True)
-        lava = _candidate_trace(lava_run, population, model.simulation.dt)
-        lava_check = _lava_check(check_lava(emulated, lava_run), name, population.size)
-    if options.backend == "lava":
-        fixed = lava
+    name = spec.populations[0].name
+    population = network.lowered.population(name)
+    fixed = network.candidate_trace(name)
+    lava = candidate_trace(network.lava, population, spec.dt) if network.lava is not None else None
     return CompareResult(model=model, target=target, neuron=population.neuron, stimulus=stimulus,
-                         reference=reference.trace(name), float_emulator=float_trace, fixed=fixed,
-                         lava=lava, lava_check=lava_check, options=options)
+                         reference=reference.trace(name), float_emulator=float_trace,
+                         fixed=lava if options.backend == "lava" else fixed, lava=lava, lava_check=network.lava_check,
+                         options=options, network=network)
 
 
 def _rates(trace: Trace) -> float:
@@ -149,7 +115,9 @@ def _rates(trace: Trace) -> float:
 def build_report(result: CompareResult) -> dict:
     """The machine-readable report (documented in the README)."""
     window = result.options.window
-    main = compare(result.reference, result.fixed, window=window).to_dict()
+    name = result.network.spec.populations[0].name
+    main = population_fidelity(result.network, name, per_neuron=True) if result.options.backend != "lava" \
+        else compare(result.reference, result.fixed, window=window).to_dict()
     report = {
         "model": result.model.spec.name,
         "model_file": result.model.path,
@@ -173,7 +141,7 @@ def build_report(result: CompareResult) -> dict:
                         (result.reference, result.float_emulator, result.fixed, result.lava) if t is not None},
     }
     if result.lava_check is not None:
-        report["lava_matches_emulator"] = result.lava_check.to_dict()
+        report["lava_matches_emulator"] = _lava_report(result.lava_check, name, result.network.lowered.population(name).size)
     return report
 
 

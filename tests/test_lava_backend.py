@@ -12,7 +12,7 @@ from neuromorph.execution.loop import run_kernel
 from neuromorph.execution.stimulus import sample_stimulus
 from neuromorph.lava_backend import run_lava
 from neuromorph.model.model_file import load_model
-from neuromorph.network.compare import check_lava
+from neuromorph.network.comparison import check_lava
 from neuromorph.network.emulator import NetworkRun, PopulationRun, run_network
 from neuromorph.network.lower import lower_network, recorded_variables
 from neuromorph.network.model_network import network_of_model

@@ -7,7 +7,7 @@ import pytest
 from scipy.signal import welch
 
 from neuromorph.cli import main
-from neuromorph.network.compare import NetworkOptions, build_report, check_lava, compare, recurrent_populations
+from neuromorph.network.comparison import NetworkOptions, build_report, check_lava, compare, recurrent_populations
 from neuromorph.network.emulator import run_network
 from neuromorph.network.lava_graph import run_graph
 from neuromorph.network.lower import lower_network, recorded_variables

@@ -13,8 +13,8 @@ from ..errors import NeuromorphError, OverflowDetected
 from .options import (
     add_codegen_option,
     add_quantization_options,
+    add_run_options,
     add_target_option,
-    add_window_option,
     check_arguments,
     json_text,
     log,
@@ -35,17 +35,12 @@ def add_network(subparsers) -> None:
     p.add_argument("network", help="network file (TOML)")
     add_target_option(p)
     add_quantization_options(p)
-    p.add_argument("--backend", choices=("emulator", "lava", "both"), default="emulator",
-                   help="fixed-point backends to run (both: the Lava graph checked against the emulator)")
     p.add_argument("--network-seed", type=int, dest="network_seed", help=NETWORK_SEED_HELP)
     p.add_argument("--no-floor", dest="floor", action="store_false",
                    help="skip the perturbed Brian2 run that measures the float model's own divergence")
     add_codegen_option(p)
-    add_window_option(p)
-    p.add_argument("--out", default="out/network", help="output directory (default out/network)")
-    p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    p.add_argument("--strict", action="store_true",
-                   help="fail (exit 3) if any register or intermediate overflowed or any weight was clipped")
+    add_run_options(p, backend="emulator", out="out/network", out_help="output directory",
+                    strict_help="fail (exit 3) if any register or intermediate overflowed or any weight was clipped")
     p.set_defaults(handler=run_network_command)
 
 
@@ -133,7 +128,7 @@ def network_problems(report: dict) -> dict[str, str]:
 
 def run_network_command(args: argparse.Namespace) -> int:
     """``neuromorph network``: run the pipeline, print the table, write the report and figures."""
-    from ..network import compare as network_compare
+    from ..network import comparison as network_compare
     from ..network.plots import plot_activity, plot_statistics
 
     out, spec, target, config = network_inputs(args)

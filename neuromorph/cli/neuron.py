@@ -8,8 +8,8 @@ from ..errors import NeuromorphError, OverflowDetected
 from .options import (
     add_codegen_option,
     add_quantization_options,
+    add_run_options,
     add_target_option,
-    add_window_option,
     check_arguments,
     gamma_text,
     grid_field,
@@ -30,12 +30,8 @@ def add_compare(subparsers) -> None:
     add_quantization_options(p)
     p.add_argument("--stimulus-seed", type=int, help="override the model file's stimulus seed (default: the file's)")
     add_codegen_option(p, "Brian2 code generation of the reference (default: the model file's)")
-    p.add_argument("--backend", choices=("emulator", "lava", "both"), default="both",
-                   help="fixed-point backends to run (both: Lava checked against the emulator)")
-    add_window_option(p)
-    p.add_argument("--out", default="out", help="output directory for report.json and compare.png")
-    p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    p.add_argument("--strict", action="store_true", help="fail (exit 3) if any register or intermediate overflowed")
+    add_run_options(p, backend="both", out="out", out_help="output directory for report.json and compare.png",
+                    strict_help="fail (exit 3) if any register or intermediate overflowed")
     p.set_defaults(handler=run_compare_command)
 
 
@@ -159,5 +155,5 @@ def run_compare_command(args: argparse.Namespace) -> int:
     if args.strict and overflowed:
         raise OverflowDetected(f"overflow during the run: {overflowed}")
     if result.lava_check is not None and not result.lava_check.match:
-        raise NeuromorphError(f"Lava fixed_pt and emulator disagree from step {result.lava_check.first_mismatch_step}")
+        raise NeuromorphError(f"Lava fixed_pt and emulator disagree: {result.lava_check.populations}")
     return 0

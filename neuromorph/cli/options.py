@@ -161,6 +161,16 @@ def add_window_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", type=float, default=2.0, help="coincidence window in ms (default 2)")
 
 
+def add_run_options(p: argparse.ArgumentParser, *, backend: str, out: str, out_help: str, strict_help: str) -> None:
+    """``--backend``, ``--window``, ``--out``, ``--json`` and ``--strict`` of the commands that compare runs."""
+    p.add_argument("--backend", choices=("emulator", "lava", "both"), default=backend,
+                   help="fixed-point backends to run (both: Lava checked against the emulator)")
+    add_window_option(p)
+    p.add_argument("--out", default=out, help=out_help)
+    p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    p.add_argument("--strict", action="store_true", help=strict_help)
+
+
 def add_codegen_option(p: argparse.ArgumentParser, help_text: str = CODEGEN_HELP) -> None:
     """``--codegen``: a Brian2 target asked for (see :func:`reference_codegen`)."""
     p.add_argument("--codegen", choices=("numpy", "cython"), help=help_text)

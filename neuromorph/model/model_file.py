@@ -102,6 +102,10 @@ class OUStimulus(Section):
     seed: Seed = 0
 
 
+#: A stimulus table: a step or an Ornstein-Uhlenbeck current (``kind`` chooses).
+StimulusTable = Annotated[Union[StepStimulus, OUStimulus], Field(discriminator="kind")]
+
+
 class SimulationSection(Section):
     """``[simulation]``: time step, duration, population size, Brian2 method and target."""
 
@@ -116,7 +120,7 @@ class ModelFileSchema(Section):
     """A whole model file (see the README for every key)."""
 
     neuron: NeuronSection
-    stimulus: Annotated[Union[StepStimulus, OUStimulus], Field(discriminator="kind")]
+    stimulus: StimulusTable
     simulation: SimulationSection
     parameters: dict[ParameterName, AnyQuantity] = {}
     initial: dict[Identifier, NumberOrText] = {}
@@ -144,7 +148,7 @@ class PopulationModelSchema(ModelFileSchema):
     [simulation] and ``[neuron] input`` are optional (a network drives it)."""
 
     neuron: PopulationNeuronSection
-    stimulus: Annotated[Union[StepStimulus, OUStimulus], Field(discriminator="kind")] | None = None
+    stimulus: StimulusTable | None = None
     simulation: PopulationSimulationSection = PopulationSimulationSection()
 
 
@@ -248,16 +252,20 @@ def _simulation(section: SimulationSection, source: str) -> SimulationConfig:
                             method=section.method, codegen=section.codegen)
 
 
-def _stimulus(section: StepStimulus | OUStimulus, source: str, unit) -> StimulusConfig:
-    """The [stimulus] section in SI units; ``unit`` is a Brian2 unit of the model input's dimension."""
+def stimulus_config(section: StepStimulus | OUStimulus, source: str, unit, field: str = "stimulus"
+                    ) -> StimulusConfig:
+    """A stimulus table (a model file's ``[stimulus]``, a network file's current source) in SI units.
+
+    ``unit`` is a Brian2 unit of the driven input's dimension; ``field`` locates errors.
+    """
     values = section.model_dump()
     if values.get("stop", 0.0) is None:
         values["stop"] = float("inf")
     for key in ("amplitude", "mean", "sigma"):
         if key in values:
-            values[key] = to_si(values[key], unit=unit, source=source, field=f"stimulus.{key}")
+            values[key] = to_si(values[key], unit=unit, source=source, field=f"{field}.{key}")
     if values.get("sigma", 0.0) < 0:
-        raise ModelFileError("must be >= 0", source, "stimulus.sigma")
+        raise ModelFileError("must be >= 0", source, f"{field}.sigma")
     return StimulusConfig(**values)
 
 
@@ -386,6 +394,6 @@ def load_model(path: str | Path) -> ModelFile:
     return ModelFile(
         path=source, spec=spec, parameters=MappingProxyType(parameters),
         initial=MappingProxyType(_initial(schema.initial, spec, source)),
-        stimulus=_stimulus(schema.stimulus, source, brian2.get_unit(spec.stimulus.dimension)),
+        stimulus=stimulus_config(schema.stimulus, source, brian2.get_unit(spec.stimulus.dimension)),
         simulation=_simulation(schema.simulation, source),
     )

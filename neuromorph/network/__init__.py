@@ -35,7 +35,7 @@ def compare(spec, target="loihi2", backend: str = "emulator", config=None, floor
     emulator, every spike and state); ``config``: a :class:`~neuromorph.quantization.quantize.QuantConfig`
     (default: the target's); ``floor``: also measure the float model's own divergence.
     """
-    from .compare import NetworkOptions, build_report, compare as run
+    from .comparison import NetworkOptions, build_report, compare as run
 
     target = _target(target)
     result = run(spec, target, config, NetworkOptions(backend=backend, floor=floor, **options))

@@ -88,6 +88,11 @@ class LoweredPopulation:
         return self.kind == "lif"
 
     @property
+    def voltage_register(self) -> int:
+        """Row of the voltage in the state matrix: Lava's ``v`` (row 1 of ``u``, ``v``) or the program's register 0."""
+        return 1 if self.kind == "lif" else 0
+
+    @property
     def voltage_lsb(self) -> float:
         """LSB of the voltage register (V): Lava's ``v`` for a LIF population, else the program's."""
         return self.lif.v_lsb if self.kind == "lif" else self.neuron.voltage_lsb

@@ -41,6 +41,13 @@ equivalent Brian2 script.
     size = 200
     rate = "10 * Hz"                # or a list, one rate per train
 
+    [sources.drive]
+    kind = "current"                # a sampled input: sets a parameter of the target every step
+    target = "E"
+    variable = "I_inj"              # declared in E's equations (I_inj : amp/meter**2)
+    stimulus = { kind = "ou", mean = "10 * uA/cm**2", sigma = "3 * uA/cm**2", tau = "2 * ms", seed = 3 }
+                                    # the keys of a model file's [stimulus]: "step" or "ou"
+
     [sources.cue]
     kind = "spike_times"
     size = 3
@@ -85,17 +92,19 @@ from pydantic import Field
 
 from ..errors import InputError, LoweringError
 from ..files import read_toml_file
+from ..execution.stimulus import sample_stimulus
 from ..model.from_brian2 import (numeric_values, parse_condition, parse_equations, parse_refractory, parse_reset,
                                  to_ir_expression)
 from ..model.model_file import (Code, EquationsText, Method, ModelName, PopulationModel, PositiveTime, RefractoryText,
-                                Size, check_equations, check_units, load_population_model)
+                                SimulationConfig, Size, StimulusTable, check_equations, check_units,
+                                load_population_model, stimulus_config)
 from ..model.names import ParameterName, builtin_names
 from ..model.neuron_spec import V, compile_expression
 from ..schema import AnyQuantity, Identifier, NumberOrText, Section, Seed, by_shape, quantity, text, validate_file
 from ..units import to_si
 from .brian2_import import equations_text
-from .ir import (NetworkSpec, NeuronModel, PoissonSource, Population, Projection, SIQuantity, SpikeTimesSource,
-                 unit_string, within)
+from .ir import (CurrentSource, NetworkSpec, NeuronModel, PoissonSource, Population, Projection, SIQuantity,
+                 SpikeTimesSource, unit_string, within)
 
 EFFECT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(\+=|-=)\s*w\s*$")
 #: The keys of a population that define its neuron (as in a model file's [neuron], plus ``method``).
@@ -172,6 +181,16 @@ class SpikeTimesSection(Section):
     time_unit: PositiveTime | None = None
 
 
+class CurrentSection(Section):
+    """``kind = "current"``: ``variable`` of ``target`` (a parameter of its equations) set every step to a sampled
+    ``stimulus`` (the keys of a model file's ``[stimulus]``: a step or an Ornstein-Uhlenbeck current)."""
+
+    kind: Literal["current"]
+    target: Identifier
+    variable: Identifier
+    stimulus: StimulusTable
+
+
 class ProbabilityConnect(Section):
     """``rule = "probability"``: each pair with probability ``p``."""
 
@@ -235,7 +254,8 @@ class NetworkFileSchema(Section):
 
     simulation: SimulationSection
     populations: Annotated[dict[Identifier, PopulationSection], Field(min_length=1)]
-    sources: dict[Identifier, Annotated[Union[PoissonSection, SpikeTimesSection], Field(discriminator="kind")]] = {}
+    sources: dict[Identifier, Annotated[Union[PoissonSection, SpikeTimesSection, CurrentSection],
+                                        Field(discriminator="kind")]] = {}
     projections: dict[Identifier, ProjectionSection] = {}
 
 
@@ -320,6 +340,25 @@ def _source(name: str, section: PoissonSection | SpikeTimesSection, source: str)
     times = _times(section, source, field)
     with within(field):
         return SpikeTimesSource(name=name, size=section.size, indices=section.indices, times_s=times)
+
+
+def _current(name: str, section: CurrentSection, populations: dict, simulation, source: str) -> CurrentSource:
+    """A sampled input: the stimulus drawn for every neuron of its target, in SI units of its variable."""
+    field = f"sources.{name}"
+    if section.target not in populations:
+        raise NetworkFileError(f"unknown target '{section.target}'; populations: {sorted(populations)}", source,
+                               f"{field}.target")
+    population = populations[section.target]
+    parameters = {n: eq.dim for n, eq in parse_equations(population.model.equations).items() if eq.type == PARAMETER}
+    if section.variable not in parameters:
+        raise NetworkFileError(f"'{section.variable}' is not a parameter declared in the equations of "
+                               f"'{section.target}'; parameters: {sorted(parameters)}", source, f"{field}.variable")
+    dimensions = parameters[section.variable]
+    config = stimulus_config(section.stimulus, source, brian2.Quantity(1.0, dim=dimensions), f"{field}.stimulus")
+    run = SimulationConfig(dt=simulation.dt, duration=simulation.duration, neurons=population.size)
+    with within(field):
+        return CurrentSource(name=name, target=section.target, variable=section.variable,
+                             values=sample_stimulus(config, run), unit=unit_string(dimensions))
 
 
 # ----------------------------------------------------------------------------------------
@@ -581,7 +620,8 @@ def load_network(path: str | Path, *, seed: int | None = None) -> NetworkSpec:
     simulation = schema.simulation
     base_dir, seed = Path(path).parent, simulation.seed if seed is None else seed
     populations = {n: _population(n, s, base_dir, seed, source) for n, s in schema.populations.items()}
-    sources = {n: _source(n, s, source) for n, s in schema.sources.items()}
+    sources = {n: _current(n, s, populations, simulation, source) if isinstance(s, CurrentSection)
+               else _source(n, s, source) for n, s in schema.sources.items()}
     groups = {**populations, **sources}
     projections = [_projection(n, s, groups, populations, seed, source) for n, s in schema.projections.items()]
     try:

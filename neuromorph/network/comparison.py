@@ -15,14 +15,17 @@
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 
 from ..errors import InputError
-from ..execution.emulator import spike_trains_from
+from ..execution.emulator import spike_trains_from, trace_from_run
+from ..execution.loop import KernelRun
+from ..execution.trace import Trace
+from ..fidelity import compare as fidelity_compare
+from ..progress import BarFactory, no_bars, step_counter
 from ..quantization.quantize import QuantConfig
 from .emulator import NetworkRun, run_network
 from .ir import NetworkSpec
@@ -42,10 +45,25 @@ class NetworkOptions:
     window: float = 2e-3
     codegen: str | None = None
     statistics: StatisticsConfig = StatisticsConfig()
+    record: bool | None = None
+    lif: str = "auto"
+
+    @property
+    def records_states(self) -> bool:
+        """Whether the candidate keeps every register of every step: ``record``, by default with ``both``
+        (for the exact check against Lava and the voltage error)."""
+        return self.backend == "both" if self.record is None else self.record
 
     def __post_init__(self):
-        if self.backend not in BACKENDS:
-            raise InputError(f"backend must be one of {list(BACKENDS)}, got {self.backend!r}", field="--backend")
+        check_run_options(self.backend, self.window)
+
+
+def check_run_options(backend: str, window: float) -> None:
+    """Refuse an unknown backend or a coincidence window (s) that is not positive."""
+    if backend not in BACKENDS:
+        raise InputError(f"backend must be one of {list(BACKENDS)}, got {backend!r}", field="--backend")
+    if not window > 0:
+        raise InputError(f"the coincidence window must be positive, got {window}", field="--window")
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,12 @@ class NetworkResult:
     recurrent: dict
     options: NetworkOptions
     wall_time_s: dict
+    fidelity: dict = field(default_factory=dict)
+    lava: NetworkRun | None = None
+
+    def candidate_trace(self, population: str) -> Trace:
+        """The candidate's run of ``population`` as a :class:`Trace` (voltage decoded when recorded)."""
+        return candidate_trace(self.candidate, self.lowered.population(population), self.spec.dt)
 
 
 def recurrent_populations(spec: NetworkSpec) -> dict[str, bool]:
@@ -134,23 +158,29 @@ def _candidate_trains(run: NetworkRun, name: str, dt: float) -> tuple:
 
 
 def compare(spec: NetworkSpec, target, config: QuantConfig | None = None, options: NetworkOptions = NetworkOptions(),
-            progress: Callable[[str], None] = lambda message: None, method: str | None = None) -> NetworkResult:
-    """Run the pipeline of the module docstring and return its results (see :func:`build_report`)."""
+            progress: Callable[[str], None] = lambda message: None, method: str | None = None,
+            reference: NetworkTrace | None = None, bars: BarFactory = no_bars) -> NetworkResult:
+    """Run the pipeline of the module docstring and return its results (see :func:`build_report`).
+
+    ``reference``: the Brian2 run of ``spec`` when the caller has it (recording
+    :func:`~neuromorph.network.lower.recorded_variables`), else it is run here. ``bars``
+    shows progress bars for Brian2 and the emulator.
+    """
     walls = {}
     config = config or QuantConfig.for_target(target)
     check_network_fits(spec, target)
-    progress(f"Brian2 reference: {spec.summary()}")
-    reference = run_network_brian2(spec, codegen=options.codegen,
-                                   record=Recording(variables=recorded_variables(spec)))
+    if reference is None:
+        progress(f"Brian2 reference: {spec.summary()}")
+        reference = run_network_brian2(spec, codegen=options.codegen,
+                                       record=Recording(variables=recorded_variables(spec)), bars=bars)
     walls["brian2"] = reference.extra.get("wall_time_s")
     replayed = replay_sources(spec, reference)
     progress(f"lowering for {target.name} ({config.state_bits}-bit state, {config.rounding} rounding)")
-    lowered = lower_network(replayed, reference, target, config, method)
-    record = options.backend == "both"
-    started = time.perf_counter()
-    candidate = run_network(lowered, record=record) if options.backend in ("emulator", "both") else None
-    walls["emulator"] = time.perf_counter() - started if candidate is not None else None
-    lava_check = None
+    lowered = lower_network(replayed, reference, target, config, method, lif=options.lif)
+    record = options.records_states
+    candidate = _run_emulator(lowered, record, progress, bars) if options.backend in ("emulator", "both") else None
+    walls["emulator"] = candidate.wall_time_s if candidate is not None else None
+    lava_check, lava = None, None
     if options.backend in ("lava", "both"):
         from .lava_graph import run_graph  # Lava is imported only when it is used
 
@@ -175,9 +205,47 @@ def compare(spec: NetworkSpec, target, config: QuantConfig | None = None, option
             reference.duration, spec.dt, floor=floor.populations[name].spike_trains if floor else None,
             config=replace(options.statistics, coincidence_window_s=options.window), name=name,
             labels=("brian2", candidate.label, "brian2 perturbed"))
+    fidelity = {p.name: fidelity_compare(reference.trace(p.name), candidate_trace(candidate, p, spec.dt),
+                                         window=options.window) for p in lowered.populations}
     return NetworkResult(spec=spec, target=target, lowered=lowered, reference=reference, floor=floor,
                          candidate=candidate, lava_check=lava_check, statistics=statistics,
-                         recurrent=recurrent_populations(spec), options=options, wall_time_s=walls)
+                         recurrent=recurrent_populations(spec), options=options, wall_time_s=walls,
+                         fidelity=fidelity, lava=lava)
+
+
+def _run_emulator(lowered: LoweredNetwork, record: bool, progress, bars: BarFactory) -> NetworkRun:
+    progress(f"fixed-point emulator ({lowered.n_steps} steps)")
+    with bars(lowered.n_steps, "fixed-point emulator", "step") as bar:
+        return run_network(lowered, record=record, progress=step_counter(bar, lowered.n_steps))
+
+
+def candidate_trace(run: NetworkRun, population, dt: float) -> Trace:
+    """One population of an emulator or Lava run as a :class:`Trace`.
+
+    ``v[k]`` is the voltage at ``t = k dt`` (before step ``k``), decoded from the voltage
+    register when the run recorded its states (else ``(0, N)``); ``extra`` holds the
+    overflow counts per register and per operation (for a lowered program) and the wall time.
+    """
+    result = run.populations[population.name]
+    overflows = {"overflows": {}, "operation_overflows": {}}
+    if population.neuron is not None:
+        program = population.neuron.program
+        overflows = {"overflows": program.register_overflows(result.overflows),
+                     "operation_overflows": program.overflow_report(result.overflows)}
+    kernel_run = KernelRun(states=None if result.states is None else result.states[:, population.voltage_register:],
+                           spikes=result.spikes, overflows=result.overflows,
+                           initial=population.initial[population.voltage_register:])
+    return trace_from_run(kernel_run, run.label, dt, population.voltage_lsb, overflows, run.wall_time_s)
+
+
+def population_fidelity(result: NetworkResult, name: str, per_neuron: bool = False) -> dict:
+    """Spike-timing fidelity of one population (:func:`neuromorph.fidelity.compare`): Gamma (mean and
+    worst over neurons, or why undefined), spike-time error, missed and extra spikes, voltage RMSE
+    (None unless the candidate recorded its states); ``per_neuron`` adds every neuron's entry."""
+    fidelity = result.fidelity[name].to_dict()
+    for key in ("reference", "candidate") + (() if per_neuron else ("per_neuron",)):
+        fidelity.pop(key)
+    return fidelity
 
 
 def _population_report(result: NetworkResult, name: str) -> dict:
@@ -202,6 +270,7 @@ def _population_report(result: NetworkResult, name: str) -> dict:
                      "floor": stats.floor.mean_rate_hz if stats.floor else None},
         "gamma": {"mean": comparison["gamma_mean"], "worst": comparison["gamma_min"],
                   "floor": stats.floor_vs_reference.gamma_mean if stats.floor_vs_reference else None},
+        "fidelity": population_fidelity(result, name),
         "statistics": stats.to_dict(),
         "overflows": overflows,
         "formats": population.neuron.formats() if population.neuron is not None else None,
