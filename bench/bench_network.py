@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 import brian2
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

@@ -12,9 +12,8 @@ import argparse
 from ..errors import NeuromorphError, OverflowDetected
 from .options import (
     add_codegen_option,
-    add_quantization_options,
+    add_input_options,
     add_run_options,
-    add_target_option,
     check_arguments,
     json_text,
     log,
@@ -32,9 +31,7 @@ def add_network(subparsers) -> None:
     """Register ``network``."""
     p = subparsers.add_parser("network", help="run a network file in Brian2 and in fixed point (emulator and/or "
                                               "Lava graph) and report per-population fidelity")
-    p.add_argument("network", help="network file (TOML)")
-    add_target_option(p)
-    add_quantization_options(p)
+    add_input_options(p, "network", "network file (TOML)")
     p.add_argument("--network-seed", type=int, dest="network_seed", help=NETWORK_SEED_HELP)
     p.add_argument("--no-floor", dest="floor", action="store_false",
                    help="skip the perturbed Brian2 run that measures the float model's own divergence")
@@ -48,9 +45,7 @@ def add_export(subparsers) -> None:
     """Register ``export``."""
     p = subparsers.add_parser("export", help="lower a network file for a target, write it as data (JSON, .npy, "
                                              "SHA-256 manifest) and print its resource report")
-    p.add_argument("network", help="network file (TOML)")
-    add_target_option(p)
-    add_quantization_options(p)
+    add_input_options(p, "network", "network file (TOML)")
     p.add_argument("--out", required=True, help="output directory of the export")
     p.add_argument("--network-seed", type=int, dest="network_seed", help=NETWORK_SEED_HELP)
     add_codegen_option(p)

@@ -7,9 +7,8 @@ import dataclasses
 from ..errors import NeuromorphError, OverflowDetected
 from .options import (
     add_codegen_option,
-    add_quantization_options,
+    add_input_options,
     add_run_options,
-    add_target_option,
     check_arguments,
     gamma_text,
     grid_field,
@@ -25,9 +24,7 @@ from .options import (
 def add_compare(subparsers) -> None:
     """Register ``compare``."""
     p = subparsers.add_parser("compare", help="run Brian2 and the fixed-point neuron on the same input and compare")
-    p.add_argument("model", help="model file (TOML)")
-    add_target_option(p)
-    add_quantization_options(p)
+    add_input_options(p, "model", "model file (TOML)")
     p.add_argument("--stimulus-seed", type=int, help="override the model file's stimulus seed (default: the file's)")
     add_codegen_option(p, "Brian2 code generation of the reference (default: the model file's)")
     add_run_options(p, backend="both", out="out", out_help="output directory for report.json and compare.png",
@@ -39,9 +36,7 @@ def add_lower(subparsers) -> None:
     """Register ``lower``."""
     p = subparsers.add_parser("lower", help="print the integer program of a model on a target, with widths, "
                                             "operation counts and table memory")
-    p.add_argument("model", help="model file (TOML)")
-    add_target_option(p)
-    add_quantization_options(p)
+    add_input_options(p, "model", "model file (TOML)")
     p.add_argument("--json", action="store_true", help="print the formats and counts as JSON instead")
     p.set_defaults(handler=run_lower_command)
 

@@ -161,6 +161,13 @@ def add_window_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", type=float, default=2.0, help="coincidence window in ms (default 2)")
 
 
+def add_input_options(p: argparse.ArgumentParser, name: str, help_text: str) -> None:
+    """The input file (positional ``name``), ``--target`` and the quantisation options of a lowering command."""
+    p.add_argument(name, help=help_text)
+    add_target_option(p)
+    add_quantization_options(p)
+
+
 def add_run_options(p: argparse.ArgumentParser, *, backend: str, out: str, out_help: str, strict_help: str) -> None:
     """``--backend``, ``--window``, ``--out``, ``--json`` and ``--strict`` of the commands that compare runs."""
     p.add_argument("--backend", choices=("emulator", "lava", "both"), default=backend,
