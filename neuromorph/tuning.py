@@ -19,14 +19,13 @@ import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Callable, Iterable, Literal
+from typing import Annotated, Callable, ClassVar, Iterable, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .distributed import dask_client
 from .errors import ConfigError, InputError
-from .execution.emulator import spike_trains_from
 from .execution.stimulus import sample_stimulus
 from .execution.trace import Trace
 from .fidelity import compare
@@ -35,6 +34,7 @@ from .model.model_file import ModelFile
 from .progress import BarFactory, no_bars
 from .quantization.fixed_point import ROUNDING_MODES
 from .quantization.formats import RangeProfile
+from .network.comparison import candidate_trace
 from .network.emulator import run_network
 from .network.lower import lower_network, reference_profile
 from .network.model_network import network_of_model, run_model_brian2, run_model_reference
@@ -89,6 +89,43 @@ class Benchmark:
         digest.update(repr((self.profile, self.target, self.window)).encode())
         return digest.hexdigest()
 
+    #: The command that runs a configuration this benchmark chose.
+    command: ClassVar[str] = "compare"
+
+    @property
+    def name(self) -> str:
+        """The model's name (results are stored under it)."""
+        return self.model.spec.name
+
+    def evaluate(self, candidate: Candidate) -> dict:
+        """Fidelity of one candidate on every held-out seed (plain data, one JSON line)."""
+        config = candidate.config(self.target, default_method(self.model.simulation.method))
+        spec = network_of_model(self.model, self.stimulus)
+        name = spec.populations[0].name
+        lowered = lower_network(spec, None, self.target, config, method=config.method, lif="never",
+                                profiles={name: self.profile})
+        population = lowered.population(name)
+        run = run_network(lowered, record=False, parallel=False)
+        trace = candidate_trace(run, population, spec.dt)
+        size = self.stimulus.shape[1] // len(self.seeds)
+        per_seed = [compare(seed_slice(self.reference, i, size), seed_slice(trace, i, size),
+                            window=self.window).to_dict() for i in range(len(self.seeds))]
+        gammas = [r["gamma"] for r in per_seed]
+        undefined = next((r["gamma_undefined"] for r in per_seed if r["gamma"] is None), None)
+        errors = [r["spike_time_error_ms"]["mean"] for r in per_seed if r["spike_time_error_ms"]["mean"] is not None]
+        return {
+            "key": candidate.key(), "model": self.model.spec.name, "target": self.target.name,
+            "benchmark": self.fingerprint,
+            **dataclasses.asdict(candidate),
+            "seeds": list(self.seeds), "gamma_per_seed": gammas,
+            "gamma": None if undefined else float(np.mean(gammas)),
+            "gamma_min": None if undefined else float(np.min(gammas)),
+            "gamma_undefined": undefined,
+            "spike_time_error_ms": float(np.mean(errors)) if errors else None,
+            "table_memory_bits": population.neuron.table_memory_bits,
+            "overflows": int(run.populations[name].overflows.sum()),
+        }
+
 
 def held_out_seeds(model: ModelFile, count: int) -> tuple[int, ...]:
     """``count`` stimulus seeds distinct from the model file's own."""
@@ -121,34 +158,10 @@ def seed_slice(trace: Trace, index: int, size: int) -> Trace:
     return dataclasses.replace(trace, spike_trains=trace.spike_trains[cut], v=trace.v[:, cut])
 
 
-def evaluate(bench: Benchmark, candidate: Candidate) -> dict:
-    """Fidelity of one candidate on every held-out seed (plain data, one JSON line)."""
-    config = candidate.config(bench.target, default_method(bench.model.simulation.method))
-    spec = network_of_model(bench.model, bench.stimulus)
-    name = spec.populations[0].name
-    lowered = lower_network(spec, None, bench.target, config, method=config.method, lif="never",
-                            profiles={name: bench.profile})
-    run = run_network(lowered, record=False, parallel=False).populations[name]
-    neuron = lowered.population(name).neuron
-    dt = bench.model.simulation.dt
-    trace = Trace(label="emulator", dt=dt, duration=len(bench.stimulus) * dt, spike_trains=spike_trains_from(run.spikes, dt),
-                  t=np.empty(0), v=np.empty((0, bench.stimulus.shape[1])))
-    size = bench.stimulus.shape[1] // len(bench.seeds)
-    per_seed = [compare(seed_slice(bench.reference, i, size), seed_slice(trace, i, size), window=bench.window).to_dict()
-                for i in range(len(bench.seeds))]
-    gammas = [r["gamma"] for r in per_seed]
-    undefined = next((r["gamma_undefined"] for r in per_seed if r["gamma"] is None), None)
-    errors = [r["spike_time_error_ms"]["mean"] for r in per_seed if r["spike_time_error_ms"]["mean"] is not None]
-    return {
-        "key": candidate.key(), "model": bench.model.spec.name, "target": bench.target.name,
-        "benchmark": bench.fingerprint,
-        **dataclasses.asdict(candidate),
-        "seeds": list(bench.seeds), "gamma_per_seed": gammas,
-        "gamma": None if undefined else float(np.mean(gammas)), "gamma_min": None if undefined else float(np.min(gammas)),
-        "gamma_undefined": undefined,
-        "spike_time_error_ms": float(np.mean(errors)) if errors else None,
-        "table_memory_bits": neuron.table_memory_bits, "overflows": int(run.overflows.sum()),
-    }
+def evaluate(bench, candidate: Candidate) -> dict:
+    """Fidelity of one candidate on a benchmark's held-out inputs (a :class:`Benchmark` of a model file,
+    or a :class:`~neuromorph.network.benchmark.NetworkBenchmark`): one JSON-able record."""
+    return bench.evaluate(candidate)
 
 
 class Evaluator:
@@ -221,7 +234,7 @@ def load_results(path: Path, warn: Callable[[str], None] = lambda m: None) -> di
 def belongs(record: dict, bench: Benchmark) -> bool:
     """Whether a stored result was measured on this benchmark (model, stimuli, target, seeds)."""
     return (record.get("model"), record.get("target"), record.get("seeds"), record.get("benchmark")) == (
-        bench.model.spec.name, bench.target.name, list(bench.seeds), bench.fingerprint)
+        bench.name, bench.target.name, list(bench.seeds), bench.fingerprint)
 
 
 def usable_cores() -> int:
@@ -294,8 +307,15 @@ def search_space(target: HardwareTarget, bits: Iterable[int] | None = None, lut_
 
 
 def reaches(record: dict, min_gamma: float) -> bool:
-    """Whether a point's mean Gamma is defined and meets the bar."""
-    return record["gamma"] is not None and record["gamma"] >= min_gamma
+    """Whether a point's mean Gamma is defined and meets the bar, and (networks with recurrent
+    populations) their rates stay within :data:`~neuromorph.network.benchmark.RATE_TOLERANCE`."""
+    from .network.benchmark import RATE_TOLERANCE
+
+    rate_error = record.get("rate_error")
+    rates_kept = rate_error is None or rate_error <= RATE_TOLERANCE
+    if record["gamma"] is None:  # defined unless Gamma failed, or no population is feed-forward
+        return record.get("feed_forward") == 0 and record.get("gamma_undefined") is None and rates_kept
+    return record["gamma"] >= min_gamma and rates_kept
 
 
 def passes(record: dict, min_gamma: float) -> bool:

@@ -76,3 +76,54 @@ def test_the_python_compare_stays_a_function_after_its_module_is_imported():
 
     importlib.import_module("neuromorph.network.comparison")
     assert callable(nmn.compare) and nmn.compare.__module__ == "neuromorph.network"
+
+
+FEED_FORWARD = '''
+[simulation]
+dt = "0.1 * ms"
+duration = "150 * ms"
+seed = 4
+
+[populations.hh]
+size = 10
+model = "{model}"
+initial = {{ v = {{ distribution = "uniform", low = "-65 * mV", high = "-55 * mV" }} }}
+
+[sources.poisson]
+kind = "poisson"
+size = 60
+rate = "20 * Hz"
+
+[projections.drive]
+source = "poisson"
+target = "hh"
+connect = {{ rule = "probability", p = 0.2 }}
+weight = "6 * nS"
+effect = "g_e += w"
+'''
+
+
+@pytest.mark.slow
+def test_sweep_takes_a_network_file_and_judges_it_on_held_out_network_seeds(tmp_path):
+    """A network file is searched like a model file: held-out network seeds (new Poisson spikes,
+    connections and initial values), formats from the file's own seed, Gamma of the feed-forward
+    population per seed. 24 bits on loihi2 keep the spikes (Gamma >= 0.99 on every seed, as a
+    single neuron does at 24 bits); 8 bits with truncation do not."""
+    from neuromorph.network.benchmark import held_out_network_seeds
+    from neuromorph.network.network_file import load_network
+
+    from .conftest import EXAMPLES
+
+    network = tmp_path / "ff.toml"
+    network.write_text(FEED_FORWARD.format(model=EXAMPLES / "networks" / "cobahh_neuron.toml"))
+    seeds = held_out_network_seeds(load_network(network), 2)
+    draws = [load_network(network, seed=s) for s in (4, *seeds)]
+    assert len({tuple(d.projections[0].i) for d in draws}) == 3, "each seed draws its own connections"
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(network), "--target", "loihi2", "--bits", "8,24", "--lut-sizes", "1024",
+                 "--roundings", "nearest,truncate", "--seeds", "2", "--workers", "1", "--out", str(out)]) == 0
+    records = {json.loads(line)["key"]: json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()}
+    best = records["24/1024/1/nearest"]
+    assert best["seeds"] == list(seeds) and best["feed_forward"] == 1 and best["rate_error"] is None
+    assert min(best["gamma_per_seed"]) >= 0.99
+    assert records["8/1024/1/truncate"]["gamma"] < 0.9

@@ -22,9 +22,10 @@ from .options import (
 
 def add_search_options(p: argparse.ArgumentParser, default_out: str) -> None:
     """The options ``tune`` and ``sweep`` share: model, target, grid, workers and output."""
-    p.add_argument("model", help="model file (TOML)")
+    p.add_argument("model", help="model file or network file (TOML)")
     add_target_option(p, default="loihi2")
-    p.add_argument("--seeds", type=int, default=5, help="number of held-out stimulus seeds (default 5)")
+    p.add_argument("--seeds", type=int, default=5,
+                   help="number of held-out stimulus seeds (of a network file: network seeds) (default 5)")
     p.add_argument("--bits", help="state bits to try, e.g. 8-16 or 10,12,14 (default: 8 to the register width)")
     p.add_argument("--lut-sizes", help="table sizes to try, e.g. 64,256,1024 "
                                        "(default: those of 64, 256 and 1024 the target holds)")
@@ -101,18 +102,32 @@ def check_search_memory(model, seeds: int, workers: int) -> None:
                  "shorten simulation.duration, use fewer simulation.neurons, fewer --seeds or fewer --workers")
 
 
+def search_benchmark(args: argparse.Namespace, target, workers: int, bars):
+    """The benchmark of a model file, or of a network file (one with ``[populations]``)."""
+    from ..model.model_file import load_model
+    from ..network.network_file import is_network_file
+    from ..tuning import held_out_seeds, prepare_benchmark
+
+    if is_network_file(args.model):
+        from ..network.benchmark import prepare_network_benchmark
+
+        return prepare_network_benchmark(args.model, target, args.seeds, args.window * 1e-3, progress=log, bars=bars)
+    model = load_model(args.model)
+    check_search_memory(model, args.seeds, workers)
+    return prepare_benchmark(model, target, held_out_seeds(model, args.seeds), args.window * 1e-3, progress=log,
+                             bars=bars)
+
+
 def search_setup(args: argparse.Namespace):
     """Everything a search needs, every input checked before the first simulation:
-    ``(model, target, space, bench, out, evaluator, bars)``."""
+    ``(target, space, bench, out, evaluator, bars)``."""
     from ..distributed import check_scheduler
-    from ..model.model_file import load_model
     from ..progress import bar_factory
-    from ..tuning import Evaluator, held_out_seeds, prepare_benchmark, search_space, worker_count
+    from ..tuning import Evaluator, search_space, worker_count
 
     check_arguments(args)
     check_scheduler(args.scheduler)
     out = prepare_output(args.out)
-    model = load_model(args.model)
     target = resolve_target(args, {})
     space = search_space(target, int_list(args.bits, "--bits", 2, 64),
                          int_list(args.lut_sizes, "--lut-sizes", 2, 1 << 24), rounding_list(args.roundings))
@@ -122,11 +137,9 @@ def search_setup(args: argparse.Namespace):
     if args.workers and args.workers > workers:
         log(f"using {workers} workers, not {args.workers}: no more than the cores ({os.cpu_count()}) "
             f"or the {len(space)} configurations")
-    check_search_memory(model, args.seeds, workers)
     bars = bar_factory()
-    bench = prepare_benchmark(model, target, held_out_seeds(model, args.seeds), args.window * 1e-3, progress=log,
-                              bars=bars)
-    return model, target, space, bench, out, Evaluator(bench, workers, check_scheduler(args.scheduler)), bars
+    bench = search_benchmark(args, target, workers, bars)
+    return target, space, bench, out, Evaluator(bench, workers, check_scheduler(args.scheduler)), bars
 
 
 def format_results_table(records: list[dict], min_gamma: float | None = None) -> str:
@@ -146,7 +159,7 @@ def run_tune_command(args: argparse.Namespace) -> int:
     """``neuromorph tune``: fewest bits, then least table memory; print the table, write the best config."""
     from ..tuning import belongs, cheapest, tune_search, write_config
 
-    model, target, space, bench, out, evaluator, bars = search_setup(args)
+    target, space, bench, out, evaluator, bars = search_setup(args)
     with evaluator:
         results = tune_search(bench, space, args.min_gamma, out / "results.jsonl", evaluator, log, bars)
     tried = [r for r in results.values() if belongs(r, bench)]
@@ -158,8 +171,10 @@ def run_tune_command(args: argparse.Namespace) -> int:
     write_config(out / "best.toml", target, best, args.min_gamma)
     print(f"\ncheapest: {best['state_bits']} state bits, LUT {best['lut_size']}"
           f"{' interpolated' if best['interpolate'] else ''}, {best['rounding']} rounding: "
-          f"Gamma {best['gamma']:.4f} (worst seed {best['gamma_min']:.4f}), {best['table_memory_bits']} table bits")
-    log(f"wrote {out / 'best.toml'} (use: neuromorph compare {args.model} --config {out / 'best.toml'})")
+          f"Gamma {gamma_text(best['gamma'])} (worst seed {gamma_text(best['gamma_min'])})"
+          + (f", rate error {best['rate_error']:.1%}" if best.get("rate_error") is not None else "")
+          + f", {best['table_memory_bits']} table bits")
+    log(f"wrote {out / 'best.toml'} (use: neuromorph {bench.command} {args.model} --config {out / 'best.toml'})")
     return 0
 
 
@@ -168,7 +183,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     from ..plotting import plot_sweep
     from ..tuning import run_points
 
-    model, target, space, bench, out, evaluator, bars = search_setup(args)
+    target, space, bench, out, evaluator, bars = search_setup(args)
     with evaluator:
         results = run_points(bench, space, out / "results.jsonl", evaluator, log, bars)
     records = [results[c.key()] for c in space]
@@ -177,6 +192,6 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     if len(defined) < len(records):
         log(f"Gamma is undefined for {len(records) - len(defined)} configurations; they are left out of the figure")
     if defined:
-        plot_sweep(defined, out / "sweep.png", title=f"{model.spec.name} on {target.name}")
+        plot_sweep(defined, out / "sweep.png", title=f"{bench.name} on {target.name}")
     log(f"wrote {out / 'results.jsonl'} and {out / 'sweep.png'}")
     return 0

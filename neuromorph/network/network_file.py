@@ -603,6 +603,11 @@ def _projection(name: str, section: ProjectionSection, groups: dict, populations
                           delays_s=np.broadcast_to(delays, i.shape), target_variable=variable, operation=operation)
 
 
+def is_network_file(path: str | Path) -> bool:
+    """Whether ``path`` is a network file (it has ``[populations]``) rather than a model file."""
+    return "populations" in read_toml_file(path, error=NetworkFileError)
+
+
 def load_network(path: str | Path, *, seed: int | None = None) -> NetworkSpec:
     """Load and validate a network file into a :class:`NetworkSpec`.
 

@@ -1,0 +1,138 @@
+"""A network file as a search benchmark: held-out network seeds, their Brian2 references, the bar.
+
+``neuromorph tune`` and ``neuromorph sweep`` take a network file as well as a model file.
+The held-out inputs of a network are its draws under other seeds (``load_network(path,
+seed=...)``: connectivity, weights, delays, initial values, Poisson spikes and sampled
+currents drawn anew); the formats come from the ranges of the file's own seed, as a model
+file's come from its own stimulus. Every candidate configuration is lowered for every
+held-out seed and run on the network emulator, and judged per population:
+
+* a population driven **feed-forward** (on no cycle of projections) by spike timing: its
+  mean Gamma over neurons (:func:`neuromorph.fidelity.compare`); the record's ``gamma`` is
+  the mean over seeds of the mean over these populations;
+* a **recurrent** population diverges spike by spike even in float, so it is judged by its
+  firing rate: ``rate_error`` is the largest relative difference of a recurrent
+  population's mean rate from Brian2's over seeds, and a point meets the bar only while it is
+  at most :data:`RATE_TOLERANCE`.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from ..fidelity import compare as fidelity_compare
+from ..quantization.formats import RangeProfile
+from ..targets import HardwareTarget
+from .comparison import candidate_trace, recurrent_populations
+from .emulator import run_network
+from .ir import NetworkSpec
+from .lower import lower_network, recorded_variables, reference_profile
+from .network_file import load_network
+from .reference import NetworkTrace, Recording, replay_sources, run_network_brian2
+
+#: Largest relative difference of a recurrent population's mean rate from Brian2's that meets the bar.
+RATE_TOLERANCE = 0.1
+#: Offset of held-out network seeds from the file's seed.
+HELD_OUT_OFFSET = 1000
+
+
+def held_out_network_seeds(spec: NetworkSpec, count: int) -> tuple[int, ...]:
+    """``count`` network seeds distinct from the file's own (0 when it has none)."""
+    return tuple((spec.seed or 0) + HELD_OUT_OFFSET + i for i in range(count))
+
+
+def _reference(spec: NetworkSpec, codegen: str | None, bars) -> tuple[NetworkSpec, NetworkTrace]:
+    """Brian2 on ``spec`` (recording what the lowering reads) and ``spec`` with its Poisson sources replayed."""
+    reference = run_network_brian2(spec, codegen=codegen, record=Recording(variables=recorded_variables(spec)),
+                                   bars=bars)
+    return replay_sources(spec, reference), reference
+
+
+@dataclass(frozen=True)
+class NetworkBenchmark:
+    """Held-out draws of a network with their Brian2 references, and the ranges of the file's own draw."""
+
+    name: str
+    target: HardwareTarget
+    seeds: tuple[int, ...]
+    specs: tuple[NetworkSpec, ...]
+    references: tuple[NetworkTrace, ...]
+    profiles: dict
+    window: float = 2e-3
+    #: The command that runs a configuration this benchmark chose.
+    command: ClassVar[str] = "network"
+
+    @functools.cached_property
+    def recurrent(self) -> dict[str, bool]:
+        """Whether each population lies on a cycle of projections."""
+        return recurrent_populations(self.specs[0])
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 of what a result depends on besides its candidate: reference spikes, sampled
+        inputs, ranges, target and window (so an edited network file is not resumed)."""
+        digest = hashlib.sha256()
+        for spec, reference in zip(self.specs, self.references):
+            for population in reference.populations.values():
+                for train in population.spike_trains:
+                    digest.update(np.asarray(train, dtype=float).tobytes() + b"|")
+            for current in spec.current_sources:
+                digest.update(np.ascontiguousarray(current.values).tobytes())
+        digest.update(repr((sorted(self.profiles.items()), self.target, self.window)).encode())
+        return digest.hexdigest()
+
+    def evaluate(self, candidate) -> dict:
+        """One candidate on every held-out draw (plain data, one JSON line)."""
+        config = candidate.config(self.target)
+        gammas, rate_errors, memory, overflows, undefined = [], [], 0, 0, None
+        for spec, reference in zip(self.specs, self.references):
+            lowered = lower_network(spec, reference, self.target, config, profiles=self.profiles)
+            run = run_network(lowered, record=False, parallel=False)
+            seed_gammas = []
+            for population in lowered.populations:
+                trace, own = candidate_trace(run, population, spec.dt), reference.trace(population.name)
+                if self.recurrent[population.name]:
+                    rate, own_rate = _rate(trace), _rate(own)
+                    rate_errors.append(abs(rate - own_rate) / own_rate if own_rate else (0.0 if rate == 0 else np.inf))
+                    continue
+                fidelity = fidelity_compare(own, trace, window=self.window)
+                undefined = undefined or fidelity.gamma_undefined
+                seed_gammas.append(fidelity.gamma)
+            gammas.append(None if None in seed_gammas or not seed_gammas else float(np.mean(seed_gammas)))
+            memory = sum(p.neuron.table_memory_bits for p in lowered.populations if p.neuron is not None)
+            overflows += int(sum(int(r.overflows.sum()) for r in run.populations.values()))
+        feed_forward = sum(not recurrent for recurrent in self.recurrent.values())
+        defined = None not in gammas and feed_forward > 0
+        return {"key": candidate.key(), "model": self.name, "target": self.target.name,
+                "benchmark": self.fingerprint, **asdict(candidate), "seeds": list(self.seeds),
+                "gamma_per_seed": gammas, "gamma": float(np.mean(gammas)) if defined else None,
+                "gamma_min": float(np.min(gammas)) if defined else None, "gamma_undefined": undefined,
+                "rate_error": float(np.max(rate_errors)) if rate_errors else None, "feed_forward": feed_forward,
+                "spike_time_error_ms": None, "table_memory_bits": memory, "overflows": overflows}
+
+
+def _rate(trace) -> float:
+    return float(np.mean([len(s) for s in trace.spike_trains]) / trace.duration)
+
+
+def prepare_network_benchmark(path: str | Path, target: HardwareTarget, count: int, window: float = 2e-3,
+                              codegen: str | None = None, progress=lambda m: None, bars=None) -> NetworkBenchmark:
+    """Ranges from the file's own draw, then Brian2 on ``count`` held-out draws (each run once)."""
+    from ..progress import no_bars
+
+    bars = bars or no_bars
+    own = load_network(path)
+    progress(f"profiling run on the network's own seed {own.seed}")
+    own_spec, own_reference = _reference(own, codegen, bars)
+    profiles: dict[str, RangeProfile] = {p.name: reference_profile(own_spec, own_reference, p.name)
+                                         for p in own_spec.populations}
+    seeds = held_out_network_seeds(own, count)
+    progress(f"Brian2 references for held-out network seeds {list(seeds)}")
+    runs = [_reference(load_network(path, seed=seed), codegen, bars) for seed in seeds]
+    return NetworkBenchmark(name=Path(path).stem, target=target, seeds=seeds, specs=tuple(s for s, _ in runs),
+                            references=tuple(r for _, r in runs), profiles=profiles, window=window)
