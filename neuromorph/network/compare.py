@@ -35,13 +35,15 @@ BACKENDS = ("emulator", "lava", "both")
 
 @dataclass(frozen=True)
 class NetworkOptions:
-    """How to compare: backends, the floor run, the coincidence window (s), the statistics settings."""
+    """How to compare: backends, the floor run, the coincidence window (s), the statistics settings,
+    and whether to keep every register of every step (``record``, e.g. for Brian2 StateMonitors)."""
 
     backend: str = "emulator"
     floor: bool = True
     window: float = 2e-3
     codegen: str | None = None
     statistics: StatisticsConfig = StatisticsConfig()
+    record: bool = False
 
     def __post_init__(self):
         if self.backend not in BACKENDS:
@@ -146,7 +148,7 @@ def compare(spec: NetworkSpec, target, config: QuantConfig | None = None, option
     replayed = replay_sources(spec, reference)
     progress(f"lowering for {target.name} ({config.state_bits}-bit state, {config.rounding} rounding)")
     lowered = lower_network(replayed, reference, target, config, method)
-    record = options.backend == "both"
+    record = options.backend == "both" or options.record
     started = time.perf_counter()
     candidate = run_network(lowered, record=record) if options.backend in ("emulator", "both") else None
     walls["emulator"] = time.perf_counter() - started if candidate is not None else None
