@@ -159,9 +159,9 @@ class NeuromorphDevice(RuntimeDevice):
 
     def activate(self, build_on_run=True, **kwargs):
         """Check the options' names, types and values, and show neuromorph's errors as one line."""
-        cli_arguments(kwargs)
         super().activate(build_on_run=build_on_run, **kwargs)
         install_excepthook()
+        cli_arguments(kwargs)  # after Brian2 made this the device: a run with these options is refused too
 
     def network_run(self, net, duration, report=None, report_period=None, namespace=None, profile=None, level=0,
                     **kwds):

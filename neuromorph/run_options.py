@@ -110,7 +110,10 @@ def cli_arguments(options: Mapping) -> tuple[argparse.Namespace, bool]:
     reference = options.get("reference", PYTHON_ONLY["reference"][0])
     if not isinstance(reference, bool):
         raise InputError(f"must be True or False, got {shorten(reference)}", field="reference")
-    check_arguments(args)
+    try:
+        check_arguments(args)
+    except InputError as exc:  # the CLI names its flag (--state-bits); here it is a keyword
+        raise InputError(exc.message, exc.source, (exc.field or "").lstrip("-").replace("-", "_")) from None
     return args, reference
 
 
