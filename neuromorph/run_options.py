@@ -74,8 +74,15 @@ def _network_actions() -> dict[str, argparse.Action]:
 
 def option_help() -> dict[str, str]:
     """Every option's name and help text (the CLI's, plus :data:`PYTHON_ONLY`)."""
-    helps = {dest: action.help or "" for dest, action in _network_actions().items()}
-    return {**helps, **{name: text for name, (_, text) in PYTHON_ONLY.items()}}
+    helps = {}
+    for dest, action in _network_actions().items():
+        text = action.help or ""
+        if action.nargs == 0:  # a flag: the keyword takes True or False
+            text = f"{not action.default}: {text} (default: {action.default})"
+        elif "default" not in text:
+            text = f"{text} (default: {action.default!r})"
+        helps[dest] = text
+    return {**helps, **{name: f"{text} (default: {default})" for name, (default, text) in PYTHON_ONLY.items()}}
 
 
 def _value(action: argparse.Action, name: str, value):

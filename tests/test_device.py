@@ -119,7 +119,7 @@ def test_cobahh_monitors_are_filled_and_rates_match_brian2():
 
 
 def test_if_curve_every_rate_within_2_hz_and_the_report():
-    fixed = execute(script("IF_curve_Hodgkin_Huxley"))
+    fixed = execute(script("IF_curve_Hodgkin_Huxley", floor=False))
     brian = execute(plain("IF_curve_Hodgkin_Huxley"))
     ours = np.asarray(fixed["monitor"].count) / 1.0
     theirs = np.asarray(brian["monitor"].count) / 1.0
