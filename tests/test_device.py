@@ -118,6 +118,7 @@ def test_cobahh_monitors_are_filled_and_rates_match_brian2():
     assert -0.1 < v.min() and v.max() < 0.06 and v.max() > 0  # volts, spikes included
 
 
+@pytest.mark.slow
 def test_if_curve_every_rate_within_2_hz_and_the_report():
     fixed = execute(script("IF_curve_Hodgkin_Huxley", floor=False))
     brian = execute(plain("IF_curve_Hodgkin_Huxley"))
