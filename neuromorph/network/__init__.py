@@ -4,13 +4,15 @@ The entry points a script uses::
 
     from neuromorph.network import from_brian2, compare, build_lava, load_lava
     spec = from_brian2(net, duration=1 * second)      # the objects of a Brian2 script
-    report = compare(spec, target="loihi2", backend="both")   # the report `neuromorph network` writes
+    report = compare(spec, target="loihi2", state_bits=16)    # options of `neuromorph network`; a NetworkReport
     graph = build_lava(spec, "loihi2")                 # connected Lava processes to keep working with
     graph = load_lava("out/export")                    # the same graph from `neuromorph export` files
 
 Heavy modules (Brian2, Lava) are imported when a function is called, not with the package.
 """
 from __future__ import annotations
+
+from ..errors import InputError
 
 
 def from_brian2(*objects, **kwargs):
@@ -28,18 +30,23 @@ def _target(target):
     return load_target(target) if isinstance(target, str) else target
 
 
-def compare(spec, target="loihi2", backend: str = "emulator", config=None, floor: bool = True, **options) -> dict:
-    """Run ``spec`` in Brian2 and in fixed point on ``target`` and return the network report (plain data).
+def compare(spec, **options):
+    """Run ``spec`` in Brian2 and in fixed point and return the report (:class:`~neuromorph.report.NetworkReport`).
 
-    ``backend``: ``"emulator"``, ``"lava"`` or ``"both"`` (then Lava is checked against the
-    emulator, every spike and state); ``config``: a :class:`~neuromorph.quantization.quantize.QuantConfig`
-    (default: the target's); ``floor``: also measure the float model's own divergence.
+    ``options`` are those of ``set_device('neuromorph', ...)`` and ``neuromorph network``
+    (:mod:`neuromorph.run_options`): ``target="loihi2"``, ``state_bits=16``, ``rounding=...``,
+    ``backend="emulator" | "lava" | "both"`` (then Lava is checked against the emulator, every
+    spike and state), ``floor=False``, ``window=2`` (ms), ``config="tuned.toml"``, ...
     """
-    from .comparison import NetworkOptions, build_report, compare as run
+    from ..report import NetworkReport
+    from ..run_options import resolve_options
+    from .comparison import build_report, compare as run
 
-    target = _target(target)
-    result = run(spec, target, config, NetworkOptions(backend=backend, floor=floor, **options))
-    return build_report(result)
+    if options.get("reference", True) is not True:
+        raise InputError("compare always runs the reference (reference=True)", "compare", "reference")
+    resolved = resolve_options(options).for_network(spec)
+    result = run(spec, resolved.target, resolved.config, resolved.network, method=resolved.method)
+    return NetworkReport(build_report(result), result)
 
 
 def build_lava(spec, target="loihi2", config=None, record_steps: int = 0):

@@ -430,7 +430,7 @@ def _common_dt(objects) -> float:
 
 
 def from_brian2(*objects, duration, dt=None, seed: int | None = None, voltage: str | Mapping[str, str] | None = None,
-                level: int = 0) -> NetworkSpec:
+                level: int = 0, namespace: Mapping | None = None) -> NetworkSpec:
     """Read the Brian2 objects a script built into a :class:`NetworkSpec`.
 
     Parameters
@@ -451,6 +451,8 @@ def from_brian2(*objects, duration, dt=None, seed: int | None = None, voltage: s
     level : int
         How many frames above the caller to take the namespace for names the groups do
         not define (as in ``Network.run(level=...)``).
+    namespace : mapping, optional
+        That namespace itself (as in ``Network.run(namespace=...)``); ``level`` is then unused.
 
     Returns
     -------
@@ -462,7 +464,7 @@ def from_brian2(*objects, duration, dt=None, seed: int | None = None, voltage: s
     InputError
         For anything that is not supported, naming the object and what is.
     """
-    namespace = get_local_namespace(level + 1)
+    namespace = get_local_namespace(level + 1) if namespace is None else namespace
     if not isinstance(get_device(), RuntimeDevice):
         raise InputError("only Brian2's runtime device is supported (set_device('runtime'))", "from_brian2", "device")
     context = {"duration": _seconds(duration, "duration"), "voltage": voltage}

@@ -38,7 +38,8 @@ BACKENDS = ("emulator", "lava", "both")
 
 @dataclass(frozen=True)
 class NetworkOptions:
-    """How to compare: backends, the floor run, the coincidence window (s), the statistics settings."""
+    """How to compare: backends, the floor run, the coincidence window (s), the statistics settings,
+    and whether to keep every register of every step (``record``, e.g. for Brian2 StateMonitors)."""
 
     backend: str = "emulator"
     floor: bool = True

@@ -29,12 +29,14 @@ from .populations import stepper
 
 @dataclass(frozen=True)
 class PopulationRun:
-    """Spikes (T, N) of a population, and its registers after each step (T, R, N) when recorded."""
+    """Spikes (T, N) of a population, its registers after each step (T, R, N) when recorded, and
+    its registers (R, N) after the last step (``final``; None when the runner does not keep them)."""
 
     name: str
     spikes: np.ndarray
     states: np.ndarray | None
     overflows: np.ndarray
+    final: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ def _step_inputs(kernels: dict, currents, t: int) -> dict:
 def _run_fused(kernel, currents, n_steps: int, record: bool, progress=None):
     """A population no projection reaches, all steps at once (its kernel's fused ``run``), in blocks.
 
-    Returns (spikes (T, N), states (T, R, N) or None, overflow counts).
+    Returns (spikes (T, N), states (T, R, N) or None, overflow counts, registers after the last step).
     """
     state = kernel.initial()
     constant = kernel.inputs()
@@ -80,7 +82,7 @@ def _run_fused(kernel, currents, n_steps: int, record: bool, progress=None):
             history[start:stop] = states
         if progress is not None:
             progress(stop - 1)
-    return spikes, history, overflows
+    return spikes, history, overflows, state
 
 
 def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | None = None,
@@ -100,22 +102,23 @@ def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | Non
     fed = {projection.target for projection in lowered.projections}
     fused = [p.name for p in lowered.populations if p.name not in fed and hasattr(kernels[p.name], "run")]
     started = time.perf_counter()
-    spikes, history, overflows = {}, {}, {}
+    spikes, history, overflows, final = {}, {}, {}, {}
     for name in fused:
         currents = [c for c in lowered.currents if c.target == name]
-        spikes[name], history[name], overflows[name] = _run_fused(
+        spikes[name], history[name], overflows[name], final[name] = _run_fused(
             kernels[name], currents, n_steps, record, progress if len(fused) == len(kernels) else None)
     stepped = {name: kernel for name, kernel in kernels.items() if name not in spikes}
     if stepped:
-        _run_stepped(lowered, stepped, n_steps, record, progress, (spikes, history, overflows))
+        final.update(_run_stepped(lowered, stepped, n_steps, record, progress, (spikes, history, overflows)))
     wall = time.perf_counter() - started
     runs = {p.name: PopulationRun(name=p.name, spikes=spikes[p.name], states=history[p.name],
-                                  overflows=overflows[p.name]) for p in lowered.populations}
+                                  overflows=overflows[p.name], final=final[p.name]) for p in lowered.populations}
     return NetworkRun(populations=runs, wall_time_s=wall)
 
 
-def _run_stepped(lowered: LoweredNetwork, kernels: dict, n_steps: int, record: bool, progress, results) -> None:
-    """Step ``kernels``' populations together with the synapses (see the module docstring); fill ``results``."""
+def _run_stepped(lowered: LoweredNetwork, kernels: dict, n_steps: int, record: bool, progress, results) -> dict:
+    """Step ``kernels``' populations together with the synapses (see the module docstring); fill ``results``
+    and return the registers of each population after the last step."""
     spikes, history, overflows = results
     states = {name: kernel.initial() for name, kernel in kernels.items()}
     synapses = [(projection, [SynapseEmulator(layer) for layer in projection.layers])
@@ -141,3 +144,4 @@ def _run_stepped(lowered: LoweredNetwork, kernels: dict, n_steps: int, record: b
                 layer.receive(fired)
         if progress is not None:
             progress(t)
+    return states
