@@ -38,7 +38,7 @@ from .quantization.formats import RangeProfile
 from .network.emulator import run_network
 from .network.lower import lower_network, reference_profile
 from .network.model_network import network_of_model, run_model_brian2, run_model_reference
-from .quantization.quantize import METHODS, QuantConfig, default_method
+from .quantization.quantize import FEEDBACK_KINDS, MAX_RESIDUAL_BITS, METHODS, QuantConfig, default_method
 from .reference.codegen import choose_codegen
 from .results_file import append_record, exclusive, read_records, repair
 from .schema import Section, Seed, text, validate_file
@@ -417,6 +417,8 @@ class QuantizationSection(Section):
     seed: Seed | None = None
     headroom: Annotated[float, Field(gt=0, le=100)] | None = None
     method: Literal[METHODS] | None = None
+    residual_bits: Annotated[int, Field(ge=1, le=MAX_RESIDUAL_BITS)] | None = None
+    feedback: list[Literal[FEEDBACK_KINDS]] | None = None
 
 
 class ConfigFile(Section):
