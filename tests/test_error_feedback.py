@@ -156,3 +156,34 @@ def test_the_listing_names_the_error_feedback_sites(tmp_path, capsys):
     assert "error feedback at the updates of v, m, h, n" in out
     assert "v_residual        residual   s3." in out
     assert out.count("(error feedback)") == 4
+
+
+def test_residual_registers_are_exported_and_run_bit_for_bit_after_loading(tmp_path):
+    """The export carries the residual registers, the operations using them, their initial contents
+    and the config, and the resource report counts the residuals as state."""
+    from neuromorph.execution.stimulus import sample_stimulus
+    from neuromorph.model.model_file import load_model
+    from neuromorph.network.export import export_network, load_network
+    from neuromorph.network.lower import lower_network
+    from neuromorph.network.model_network import network_of_model
+    from neuromorph.network.resources import resource_report
+
+    path = tmp_path / "squid.toml"
+    path.write_text(squid_toml(duration="10 * ms", neurons=4))
+    model = load_model(path)
+    spec = network_of_model(model, sample_stimulus(model.stimulus, model.simulation))
+    target = load_target("generic16")
+    config = QuantConfig.for_target(target, state_bits=12, rounding="error_feedback", residual_bits=3,
+                                    feedback=("voltage", "gate"))
+    name = spec.populations[0].name
+    lowered = lower_network(spec, None, target, config, lif="never", profiles={name: PROFILE})
+    export_network(lowered, tmp_path / "export")
+    loaded = load_network(tmp_path / "export")
+    program = loaded.population(name).neuron.program
+    assert [r.name for r in program.registers if r.kind == "residual"] == \
+        ["v_residual", "m_residual", "h_residual", "n_residual"]
+    assert loaded.population(name).neuron.config == config
+    assert program == lowered.population(name).neuron.program  # every op, register, output and fit
+    np.testing.assert_array_equal(loaded.population(name).initial, lowered.population(name).initial)
+    report = resource_report(lowered, target)
+    assert report.populations[0].state_bits_per_neuron == 4 * 12 + 2 + 4 * 3
