@@ -79,11 +79,14 @@ def _raster(ax, reference: Trace, candidate: Trace) -> None:
 
 
 def pareto_front(records: list[dict]) -> list[dict]:
-    """Points not dominated in (fewer state bits, less table memory, higher Gamma)."""
+    """Points not dominated in (fewer total state bits per neuron, less table memory, higher Gamma)."""
+    def bits(r):
+        return r.get("state_bits_per_neuron", r["state_bits"])
+
     def dominates(a, b):
-        no_worse = (a["state_bits"] <= b["state_bits"] and a["table_memory_bits"] <= b["table_memory_bits"]
+        no_worse = (bits(a) <= bits(b) and a["table_memory_bits"] <= b["table_memory_bits"]
                     and a["gamma"] >= b["gamma"])
-        better = (a["state_bits"] < b["state_bits"] or a["table_memory_bits"] < b["table_memory_bits"]
+        better = (bits(a) < bits(b) or a["table_memory_bits"] < b["table_memory_bits"]
                   or a["gamma"] > b["gamma"])
         return no_worse and better
     return [r for r in records if not any(dominates(o, r) for o in records)]
@@ -97,15 +100,19 @@ def plot_sweep(records: list[dict], path: str | Path, title: str = "") -> Path:
     Points on the Pareto front (bits, table memory, Gamma) are circled.
     """
     fig, (ax_gamma, ax_error) = plt.subplots(1, 2, figsize=(13, 5))
-    families = sorted({(r["rounding"], r["lut_size"], r["interpolate"]) for r in records})
-    tables = sorted({(size, interp) for _, size, interp in families})
+    def family(r):
+        return r["rounding"], r.get("residual_bits", 0), r["lut_size"], r["interpolate"]
+
+    families = sorted({family(r) for r in records})
+    tables = sorted({(size, interp) for _, _, size, interp in families})
     colors = {table: plt.cm.viridis(i / max(1, len(tables) - 1)) for i, table in enumerate(tables)}
-    styles = {"nearest": "-", "stochastic": "--", "truncate": ":", "dither": "-."}
-    for rounding, size, interp in families:
-        line = sorted((r for r in records if (r["rounding"], r["lut_size"], r["interpolate"]) == (rounding, size, interp)),
+    styles = {"nearest": "-", "stochastic": "--", "truncate": ":", "dither": "-.", "error_feedback": (0, (6, 1, 1, 1, 1, 1))}
+    for rounding, residual, size, interp in families:
+        line = sorted((r for r in records if family(r) == (rounding, residual, size, interp)),
                       key=lambda r: r["state_bits"])
+        shaping = f" r{residual}" if rounding == "error_feedback" else ""
         style = {"color": colors[(size, interp)], "ls": styles.get(rounding, "-"), "marker": "o", "ms": 3,
-                 "label": f"{rounding}, LUT {size}{' interp' if interp else ''}"}
+                 "label": f"{rounding}{shaping}, LUT {size}{' interp' if interp else ''}"}
         bits = [r["state_bits"] for r in line]
         ax_gamma.plot(bits, [r["gamma"] for r in line], **style)
         ax_error.plot(bits, [np.nan if r["spike_time_error_ms"] is None else r["spike_time_error_ms"] for r in line],

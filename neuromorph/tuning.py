@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import hashlib
 import itertools
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,7 @@ from .network.comparison import candidate_trace
 from .network.emulator import run_network
 from .network.lower import lower_network, reference_profile
 from .network.model_network import network_of_model, run_model_brian2, run_model_reference
-from .quantization.quantize import METHODS, QuantConfig, default_method
+from .quantization.quantize import FEEDBACK_KINDS, MAX_RESIDUAL_BITS, METHODS, QuantConfig, default_method
 from .reference.codegen import choose_codegen
 from .results_file import append_record, exclusive, read_records, repair
 from .schema import Section, Seed, text, validate_file
@@ -48,23 +49,41 @@ from .targets import HardwareTarget
 HELD_OUT_OFFSET = 1000
 
 
+#: Residual widths an ``error_feedback`` search tries by default (bits).
+RESIDUAL_BITS = (2, 4, 6)
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """One point of the search space."""
+    """One point of the search space.
+
+    ``residual_bits`` and ``feedback`` (comma-separated state kinds) apply to
+    ``error_feedback`` only (0 and ``""`` otherwise).
+    """
 
     state_bits: int
     lut_size: int
     interpolate: bool
     rounding: str
+    residual_bits: int = 0
+    feedback: str = ""
 
     def config(self, target: HardwareTarget, method: str = "exponential_euler") -> QuantConfig:
         """The validated quantisation config of this candidate."""
+        shaping = {"residual_bits": self.residual_bits, "feedback": tuple(self.feedback.split(","))} \
+            if self.rounding == "error_feedback" else {}
         return QuantConfig.for_target(target, state_bits=self.state_bits, lut_size=self.lut_size,
-                                      interpolate=self.interpolate, rounding=self.rounding, method=method)
+                                      interpolate=self.interpolate, rounding=self.rounding, method=method, **shaping)
 
     def key(self) -> str:
         """Stable identifier used to resume searches."""
-        return f"{self.state_bits}/{self.lut_size}/{int(self.interpolate)}/{self.rounding}"
+        key = f"{self.state_bits}/{self.lut_size}/{int(self.interpolate)}/{self.rounding}"
+        return key + (f"/r{self.residual_bits}/{self.feedback}" if self.rounding == "error_feedback" else "")
+
+    @property
+    def family(self) -> tuple:
+        """Everything but the state bits."""
+        return self.lut_size, self.interpolate, self.rounding, self.residual_bits, self.feedback
 
 
 @dataclass(frozen=True)
@@ -124,6 +143,7 @@ class Benchmark:
             "spike_time_error_ms": float(np.mean(errors)) if errors else None,
             "table_memory_bits": population.neuron.table_memory_bits,
             "overflows": int(run.populations[name].overflows.sum()),
+            "state_bits_per_neuron": population.neuron.state_bits_per_neuron(population.drive_si),
         }
 
 
@@ -212,6 +232,7 @@ class ResultRecord(BaseModel):
     gamma_min: float | None
     table_memory_bits: int
     overflows: int
+    state_bits_per_neuron: int
 
 
 def record_problem(record: dict) -> str | None:
@@ -298,12 +319,18 @@ def run_points(bench: Benchmark, candidates: list[Candidate], results_path: Path
 
 
 def search_space(target: HardwareTarget, bits: Iterable[int] | None = None, lut_sizes: Iterable[int] | None = None,
-                 roundings: Iterable[str] | None = None, interpolation: Iterable[bool] = (False, True)) -> list[Candidate]:
-    """The grid of candidates (default: every width from 8 bits to the register width, 3 table sizes, all roundings)."""
+                 roundings: Iterable[str] | None = None, interpolation: Iterable[bool] = (False, True),
+                 residual_bits: Iterable[int] | None = None,
+                 feedback: Iterable[str] = (",".join(FEEDBACK_KINDS),)) -> list[Candidate]:
+    """The grid of candidates (default: every width from 8 bits to the register width, 3 table sizes, all roundings;
+    ``error_feedback`` with each residual width of ``residual_bits`` (default :data:`RESIDUAL_BITS`) and each
+    set of shaped state kinds of ``feedback`` (comma-separated; default all))."""
     bits = list(bits or range(8, target.state_bits + 1))
     lut_sizes = list(lut_sizes or [s for s in (64, 256, 1024) if s <= target.lut_max_entries])
     roundings = list(roundings or target.rounding_modes)
-    return [Candidate(b, s, i, r) for b, s, i, r in itertools.product(bits, lut_sizes, interpolation, roundings)]
+    shaping = list(itertools.product(residual_bits or RESIDUAL_BITS, feedback))
+    return [Candidate(b, s, i, r, *shape) for b, s, i, r in itertools.product(bits, lut_sizes, interpolation, roundings)
+            for shape in (shaping if r == "error_feedback" else [(0, "")])]
 
 
 def reaches(record: dict, min_gamma: float) -> bool:
@@ -323,16 +350,23 @@ def passes(record: dict, min_gamma: float) -> bool:
     return reaches(record, min_gamma) and record["overflows"] == 0
 
 
+def cost(record: dict) -> tuple:
+    """What the search minimises, in order: total state bits per neuron (registers, error-feedback
+    residuals and per-neuron parameters), table memory, then the register width."""
+    return record["state_bits_per_neuron"], record["table_memory_bits"], record["state_bits"], record["key"]
+
+
 def cheapest(results: Iterable[dict], min_gamma: float) -> dict | None:
-    """Fewest state bits, then least table memory, among points whose mean Gamma meets the bar."""
+    """Fewest total state bits per neuron, then least table memory, among points whose mean Gamma meets the bar."""
     passing = [r for r in results if passes(r, min_gamma)]
-    return min(passing, key=lambda r: (r["state_bits"], r["table_memory_bits"], r["key"]), default=None)
+    return min(passing, key=cost, default=None)
 
 
-def bisect_bits(bench: Benchmark, families: list[tuple[int, bool, str]], bits: list[int], min_gamma: float,
+def bisect_bits(bench: Benchmark, families: list[tuple], bits: list[int], min_gamma: float,
                 results_path: Path, workers: int | Evaluator | None = None, progress=lambda m: None,
                 bars: BarFactory = no_bars) -> dict[str, dict]:
-    """For each (table size, interpolation, rounding) family, find its fewest passing bits by bisection.
+    """For each family (:attr:`Candidate.family`: table, rounding and its residuals), find its fewest passing
+    bits by bisection.
 
     Assumes fidelity does not fall when bits are added. The sweeps show that this holds
     only roughly (a family can dip by a few hundredths at one width), so a family's reported
@@ -368,14 +402,16 @@ def tune_search(bench: Benchmark, space: list[Candidate], min_gamma: float, resu
 
 def search(bench: Benchmark, space: list[Candidate], min_gamma: float, results_path: Path,
            workers: Evaluator, progress=lambda m: None, bars: BarFactory = no_bars) -> dict[str, dict]:
-    """Find the fewest passing state bits, then the least table memory that passes at those bits.
+    """Find the fewest passing total state bits per neuron, then the least table memory that passes there.
 
-    1. For each rounding mode, bisect the state bits with the richest table of the space
-       (largest size, interpolated): the fewest bits any table can reach with that rounding.
-    2. At the fewest bits ``b*`` found in 1, with the roundings that passed there, walk the
-       table sizes from the smallest: interpolated first; at the first size where one
-       passes, the uninterpolated tables of that size too (same memory, no interpolation
-       multiply).
+    1. For each rounding mode (and, for ``error_feedback``, each residual width and set of
+       shaped states), bisect the state bits with the richest table of the space (largest
+       size, interpolated): the fewest bits any table can reach with that rounding.
+    2. Among the points that passed in 1, those with the fewest total state bits per neuron
+       (:func:`cost`: registers, residuals, per-neuron parameters) win; at their widths and
+       roundings, walk the table sizes from the smallest: interpolated first; at the first
+       size where one passes, the uninterpolated tables of that size too (same memory, no
+       interpolation multiply).
 
     This assumes that a larger or interpolated table never lowers fidelity, as it assumes
     (see :func:`bisect_bits`) that more bits never do; both hold in the sweeps up to a few
@@ -384,23 +420,26 @@ def search(bench: Benchmark, space: list[Candidate], min_gamma: float, results_p
     """
     bits = sorted({c.state_bits for c in space})
     richest = max({(c.lut_size, c.interpolate) for c in space})
-    roundings = sorted({c.rounding for c in space})
+    roundings = sorted({(c.rounding, c.residual_bits, c.feedback) for c in space})
     progress(f"stage 1: fewest bits per rounding with the richest table (LUT {richest[0]}"
              f"{', interpolated' if richest[1] else ''})")
-    results = bisect_bits(bench, [(*richest, r) for r in roundings], bits, min_gamma, results_path, workers, progress,
+    results = bisect_bits(bench, [(*richest, *r) for r in roundings], bits, min_gamma, results_path, workers, progress,
                           bars)
     passing = _passing(results, bench, space, min_gamma)
-    fewest = min((r["state_bits"] for r in passing), default=None)
+    fewest = min((r["state_bits_per_neuron"] for r in passing), default=None)
     if fewest is None:
         return results
-    winners = {r["rounding"] for r in passing if r["state_bits"] == fewest}
-    progress(f"stage 2: smallest table at {fewest} bits with {', '.join(sorted(winners))} rounding")
-    at_fewest = [c for c in space if c.state_bits == fewest and c.rounding in winners]
+    winners = {(r["state_bits"], r["rounding"], r.get("residual_bits", 0), r.get("feedback", ""))
+               for r in passing if r["state_bits_per_neuron"] == fewest}
+    progress(f"stage 2: smallest table at {fewest} state bits per neuron with "
+             f"{', '.join(f'{w[1]} at {w[0]} bits' for w in sorted(winners))}")
+    at_fewest = [c for c in space if (c.state_bits, c.rounding, c.residual_bits, c.feedback) in winners]
     for size in sorted({c.lut_size for c in at_fewest}):
         of_size = [c for c in at_fewest if c.lut_size == size]
         results = run_points(bench, [c for c in of_size if c.interpolate] or of_size, results_path, workers, progress,
                              bars)
-        if any(r["lut_size"] == size and r["state_bits"] == fewest for r in _passing(results, bench, space, min_gamma)):
+        if any(r["lut_size"] == size and r["state_bits_per_neuron"] == fewest
+               for r in _passing(results, bench, space, min_gamma)):
             return run_points(bench, of_size, results_path, workers, progress, bars)
     return results
 
@@ -422,6 +461,8 @@ def write_config(path: Path, target: HardwareTarget, record: dict, min_gamma: fl
         f"lut_size = {record['lut_size']}\n"
         f"interpolate = {str(record['interpolate']).lower()}\n"
         f'rounding = "{record["rounding"]}"\n'
+        + (f"residual_bits = {record['residual_bits']}\n"
+           f"feedback = {json.dumps(record['feedback'].split(','))}\n" if record["rounding"] == "error_feedback" else "")
     )
 
 
@@ -437,6 +478,8 @@ class QuantizationSection(Section):
     seed: Seed | None = None
     headroom: Annotated[float, Field(gt=0, le=100)] | None = None
     method: Literal[METHODS] | None = None
+    residual_bits: Annotated[int, Field(ge=1, le=MAX_RESIDUAL_BITS)] | None = None
+    feedback: list[Literal[FEEDBACK_KINDS]] | None = None
 
 
 class ConfigFile(Section):

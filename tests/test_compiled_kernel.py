@@ -39,7 +39,7 @@ state_bits = {state}
 multiplier_bits = {multiplier}
 accumulator_bits = {accumulator}
 input_bits = {input}
-rounding_modes = ["nearest", "truncate", "toward_zero", "stochastic", "dither"]
+rounding_modes = ["nearest", "truncate", "toward_zero", "stochastic", "dither", "error_feedback"]
 
 [overflow]
 voltage = "{overflow}"
@@ -176,6 +176,10 @@ CASES = [
     ("adapting", "toward_zero", "w32", 28),
     ("adapting", "stochastic", "w24", 16),
     ("adapting", "dither", "w12", None),
+    ("squid", "error_feedback", "w8", None),
+    ("squid", "error_feedback", "w32", 24),
+    ("adapting", "error_feedback", "w16", None),
+    ("adapting", "error_feedback", "w24", 12),
 ]
 
 
@@ -346,7 +350,7 @@ def test_three_interpreters_count_an_overflow_of_constants_once_per_neuron():
         assert result[0].tolist() == exact_result[0] and result[1].tolist() == exact_result[1]
 
 
-@pytest.mark.parametrize("rounding", ["nearest", "stochastic", "dither"])
+@pytest.mark.parametrize("rounding", ["nearest", "stochastic", "dither", "error_feedback"])
 def test_compiled_equals_the_exact_python_integer_interpreter(models, targets, rounding):
     neuron = lowered(models["adapting"], targets["w16"], rounding, headroom=0.4)
     rng = np.random.default_rng(12)

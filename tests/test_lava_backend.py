@@ -49,6 +49,7 @@ def lowered(squid, **config):
     {"state_bits": 14, "rounding": "stochastic", "interpolate": True, "seed": 7},
     {"state_bits": 13, "rounding": "dither", "interpolate": True, "seed": 3},
     {"state_bits": 12, "rounding": "truncate", "interpolate": False, "lut_size": 256},
+    {"state_bits": 12, "rounding": "error_feedback", "interpolate": True, "residual_bits": 3},
 ])
 def test_lava_fixed_pt_equals_emulator_every_value_every_step(squid, config):
     from neuromorph.network.lava_graph import run_graph

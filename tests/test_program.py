@@ -19,7 +19,7 @@ from neuromorph.targets import load_target
 
 from .conftest import SQUID_EQUATIONS, SQUID_PARAMETERS_SI, squid_toml
 
-ROUNDINGS = ("nearest", "truncate", "toward_zero", "stochastic", "dither")
+ROUNDINGS = ("nearest", "truncate", "toward_zero", "stochastic", "dither", "error_feedback")
 WIDTHS = tuple(range(8, 33))
 PROFILE = RangeProfile(v_min=-0.08, v_max=0.045, dv_max=0.01, drive_max=0.2, states={"w": (-0.05, 0.3)})
 

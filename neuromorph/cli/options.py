@@ -149,11 +149,27 @@ def add_quantization_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rounding", choices=ROUNDING_MODES,
                    help="rounding of every right shift (default: the target's, for the width asked)")
     p.add_argument("--seed", type=int, help="seed of stochastic rounding and dither phases (default 0)")
+    p.add_argument("--residual-bits", type=int,
+                   help="error_feedback: width of each residual register (default 4)")
+    p.add_argument("--feedback", type=feedback_kinds,
+                   help="error_feedback: kinds of state that keep a residual, e.g. voltage,gate "
+                        "(default: voltage,gate,linear)")
     p.add_argument("--config", help="quantization config file (as written by `neuromorph tune`); "
                                     "command-line options override it (default: none)")
     p.add_argument("--headroom", type=float, help="widen the profiled ranges by this factor (default 1.25)")
     p.add_argument("--method", choices=("exponential_euler", "euler"),
                    help="integration of gates and voltage (default: the model's Brian2 method when it is one of these)")
+
+
+def feedback_kinds(text: str) -> tuple[str, ...]:
+    """Parse ``--feedback`` (``"voltage,gate"``): the kinds of state that keep an error-feedback residual."""
+    from ..quantization.quantize import FEEDBACK_KINDS
+
+    kinds = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
+    unknown = [k for k in kinds if k not in FEEDBACK_KINDS]
+    if unknown or not kinds:
+        raise argparse.ArgumentTypeError(f"must name one or more of {', '.join(FEEDBACK_KINDS)}")
+    return kinds
 
 
 def add_window_option(p: argparse.ArgumentParser) -> None:
@@ -212,7 +228,8 @@ def quant_config(args: argparse.Namespace, reference_method: str, settings: dict
 
     overrides = {"state_bits": args.state_bits, "gate_bits": args.gate_bits, "lut_size": args.lut_size,
                  "interpolate": args.interpolate, "rounding": args.rounding, "seed": args.seed,
-                 "headroom": args.headroom, "method": args.method}
+                 "headroom": args.headroom, "method": args.method, "residual_bits": args.residual_bits,
+                 "feedback": args.feedback}
     settings.update({k: v for k, v in overrides.items() if v is not None})
     settings.setdefault("method", default_method(reference_method))
     config = QuantConfig.for_target(target, **settings)

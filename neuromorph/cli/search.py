@@ -7,11 +7,13 @@ import os
 from ..errors import InputError, NeuromorphError
 from ..files import shorten
 from ..quantization.fixed_point import ROUNDING_MODES
+from ..quantization.quantize import FEEDBACK_KINDS, MAX_RESIDUAL_BITS
 from .options import (
     MAX_LIST,
     add_target_option,
     add_window_option,
     check_arguments,
+    feedback_kinds,
     gamma_text,
     grid_field,
     log,
@@ -30,6 +32,10 @@ def add_search_options(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument("--lut-sizes", help="table sizes to try, e.g. 64,256,1024 "
                                        "(default: those of 64, 256 and 1024 the target holds)")
     p.add_argument("--roundings", help="rounding modes to try, e.g. nearest,stochastic (default: the target's)")
+    p.add_argument("--residual-bits", help="error_feedback: residual widths to try, e.g. 2,4,6 (default 2,4,6)")
+    p.add_argument("--feedback", type=feedback_kinds,
+                   help="error_feedback: kinds of state that keep a residual, e.g. voltage,gate "
+                        "(default: voltage,gate,linear)")
     add_window_option(p)
     p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
     p.add_argument("--scheduler", help="run on an existing Dask cluster, e.g. tcp://HOST:8786 (see the README; "
@@ -130,8 +136,10 @@ def search_setup(args: argparse.Namespace):
     out = prepare_output(args.out)
     target = resolve_target(args, {})
     space = search_space(target, int_list(args.bits, "--bits", 2, 64),
-                         int_list(args.lut_sizes, "--lut-sizes", 2, 1 << 24), rounding_list(args.roundings))
-    for candidate in {(c.state_bits, c.lut_size, c.rounding): c for c in space}.values():
+                         int_list(args.lut_sizes, "--lut-sizes", 2, 1 << 24), rounding_list(args.roundings),
+                         residual_bits=int_list(args.residual_bits, "--residual-bits", 1, MAX_RESIDUAL_BITS),
+                         feedback=[",".join(args.feedback or FEEDBACK_KINDS)])
+    for candidate in {(c.state_bits, c.lut_size, c.rounding, c.residual_bits): c for c in space}.values():
         candidate.config(target)  # refuse widths, sizes or roundings beyond the target before running anything
     workers = worker_count(args.workers, len(space))
     if args.workers and args.workers > workers:
@@ -143,14 +151,20 @@ def search_setup(args: argparse.Namespace):
 
 
 def format_results_table(records: list[dict], min_gamma: float | None = None) -> str:
-    """Everything tried, cheapest first, as a Markdown table (``*``: meets ``min_gamma``)."""
-    lines = ["| state bits | LUT | interp | rounding | Gamma mean | Gamma min | spike error ms | table bits |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in sorted(records, key=lambda r: (r["state_bits"], r["table_memory_bits"], r["key"])):
+    """Everything tried, cheapest first (total state bits per neuron, then table memory), as a Markdown
+    table (``*``: meets ``min_gamma``). ``residual``: error feedback's residual width and shaped states."""
+    from ..tuning import cost
+
+    lines = ["| state bits | state bits per neuron | LUT | interp | rounding | residual | Gamma mean | Gamma min | "
+             "spike error ms | table bits |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(records, key=cost):
         mark = " *" if min_gamma is not None and r["gamma"] is not None and r["gamma"] >= min_gamma else ""
         error = "-" if r.get("spike_time_error_ms") is None else f"{r['spike_time_error_ms']:.3f}"
-        lines.append(f"| {r['state_bits']} | {r['lut_size']} | {'yes' if r['interpolate'] else 'no'} | "
-                     f"{r['rounding']} | {gamma_text(r['gamma'])}{mark} | {gamma_text(r['gamma_min'])} | {error} | "
+        residual = f"{r['residual_bits']} bits: {r['feedback']}" if r["rounding"] == "error_feedback" else "-"
+        lines.append(f"| {r['state_bits']} | {r['state_bits_per_neuron']} | {r['lut_size']} | "
+                     f"{'yes' if r['interpolate'] else 'no'} | {r['rounding']} | {residual} | "
+                     f"{gamma_text(r['gamma'])}{mark} | {gamma_text(r['gamma_min'])} | {error} | "
                      f"{r['table_memory_bits']} |")
     return "\n".join(lines)
 
@@ -169,9 +183,11 @@ def run_tune_command(args: argparse.Namespace) -> int:
         raise NeuromorphError(f"no configuration reached mean Gamma {args.min_gamma} on {target.name}; "
                               "try more bits or a lower --min-gamma")
     write_config(out / "best.toml", target, best, args.min_gamma)
-    print(f"\ncheapest: {best['state_bits']} state bits, LUT {best['lut_size']}"
-          f"{' interpolated' if best['interpolate'] else ''}, {best['rounding']} rounding: "
-          f"Gamma {gamma_text(best['gamma'])} (worst seed {gamma_text(best['gamma_min'])})"
+    shaping = f" ({best['residual_bits']}-bit residuals: {best['feedback']})" \
+        if best["rounding"] == "error_feedback" else ""
+    print(f"\ncheapest: {best['state_bits_per_neuron']} state bits per neuron ({best['state_bits']}-bit registers), "
+          f"LUT {best['lut_size']}{' interpolated' if best['interpolate'] else ''}, {best['rounding']} rounding"
+          f"{shaping}: Gamma {gamma_text(best['gamma'])} (worst seed {gamma_text(best['gamma_min'])})"
           + (f", rate error {best['rate_error']:.1%}" if best.get("rate_error") is not None else "")
           + f", {best['table_memory_bits']} table bits")
     log(f"wrote {out / 'best.toml'} (use: neuromorph {bench.command} {args.model} --config {out / 'best.toml'})")

@@ -89,7 +89,7 @@ class NetworkBenchmark:
     def evaluate(self, candidate) -> dict:
         """One candidate on every held-out draw (plain data, one JSON line)."""
         config = candidate.config(self.target)
-        gammas, rate_errors, memory, overflows, undefined = [], [], 0, 0, None
+        gammas, rate_errors, memory, state_bits, overflows, undefined = [], [], 0, 0, 0, None
         for spec, reference in zip(self.specs, self.references):
             lowered = lower_network(spec, reference, self.target, config, profiles=self.profiles)
             run = run_network(lowered, record=False, parallel=False)
@@ -104,7 +104,9 @@ class NetworkBenchmark:
                 undefined = undefined or fidelity.gamma_undefined
                 seed_gammas.append(fidelity.gamma)
             gammas.append(None if None in seed_gammas or not seed_gammas else float(np.mean(seed_gammas)))
-            memory = sum(p.neuron.table_memory_bits for p in lowered.populations if p.neuron is not None)
+            programs = [p for p in lowered.populations if p.neuron is not None]
+            memory = sum(p.neuron.table_memory_bits for p in programs)
+            state_bits = max((p.neuron.state_bits_per_neuron(p.drive_si) for p in programs), default=0)
             overflows += int(sum(int(r.overflows.sum()) for r in run.populations.values()))
         feed_forward = sum(not recurrent for recurrent in self.recurrent.values())
         defined = None not in gammas and feed_forward > 0
@@ -113,7 +115,8 @@ class NetworkBenchmark:
                 "gamma_per_seed": gammas, "gamma": float(np.mean(gammas)) if defined else None,
                 "gamma_min": float(np.min(gammas)) if defined else None, "gamma_undefined": undefined,
                 "rate_error": float(np.max(rate_errors)) if rate_errors else None, "feed_forward": feed_forward,
-                "spike_time_error_ms": None, "table_memory_bits": memory, "overflows": overflows}
+                "spike_time_error_ms": None, "table_memory_bits": memory, "overflows": overflows,
+                "state_bits_per_neuron": state_bits}
 
 
 def _rate(trace) -> float:

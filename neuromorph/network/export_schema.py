@@ -16,7 +16,7 @@ from pydantic import Field, StringConstraints
 from ..errors import InputError
 from ..quantization.fixed_point import OVERFLOW_MODES, ROUNDING_MODES
 from ..quantization.program import OPCODES
-from ..quantization.quantize import METHODS
+from ..quantization.quantize import DEFAULT_RESIDUAL_BITS, FEEDBACK_KINDS, MAX_RESIDUAL_BITS, METHODS
 from ..schema import Section, text
 from .lava_semantics import PROCESS_KINDS, SIGN_MODES
 from .weights import NORMS
@@ -136,6 +136,8 @@ class ConfigData(Section):
     headroom: Annotated[float, Field(gt=0)]
     method: Literal[METHODS]
     rounding_source: Label
+    residual_bits: Annotated[int, Field(ge=1, le=MAX_RESIDUAL_BITS)] = DEFAULT_RESIDUAL_BITS
+    feedback: list[Literal[FEEDBACK_KINDS]] = list(FEEDBACK_KINDS)
 
 
 class GridData(Section):

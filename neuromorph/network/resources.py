@@ -179,7 +179,7 @@ def projection_resources(projection: LoweredProjection, target) -> ProjectionRes
 def _state_bits(population: LoweredPopulation) -> int:
     if population.neuron is None:
         return 2 * LIF_UV_BITS  # Lava's LIF: u and v
-    return sum(register.bits for register in population.neuron.program.registers)
+    return population.neuron.state_bits_per_neuron(population.drive_si)
 
 
 def population_resources(population: LoweredPopulation, synapses_in: int, cores: int) -> PopulationResources:

@@ -162,10 +162,11 @@ class ProgramBuilder:
         low, high = bounds or (a.low + b.low, a.high + b.high)
         return self._accumulator("add", (a, b), frac=a.frac, low=low, high=high, label=label)
 
-    def sub(self, a: Value, b: Value, label: str) -> Value:
-        """``a - b`` in the accumulator (same format required)."""
+    def sub(self, a: Value, b: Value, label: str, bounds: tuple[int, int] | None = None) -> Value:
+        """``a - b`` in the accumulator (same format required); ``bounds`` when known tighter than the operands'."""
         self._same_format(a, b, label)
-        return self._accumulator("sub", (a, b), frac=a.frac, low=a.low - b.high, high=a.high - b.low, label=label)
+        low, high = bounds or (a.low - b.high, a.high - b.low)
+        return self._accumulator("sub", (a, b), frac=a.frac, low=low, high=high, label=label)
 
     def mul(self, a: Value, b: Value, label: str) -> Value:
         """``a * b``: operands narrowed to the multiplier width, double-width product in the accumulator."""

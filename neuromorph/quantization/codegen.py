@@ -236,6 +236,8 @@ ROUNDINGS: dict[str, Callable[[str, int, int], str]] = {
     "stochastic": lambda x, s, site: f"({x} + (hashed_noise(key, {site} * n + i) >> {NOISE_BITS - s})) >> {s}",
     "dither": lambda x, s, site: f"({x} + (((phases[{site}, i] + weyl) & _NOISE_MASK) >> {NOISE_BITS - s})) >> {s}",
 }
+#: Error feedback rounds every shift to nearest (its residuals are operations of the program).
+ROUNDINGS["error_feedback"] = ROUNDINGS["nearest"]
 
 
 def _shr(op: Op, ctx: Context) -> list[str]:

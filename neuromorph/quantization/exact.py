@@ -57,7 +57,7 @@ def fit_column(xs: list[int], bits: int, overflow: str, unsigned: bool = False) 
 
 def round_shift(x: int, shift: int, mode: str, offset: int) -> int:
     """``x / 2**shift`` rounded: half up, floor, toward zero, or floor after adding a noise offset."""
-    if mode == "nearest":
+    if mode in ("nearest", "error_feedback"):  # error feedback: nearest, its residuals are program operations
         return (x + (1 << (shift - 1))) >> shift
     if mode == "truncate":
         return x >> shift

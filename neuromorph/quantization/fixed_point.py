@@ -24,13 +24,21 @@ Rounding a right shift by ``s`` bits (``x * 2**-s`` to an integer):
   (seed, rounding site, neuron). A fraction ``p`` of an LSB that repeats over steps is
   rounded up in a share ``p`` of any run of steps, within a bounded error, where
   stochastic rounding's error grows like a random walk and round-to-nearest loses
-  ``p < 1/2`` altogether (slow gates stall within a dead band around ``x_inf``).
+  ``p < 1/2`` altogether (slow gates stall within a dead band around ``x_inf``);
+* ``error_feedback``: every shift rounds to nearest, and at the state updates chosen by
+  the configuration the program itself keeps the remainder in a per-neuron residual
+  register and adds it to the next step's value before the shift (first-order noise
+  shaping, :mod:`neuromorph.quantization.lowering`): ``u = x + e``, ``y = round(u / 2**s)``,
+  ``e' = u - y * 2**s``. The sum of the rounded values then differs from the sum of the
+  exact ones by at most one residual (half an LSB), however many steps pass.
 """
 from __future__ import annotations
 
 import numpy as np
 
-ROUNDING_MODES = ("nearest", "truncate", "toward_zero", "stochastic", "dither")
+ROUNDING_MODES = ("nearest", "truncate", "toward_zero", "stochastic", "dither", "error_feedback")
+#: Rounding modes whose plain shifts round to nearest (the residuals are operations of the program).
+NEAREST_SHIFTS = frozenset({"nearest", "error_feedback"})
 OVERFLOW_MODES = ("saturate", "wrap")
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -96,7 +104,8 @@ NOISE_SOURCES = {"stochastic": stochastic_noise, "dither": dither_noise}
 def shift_round(x: np.ndarray, shift: int, mode: str, noise: np.ndarray | None = None) -> np.ndarray:
     """``x * 2**-shift`` rounded to an integer with the given rounding ``mode``.
 
-    ``shift <= 0`` is an exact left shift. ``stochastic`` and ``dither`` need ``noise``
+    ``shift <= 0`` is an exact left shift. ``error_feedback`` rounds each shift to nearest
+    (its residuals are separate operations of the program). ``stochastic`` and ``dither`` need ``noise``
     (same shape as ``x``, from :data:`NOISE_SOURCES`); its top ``shift`` bits are the
     offset added before the floor shift, in ``[0, 2**shift)``.
     """
@@ -104,7 +113,7 @@ def shift_round(x: np.ndarray, shift: int, mode: str, noise: np.ndarray | None =
     if shift <= 0:
         return x << np.int64(-shift)
     s = np.int64(shift)
-    if mode == "nearest":
+    if mode in NEAREST_SHIFTS:
         return (x + (np.int64(1) << (s - 1))) >> s
     if mode == "truncate":
         return x >> s

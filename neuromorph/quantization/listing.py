@@ -55,6 +55,13 @@ def format_program(neuron: QuantizedNeuron) -> str:
     for index, r in enumerate(program.registers):
         lines.append(f"  r{index:<3}{r.name:<18}{r.kind:<11}{_q_format(r.bits, r.frac, r.offset):<9}"
                      f"LSB {2.0 ** -r.frac:.4g} {r.unit:<6} offset {r.offset:<8} {r.overflow}")
+    residuals = [r for r in program.registers if r.kind == "residual"]
+    if residuals:
+        states = ", ".join(r.name.removesuffix("_residual") for r in residuals)
+        lines += ["", f"error feedback at the updates of {states}: each keeps the remainder of its shift in a "
+                      f"residual register ({', '.join(f'{r.name} {r.bits} bits' for r in residuals)}) and adds it "
+                      "to the next step's change before the shift (operations labelled 'error feedback'); "
+                      "every other shift rounds to nearest"]
     lines += ["", "ports"]
     for index, p in enumerate(program.ports):
         lines.append(f"  in{index:<2}{p.name:<18}{p.kind} into {p.state}, {p.bits} bits, "

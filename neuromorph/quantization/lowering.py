@@ -17,6 +17,17 @@ program, see :mod:`neuromorph.quantization.program`):
    exponential Euler multiplies by ``phi = exprel(A dt)``, Brian2's factor: folded into
    the coefficients when ``A`` is a constant (a fixed decay), else read from a table over
    ``x = -A dt = sum_j g_j(v) Q_j``, as ``dt f + dt f (phi - 1)``. ``X' = X + round(dt f phi / 2**e)``.
+
+   **Error feedback** (rounding ``error_feedback``, states of the kinds in
+   ``config.feedback``): the change ``d`` of a state update (the gates' ``(x_inf - x) rate``,
+   the voltage's and linear states' ``dt f phi``) is first brought to ``w`` fractional bits
+   below the state's LSB (``w`` = ``config.residual_bits``; rounded to nearest if it has
+   more), then ``u = d + e``, ``X' = X + round(u / 2**w)`` and ``e' = u - round(u / 2**w) 2**w``,
+   where ``e`` is the state's residual register (signed, ``w`` bits, ``|e'| <= 2**(w-1)``,
+   half an LSB of the state). Over ``K`` steps the rounded changes sum to the exact ones
+   (at ``w`` bits) minus ``e_K - e_0``: the error stays within one LSB instead of growing
+   with ``K`` (first-order noise shaping). A held state keeps its residual while
+   refractory; a reset ``x = c`` clears it.
 4. Brian2's ``(unless refractory)``: the old value while refractory.
 5. Every register is fitted to its width by the target's rule (counted).
 6. **Threshold** on the new voltage (only when not refractory), then **reset**, then the
@@ -69,6 +80,11 @@ class LoweringContext:
         """The register holding state ``name``."""
         return next(r for r in self.registers if r.name == name)
 
+    def residual(self, name: str) -> Register | None:
+        """The error-feedback residual register of state ``name``, if it has one."""
+        wanted = residual_name(name)
+        return next((r for r in self.registers if r.kind == "residual" and r.name == wanted), None)
+
     def real_max(self, name: str) -> float:
         """Largest magnitude (SI) a state register holds."""
         register = self.register(name)
@@ -96,6 +112,28 @@ def _tabulate(expr, v_grid: np.ndarray, what: str) -> np.ndarray:
 
 
 # -- gates --------------------------------------------------------------------------------
+def residual_name(state: str) -> str:
+    """Name of the error-feedback residual register of ``state``."""
+    return f"{state}_residual"
+
+
+def _rounded_change(step: IntegerStep, name: str, change: Value, frac: int, label: str) -> Value:
+    """``change`` rounded to ``frac`` fractional bits: a rounded shift, or error feedback through the
+    state's residual register when it has one (see the module docstring, 3)."""
+    b = step.b
+    residual = step.ctx.residual(name)
+    if residual is None:
+        return b.rescale(change, frac, label)
+    w = residual.bits
+    fine = b.rescale(change, frac + w, f"{name}: change to the residual's format")
+    total = b.add(fine, step.values[residual.name], f"{name}: change + residual")
+    rounded = b.shr(total, w, f"{label} (error feedback)")
+    back = b.shl(rounded, w, f"{name}: rounded change in the residual's format")
+    half = 1 << (w - 1)
+    step.new[residual.name] = b.sub(total, back, f"{name}: new residual", bounds=(-half, half - 1))
+    return rounded
+
+
 def _gate_update(step: IntegerStep, phase: GateUpdate) -> None:
     """``x' = x + (x_inf(v) - x) * rate(v)``, ``x_inf`` and ``rate`` read from tables over the old voltage."""
     b, ctx, gate = step.b, step.ctx, phase.gate
@@ -111,8 +149,8 @@ def _gate_update(step: IntegerStep, phase: GateUpdate) -> None:
     rate = b.unsigned_table(f"{gate.name}_rate", gate_rate(tau, ctx.dt, phase.method), ctx.entry_bits, ctx.grid, v,
                             f"{gate.name}_rate(v)")
     difference = b.sub(steady, x, f"{gate.name}: x_inf - x")
-    change = b.rescale(b.mul(difference, rate, f"{gate.name}: (x_inf - x) * rate"), x.frac,
-                       f"{gate.name}: change")
+    change = _rounded_change(step, gate.name, b.mul(difference, rate, f"{gate.name}: (x_inf - x) * rate"), x.frac,
+                             f"{gate.name}: change")
     step.new[gate.name] = b.add(x, change, f"{gate.name}: new value")
 
 
@@ -278,7 +316,7 @@ def _state_update(step: IntegerStep, phase: StateUpdate) -> None:
         return
     if needs_table:
         total = b.add(total, _phi_correction(b, ctx, equation, values, total), f"{equation.name}: dt f phi")
-    change = b.rescale(total, register.frac, f"{equation.name}: change")
+    change = _rounded_change(step, equation.name, total, register.frac, f"{equation.name}: change")
     step.new[equation.name] = b.add(own, change, f"{equation.name}: new value")
 
 
@@ -305,8 +343,26 @@ def register_layout(spec: NeuronSpec, target, config, profile: RangeProfile, dt:
         frac = frac_bits_for(extent if extent > 0 else 1.0, config.state_bits)
         registers.append(Register(state.name, "linear", config.state_bits, frac, 0, target.overflow_linear,
                                   str(state.unit)))
+    if config.rounding == "error_feedback":
+        registers += residual_registers(registers, config, {r.name for r in registers})
     refractory = _refractory_register(spec, dt)
     return tuple(registers + ([refractory] if refractory else []))
+
+
+def residual_registers(registers: list[Register], config, taken: set[str]) -> list[Register]:
+    """One residual register per state of a kind in ``config.feedback``: signed, ``config.residual_bits``
+    wide, ``residual_bits`` fractional bits below its state's LSB (in the state's unit)."""
+    residuals = []
+    for register in registers:
+        if register.kind not in config.feedback:
+            continue
+        name = residual_name(register.name)
+        if name in taken:
+            raise LoweringError(f"error feedback needs a register named {name!r}, which is a state of the model",
+                                field="neuron.equations")
+        residuals.append(Register(name, "residual", config.residual_bits, register.frac + config.residual_bits, 0,
+                                  "saturate", register.unit))
+    return residuals
 
 
 def _refractory_register(spec: NeuronSpec, dt: float) -> Register | None:
@@ -333,6 +389,8 @@ def initial_registers(spec: NeuronSpec, registers: tuple[Register, ...], initial
     for register in registers:
         if register.kind == "refractory":
             contents.append(1 if register.unit == "flag" else refractory_steps(spec, dt))
+        elif register.kind == "residual":
+            contents.append(0)
         else:
             contents.append(register_value(initial[register.name], register) - register.offset)
     return np.array(contents, dtype=np.int64)
@@ -345,6 +403,9 @@ def initial_register_rows(spec: NeuronSpec, registers: tuple[Register, ...], ini
     for row, register in enumerate(registers):
         if register.kind == "refractory":
             rows[row] = 1 if register.unit == "flag" else refractory_steps(spec, dt)
+            continue
+        if register.kind == "residual":
+            rows[row] = 0
             continue
         values = np.broadcast_to(np.asarray(initial[register.name], dtype=float), (n,))
         rows[row] = [register_value(x, register) - register.offset for x in values]
@@ -397,7 +458,8 @@ def _stored(b: ProgramBuilder, register: Register, value: Value) -> Value:
 
 
 def _commit(step: IntegerStep, phase: Commit) -> None:
-    """Each state's new value (the old one while refractory when held), fitted to its register."""
+    """Each state's new value (the old one while refractory when held), fitted to its register; then the
+    residual registers (held with their state)."""
     b = step.b
     for name in phase.states:
         register, value = step.ctx.register(name), step.new[name]
@@ -405,6 +467,16 @@ def _commit(step: IntegerStep, phase: Commit) -> None:
             value = b.select(step.not_refractory, value, step.values[name], f"{name} unless refractory")
         step.stored[name] = _fit_register(b, register, value)
         step.fits.append(step.stored[name].slot)
+    for name in phase.states:
+        residual = step.ctx.residual(name)
+        if residual is None:
+            continue
+        value = step.new.get(residual.name, step.values[residual.name])
+        if name in phase.held and value is not step.values[residual.name]:
+            value = b.select(step.not_refractory, value, step.values[residual.name],
+                             f"{residual.name} unless refractory")
+        step.stored[residual.name] = _fit_register(b, residual, value)
+        step.fits.append(step.stored[residual.name].slot)
 
 
 def _threshold(step: IntegerStep, phase: Threshold) -> None:
@@ -425,6 +497,10 @@ def _reset(step: IntegerStep, phase: Reset) -> None:
         if statement.op == "=":
             target = b.constant(register_value(statement.value, register), current.frac, f"reset {statement.name}")
             stored[statement.name] = b.select(spiked, target, current, f"reset {statement.text}")
+            residual = step.ctx.residual(statement.name)
+            if residual is not None:
+                zero = b.constant(0, stored[residual.name].frac, "zero")
+                stored[residual.name] = b.select(spiked, zero, stored[residual.name], f"{residual.name} reset")
             continue
         change = b.constant(int(to_fixed(statement.value, register.frac)), current.frac, f"reset {statement.name}")
         zero = b.constant(0, current.frac, "zero")

@@ -8,7 +8,7 @@ widths, and checks the program against the target's limits (table memory, widths
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
@@ -28,6 +28,12 @@ __all__ = ["METHODS", "QuantConfig", "QuantizedNeuron", "default_method", "gate_
 #: Drive values beyond this magnitude are clamped before the integer cast (the input port
 #: then saturates and counts them): int64 arithmetic on them stays exact.
 DRIVE_LIMIT = 2.0**62
+#: Kinds of state whose update may keep an error-feedback residual.
+FEEDBACK_KINDS = ("voltage", "gate", "linear")
+#: Default width of a residual register (bits).
+DEFAULT_RESIDUAL_BITS = 4
+#: Widest residual register (its contents are added in the accumulator, never multiplied).
+MAX_RESIDUAL_BITS = 32
 
 
 def default_method(reference_method: str) -> str:
@@ -50,7 +56,9 @@ class QuantConfig:
     interpolate : bool
         Linear interpolation between table entries.
     rounding : str
-        ``nearest``, ``truncate``, ``toward_zero``, ``stochastic`` or ``dither``.
+        ``nearest``, ``truncate``, ``toward_zero``, ``stochastic``, ``dither`` or
+        ``error_feedback`` (nearest, plus a residual register at each state update of the
+        kinds in ``feedback``; see :mod:`neuromorph.quantization.lowering`).
     seed : int
         Seed of the stochastic-rounding hash and of the dither phases.
     headroom : float
@@ -61,6 +69,13 @@ class QuantConfig:
         Matching the reference's Brian2 method removes algorithm error.
     rounding_source : str
         Why this rounding: ``"given"`` or the target default that chose it.
+    residual_bits : int
+        ``error_feedback`` only: width of each residual register (bits, signed); the residual
+        keeps the remainder of the update's shift to ``residual_bits`` fractional bits below
+        the state's LSB, so it lies in ``[-1/2, 1/2)`` LSB.
+    feedback : tuple of str
+        ``error_feedback`` only: the kinds of state whose update keeps a residual
+        (``voltage``, ``gate``, ``linear``).
     """
 
     state_bits: int
@@ -72,6 +87,11 @@ class QuantConfig:
     headroom: float = 1.25
     method: str = "exponential_euler"
     rounding_source: str = "given"
+    residual_bits: int = DEFAULT_RESIDUAL_BITS
+    feedback: tuple[str, ...] = FEEDBACK_KINDS
+
+    def __post_init__(self):
+        object.__setattr__(self, "feedback", tuple(self.feedback))
 
     @classmethod
     def for_target(cls, target: HardwareTarget, **overrides) -> "QuantConfig":
@@ -105,13 +125,20 @@ class QuantConfig:
                               f"allowed: {list(target.rounding_modes)}", field="rounding")
         if self.method not in METHODS:
             raise ConfigError(f"method must be one of {list(METHODS)}, got {self.method!r}", field="method")
+        if not 1 <= self.residual_bits <= MAX_RESIDUAL_BITS:
+            raise ConfigError(f"residual_bits must be from 1 to {MAX_RESIDUAL_BITS}, got {self.residual_bits}",
+                              field="residual_bits")
+        unknown = [k for k in self.feedback if k not in FEEDBACK_KINDS]
+        if unknown or (self.rounding == "error_feedback" and not self.feedback):
+            raise ConfigError(f"feedback must name one or more of {list(FEEDBACK_KINDS)}, got {list(self.feedback)}",
+                              field="feedback")
         if not (self.headroom > 0 and np.isfinite(self.headroom)):
             raise ConfigError(f"headroom must be a positive finite number, got {self.headroom}", field="headroom")
         return self
 
     def to_dict(self) -> dict:
         """Plain data for reports."""
-        return dict(self.__dict__)
+        return dict(self.__dict__, feedback=list(self.feedback))
 
 
 @dataclass(frozen=True)
@@ -139,6 +166,19 @@ class QuantizedNeuron:
         return 2.0 ** -self.program.registers[0].frac
 
     @property
+    def register_bits(self) -> int:
+        """Bits of the registers of one neuron: voltage, gates, linear states, refractory
+        bookkeeping and error-feedback residuals."""
+        return sum(r.bits for r in self.program.registers)
+
+    def state_bits_per_neuron(self, parameters: Iterable[str] = ()) -> int:
+        """Total state of one neuron (bits): :attr:`register_bits` plus, for each per-neuron
+        parameter among ``parameters`` (a constant drive input with a value per neuron, such as
+        a bias), the width of its input port."""
+        parameters = set(parameters)
+        return self.register_bits + sum(p.bits for p in self.program.ports if p.kind == "drive" and p.name in parameters)
+
+    @property
     def table_memory_bits(self) -> int:
         """Bits of table memory."""
         return sum(t.memory_bits for t in self.tables)
@@ -164,6 +204,7 @@ class QuantizedNeuron:
             "tables": {t.name: {"entries": int(t.entries.size), "entry_bits": t.entry_bits, "frac_bits": t.frac,
                                 "signed": t.signed, "interpolate": t.grid.interpolate} for t in self.tables},
             "table_memory_bits": self.table_memory_bits,
+            "register_bits_per_neuron": self.register_bits,
             "operations_per_neuron_step": program.operation_counts(),
             "rounding_sites": program.n_sites,
             "datapath": dict(self.datapath),
