@@ -67,7 +67,7 @@ def _check_lava(check) -> None:
 
 def run_with_reference(spec, options: RunOptions, progress) -> FixedPointOutcome:
     """The comparison pipeline (:func:`neuromorph.network.compare.compare`) and its report."""
-    from .network.compare import build_report, compare
+    from .network.comparison import build_report, compare
 
     result = compare(spec, options.target, options.config, options.network, progress=progress, method=options.method)
     _check_lava(result.lava_check)
@@ -76,7 +76,7 @@ def run_with_reference(spec, options: RunOptions, progress) -> FixedPointOutcome
 
 def run_fixed_point_only(spec, options: RunOptions, progress) -> FixedPointOutcome:
     """One float run for the lowering's ranges and the sources' spikes, then the fixed-point network only."""
-    from .network.compare import check_lava
+    from .network.comparison import check_lava
     from .network.emulator import run_network
     from .network.lower import lower_network, recorded_variables
     from .network.reference import Recording, replay_sources, run_network_brian2
