@@ -129,7 +129,7 @@ def run_compare(model: ModelFile, target: HardwareTarget, config: QuantConfig, o
     fixed = _candidate_trace(emulated, population, model.simulation.dt)
     lava, lava_check = None, None
     if options.backend in ("lava", "both"):
-        from .network.lava_graph import run_graph  # Lava is imported only when it is used
+        from .lava.graph import run_graph  # Lava is imported only when it is used
 
         progress("Lava fixed_pt process on Loihi2SimCfg")
         lava_run = run_graph(lowered, record=True)

@@ -564,7 +564,7 @@ def _projection(name: str, section: ProjectionSection, groups: dict, populations
                           delays_s=np.broadcast_to(delays, i.shape), target_variable=variable, operation=operation)
 
 
-def load_network(path: str | Path, *, seed: int | None = None) -> NetworkSpec:
+def load_network_file(path: str | Path, *, seed: int | None = None) -> NetworkSpec:
     """Load and validate a network file into a :class:`NetworkSpec`.
 
     ``seed`` replaces ``[simulation] seed``: every draw without its own seed (connectivity,
