@@ -22,7 +22,7 @@ from neuromorph.execution.emulator import spike_trains_from
 from neuromorph.network.emulator import run_network
 from neuromorph.network.lif_mapping import LifOptions
 from neuromorph.network.lower import lower_network, recorded_variables
-from neuromorph.network.network_file import load_network
+from neuromorph.network.network_file import load_network_file
 from neuromorph.network.reference import Recording, replay_sources, run_network_brian2
 from neuromorph.reference.codegen import choose_codegen
 from neuromorph.network.statistics import per_neuron_gamma
@@ -45,7 +45,7 @@ def row(label: str, seed: int, reference_trains, spikes: np.ndarray, dt: float, 
 
 
 def run_lava(lowered) -> None:
-    from neuromorph.network.lava_graph import run_graph
+    from neuromorph.lava.graph import run_graph
 
     started = time.perf_counter()
     lava = run_graph(lowered)
@@ -69,7 +69,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     first = None
     for seed in (int(s) for s in args.seeds.split(",")):
-        spec = dataclasses.replace(load_network(ROOT / "examples/networks/lif_net.toml", seed=seed),
+        spec = dataclasses.replace(load_network_file(ROOT / "examples/networks/lif_net.toml", seed=seed),
                                    duration=args.duration)
         reference = run_network_brian2(spec, codegen=choose_codegen(),
                                        record=Recording(variables=recorded_variables(spec)))

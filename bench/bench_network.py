@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 from neuromorph.network.emulator import run_network  # noqa: E402
 from neuromorph.network.lava_semantics import SynapseEmulator  # noqa: E402
 from neuromorph.network.lower import lower_network, recorded_variables  # noqa: E402
-from neuromorph.network.network_file import load_network  # noqa: E402
-from neuromorph.network.reference import Recording, build_network, run_network_brian2  # noqa: E402
+from neuromorph.network.network_file import load_network_file  # noqa: E402
+from neuromorph.network.reference import Recording, build_brian2_network, run_network_brian2  # noqa: E402
 from neuromorph.quantization.quantize import QuantConfig  # noqa: E402
 from neuromorph.targets import load_target  # noqa: E402
 
@@ -83,7 +83,7 @@ def network_text(scale: float, duration: float) -> str:
 
 def time_brian2(spec, codegen: str = "cython") -> tuple[float, float, int]:
     """(compile time, run time, spikes) of the spec in Brian2, timed after code generation and compilation."""
-    network, _, spikes, _ = build_network(spec, codegen, record=None)
+    network, _, spikes, _ = build_brian2_network(spec, codegen, record=None)
     started = time.perf_counter()
     network.run(0 * brian2.second, namespace={})
     compiled = time.perf_counter()
@@ -139,7 +139,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "cobahh.toml"
         path.write_text(network_text(args.scale, args.duration))
-        spec = load_network(path)
+        spec = load_network_file(path)
     neurons = sum(p.size for p in spec.populations)
     synapses = sum(p.n_synapses for p in spec.projections)
     print(f"COBAHH-like: {neurons:,} neurons, {synapses:,} synapses, {spec.n_steps:,} steps of "

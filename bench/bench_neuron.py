@@ -34,7 +34,7 @@ from neuromorph.quantization.formats import RangeProfile
 from neuromorph.quantization.kernel import FixedPointKernel, FloatKernel
 from neuromorph.quantization.quantize import QuantConfig, quantize
 from neuromorph.network.model_network import network_of_model
-from neuromorph.network.reference import build_network
+from neuromorph.network.reference import build_brian2_network
 from neuromorph.targets import load_target
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +56,7 @@ def time_brian2(model, stimulus, codegen: str, repeat: int, seconds: float | Non
 
     The stimulus must hold ``10 + (1 + repeat) * steps`` steps (a TimedArray is read at the network's time).
     """
-    network, *_ = build_network(network_of_model(model, stimulus), codegen, record=None)
+    network, *_ = build_brian2_network(network_of_model(model, stimulus), codegen, record=None)
     dt = model.simulation.dt * brian2.second
     network.run(10 * dt, namespace={})  # code generation and compilation
     steps = (stimulus.shape[0] - 10) // (repeat + 1)
@@ -91,8 +91,8 @@ def lowered_processes(kernel, data: np.ndarray):
     from lava.proc.io.sink import RingBuffer as SinkBuffer
     from lava.proc.io.source import RingBuffer as SourceBuffer
 
-    from neuromorph.lava_backend.processes import LoweredNeuron
-    from neuromorph.lava_backend.run import MODELS, prepare
+    from neuromorph.lava.processes import LoweredNeuron
+    from neuromorph.lava.run import MODELS, prepare
 
     n = data.shape[0]
     prepare(kernel, n)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import welch
 
-from neuromorph.network.network_file import load_network
+from neuromorph.network.network_file import load_network_file
 from neuromorph.network.reference import run_network_brian2
 from neuromorph.reference.codegen import choose_codegen
 
@@ -45,7 +45,7 @@ def spectral_peak(spike_trains, duration: float, band=(20.0, 100.0)) -> tuple[fl
 
 def measure(name: str, seed: int, codegen: str) -> dict:
     """Rates, spectral peaks and run time of one example network for one seed."""
-    spec = load_network(NETWORKS / f"{name}.toml", seed=seed)
+    spec = load_network_file(NETWORKS / f"{name}.toml", seed=seed)
     started = time.perf_counter()
     trace = run_network_brian2(spec, codegen=codegen, record=None)
     result = {"network": name, "seed": seed, "run_s": trace.extra["wall_time_s"],

@@ -19,19 +19,9 @@ from brian2.monitors import PopulationRateMonitor, SpikeMonitor, StateMonitor
 
 from .device_convert import Conversion, Watched, timestep
 
-#: Register kinds that hold a state variable (the others: refractoriness).
-STATE_KINDS = ("voltage", "gate", "linear")
-
-
 def decode_states(population, registers: np.ndarray) -> dict[str, np.ndarray]:
     """The state variables (SI) of ``registers`` (``(..., R, N)`` integers) of a lowered population."""
-    registers = np.asarray(registers)
-    if population.kind == "lif":
-        current = next(iter(population.increment_ports))
-        u, v = population.lif.state_si(registers[..., 0, :], registers[..., 1, :])
-        return {current: u, population.spec.voltage: v}
-    return {register.name: (registers[..., row, :].astype(float) + register.offset) * 2.0 ** -register.frac
-            for row, register in enumerate(population.neuron.program.registers) if register.kind in STATE_KINDS}
+    return population.decode_states(np.asarray(registers))
 
 
 def final_registers(run) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 
 from neuromorph.cli import main
 from neuromorph.network.emulator import run_network
-from neuromorph.network.export import load_network
+from neuromorph.network.export import load_export
 from neuromorph.targets import targets_dir
 
 NETWORK = '''
@@ -60,7 +60,7 @@ def test_export_writes_a_loadable_network_and_prints_its_resources(tmp_path, cap
     status, stdout, _ = run_cli(capsys, "export", network_file, "--target", "loihi2", "--out", out, "--state-bits",
                                 "16")
     assert status == 0
-    lowered = load_network(out)
+    lowered = load_export(out)
     assert lowered.target == "loihi2" and lowered.config.state_bits == 16 and lowered.n_steps == 200
     assert lowered.populations[0].kind == "lif"  # a LIF neuron runs on Lava's own LIF
     assert run_network(lowered).populations["L"].spikes.any()
@@ -91,7 +91,7 @@ def test_several_chips_need_multichip(tmp_path, capsys, network_file):
     status, stdout, _ = run_cli(capsys, "export", network_file, "--target", target, "--out", tmp_path / "b",
                                 "--multichip", "--json")
     assert status == 0 and json.loads(stdout)["totals"]["chips"] == 2
-    assert np.array_equal(load_network(tmp_path / "b").sources[0].spikes.shape, (200, 20))
+    assert np.array_equal(load_export(tmp_path / "b").sources[0].spikes.shape, (200, 20))
 
 
 @pytest.mark.parametrize("args, message", [

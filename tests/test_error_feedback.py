@@ -163,7 +163,7 @@ def test_residual_registers_are_exported_and_run_bit_for_bit_after_loading(tmp_p
     and the config, and the resource report counts the residuals as state."""
     from neuromorph.execution.stimulus import sample_stimulus
     from neuromorph.model.model_file import load_model
-    from neuromorph.network.export import export_network, load_network
+    from neuromorph.network.export import export_network, load_export
     from neuromorph.network.lower import lower_network
     from neuromorph.network.model_network import network_of_model
     from neuromorph.network.resources import resource_report
@@ -178,7 +178,7 @@ def test_residual_registers_are_exported_and_run_bit_for_bit_after_loading(tmp_p
     name = spec.populations[0].name
     lowered = lower_network(spec, None, target, config, lif="never", profiles={name: PROFILE})
     export_network(lowered, tmp_path / "export")
-    loaded = load_network(tmp_path / "export")
+    loaded = load_export(tmp_path / "export")
     program = loaded.population(name).neuron.program
     assert [r.name for r in program.registers if r.kind == "residual"] == \
         ["v_residual", "m_residual", "h_residual", "n_residual"]

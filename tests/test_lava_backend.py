@@ -10,7 +10,7 @@ import pytest
 
 from neuromorph.execution.loop import run_kernel
 from neuromorph.execution.stimulus import sample_stimulus
-from neuromorph.lava_backend import run_lava
+from neuromorph.lava.run import run_lava
 from neuromorph.model.model_file import load_model
 from neuromorph.network.comparison import check_lava
 from neuromorph.network.emulator import NetworkRun, PopulationRun, run_network
@@ -52,7 +52,7 @@ def lowered(squid, **config):
     {"state_bits": 12, "rounding": "error_feedback", "interpolate": True, "residual_bits": 3},
 ])
 def test_lava_fixed_pt_equals_emulator_every_value_every_step(squid, config):
-    from neuromorph.network.lava_graph import run_graph
+    from neuromorph.lava.graph import run_graph
 
     network = lowered(squid, **config)
     emulated = run_network(network)

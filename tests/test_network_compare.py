@@ -9,9 +9,9 @@ from scipy.signal import welch
 from neuromorph.cli import main
 from neuromorph.network.comparison import NetworkOptions, build_report, check_lava, compare, recurrent_populations
 from neuromorph.network.emulator import run_network
-from neuromorph.network.lava_graph import run_graph
+from neuromorph.lava.graph import run_graph
 from neuromorph.network.lower import lower_network, recorded_variables
-from neuromorph.network.network_file import load_network
+from neuromorph.network.network_file import load_network_file
 from neuromorph.network.reference import Recording, replay_sources, run_network_brian2
 from neuromorph.quantization.quantize import QuantConfig
 from neuromorph.reference.codegen import choose_codegen
@@ -23,7 +23,7 @@ NETWORKS = EXAMPLES / "networks"
 
 
 def shortened(name: str, duration: float, seed: int | None = None):
-    return dataclasses.replace(load_network(NETWORKS / f"{name}.toml", seed=seed), duration=duration)
+    return dataclasses.replace(load_network_file(NETWORKS / f"{name}.toml", seed=seed), duration=duration)
 
 
 def lowered(spec, bits=None):
@@ -113,8 +113,8 @@ def test_pyramidal_interneuron_gamma_keeps_its_frequency_and_rates():
 
 
 def test_recurrence_is_read_from_the_projection_graph():
-    assert recurrent_populations(load_network(NETWORKS / "ping.toml")) == {"E": True, "I": True}
-    assert recurrent_populations(load_network(NETWORKS / "ff_hh.toml")) == {"hh": False}
+    assert recurrent_populations(load_network_file(NETWORKS / "ping.toml")) == {"E": True, "I": True}
+    assert recurrent_populations(load_network_file(NETWORKS / "ff_hh.toml")) == {"hh": False}
 
 
 def test_network_command_writes_report_and_figures(tmp_path, capsys):

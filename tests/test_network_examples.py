@@ -10,7 +10,7 @@ import runpy
 
 import pytest
 
-from neuromorph.network.network_file import load_network
+from neuromorph.network.network_file import load_network_file
 from neuromorph.network.reference import run_network_brian2
 from neuromorph.reference.codegen import choose_codegen
 
@@ -20,7 +20,7 @@ NETWORKS = EXAMPLES / "networks"
 
 
 def run(name: str, seed: int = 1, duration: float | None = None, drop: str | None = None, codegen: str | None = None):
-    spec = load_network(NETWORKS / f"{name}.toml", seed=seed)
+    spec = load_network_file(NETWORKS / f"{name}.toml", seed=seed)
     if duration is not None:
         spec = dataclasses.replace(spec, duration=duration)
     if drop is not None:

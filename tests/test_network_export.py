@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from neuromorph.network.emulator import NetworkRun, run_network
-from neuromorph.network.export import ExportFileError, export_network, load_lava, load_network
-from neuromorph.network.lava_graph import READERS, _run_receiving, run_graph
+from neuromorph.lava.graph import read_population, run_graph, run_receiving
+from neuromorph.network.export import ExportFileError, export_network, load_export, load_lava
+from neuromorph.network.kinds import LoweredProgramPopulation
 from neuromorph.network.lower import lower_network, recorded_variables
-from neuromorph.network.network_file import load_network as load_network_file
+from neuromorph.network.network_file import load_network_file
 from neuromorph.network.reference import Recording, replay_sources, run_network_brian2
 from neuromorph.quantization.quantize import QuantConfig
 from neuromorph.targets import load_target
@@ -123,7 +124,7 @@ def test_the_fixture_covers_every_synapse_kind_and_sign_mode(lowered):
     assert {layer.kind for layer in layers} >= {"Dense", "Sparse", "DelayDense", "DelaySparse"}
     assert {layer.sign_mode for layer in layers} >= {"excitatory", "inhibitory"}
     assert len({p.name: p for p in lowered.projections}["cue_to_L"].layers) == 2  # the multapse
-    assert any(p.drive.shape[0] for p in lowered.populations)  # the per-neuron bias is a drive
+    assert any(p.drive.shape[0] for p in lowered.populations if isinstance(p, LoweredProgramPopulation))  # a bias
     assert {p.name: p.kind for p in lowered.populations} == {"E": "lowered", "L": "lif"}  # L runs on Lava's LIF
 
 
@@ -149,7 +150,7 @@ def _assert_same_data(a, b, where="network"):
 
 
 def test_export_loads_back_the_same_data(lowered, exported):
-    loaded = load_network(exported)
+    loaded = load_export(exported)
     _assert_same_data(lowered, loaded)
     assert all(p.spec is None for p in loaded.populations)
 
@@ -176,17 +177,17 @@ def _compare_runs(a, b):
 
 def test_emulator_runs_the_loaded_network_bit_for_bit(lowered, exported):
     original = run_network(lowered)
-    _compare_runs(original, run_network(load_network(exported)))
+    _compare_runs(original, run_network(load_export(exported)))
     assert sum(int(r.spikes.sum()) for r in original.populations.values()) > 10  # spikes reach every path
 
 
 def _run_loaded_graph(directory, n_steps: int):
     """Run the graph load_lava rebuilds, read back as run_graph reads its own (LIF readouts streamed)."""
     graph = load_lava(directory, record_steps=n_steps)
-    network = load_network(directory)
+    network = load_export(directory)
     try:
-        received = _run_receiving(graph, n_steps)
-        return NetworkRun(populations={p.name: READERS[p.kind](graph, p, n_steps, True, received)
+        received = run_receiving(graph, n_steps)
+        return NetworkRun(populations={p.name: read_population(graph, p, n_steps, True, received)
                                        for p in network.populations}, wall_time_s=0.0)
     finally:
         graph.any_process().stop()
@@ -197,7 +198,7 @@ def test_lava_graph_of_the_export_runs_bit_for_bit(lowered, exported):
     """The original's Lava graph, the graph rebuilt from the files, and the emulator on the loaded network."""
     original = run_graph(lowered, n_steps=N_STEPS)
     _compare_runs(original, _run_loaded_graph(exported, N_STEPS))
-    _compare_runs(original, run_network(load_network(exported), n_steps=N_STEPS))
+    _compare_runs(original, run_network(load_export(exported), n_steps=N_STEPS))
 
 
 # -- refusals ----------------------------------------------------------------------------
@@ -227,7 +228,7 @@ def test_a_changed_array_is_refused_by_its_checksum(copy):
     data[-1] ^= 1
     (copy / name).write_bytes(bytes(data))
     with pytest.raises(ExportFileError, match="SHA-256 does not match the manifest") as info:
-        load_network(copy)
+        load_export(copy)
     assert name in str(info.value) and "\n" not in str(info.value)
 
 
@@ -240,7 +241,7 @@ def test_a_changed_array_is_refused_by_its_checksum(copy):
 def test_missing_or_changed_files_are_refused(copy, edit, message):
     edit(copy)
     with pytest.raises(ExportFileError, match=message):
-        load_network(copy)
+        load_export(copy)
 
 
 def _edit_manifest(directory, change):
@@ -252,13 +253,13 @@ def _edit_manifest(directory, change):
 def test_another_format_version_is_refused(copy):
     _edit_manifest(copy, lambda m: m.update(version=2))
     with pytest.raises(ExportFileError, match=r"manifest.json:version: format version 2 .* reads version 1"):
-        load_network(copy)
+        load_export(copy)
 
 
 def test_a_path_outside_the_export_is_refused(copy):
     _edit_manifest(copy, lambda m: m["files"].update({"../secret.npy": {"sha256": "0" * 64, "bytes": 1}}))
     with pytest.raises(ExportFileError, match="manifest.json:files"):
-        load_network(copy)
+        load_export(copy)
 
 
 def _edit_network(directory, change):
@@ -291,7 +292,7 @@ def _hh(data):
 def test_an_inconsistent_network_json_is_refused_by_field(copy, change, field, message):
     _edit_network(copy, change)
     with pytest.raises(ExportFileError, match=message) as info:
-        load_network(copy)
+        load_export(copy)
     assert "network.json:" in str(info.value) and field in str(info.value)
 
 
@@ -300,7 +301,7 @@ def test_a_pickled_array_is_refused(copy):
     np.save(copy / name, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     _rehash(copy, name)
     with pytest.raises(ExportFileError, match="cannot read .*Python objects"):
-        load_network(copy)
+        load_export(copy)
 
 
 def test_a_header_larger_than_its_data_is_refused_before_reading(copy):
@@ -311,7 +312,7 @@ def test_a_header_larger_than_its_data_is_refused_before_reading(copy):
         handle.write(b"\0" * 64)
     _rehash(copy, name)
     with pytest.raises(ExportFileError, match=r"declares shape \[100000000000, 3\] but holds 64 bytes"):
-        load_network(copy)
+        load_export(copy)
 
 
 def test_an_array_of_another_shape_is_refused(copy):
@@ -319,14 +320,14 @@ def test_an_array_of_another_shape_is_refused(copy):
     np.save(copy / name, np.zeros((2, 3), dtype=np.int64))
     _rehash(copy, name)
     with pytest.raises(ExportFileError, match=r"network.json says int64"):
-        load_network(copy)
+        load_export(copy)
 
 
 def test_exporting_again_replaces_the_earlier_files(lowered, copy):
     (copy / "arrays" / "stale.npy").write_bytes(b"x")
     export_network(lowered, copy)
     assert not (copy / "arrays" / "stale.npy").exists()
-    load_network(copy)
+    load_export(copy)
 
 
 # -- a LIF population (Lava's own process) -----------------------------------------------------
@@ -353,5 +354,5 @@ def _lif_data(data):
 def test_an_inconsistent_lif_population_is_refused_by_field(copy, change, field, message):
     _edit_network(copy, change)
     with pytest.raises(ExportFileError, match=message) as info:
-        load_network(copy)
+        load_export(copy)
     assert field in str(info.value)

@@ -7,7 +7,7 @@ from brian2 import Hz, NeuronGroup, PoissonGroup, SpikeGeneratorGroup, Synapses,
 from neuromorph.errors import InputError
 from neuromorph.model.model_file import load_model
 from neuromorph.network import from_brian2
-from neuromorph.network.network_file import NetworkFileError, load_network
+from neuromorph.network.network_file import NetworkFileError, load_network_file
 from neuromorph.network.reference import Recording, run_network_brian2
 
 from .conftest import SQUID_EQUATIONS, squid_toml
@@ -135,7 +135,7 @@ def brian2_equivalent():
 
 
 def test_file_gives_the_same_spec_as_the_equivalent_brian2_script(tmp_path):
-    loaded = load_network(write(tmp_path, NETWORK))
+    loaded = load_network_file(write(tmp_path, NETWORK))
     assert loaded.to_dict() == brian2_equivalent().to_dict()
     assert loaded.population("E").model.initial["I_syn"].value == 0.0  # steady state of dI/dt = -I/tau_s
     trace = run_network_brian2(loaded, codegen="numpy", record=None)
@@ -154,12 +154,12 @@ size = 3
 model = "squid.toml"
 parameters = { g_L = "0.3 * mS/cm**2" }
 '''
-    spec = load_network(write(tmp_path, text))
+    spec = load_network_file(write(tmp_path, text))
     model = spec.population("axon").model
     assert model.name == "squid_test" and model.threshold == "v > -20*mV" and model.refractory == "v > -20*mV"
     assert model.parameters["g_Na"].value == 1200.0 and model.parameters["g_L"].value == pytest.approx(3.0)
     assert model.parameters["g_L"].dimensions == brian2.get_dimensions(brian2.siemens / brian2.meter**2)
-    leakier = load_network(write(tmp_path, text.replace("0.3 * mS", "0.5 * mS"), "leaky.toml"))
+    leakier = load_network_file(write(tmp_path, text.replace("0.3 * mS", "0.5 * mS"), "leaky.toml"))
     assert leakier.population("axon").model.parameters["g_L"].value == pytest.approx(5.0)  # the override wins
     v = -65.0  # mV; the squid rate functions written out independently (per ms)
     alpha_m = 0.1 * (v + 40) / (1 - np.exp(-(v + 40) / 10))
@@ -196,7 +196,7 @@ effect = "g += w"
 
 
 def test_probability_connections_and_distributions_follow_their_laws(tmp_path):
-    spec = load_network(write(tmp_path, projection_file(
+    spec = load_network_file(write(tmp_path, projection_file(
         connect='{ rule = "probability", p = 0.1, autapses = false }',
         weight='{ distribution = "normal", mean = "1 * nS", std = "2 * nS" }',
         delay='{ distribution = "uniform", low = "1 * ms", high = "5 * ms" }')))
@@ -209,13 +209,13 @@ def test_probability_connections_and_distributions_follow_their_laws(tmp_path):
     assert np.mean(p.weights == 0) == pytest.approx(norm.cdf(-0.5), abs=0.02)
     assert p.delays_s.min() >= 1e-3 and p.delays_s.max() <= 5e-3
     assert np.mean(p.delays_s) == pytest.approx(3e-3, rel=0.02)
-    again = load_network(tmp_path / "net.toml")
+    again = load_network_file(tmp_path / "net.toml")
     assert again == spec
-    assert load_network(tmp_path / "net.toml", seed=12) != spec
+    assert load_network_file(tmp_path / "net.toml", seed=12) != spec
 
 
 def test_lognormal_weights_have_the_requested_mean_and_std(tmp_path):
-    spec = load_network(write(tmp_path, projection_file(
+    spec = load_network_file(write(tmp_path, projection_file(
         connect='{ rule = "all_to_all" }',
         weight='{ distribution = "lognormal", mean = "2 * nS", std = "1 * nS", seed = 3 }')))
     w = spec.projections[0].weights
@@ -261,7 +261,7 @@ def test_mistakes_raise_one_error_naming_file_and_field(tmp_path, old, new, fiel
     assert old in NETWORK
     path = write(tmp_path, NETWORK.replace(old, new, 1))
     with pytest.raises(InputError) as info:
-        load_network(path)
+        load_network_file(path)
     assert str(info.value).startswith(f"{path}:{field}: ")
     assert message in str(info.value)
 
@@ -269,11 +269,11 @@ def test_mistakes_raise_one_error_naming_file_and_field(tmp_path, old, new, fiel
 def test_missing_model_file_and_malformed_toml(tmp_path):
     path = write(tmp_path, NETWORK.replace('size = 6\n', 'size = 6\nmodel = "nowhere.toml"\n', 1))
     with pytest.raises(NetworkFileError, match="populations.E.model: model file 'nowhere.toml' not found"):
-        load_network(path)
+        load_network_file(path)
     with pytest.raises(InputError, match="malformed TOML"):
-        load_network(write(tmp_path, "[simulation\n"))
+        load_network_file(write(tmp_path, "[simulation\n"))
     with pytest.raises(InputError, match="simulation: missing section"):
-        load_network(write(tmp_path, '[populations.E]\nsize = 1\n'))
+        load_network_file(write(tmp_path, '[populations.E]\nsize = 1\n'))
 
 
 def test_a_population_model_file_gets_the_model_file_checks(tmp_path):
@@ -282,13 +282,13 @@ def test_a_population_model_file_gets_the_model_file_checks(tmp_path):
     path = write(tmp_path, '[simulation]\ndt = "0.025 * ms"\nduration = "5 * ms"\n\n'
                            '[populations.axon]\nsize = 2\nmodel = "squid.toml"\n')
     with pytest.raises(InputError, match=r"squid\.toml:neuron\.refractory: expected a quantity in s"):
-        load_network(path)
+        load_network_file(path)
     write(tmp_path, squid_toml().replace("[neuron]", "[neuron]\nspeed = 3"), "squid.toml")
     with pytest.raises(InputError, match=r"squid\.toml:neuron\.speed: unknown key; allowed: \["):
-        load_network(path)
+        load_network_file(path)
     write(tmp_path, squid_toml(equations=SQUID_EQUATIONS.replace("m**3", "m**300")), "squid.toml")
     with pytest.raises(InputError, match=r"squid\.toml:neuron\.equations: the equation of 'I_Na' raises to the power 300"):
-        load_network(path)
+        load_network_file(path)
 
 
 def test_a_refractory_duration_in_volts_is_refused_in_a_model_file(tmp_path):

@@ -17,7 +17,7 @@ from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_FUNCTIONS, DEFAULT_
 
 from neuromorph.errors import InputError
 from neuromorph.model.model_file import load_model
-from neuromorph.network.network_file import load_network
+from neuromorph.network.network_file import load_network_file
 
 from .conftest import squid_toml
 
@@ -62,7 +62,7 @@ def network_file(tmp_path: Path, key: str) -> Path:
 def test_an_ordinary_parameter_name_is_accepted(tmp_path):
     path = network_file(tmp_path, "E_x")
     path.write_text(path.read_text().replace("(E_L - v)", "(E_L + E_x - v)"))
-    parameters = load_network(path).population("E").model.parameters
+    parameters = load_network_file(path).population("E").model.parameters
     assert parameters["E_x"].value == pytest.approx(2e-3) and parameters["tau"].value == pytest.approx(1e-2)
 
 
@@ -75,7 +75,7 @@ def test_the_loader_refuses_every_reserved_name_as_the_model_file_does(tmp_path,
     for name in names:
         path = network_file(tmp_path, name)
         try:
-            load_network(path)
+            load_network_file(path)
         except InputError as exc:
             message = str(exc)
             if not (message.startswith(f"{path}:populations.E.parameters.{name}: ") and message.endswith("rename it")):
@@ -100,7 +100,7 @@ def test_a_reserved_name_in_a_population_model_file_is_refused_in_that_file(tmp_
     network.write_text('[simulation]\ndt = "0.025 * ms"\nduration = "5 * ms"\n\n'
                        '[populations.axon]\nsize = 2\nmodel = "neuron.toml"\n')
     with pytest.raises(InputError, match=rf"^{model}:parameters\.mV: 'mV' is a Brian2 unit"):
-        load_network(network)
+        load_network_file(network)
 
 
 @pytest.mark.parametrize("name", REPRESENTATIVES)

@@ -8,7 +8,7 @@ from lava.proc.io.source import RingBuffer as SourceBuffer
 from lava.proc.monitor.process import Monitor
 
 from neuromorph.errors import InputError
-from neuromorph.network.lava_build import build_lif, build_process, lava_projection, spike_source
+from neuromorph.lava.build import build_lif, build_process, lava_projection, spike_source
 from neuromorph.network.lava_lif import lava_lif, run_lif
 from neuromorph.network.lava_semantics import read_sink, replay_source, run_synapse
 from neuromorph.network.weights import quantize_weights

@@ -15,11 +15,11 @@ from neuromorph.execution.emulator import spike_trains_from
 from neuromorph.network.emulator import run_network
 from neuromorph.network.ir import NetworkSpec, NeuronModel, PoissonSource, Population, Projection, SIQuantity, \
     SpikeTimesSource
-from neuromorph.network.lava_graph import run_graph
+from neuromorph.lava.graph import run_graph
 from neuromorph.network.lif_mapping import LifOptions, LifProfile, bias_parts, convert_lif, decide, psp_sums, \
     target_refusal
 from neuromorph.network.lower import lower_network, population_spec, recorded_variables
-from neuromorph.network.network_file import load_network
+from neuromorph.network.network_file import load_network_file
 from neuromorph.network.reference import Recording, replay_sources, run_network_brian2
 from neuromorph.network.statistics import per_neuron_gamma
 from neuromorph.quantization.quantize import QuantConfig
@@ -74,7 +74,7 @@ def test_a_current_based_lif_matches_with_per_neuron_bias(method):
 
 
 def test_the_example_network_is_lif_on_loihi2_and_loihi1():
-    spec = load_network(LIF_NET)
+    spec = load_network_file(LIF_NET)
     pop = spec.population("lif")
     incremented = {p.target_variable for p in spec.projections if p.target == "lif"}
     assert decision(pop, incremented).code == "lif"
@@ -293,7 +293,7 @@ def reference_and_lowered(spec, **kwargs):
 
 
 def test_lif_net_on_lavas_lif_equals_the_emulator_every_step():
-    spec = dataclasses.replace(load_network(LIF_NET), duration=0.03)
+    spec = dataclasses.replace(load_network_file(LIF_NET), duration=0.03)
     _, lowered = reference_and_lowered(spec)
     assert [p.kind for p in lowered.populations] == ["lif"] and lowered.populations[0].hardware_deployable
     assert "Lava LIF" in lowered.notes[0]
@@ -305,7 +305,7 @@ def test_lif_net_on_lavas_lif_equals_the_emulator_every_step():
 
 def mixed_network():
     """A (Lava LIF) and B (the same neuron with a refractory period: the lowered program), coupled both ways."""
-    base = load_network(LIF_NET).population("lif").model
+    base = load_network_file(LIF_NET).population("lif").model
     a = Population(name="A", size=30, model=dataclasses.replace(base, name="A", initial={
         "v": SIQuantity(np.linspace(-0.065, -0.056, 30), "volt")}))
     b = Population(name="B", size=20, model=dataclasses.replace(base, name="B", refractory=0.002, initial={
@@ -360,7 +360,7 @@ def test_clipping_of_v_is_counted_alike_by_the_emulator_and_from_lavas_run():
     4096 - dv, >> 12, plus the new u plus bias_mant << bias_exp, to +-(2**23 - 1))), not
     neuromorph's lif_step: a step clipped v when that sum reached +-2**23.
     """
-    spec = dataclasses.replace(load_network(LIF_NET), duration=0.03)
+    spec = dataclasses.replace(load_network_file(LIF_NET), duration=0.03)
     _, lowered = reference_and_lowered(spec, lif_options=LifOptions(headroom=1.0))
     run = run_network(lowered, n_steps=spec.n_steps).populations["lif"]
     lava = run_graph(lowered, n_steps=spec.n_steps).populations["lif"]
@@ -387,7 +387,7 @@ def test_clipping_of_v_is_counted_alike_by_the_emulator_and_from_lavas_run():
 def test_lif_net_fidelity_against_brian2():
     """1 s of lif_net: rate within 3 % of Brian2's and mean per-neuron Gamma (2 ms) above 0.9 (measured
     -1.1 % and 0.94 for seed 1); compensating mean and variance beats no compensation."""
-    spec = load_network(LIF_NET)  # Brian2's numpy target: 10,000 LIF steps take less than compiling them
+    spec = load_network_file(LIF_NET)  # Brian2's numpy target: 10,000 LIF steps take less than compiling them
     reference = run_network_brian2(spec, codegen="numpy", record=Recording(variables=recorded_variables(spec)))
     replayed = replay_sources(spec, reference)
     trains = reference.populations["lif"].spike_trains

@@ -151,11 +151,11 @@ def brian2_names(network: brian2.Network) -> list[tuple[str, str]]:
 def test_a_network_built_again_in_one_process_has_the_same_brian2_names():
     """Brian2 writes object and clock names into its generated code: equal names, equal code,
     so a second run (the float floor, a test, a sweep) reuses the compiled code."""
-    from neuromorph.network.reference import build_network
+    from neuromorph.network.reference import build_brian2_network
 
     spec = replay_sources(poisson_network(), run_network_brian2(poisson_network(), codegen="numpy"))
-    first = build_network(spec, "numpy", Recording(every=10), perturbation=("v", 1e-4, 1))[0]
-    second = build_network(spec, "numpy", Recording(every=10), perturbation=("v", 1e-4, 1))[0]
+    first = build_brian2_network(spec, "numpy", Recording(every=10), perturbation=("v", 1e-4, 1))[0]
+    second = build_brian2_network(spec, "numpy", Recording(every=10), perturbation=("v", 1e-4, 1))[0]
     assert brian2_names(first) == brian2_names(second)
     assert not any(name.rsplit("_", 1)[-1].isdigit() for pair in brian2_names(first) for name in pair)
 
@@ -165,10 +165,11 @@ def test_a_neuron_reference_built_again_in_one_process_has_the_same_brian2_names
     from neuromorph.model.model_file import load_model
     from neuromorph.network.lower import recorded_variables
     from neuromorph.network.model_network import network_of_model
-    from neuromorph.network.reference import build_network
+    from neuromorph.network.reference import build_brian2_network
 
     model = load_model(squid_file(duration="2 * ms", neurons=2))
     spec = network_of_model(model, sample_stimulus(model.stimulus, model.simulation))
-    first, second = (build_network(spec, "numpy", Recording(variables=recorded_variables(spec)))[0] for _ in range(2))
+    first, second = (build_brian2_network(spec, "numpy", Recording(variables=recorded_variables(spec)))[0]
+                     for _ in range(2))
     assert brian2_names(first) == brian2_names(second)
     assert not any(name.rsplit("_", 1)[-1].isdigit() for pair in brian2_names(first) for name in pair)

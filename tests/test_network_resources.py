@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from neuromorph.errors import TargetFileError
-from neuromorph.network.lava_build import lava_projection
+from neuromorph.lava.build import lava_projection
 from neuromorph.network.lava_lif import lava_lif
-from neuromorph.network.lower import LoweredNetwork, LoweredPopulation, LoweredProjection, LoweredSource
+from neuromorph.network.kinds import LavaLifPopulation, LoweredPopulation, LoweredProgramPopulation
+from neuromorph.network.lower import LoweredNetwork, LoweredProjection, LoweredSource
 from neuromorph.network.resources import ResourceError, format_report, resource_report
 from neuromorph.network.weights import quantize_weights
 from neuromorph.quantization.builder import LutGrid, Table
@@ -33,14 +34,14 @@ def _lowered_population(name: str, n: int, target) -> LoweredPopulation:
     neuron = QuantizedNeuron(name="fake", target=target.name, config=QuantConfig.for_target(target), dt=1e-4,
                              program=_program(), tables=(table,), constants=np.zeros(1, np.int64),
                              initial=np.zeros(2, np.int64), datapath={})
-    return LoweredPopulation(name=name, size=n, spec=None, neuron=neuron, initial=np.zeros((2, n), np.int64),
-                             drive=np.zeros((0, n), np.int64), increment_ports={"g": 0}, initial_si={}, drive_si={})
+    return LoweredProgramPopulation(name=name, size=n, spec=None, neuron=neuron, initial=np.zeros((2, n), np.int64),
+                                    drive=np.zeros((0, n), np.int64), increment_ports={"g": 0}, initial_si={},
+                                    drive_si={})
 
 
 def _lif_population(name: str, n: int) -> LoweredPopulation:
-    return LoweredPopulation(name=name, size=n, spec=None, neuron=None, initial=None, drive=np.zeros((0, n), np.int64),
-                             increment_ports={"I": 0}, initial_si={}, drive_si={}, kind="lif",
-                             lif=lava_lif(n, du=100, dv=100, vth=100, name=name))
+    return LavaLifPopulation(name=name, size=n, spec=None, initial=None, increment_ports={"I": 0}, initial_si={},
+                             drive_si={}, lif=lava_lif(n, du=100, dv=100, vth=100, name=name))
 
 
 def _projection(name, source, target_name, pre, post, n_pre, n_post, delays, target) -> LoweredProjection:

@@ -14,7 +14,7 @@ from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.io.sink import RingBuffer as SinkBuffer
 
 from neuromorph.errors import InputError, NeuromorphError
-from neuromorph.network.lava_build import (LAVA_CLASSES, build_process, choose_kind, lava_projection,
+from neuromorph.lava.build import (LAVA_CLASSES, build_process, choose_kind, lava_projection,
                                            multapse_layers, spike_source)
 from neuromorph.network.lava_semantics import (PROCESS_KINDS, SIGN_MODES, LavaProjection, SynapseEmulator,
                                                lava_weights, read_sink, replay_source, run_synapse, source_data)

@@ -110,14 +110,14 @@ def test_sweep_takes_a_network_file_and_judges_it_on_held_out_network_seeds(tmp_
     population per seed. 24 bits on loihi2 keep the spikes (Gamma >= 0.99 on every seed, as a
     single neuron does at 24 bits); 8 bits with truncation do not."""
     from neuromorph.network.benchmark import held_out_network_seeds
-    from neuromorph.network.network_file import load_network
+    from neuromorph.network.network_file import load_network_file
 
     from .conftest import EXAMPLES
 
     network = tmp_path / "ff.toml"
     network.write_text(FEED_FORWARD.format(model=EXAMPLES / "networks" / "cobahh_neuron.toml"))
-    seeds = held_out_network_seeds(load_network(network), 2)
-    draws = [load_network(network, seed=s) for s in (4, *seeds)]
+    seeds = held_out_network_seeds(load_network_file(network), 2)
+    draws = [load_network_file(network, seed=s) for s in (4, *seeds)]
     assert len({tuple(d.projections[0].i) for d in draws}) == 3, "each seed draws its own connections"
     out = tmp_path / "sweep"
     assert main(["sweep", str(network), "--target", "loihi2", "--bits", "8,24", "--lut-sizes", "1024",

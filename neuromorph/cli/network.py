@@ -64,11 +64,11 @@ def network_inputs(args: argparse.Namespace):
     (:func:`~.options.resolve_target_config`), and what the target refuses whatever the
     reference shows (delays)."""
     from ..network.lower import check_network_fits
-    from ..network.network_file import load_network
+    from ..network.network_file import load_network_file
 
     check_arguments(args)
     out = prepare_output(args.out)
-    spec = load_network(args.network, seed=args.network_seed)
+    spec = load_network_file(args.network, seed=args.network_seed)
     target, config = resolve_target_config(args, "exponential_euler")
     check_network_fits(spec, target)
     return out, spec, target, config

@@ -298,10 +298,6 @@ class NeuronSpec:
         """The input that receives the model file's stimulus."""
         return self.inputs[0]
 
-    def gate_index(self, name: str) -> int:
-        """Position of a gate in :attr:`gates`."""
-        return [g.name for g in self.gates].index(name)
-
     def summary(self) -> dict:
         """Plain-data description for reports."""
         def terms(equation: StateEquation) -> list[dict]:

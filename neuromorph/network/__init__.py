@@ -50,13 +50,13 @@ def compare(spec, **options):
 
 
 def build_lava(spec, target="loihi2", config=None, record_steps: int = 0):
-    """The connected Lava processes of ``spec`` lowered for ``target`` (a :class:`~.lava_graph.LavaGraph`).
+    """The connected Lava processes of ``spec`` lowered for ``target``: a :class:`~neuromorph.lava.graph.LavaGraph`.
 
     Runs the Brian2 reference once (the range profiles and the Poisson realisations come from
     it); run the graph with ``graph.any_process().run(condition, run_cfg=graph.run_config())``.
     """
     from ..quantization.quantize import QuantConfig
-    from .lava_graph import build_graph
+    from ..lava.graph import build_graph
     from .lower import check_network_fits, lower_network, recorded_variables
     from .reference import Recording, replay_sources, run_network_brian2
 

@@ -1,7 +1,7 @@
 """A network file as a search benchmark: held-out network seeds, their Brian2 references, the bar.
 
 ``neuromorph tune`` and ``neuromorph sweep`` take a network file as well as a model file.
-The held-out inputs of a network are its draws under other seeds (``load_network(path,
+The held-out inputs of a network are its draws under other seeds (``load_network_file(path,
 seed=...)``: connectivity, weights, delays, initial values, Poisson spikes and sampled
 currents drawn anew); the formats come from the ranges of the file's own seed, as a model
 file's come from its own stimulus. Every candidate configuration is lowered for every
@@ -32,7 +32,7 @@ from .comparison import candidate_trace, recurrent_populations
 from .emulator import run_network
 from .ir import NetworkSpec
 from .lower import lower_network, recorded_variables, reference_profile
-from .network_file import load_network
+from .network_file import load_network_file
 from .reference import NetworkTrace, Recording, replay_sources, run_network_brian2
 
 #: Largest relative difference of a recurrent population's mean rate from Brian2's that meets the bar.
@@ -129,13 +129,13 @@ def prepare_network_benchmark(path: str | Path, target: HardwareTarget, count: i
     from ..progress import no_bars
 
     bars = bars or no_bars
-    own = load_network(path)
+    own = load_network_file(path)
     progress(f"profiling run on the network's own seed {own.seed}")
     own_spec, own_reference = _reference(own, codegen, bars)
     profiles: dict[str, RangeProfile] = {p.name: reference_profile(own_spec, own_reference, p.name)
                                          for p in own_spec.populations}
     seeds = held_out_network_seeds(own, count)
     progress(f"Brian2 references for held-out network seeds {list(seeds)}")
-    runs = [_reference(load_network(path, seed=seed), codegen, bars) for seed in seeds]
+    runs = [_reference(load_network_file(path, seed=seed), codegen, bars) for seed in seeds]
     return NetworkBenchmark(name=Path(path).stem, target=target, seeds=seeds, specs=tuple(s for s, _ in runs),
                             references=tuple(r for _, r in runs), profiles=profiles, window=window)

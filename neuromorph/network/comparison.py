@@ -183,7 +183,7 @@ def compare(spec: NetworkSpec, target, config: QuantConfig | None = None, option
     walls["emulator"] = candidate.wall_time_s if candidate is not None else None
     lava_check, lava = None, None
     if options.backend in ("lava", "both"):
-        from .lava_graph import run_graph  # Lava is imported only when it is used
+        from ..lava.graph import run_graph  # Lava is imported only when it is used
 
         progress("Lava graph on Loihi2SimCfg(select_tag='fixed_pt')")
         lava = run_graph(lowered, record=record)
@@ -253,18 +253,12 @@ def _population_report(result: NetworkResult, name: str) -> dict:
     population = result.lowered.population(name)
     stats: PopulationStatistics = result.statistics[name]
     run = result.candidate.populations[name]
-    overflows = {}
-    if population.neuron is not None:
-        program = population.neuron.program
-        overflows = {"registers": program.register_overflows(run.overflows),
-                     "operations": program.overflow_report(run.overflows)}
     comparison = stats.candidate_vs_reference.to_dict()
     return {
         "size": population.size,
         "kind": population.kind,
         "lowering": dict(zip((p.name for p in result.lowered.populations), result.lowered.notes)).get(name),
-        "lava_process": "LIF (Lava's own, runs on Loihi 2)" if population.kind == "lif"
-        else "LoweredNeuron (custom, simulation only)",
+        "lava_process": population.process_description,
         "hardware_deployable": population.hardware_deployable,
         "driven": "recurrent" if result.recurrent[name] else "feed-forward",
         "rates_hz": {"reference": stats.reference.mean_rate_hz, "candidate": stats.candidate.mean_rate_hz,
@@ -273,8 +267,8 @@ def _population_report(result: NetworkResult, name: str) -> dict:
                   "floor": stats.floor_vs_reference.gamma_mean if stats.floor_vs_reference else None},
         "fidelity": population_fidelity(result, name),
         "statistics": stats.to_dict(),
-        "overflows": overflows,
-        "formats": population.neuron.formats() if population.neuron is not None else None,
+        "overflows": population.overflow_report(run.overflows),
+        "formats": population.formats(),
     }
 
 

@@ -5,7 +5,8 @@ force on them (each synapse process sends before it receives):
 
 1. every synapse process sends ``a_out`` (spikes of earlier steps, delayed and summed;
    :class:`~neuromorph.network.lava_semantics.SynapseEmulator`);
-2. every population runs its integer program on its drive inputs plus the ``a_out`` that
+2. every population runs one step of its kind (:meth:`~neuromorph.network.kinds.LoweredPopulation.stepper`:
+   the integer program, or Lava's LIF arithmetic) on its drive inputs plus the ``a_out`` that
    reach each of its increment ports (several projections into one port add, as Lava's
    ports add their inputs), and emits its spikes;
 3. every synapse process receives the spikes its source emitted in step ``t`` (a source
@@ -13,7 +14,8 @@ force on them (each synapse process sends before it receives):
 
 Because Lava's synapse code is Lava's, the Lava graph built from the same
 :class:`LoweredNetwork` must give the same integers in every step
-(``tests/test_network_lava.py``).
+(``tests/test_network_compare.py``, ``tests/test_network_lif_population.py``,
+``tests/test_network_export.py``).
 """
 from __future__ import annotations
 
@@ -24,7 +26,6 @@ import numpy as np
 
 from .lava_semantics import SynapseEmulator
 from .lower import LoweredNetwork
-from .populations import stepper
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | Non
     ``parallel``: compiled kernels may use several threads (False inside a worker process).
     """
     n_steps = lowered.n_steps if n_steps is None else n_steps
-    kernels = {p.name: stepper(p, n_steps, parallel) for p in lowered.populations}
+    kernels = {p.name: p.stepper(n_steps, parallel) for p in lowered.populations}
     fed = {projection.target for projection in lowered.projections}
     fused = [p.name for p in lowered.populations if p.name not in fed and hasattr(kernels[p.name], "run")]
     started = time.perf_counter()

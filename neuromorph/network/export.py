@@ -1,9 +1,9 @@
 """Export a lowered network as data, and load it back without Brian2, the network file or a reference run.
 
 :func:`export_network` writes a :class:`~neuromorph.network.lower.LoweredNetwork` into a
-directory; :func:`load_network` reads it back for the numpy network emulator and
+directory; :func:`load_export` reads it back for the numpy network emulator and
 :func:`load_lava` builds the same Lava process graph from it
-(:func:`~neuromorph.network.lava_graph.build_graph`). Both run exactly as the original:
+(:func:`~neuromorph.lava.graph.build_graph`). Both run exactly as the original:
 same integers in every step (``tests/test_network_export.py``).
 
 Layout (data only: no pickles, no code; every ``.npy`` file is read with ``allow_pickle=False``)::
@@ -15,12 +15,14 @@ Layout (data only: no pickles, no code; every ``.npy`` file is read with ``allow
 ``network.json`` holds ``format``, ``version``, ``target`` (name), ``dt`` (s), ``n_steps``,
 ``config`` (the :class:`~neuromorph.quantization.quantize.QuantConfig`), ``notes`` and lists of
 
-* ``populations``: ``name``, ``size``, ``kind`` (``"lowered"``: neuromorph's integer
-  program, a simulation-only custom Lava process; ``"lif"``: Lava's own LIF), ``neuron``
-  (the :class:`~neuromorph.quantization.quantize.QuantizedNeuron`: ``program`` with its
-  ``ops``, ``registers``, ``ports``; ``tables``; ``constants``; its ``config`` and ``datapath``),
-  ``initial`` (registers x neurons), ``drive`` (drive ports x neurons), ``increment_ports``,
-  ``initial_si`` and ``drive_si`` (SI values, per neuron) and, for ``"lif"``, ``lif``: the
+* ``populations``: ``name``, ``size``, ``kind`` (:mod:`neuromorph.network.kinds`: ``"lowered"``,
+  neuromorph's integer program, a simulation-only custom Lava process; ``"lif"``, Lava's own
+  LIF), ``initial`` (registers x neurons), ``increment_ports``, ``initial_si`` and ``drive_si``
+  (SI values, per neuron), and the kind's payload (``LoweredPopulation.export_payload``; the
+  keys of other kinds are null): for ``"lowered"``, ``neuron`` (the
+  :class:`~neuromorph.quantization.quantize.QuantizedNeuron`: ``program`` with its ``ops``,
+  ``registers``, ``ports``; ``tables``; ``constants``; its ``config`` and ``datapath``) and
+  ``drive`` (drive ports x neurons); for ``"lif"``, ``lif``: the
   :class:`~neuromorph.network.lif_mapping.LifConversion` field by field (its ``lava``, the
   :class:`~neuromorph.network.lava_lif.LavaLif` that runs, its scales and the neuron it came
   from), written generically from the dataclasses and rebuilt from their type hints;
@@ -52,9 +54,10 @@ import numpy as np
 
 from ..files import read_text_file
 from ..schema import validate_file
-from .export_load import build_network
+from .export_load import lowered_network_from_data
 from .export_schema import FORMAT, VERSION, ExportFileError, ManifestFile, NetworkData
-from .lower import LoweredNetwork, LoweredPopulation, LoweredProjection, LoweredSource
+from .kinds import LoweredPopulation
+from .lower import LoweredNetwork, LoweredProjection, LoweredSource
 
 MANIFEST = "manifest.json"
 NETWORK = "network.json"
@@ -68,13 +71,17 @@ MAX_JSON_BYTES = 64_000_000
 # ----------------------------------------------------------------------------------------
 
 class _ArrayWriter:
-    """Saves arrays as ``arrays/<name>.npy`` and remembers each file's SHA-256 and size."""
+    """Saves arrays as ``arrays/<name>.npy`` and remembers each file's SHA-256 and size.
+
+    A population kind writes its payload through :meth:`array`, :meth:`neuron` and :meth:`data`.
+    """
 
     def __init__(self, directory: Path):
         self.directory = directory
         self.files: dict[str, dict] = {}
 
     def add(self, name: str, array) -> dict:
+        """Save ``array`` as ``arrays/<name>.npy``; its :class:`ArrayRef` data."""
         array = np.ascontiguousarray(array)
         if array.dtype == object or array.dtype.name not in ("int64", "int32", "bool", "float64"):
             array = array.astype(np.float64 if array.dtype.kind == "f" else np.int64)
@@ -84,6 +91,18 @@ class _ArrayWriter:
             np.save(handle, array, allow_pickle=False)
         self.files[relative] = _file_entry(path)
         return {"file": relative, "dtype": array.dtype.name, "shape": list(array.shape)}
+
+    def array(self, name: str, values) -> dict | None:
+        """:meth:`add`, or None for None."""
+        return None if values is None else self.add(name, values)
+
+    def neuron(self, neuron, prefix: str) -> dict:
+        """A :class:`~neuromorph.quantization.quantize.QuantizedNeuron` (tables and constants as files)."""
+        return _neuron(neuron, self, prefix)
+
+    def data(self, value, name: str):
+        """A dataclass, generically (see :func:`_plain_data`)."""
+        return _plain_data(value, self, name)
 
 
 def _file_entry(path: Path) -> dict:
@@ -136,23 +155,17 @@ def _plain_data(value, arrays: _ArrayWriter, name: str):
     raise TypeError(f"{name}: a {type(value).__name__} cannot be exported as data")
 
 
-def _optional_array(arrays: _ArrayWriter, name: str, values):
-    return None if values is None else arrays.add(name, values)
-
-
 def _population(population: LoweredPopulation, arrays: _ArrayWriter, k: int) -> dict:
     prefix = f"p{k}"
     return {
         "name": population.name, "size": population.size, "kind": population.kind,
-        "neuron": None if population.neuron is None else _neuron(population.neuron, arrays, prefix),
-        "initial": _optional_array(arrays, f"{prefix}_initial", population.initial),
-        "drive": _optional_array(arrays, f"{prefix}_drive", population.drive),
+        "initial": arrays.array(f"{prefix}_initial", population.initial),
         "increment_ports": dict(population.increment_ports),
         "initial_si": {name: arrays.add(f"{prefix}_initial_si{m}", np.asarray(values, dtype=np.float64))
                        for m, (name, values) in enumerate((population.initial_si or {}).items())},
         "drive_si": {name: arrays.add(f"{prefix}_drive_si{m}", np.asarray(values, dtype=np.float64))
                      for m, (name, values) in enumerate((population.drive_si or {}).items())},
-        "lif": None if population.lif is None else _plain_data(population.lif, arrays, f"{prefix}_lif"),
+        **population.export_payload(arrays, prefix),
     }
 
 
@@ -325,7 +338,7 @@ class _ArrayReader:
                                   self.source, field)
 
 
-def load_network(out_dir: str | Path) -> LoweredNetwork:
+def load_export(out_dir: str | Path) -> LoweredNetwork:
     """The :class:`LoweredNetwork` exported into ``out_dir`` (for the emulator, or :func:`load_lava`).
 
     Raises
@@ -340,15 +353,15 @@ def load_network(out_dir: str | Path) -> LoweredNetwork:
     data = _read_json(path)
     _check_format(data, str(path))
     network = validate_file(NetworkData, data, str(path), ExportFileError)
-    return build_network(network, _ArrayReader(directory, manifest.files, str(path)))
+    return lowered_network_from_data(network, _ArrayReader(directory, manifest.files, str(path)))
 
 
 def load_lava(out_dir: str | Path, record_steps: int = 0):
-    """The Lava process graph (:class:`~neuromorph.network.lava_graph.LavaGraph`) of an exported network.
+    """The Lava process graph (:class:`~neuromorph.lava.graph.LavaGraph`) of an exported network.
 
     Run it with ``graph.any_process().run(condition=RunSteps(n), run_cfg=graph.run_config())``
     and stop it after; ``record_steps`` steps of state are kept in each population's ``trace``.
     """
-    from .lava_graph import build_graph
+    from ..lava.graph import build_graph
 
-    return build_graph(load_network(out_dir), record_steps=record_steps)
+    return build_graph(load_export(out_dir), record_steps=record_steps)

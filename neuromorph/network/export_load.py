@@ -6,7 +6,8 @@ table and constant a program refers to exists; every array has the shape its pop
 program or projection implies; every synapse index lies within its populations; every
 name a projection refers to exists. Each problem is an :class:`ExportFileError` naming
 ``network.json`` and the field. The dataclasses' own validation (``LavaProjection``,
-``lava_lif``) runs too, its errors relocated the same way.
+``lava_lif``) runs too, its errors relocated the same way. Each population is read by its
+kind (``LoweredPopulation.read_payload``, through a :class:`PayloadReader`).
 """
 from __future__ import annotations
 
@@ -24,11 +25,10 @@ from ..quantization.builder import LutGrid, Table
 from ..quantization.program import Op, Port, Program, Register
 from ..quantization.quantize import QuantConfig, QuantizedNeuron
 from .export_schema import ArrayRef, ExportFileError
+from .kinds import EXPORT_KEYS, KINDS, LoweredPopulation
 from .lava_lif import LavaLif, lava_lif
 from .lava_semantics import LavaProjection
-from .lif_mapping import LifConversion
-from .lower import LoweredNetwork, LoweredPopulation, LoweredProjection, LoweredSource
-from .populations import STEPPERS
+from .lower import LoweredNetwork, LoweredProjection, LoweredSource
 from .weights import QuantizedWeights, WeightError
 
 #: Number of argument slots each opcode reads.
@@ -136,8 +136,6 @@ def _neuron(data, arrays, field: str) -> QuantizedNeuron:
 
 # -- populations -------------------------------------------------------------------------
 
-#: The object a population of each kind carries in ``lif``, rebuilt field by field from its type hints.
-KIND_PAYLOADS = {"lif": LifConversion}
 #: Dataclasses rebuilt through their validating constructor rather than directly.
 VALIDATING = {LavaLif: lava_lif}
 
@@ -185,52 +183,65 @@ def _dataclass(cls, value, arrays, field: str):
             raise ExportFileError(f"cannot build {cls.__name__}: {exc}", arrays.source, field) from None
 
 
-def _payload(kind: str, value, arrays, size: int, field: str):
-    payload = _dataclass(KIND_PAYLOADS[kind], value, arrays, field)
-    lava = getattr(payload, "lava", None)
-    if lava is not None and lava.n != size:
-        _refuse(f"n = {lava.n} differs from the population size {size}", arrays.source, f"{field}.lava.n")
-    return payload
+class PayloadReader:
+    """What a population kind reads its payload with (``LoweredPopulation.read_payload``).
 
+    Every method refuses what it cannot read with an :class:`ExportFileError` naming
+    ``network.json`` and the field.
+    """
 
-def input_rows(population: LoweredPopulation) -> int:
-    """Rows of a population's input matrix (its program's ports; Lava's LIF has one, ``a_in``)."""
-    return max(len(population.neuron.program.ports), 1) if population.neuron is not None else 1
+    def __init__(self, arrays):
+        self.arrays = arrays
+        self.source = arrays.source
+
+    def array(self, ref, field: str, kind: str = "i", shape: tuple | None = None) -> np.ndarray:
+        """The array ``ref`` refers to, of dtype ``kind`` (numpy kind letters) and ``shape`` when given."""
+        return self.arrays.get(ref, field, kind, shape)
+
+    def matrix(self, ref, field: str, size: int, rows: int | None = None) -> np.ndarray | None:
+        """A (rows, ``size``) integer array (any number of rows when ``rows`` is None); None for None."""
+        if ref is None:
+            return None
+        array = self.arrays.get(ref, field)
+        if array.ndim != 2 or array.shape[1] != size or (rows is not None and array.shape[0] != rows):
+            self.refuse(f"shape {list(array.shape)} does not fit {rows if rows is not None else 'k'} rows x "
+                        f"{size} neurons", field)
+        return array
+
+    def neuron(self, data, field: str) -> QuantizedNeuron:
+        """A :class:`QuantizedNeuron`, its program checked (every slot, register, port, table and constant)."""
+        return _neuron(data, self.arrays, field)
+
+    def dataclass(self, cls, value, field: str):
+        """A dataclass rebuilt field by field from its type hints (arrays as files)."""
+        return _dataclass(cls, value, self.arrays, field)
+
+    def refuse(self, message: str, field: str):
+        """Raise an :class:`ExportFileError` about ``field``."""
+        _refuse(message, self.source, field)
 
 
 def _check_ports(population: LoweredPopulation, source: str, field: str) -> None:
-    rows = input_rows(population)
     for variable, port in population.increment_ports.items():
-        if port >= rows or (population.neuron is not None and population.neuron.program.ports[port].state != variable):
-            _refuse(f"port {port} of {variable!r} is not an input of the population ({rows} ports)", source,
-                    f"{field}.increment_ports.{variable}")
-    if population.drive is not None and population.drive.shape[0] > rows:
-        _refuse(f"{population.drive.shape[0]} drive rows for {rows} ports", source, f"{field}.drive")
+        if not population.accepts(variable, port):
+            _refuse(f"port {port} of {variable!r} is not an input of the population ({population.input_rows} "
+                    "ports)", source, f"{field}.increment_ports.{variable}")
 
 
-def _population(data, arrays, field: str) -> LoweredPopulation:
-    if data.kind not in STEPPERS:
-        _refuse(f"unknown population kind {data.kind!r}; known: {sorted(STEPPERS)}", arrays.source, f"{field}.kind")
-    if (data.kind in KIND_PAYLOADS) != (data.lif is not None) or (data.kind == "lowered") != (data.neuron is not None):
-        _refuse(f"a {data.kind!r} population needs {'lif' if data.kind in KIND_PAYLOADS else 'neuron'} (and only "
-                "that)", arrays.source, f"{field}.kind")
-    neuron = None if data.neuron is None else _neuron(data.neuron, arrays, f"{field}.neuron")
-    rows = None if neuron is None else len(neuron.program.registers)
-    initial = None if data.initial is None else arrays.get(data.initial, f"{field}.initial")
-    drive = None if data.drive is None else arrays.get(data.drive, f"{field}.drive")
-    for name, array in (("initial", initial), ("drive", drive)):
-        if array is not None and (array.ndim != 2 or array.shape[1] != data.size
-                                  or (name == "initial" and rows is not None and array.shape[0] != rows)):
-            _refuse(f"shape {list(array.shape)} does not fit {rows if name == 'initial' and rows else 'k'} rows x "
-                    f"{data.size} neurons", arrays.source, f"{field}.{name}")
-    payload = None if data.lif is None else _payload(data.kind, data.lif, arrays, data.size, f"{field}.lif")
-    population = LoweredPopulation(
-        name=data.name, size=data.size, spec=None, neuron=neuron, initial=initial, drive=drive,
-        increment_ports=dict(data.increment_ports),
-        initial_si={k: arrays.get(v, f"{field}.initial_si.{k}", "f", (data.size,)) for k, v in data.initial_si.items()},
-        drive_si={k: arrays.get(v, f"{field}.drive_si.{k}", "f", (data.size,)) for k, v in data.drive_si.items()},
-        kind=data.kind, lif=payload)
-    _check_ports(population, arrays.source, field)
+def _population(data, reader: PayloadReader, field: str) -> LoweredPopulation:
+    """The population of one ``network.json`` entry, read by its kind (:data:`~.kinds.KINDS`)."""
+    if data.kind not in KINDS:
+        reader.refuse(f"unknown population kind {data.kind!r}; known: {sorted(KINDS)}", f"{field}.kind")
+    cls = KINDS[data.kind]
+    if any((getattr(data, key) is not None) != (key in cls.export_keys) for key in EXPORT_KEYS):
+        reader.refuse(f"a {data.kind!r} population needs {' and '.join(cls.export_keys)} (and only that)",
+                      f"{field}.kind")
+    own = cls.read_payload(data, reader, field)
+    si = {key: {name: reader.array(ref, f"{field}.{key}.{name}", "f", (data.size,))
+                for name, ref in getattr(data, key).items()} for key in ("initial_si", "drive_si")}
+    population = cls(name=data.name, size=data.size, spec=None, increment_ports=dict(data.increment_ports), **si,
+                     **own)
+    _check_ports(population, reader.source, field)
     return population
 
 
@@ -258,8 +269,8 @@ def _projection(data, arrays, groups: dict, populations: dict, field: str) -> Lo
     if data.target not in populations:
         _refuse(f"unknown target {data.target!r}; populations: {sorted(populations)}", arrays.source, f"{field}.target")
     target = populations[data.target]
-    if data.port >= input_rows(target):
-        _refuse(f"port {data.port} does not exist on {data.target!r} ({input_rows(target)} ports)", arrays.source,
+    if data.port >= target.input_rows:
+        _refuse(f"port {data.port} does not exist on {data.target!r} ({target.input_rows} ports)", arrays.source,
                 f"{field}.port")
     sizes = (groups[data.source], target.size)
     layers = tuple(_layer(layer, arrays, sizes, f"{field}.layers[{k}]") for k, layer in enumerate(data.layers))
@@ -295,12 +306,13 @@ def _check_unique(names: list[str], source: str, field: str) -> None:
         seen.add(name)
 
 
-def build_network(network, arrays) -> LoweredNetwork:
+def lowered_network_from_data(network, arrays) -> LoweredNetwork:
     """The :class:`LoweredNetwork` of a validated ``network.json`` (``arrays`` loads its ``.npy`` files)."""
     _check_unique([p.name for p in network.populations] + [s.name for s in network.sources], arrays.source,
                   "populations")
     _check_unique([p.name for p in network.projections], arrays.source, "projections")
-    populations = tuple(_population(p, arrays, f"populations.{p.name}") for p in network.populations)
+    reader = PayloadReader(arrays)
+    populations = tuple(_population(p, reader, f"populations.{p.name}") for p in network.populations)
     sources = tuple(_source(s, arrays, network.n_steps, f"sources.{s.name}") for s in network.sources)
     groups = {**{p.name: p.size for p in populations}, **{s.name: s.size for s in sources}}
     by_name = {p.name: p for p in populations}

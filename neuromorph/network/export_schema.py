@@ -176,10 +176,11 @@ class NeuronData(Section):
 
 
 class PopulationData(Section):
-    """:class:`~neuromorph.network.lower.LoweredPopulation` (without its neuron IR ``spec``).
+    """:class:`~neuromorph.network.kinds.LoweredPopulation` (without its neuron IR ``spec``).
 
-    ``lif``: the fields of the kind's payload (:data:`~neuromorph.network.export_load.KIND_PAYLOADS`),
-    checked against its dataclasses' type hints when rebuilt.
+    ``neuron``, ``drive`` and ``lif`` are the kind's payload (``LoweredPopulation.export_payload``);
+    ``lif`` holds the fields of a :class:`~neuromorph.network.lif_mapping.LifConversion`, checked
+    against its dataclasses' type hints when rebuilt.
     """
 
     name: Name

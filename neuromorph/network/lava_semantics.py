@@ -148,18 +148,6 @@ def lava_weights(weights, sign_mode: str | None = None, num_weight_bits: int = 8
     return ((magnitude >> drop) << drop) * sign
 
 
-def weight_exp_shift(accum: np.ndarray, weight_exp: int) -> np.ndarray:
-    """Lava's weight exponent: ``accum << e`` if ``e > 0`` else ``accum >> -e`` (floor).
-
-    ``lava/proc/dense/models.py:103-107`` (and sparse/models.py:103-107, the Delay
-    variants at dense/models.py:348-352, sparse/models.py:368-372).
-    """
-    accum = np.asarray(accum, dtype=np.int64)
-    if weight_exp > 0:
-        return accum << np.int64(weight_exp)
-    return accum >> np.int64(-weight_exp)
-
-
 def check_delays(delays, limit: int = LAVA_MAX_DELAY, source: str = "projection") -> np.ndarray:
     """Refuse delays that are not integers in ``[0, limit]``; return them as int64.
 

@@ -4,8 +4,8 @@ Inputs: the :class:`~neuromorph.network.ir.NetworkSpec` and its float reference 
 range profile of every population comes from it, and Poisson sources are replayed as the
 spikes they emitted there, so every backend sees the same input). Output: a
 :class:`LoweredNetwork` of plain data that the numpy network emulator
-(:mod:`neuromorph.network.emulator`) and the Lava graph (:mod:`neuromorph.network.lava_graph`)
-both run.
+(:mod:`neuromorph.network.emulator`) and the Lava graph (:mod:`neuromorph.lava.graph`)
+both run. Each population is one of the kinds of :mod:`neuromorph.network.kinds`.
 
 A population whose neuron is Lava's LIF goes, on a target that holds it, to Lava's own ``LIF``
 process (:mod:`neuromorph.network.lif_mapping`; ``lower_network(lif=...)``). Every other
@@ -31,80 +31,14 @@ from ..model.from_brian2 import parse_equations, spec_from_equations
 from ..model.neuron_spec import NeuronSpec
 from ..quantization.formats import RangeProfile
 from ..quantization.lowering import initial_register_rows
-from ..quantization.quantize import QuantConfig, QuantizedNeuron, default_method, quantize
+from ..quantization.quantize import QuantConfig, default_method, quantize
 from .ir import NetworkSpec, Population, Projection, SpikeTimesSource
+from .kinds import LavaLifPopulation, LoweredPopulation, LoweredProgramPopulation
 from .lava_semantics import choose_kind, multapse_layers
 from .lava_semantics import LavaProjection
 from .lif_mapping import LifDecision, LifOptions, LifProfile, convert_lif, decide, describe
 from .reference import NetworkTrace
 from .weights import QuantizedWeights, quantize_weights
-
-
-@dataclass(frozen=True)
-class LoweredPopulation:
-    """A population as integer programs: the neuron, its per-neuron initial registers and drives.
-
-    ``kind`` is ``"lowered"`` (neuromorph's integer program in a custom, simulation-only Lava
-    process) or ``"lif"`` (Lava's own fixed-point ``LIF`` process, which runs on Loihi 2;
-    then ``lif`` is its :class:`~neuromorph.network.lif_mapping.LifConversion`, whose ``lava``
-    holds the process parameters; ``neuron`` is None, ``initial`` the rows ``u``, ``v``, and the
-    one increment port 0 is ``a_in``).
-
-    Attributes
-    ----------
-    name, size : str, int
-        As in the spec.
-    spec : NeuronSpec
-        The neuron IR (inputs: the per-neuron constant drives, in port order).
-    neuron : QuantizedNeuron
-        The program and its data.
-    initial : ndarray (n_registers, size)
-        Register contents at t = 0.
-    drive : ndarray (n_drive_ports, size)
-        The constant integer drive of each drive port (per-neuron parameters such as a bias).
-    increment_ports : Mapping[str, int]
-        Port of each variable that projections increment.
-    initial_si : Mapping[str, ndarray]
-        Initial state (SI, per neuron) for the float emulator.
-    drive_si : Mapping[str, ndarray]
-        The drive inputs' values (SI, per neuron).
-    """
-
-    name: str
-    size: int
-    spec: NeuronSpec
-    neuron: QuantizedNeuron
-    initial: np.ndarray
-    drive: np.ndarray
-    increment_ports: Mapping[str, int]
-    initial_si: Mapping[str, np.ndarray]
-    drive_si: Mapping[str, np.ndarray]
-    kind: str = "lowered"
-    lif: object = None
-
-    @property
-    def hardware_deployable(self) -> bool:
-        """Whether the population runs as a Lava process that Loihi 2 hardware supports."""
-        return self.kind == "lif"
-
-    @property
-    def voltage_register(self) -> int:
-        """Row of the voltage in the state matrix: Lava's ``v`` (row 1 of ``u``, ``v``) or the program's register 0."""
-        return 1 if self.kind == "lif" else 0
-
-    @property
-    def voltage_lsb(self) -> float:
-        """LSB of the voltage register (V): Lava's ``v`` for a LIF population, else the program's."""
-        return self.lif.v_lsb if self.kind == "lif" else self.neuron.voltage_lsb
-
-    def port_scale(self, port: int) -> float:
-        """Units of the port's integer input per SI unit of its variable (the weights' scale).
-
-        A LIF population's port is Lava's ``a_in``, which Lava shifts left by 6 into ``u``.
-        """
-        if self.kind == "lif":
-            return self.lif.input_scale
-        return self.neuron.program.ports[port].scale
 
 
 @dataclass(frozen=True)
@@ -162,12 +96,6 @@ class LoweredNetwork:
         """The population called ``name``."""
         return next(p for p in self.populations if p.name == name)
 
-    def group_size(self, name: str) -> int:
-        """Size of a population or source."""
-        for group in (*self.populations, *self.sources):
-            if group.name == name:
-                return group.size
-        raise KeyError(name)
 
 
 def _declared(model) -> tuple[dict, list[str]]:
@@ -244,7 +172,7 @@ def _signed_weights(projection: Projection) -> np.ndarray:
 
 
 def lower_population(population: Population, spec_drives, profile: RangeProfile, target, config: QuantConfig,
-                     increments: dict[str, float], dt: float) -> LoweredPopulation:
+                     increments: dict[str, float], dt: float) -> LoweredProgramPopulation:
     """One population's program (formats from ``profile``), initial registers and constant drives.
 
     Inputs without a constant drive (those a :class:`~neuromorph.network.ir.CurrentSource`
@@ -259,8 +187,9 @@ def lower_population(population: Population, spec_drives, profile: RangeProfile,
                       else np.zeros(population.size, dtype=np.int64) for k, i in enumerate(spec.inputs)],
                      dtype=np.int64).reshape(len(spec.inputs), population.size)
     ports = {p.state: k for k, p in enumerate(neuron.program.ports) if p.kind == "increment"}
-    return LoweredPopulation(name=population.name, size=population.size, spec=spec, neuron=neuron, initial=rows,
-                             drive=drive, increment_ports=ports, initial_si=initial, drive_si=drives)
+    return LoweredProgramPopulation(name=population.name, size=population.size, spec=spec, neuron=neuron,
+                                    initial=rows, drive=drive, increment_ports=ports, initial_si=initial,
+                                    drive_si=drives)
 
 
 def lower_projection(projection: Projection, population: LoweredPopulation, n_pre: int, target,
@@ -323,7 +252,7 @@ def _increments(spec: NetworkSpec, population: Population) -> dict[str, float]:
 
 
 def lower_lif_population(population: Population, spec_drives, trace, decision: LifDecision, dt: float,
-                         options: LifOptions = LifOptions()) -> LoweredPopulation:
+                         options: LifOptions = LifOptions()) -> LavaLifPopulation:
     """A population as Lava's own LIF (:mod:`~neuromorph.network.lif_mapping`): registers u, v; port 0 a_in."""
     spec, drives = spec_drives
     match = decision.match
@@ -334,11 +263,9 @@ def lower_lif_population(population: Population, spec_drives, trace, decision: L
                              "recorded_variables(spec))", "reference")
     profile = LifProfile.from_states(trace.states[spec.voltage], trace.states[match.current])
     conversion = convert_lif(match, dt, profile, initial, options, name=population.name)
-    return LoweredPopulation(name=population.name, size=population.size, spec=spec, neuron=None,
+    return LavaLifPopulation(name=population.name, size=population.size, spec=spec,
                              initial=np.stack([conversion.lava.u, conversion.lava.v]),
-                             drive=np.zeros((0, population.size), dtype=np.int64),
-                             increment_ports={match.current: 0}, initial_si=initial, drive_si=drives, kind="lif",
-                             lif=conversion)
+                             increment_ports={match.current: 0}, initial_si=initial, drive_si=drives, lif=conversion)
 
 
 def reference_profile(spec: NetworkSpec, reference: NetworkTrace, population: str) -> RangeProfile:
@@ -353,7 +280,7 @@ def sampled_inputs(spec: NetworkSpec, population: str) -> dict[str, np.ndarray]:
     return {s.variable: s.values for s in spec.current_sources if s.target == population}
 
 
-def lower_current(current, population: LoweredPopulation) -> LoweredCurrent:
+def lower_current(current, population: LoweredProgramPopulation) -> LoweredCurrent:
     """A current source as integer drive of its population's port (rounded to the port's LSB)."""
     port = next(k for k, i in enumerate(population.spec.inputs) if i.name == current.variable)
     return LoweredCurrent(name=current.name, target=current.target, port=port,

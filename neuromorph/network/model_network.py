@@ -4,7 +4,7 @@ Everything a model file runs (``neuromorph compare``) goes through the network p
 the Brian2 reference (:func:`~neuromorph.network.reference.run_network_brian2`), the
 lowering (:func:`~neuromorph.network.lower.lower_network`), the emulator
 (:func:`~neuromorph.network.emulator.run_network`) and the Lava graph
-(:func:`~neuromorph.network.lava_graph.run_graph`). The population is the model's neuron as
+(:func:`~neuromorph.lava.graph.run_graph`). The population is the model's neuron as
 written (equations, parameters, threshold, reset, refractoriness, Brian2 method, initial
 state); the model file's stimulus, sampled once, is a
 :class:`~neuromorph.network.ir.CurrentSource` that sets the model's input parameter at the

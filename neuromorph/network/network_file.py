@@ -608,7 +608,7 @@ def is_network_file(path: str | Path) -> bool:
     return "populations" in read_toml_file(path, error=NetworkFileError)
 
 
-def load_network(path: str | Path, *, seed: int | None = None) -> NetworkSpec:
+def load_network_file(path: str | Path, *, seed: int | None = None) -> NetworkSpec:
     """Load and validate a network file into a :class:`NetworkSpec`.
 
     ``seed`` replaces ``[simulation] seed``: every draw without its own seed (connectivity,

@@ -217,7 +217,8 @@ def _add_perturbation(spec: NetworkSpec, groups: Mapping, perturbation, codeobj)
                                                codeobj_class=codeobj, name=f"{NAME_PREFIX}kick_{population.name}")
 
 
-def build_network(spec: NetworkSpec, codegen: str, record: Recording | None = Recording(), perturbation=None):
+def build_brian2_network(spec: NetworkSpec, codegen: str, record: Recording | None = Recording(),
+                         perturbation=None):
     """The Brian2 objects of ``spec`` in an explicit Network; returns ``(network, groups, spikes, states)``."""
     codeobj = CODE_OBJECTS[codegen]
     clock = brian2.Clock(dt=spec.dt * brian2.second, name=f"{NAME_PREFIX}clock")
@@ -308,7 +309,7 @@ def run_network_brian2(spec: NetworkSpec, *, codegen: str | None = None, record:
     if record is not None and (record.every < 1 or (record.neurons is not None and record.neurons < 0)):
         raise InputError(f"record.every must be >= 1 and record.neurons >= 0, got {record}", "reference", "record")
     try:
-        network, groups, spikes, states = build_network(spec, codegen, record, perturbation)
+        network, groups, spikes, states = build_brian2_network(spec, codegen, record, perturbation)
     except InputError:
         raise
     except Exception as exc:  # Brian2 raises many types for a model it cannot build

@@ -37,12 +37,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import InputError, NeuromorphError
-from .lava_lif import LIF_UV_BITS
+from .kinds import LoweredPopulation
 from .lava_semantics import PROCESS_KINDS
-from .lower import LoweredNetwork, LoweredPopulation, LoweredProjection
+from .lower import LoweredNetwork, LoweredProjection
 
-#: Lava process that runs each population kind, and whether Loihi 2 hardware runs it.
-PROCESSES = {"lowered": ("LoweredNeuron (custom, simulation only)", False), "lif": ("LIF (Lava, Loihi 2)", True)}
 #: Most rounds of core splitting before giving up (each round adds at least one core).
 MAX_ROUNDS = 10_000
 
@@ -176,22 +174,18 @@ def projection_resources(projection: LoweredProjection, target) -> ProjectionRes
         weight_error_max_relative=projection.weights.error.max_rel, clipped_weights=projection.weights.n_clipped)
 
 
-def _state_bits(population: LoweredPopulation) -> int:
-    if population.neuron is None:
-        return 2 * LIF_UV_BITS  # Lava's LIF: u and v
-    return population.neuron.state_bits_per_neuron(population.drive_si)
-
-
 def population_resources(population: LoweredPopulation, synapses_in: int, cores: int) -> PopulationResources:
-    """Neurons, process, state, tables and operations of one population (``cores`` from :func:`map_cores`)."""
-    process, deployable = PROCESSES.get(population.kind, (population.kind, False))
-    counts = population.neuron.program.operation_counts() if population.neuron is not None else {}
-    per_neuron = sum(counts.values())
+    """Neurons, process, state, tables and operations of one population (``cores`` from :func:`map_cores`).
+
+    The process, state bits, tables and operations are the population kind's
+    (:mod:`neuromorph.network.kinds`).
+    """
+    counts = population.operation_counts()
     return PopulationResources(
-        name=population.name, kind=population.kind, process=process, hardware_deployable=deployable,
-        neurons=population.size, state_bits_per_neuron=_state_bits(population),
-        table_memory_bits=population.neuron.table_memory_bits if population.neuron is not None else 0,
-        operations_per_neuron_step=counts, operations_per_step=per_neuron * population.size,
+        name=population.name, kind=population.kind, process=population.process_label,
+        hardware_deployable=population.hardware_deployable, neurons=population.size,
+        state_bits_per_neuron=population.state_bits_per_neuron, table_memory_bits=population.table_memory_bits,
+        operations_per_neuron_step=counts, operations_per_step=sum(counts.values()) * population.size,
         synapses_in=synapses_in, cores=cores)
 
 
@@ -268,7 +262,7 @@ def _unmappable(population: LoweredPopulation, resource: str, usage: dict, limit
 
 def _check_tables(lowered: LoweredNetwork, limits) -> None:
     for population in lowered.populations:
-        bits = population.neuron.table_memory_bits if population.neuron is not None else 0
+        bits = population.table_memory_bits
         if bits > limits.table_memory_bits_per_core:
             raise ResourceError(f"population {population.name!r} needs {bits:,} bits of lookup tables; a core holds "
                                 f"{limits.table_memory_bits_per_core:,} (cores.table_memory_bits_per_core): use a "
@@ -308,7 +302,7 @@ def map_cores(lowered: LoweredNetwork, target) -> CoreMap:
 
 
 def _core_map(lowered: LoweredNetwork, usage: dict) -> CoreMap:
-    tables = [p.neuron.table_memory_bits if p.neuron is not None else 0 for p in lowered.populations]
+    tables = [p.table_memory_bits for p in lowered.populations]
     return CoreMap(cores={p.name: int(c) for p, c in zip(lowered.populations, usage["counts"])},
                    neurons=int(usage["neurons"].max(initial=0)),
                    synapse_memory_bits=int(usage["synapse_memory_bits"].max(initial=0)),

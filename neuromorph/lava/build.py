@@ -21,10 +21,10 @@ from lava.proc.sparse.process import DelaySparse, Sparse
 from lava.utils.weightutils import SignMode
 
 from ..errors import InputError, NeuromorphError
-from .lava_lif import LavaLif
-from .lava_semantics import (LAVA_MAX_DELAY, LAVA_MAX_WEIGHT_BITS, PROCESS_KINDS, LavaProjection, check_delays,
-                             choose_kind, lava_weights, multapse_layers, source_data)
-from .weights import QuantizedWeights
+from ..network.lava_lif import LavaLif
+from ..network.lava_semantics import (LAVA_MAX_DELAY, LAVA_MAX_WEIGHT_BITS, PROCESS_KINDS, LavaProjection,
+                                      check_delays, choose_kind, lava_weights, multapse_layers, source_data)
+from ..network.weights import QuantizedWeights
 
 #: Lava process class of each synapse kind.
 LAVA_CLASSES = {"Dense": Dense, "Sparse": Sparse, "DelayDense": DelayDense, "DelaySparse": DelaySparse}
