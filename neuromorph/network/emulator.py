@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..execution.loop import run_blocks
 from .lava_semantics import SynapseEmulator
 from .lower import LoweredNetwork
 
@@ -63,27 +64,22 @@ def _step_inputs(kernels: dict, currents, t: int) -> dict:
 
 
 def _run_fused(kernel, currents, n_steps: int, record: bool, progress=None):
-    """A population no projection reaches, all steps at once (its kernel's fused ``run``), in blocks.
+    """A population no projection reaches, all steps at once (its kernel's fused ``run``; the one
+    time loop :func:`~neuromorph.execution.loop.run_blocks`), its inputs built block by block.
 
     Returns (spikes (T, N), states (T, R, N) or None, overflow counts, registers after the last step).
     """
-    state = kernel.initial()
     constant = kernel.inputs()
-    spikes = np.zeros((n_steps, constant.shape[-1]), dtype=bool)
-    history = np.empty((n_steps,) + state.shape, dtype=np.int64) if record else None
-    overflows = np.zeros(kernel.n_counters, dtype=np.int64)
-    for start in range(0, n_steps, FUSED_BLOCK):
-        stop = min(n_steps, start + FUSED_BLOCK)
-        inputs = np.repeat(constant[None], stop - start, axis=0)
+
+    def inputs(start: int, stop: int) -> np.ndarray:
+        block = np.repeat(constant[None], stop - start, axis=0)
         for current in currents:
-            inputs[:, current.port] += current.values[start:stop]
-        state, states, spikes[start:stop], counts = kernel.run(state, inputs, start, record)
-        overflows += counts
-        if record:
-            history[start:stop] = states
-        if progress is not None:
-            progress(stop - 1)
-    return spikes, history, overflows, state
+            block[:, current.port] += current.values[start:stop]
+        return block
+
+    state, states, spikes, overflows = run_blocks(kernel.run, kernel.initial(), n_steps, inputs,
+                                                  kernel.n_counters, record, progress, FUSED_BLOCK)
+    return spikes, states, overflows, state
 
 
 def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | None = None,
