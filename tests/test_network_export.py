@@ -323,10 +323,13 @@ def test_an_array_of_another_shape_is_refused(copy):
         load_export(copy)
 
 
-def test_exporting_again_replaces_the_earlier_files(lowered, copy):
-    (copy / "arrays" / "stale.npy").write_bytes(b"x")
+def test_exporting_again_replaces_the_earlier_export_and_nothing_else(lowered, copy):
     export_network(lowered, copy)
-    assert not (copy / "arrays" / "stale.npy").exists()
+    load_export(copy)
+    (copy / "arrays" / "stale.npy").write_bytes(b"x")  # not listed in the manifest: not export's to delete
+    with pytest.raises(ExportFileError, match="--out: .*not an earlier export"):
+        export_network(lowered, copy)
+    assert (copy / "arrays" / "stale.npy").read_bytes() == b"x"
     load_export(copy)
 
 

@@ -58,16 +58,18 @@ def add_export(subparsers) -> None:
 COMMANDS = {"network": add_network, "export": add_export}
 
 
-def network_inputs(args: argparse.Namespace):
+def network_inputs(args: argparse.Namespace, export: bool = False):
     """``(out, spec, target, config)`` of ``network`` and ``export``: arguments checked, output
-    directory writable, the network file, the target and quantisation config
+    directory writable (for ``export``: one it may own, :func:`~neuromorph.network.export.check_export_output`,
+    not created yet), the network file, the target and quantisation config
     (:func:`~.options.resolve_target_config`), and what the target refuses whatever the
     reference shows (delays)."""
+    from ..network.export import check_export_output
     from ..network.lower import check_network_fits
     from ..network.network_file import load_network_file
 
     check_arguments(args)
-    out = prepare_output(args.out)
+    out = check_export_output(args.out) if export else prepare_output(args.out)
     spec = load_network_file(args.network, seed=args.network_seed)
     target, config = resolve_target_config(args, "exponential_euler")
     check_network_fits(spec, target)
@@ -174,15 +176,14 @@ def run_export_command(args: argparse.Namespace) -> int:
     from ..network.reference import Recording, replay_sources, run_network_brian2
     from ..network.resources import format_report, resource_report
 
-    out, spec, target, config = network_inputs(args)
+    out, spec, target, config = network_inputs(args, export=True)
     check_export_memory(spec, args.network)
     codegen = network_codegen(args, spec)
     log(f"reference: Brian2 ({codegen}), {spec.n_steps:,} steps, for range profiles and source spikes")
     reference = run_network_brian2(spec, codegen=codegen, record=Recording(variables=recorded_variables(spec)))
     lowered = lower_network(replay_sources(spec, reference), reference, target, config, args.method)
     report = resource_report(lowered, target, allow_multichip=args.multichip)
-    manifest = export_network(lowered, out)
-    write_json(out / "resources.json", report.to_dict())
+    manifest = export_network(lowered, out, extra={"resources.json": json_text(report.to_dict())})
     print(json_text(report.to_dict()) if args.json else format_report(report))
     size = sum(entry["bytes"] for entry in manifest["files"].values())
     log(f"wrote {out} ({len(manifest['files'])} files, {size / 1e6:.3g} MB, manifest.json) and resources.json")
