@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from neuromorph.cli import main
+from neuromorph.errors import InputError
 from neuromorph.network.export import ExportFileError, check_export_output, export_network, load_export
 from neuromorph.network.lower import lower_network, recorded_variables
 from neuromorph.network.network_file import load_network_file
@@ -161,3 +162,72 @@ def test_cli_export_refuses_an_output_it_cannot_own_before_any_run(tmp_path, cap
         status, _, err, seconds = run_cli(capsys, "export", net, "--out", out)
         assert status == 2 and err.startswith("neuromorph: error: --out: ") and "\n" not in err and seconds < 5
     assert (tmp_path / "busy" / "a.txt").read_text() == "a"
+
+
+# -- refused before the run, in one line -----------------------------------------------------------
+
+def _variant(tmp_path, old="", new="", extra=""):
+    path = tmp_path / "net.toml"
+    path.write_text(NETWORK.replace(old, new) + extra)
+    return path
+
+
+HH_MODEL = str(__import__("tests.conftest", fromlist=["EXAMPLES"]).EXAMPLES / "networks" / "cobahh_neuron.toml")
+LIF_NEURON = NETWORK[NETWORK.index('equations = """'):NETWORK.index('[sources.noise]')]
+
+
+@pytest.mark.parametrize("command", ["network", "export"])
+@pytest.mark.parametrize("edit, args, message", [
+    (('duration = "3 * ms"', 'duration = "1e6 * second"'), [],
+     r"net.toml:simulation.duration: 1e\+06 s at dt = 0.0001 s is 1e\+10 steps; Brian2 counts steps in int32"),
+    (("size = 4", "size = 100000"), [], r"net.toml:simulation.duration: the run needs about .* GB of memory .* but "
+                                        r"0.1 GB are available"),
+    (('duration = "3 * ms"', 'duration = "0.05 * ms"'), [], "net.toml:simulation.duration: 5e-05 s is shorter than one "
+                                                          "time step"),
+    ((), ["--network-seed", "-1"], "--network-seed: must be a seed from 0 to 4294967295, got -1"),
+    ((), ["--network-seed", str(2 ** 32)], "--network-seed: must be a seed from 0 to 4294967295"),
+    ((), ["--headroom", "1e-300"], "--headroom: must be a finite factor from 0.01 to 100"),
+    (("populations.L]", "populations." + "L" * 300 + "]"), [], "net.toml:populations.LLLL.*: must have at most 64"),
+    (('reset = "v = 0*mV"', 'reset = "v = 0*mV"\nmethod = "rk99"'), [], "net.toml:populations.L.method: must be one of"),
+    (('effect = "I += w"', 'effect = "tau_v += w"'), [], "net.toml:projections.noise_to_L.effect: 'tau_v \\+= w' is not"),
+    ((LIF_NEURON, f'model = "{HH_MODEL}"\n\n'), [], None),  # the HH population's gate (below)
+])
+def test_bad_network_inputs_are_refused_in_one_line_before_any_run(tmp_path, capsys, monkeypatch, command, edit, args,
+                                                                    message):
+    monkeypatch.setattr("neuromorph.resources_check.available_memory", lambda: 10 ** 8)
+    if message is None:
+        edit = (LIF_NEURON, f'model = "{HH_MODEL}"\n\n')
+        text = NETWORK.replace(*edit).replace('weight = "6 * mV"', 'weight = "0.1"').replace('"I += w"', '"m += w"')
+        message = (r"net.toml:projections.noise_to_L.effect: 'm' of 'L' is a gate or a nonlinear state; a synapse may "
+                   r"increment the voltage or a linear state: \['g_e', 'g_i', 'v'\]")
+        (tmp_path / "net.toml").write_text(text)
+        path = tmp_path / "net.toml"
+    else:
+        path = _variant(tmp_path, *edit)
+    status, stdout, err, seconds = run_cli(capsys, command, path, "--out", tmp_path / "out", *args)
+    err = err.splitlines()[-1]
+    assert status == 2 and err.startswith("neuromorph: error: "), err
+    assert __import__("re").search(message, err), err
+    assert seconds < 5 and "reference: Brian2" not in err and not (tmp_path / "out" / "report.json").exists()
+
+
+def test_a_spike_time_beyond_brians_int32_bins_is_refused_not_delivered_at_zero(tmp_path):
+    """Brian2 bins spike times in int32: a spike at 2^31 steps wrapped around and was delivered (and replayed)
+    at t = 0; now refused naming the source."""
+    path = _variant(tmp_path, extra='\n[sources.cue]\nkind = "spike_times"\nsize = 1\nindices = [0]\n'
+                                     'times = ["214748.3648 * second"]\n')
+    with pytest.raises(InputError, match=r"net.toml:sources.cue.times_s: spike time 214748 s is step 2.147e\+09 .*"
+                                         r"int32 time bins"):
+        load_network_file(path)
+
+
+def test_a_diverging_reference_ends_in_one_line_naming_the_population(tmp_path, capsys):
+    path = _variant(tmp_path, 'dv/dt = (-v + I) / tau_v : volt', 'dv/dt = (v**2/mV + I) / tau_v : volt')
+    path.write_text(path.read_text().replace('threshold = "v > 10*mV"', 'threshold = "v > 1e300*mV"')
+                    .replace('high = "10 * mV"', 'high = "100 * mV"')
+                    .replace('reset = "v = 0*mV"', 'reset = "v = 0*mV"\nmethod = "euler"'))
+    status, _, err, seconds = run_cli(capsys, "export", path, "--out", tmp_path / "out", "--codegen", "numpy")
+    assert status == 2 and "Traceback" not in err and "Warning" not in err and seconds < 5, err
+    err = err.splitlines()[-1]
+    assert "net.toml:populations.L.equations: the Brian2 reference diverged: v of neuron" in err
+    assert not (tmp_path / "out").exists()
