@@ -231,3 +231,62 @@ def test_a_diverging_reference_ends_in_one_line_naming_the_population(tmp_path, 
     err = err.splitlines()[-1]
     assert "net.toml:populations.L.equations: the Brian2 reference diverged: v of neuron" in err
     assert not (tmp_path / "out").exists()
+
+
+# -- from_brian2: no silent loss, neuromorph exceptions naming the object ----------------------------
+
+def _brian2_projection(shared: bool, constructor_delay: bool, per_synapse_delays: bool = False):
+    import brian2 as b
+
+    from neuromorph.network import from_brian2
+
+    b.start_scope()
+    source = b.PoissonGroup(6, 50 * b.Hz, name="P")
+    target = b.NeuronGroup(9, "dv/dt = -v/(10*ms) : volt", threshold="v > 10*mV", reset="v = 0*mV", name="G")
+    synapses = b.Synapses(source, target, "w : volt" + (" (shared)" if shared else ""), on_pre="v += w",
+                          delay=1 * b.ms if constructor_delay else None, name="S")
+    synapses.connect()
+    synapses.w = 1 * b.mV
+    if per_synapse_delays:
+        synapses.delay = "(1 + i) * 0.1 * ms"
+    return from_brian2(b.Network(source, target, synapses), duration=5 * b.ms).projections[0]
+
+
+@pytest.mark.parametrize("shared, constructor_delay, per_synapse_delays", [
+    (True, True, False), (True, False, True), (True, False, False), (False, True, False)])
+def test_a_shared_weight_keeps_every_synapse(shared, constructor_delay, per_synapse_delays):
+    """A (shared) weight with the delay given to the constructor turned a 54-synapse projection into 1; with
+    per-synapse delays it was refused as 'delays_s: has 54 values for 1 synapses' naming no object."""
+    projection = _brian2_projection(shared, constructor_delay, per_synapse_delays)
+    assert projection.i.size == projection.j.size == 54 and np.all(projection.weights == 1e-3)
+    expected = (1 + projection.i) * 1e-4 if per_synapse_delays else np.full(54, 1e-3 if constructor_delay else 0.0)
+    assert np.allclose(projection.delays_s, expected)
+
+
+def test_only_monitors_is_refused_as_input_not_stop_iteration():
+    import brian2 as b
+
+    from neuromorph.network import from_brian2
+
+    b.start_scope()
+    group = b.NeuronGroup(2, "dv/dt = -v/(10*ms) : volt", threshold="v > 10*mV", reset="v = 0*mV")
+    with pytest.raises(InputError, match="^from_brian2:objects: nothing to read"):
+        from_brian2(b.SpikeMonitor(group), duration=5 * b.ms)
+
+
+@pytest.mark.parametrize("on_pre", ["v += 1*mV; u += 1*mV", "v += 1*mV;", "v += (1*mV", "v += 1*mV +", "v += 1*mV)"])
+def test_an_on_pre_that_is_not_one_increment_is_refused_naming_the_synapses(on_pre):
+    import brian2 as b
+
+    from neuromorph.network import from_brian2
+
+    b.start_scope()
+    group = b.NeuronGroup(2, "dv/dt = -v/(10*ms) : volt\ndu/dt = -u/(10*ms) : volt", threshold="v > 10*mV",
+                          reset="v = 0*mV", name="H")
+    try:
+        synapses = b.Synapses(group, group, on_pre=on_pre, name="S2")
+        synapses.connect()
+    except Exception:  # noqa: BLE001 - Brian2 itself refuses some of them
+        return
+    with pytest.raises(InputError, match="^Synapses 'S2': "):
+        from_brian2(group, synapses, duration=5 * b.ms)
