@@ -323,10 +323,13 @@ def test_an_array_of_another_shape_is_refused(copy):
         load_export(copy)
 
 
-def test_exporting_again_replaces_the_earlier_files(lowered, copy):
-    (copy / "arrays" / "stale.npy").write_bytes(b"x")
+def test_exporting_again_replaces_the_earlier_export_and_nothing_else(lowered, copy):
     export_network(lowered, copy)
-    assert not (copy / "arrays" / "stale.npy").exists()
+    load_export(copy)
+    (copy / "arrays" / "stale.npy").write_bytes(b"x")  # not listed in the manifest: not export's to delete
+    with pytest.raises(ExportFileError, match="--out: .*not an earlier export"):
+        export_network(lowered, copy)
+    assert (copy / "arrays" / "stale.npy").read_bytes() == b"x"
     load_export(copy)
 
 
@@ -356,3 +359,52 @@ def test_an_inconsistent_lif_population_is_refused_by_field(copy, change, field,
     with pytest.raises(ExportFileError, match=message) as info:
         load_export(copy)
     assert field in str(info.value)
+
+
+# -- re-hashed exports that look consistent but run another network (issue 21) ---------------------
+
+def _first_table(data):
+    return _hh(data)["neuron"]["tables"][0]
+
+
+@pytest.mark.parametrize("change, field, message", [
+    (lambda d: _first_table(d)["grid"].update(shift=_first_table(d)["grid"]["shift"] + 1), "ops[",
+     "must be an index operation on the grid of table 0"),
+    (lambda d: _first_table(d)["grid"].update(shift=99), "tables[0].grid", "grid shift must be 0..62"),
+])
+def test_a_table_grid_that_disagrees_with_its_program_is_refused(copy, change, field, message):
+    _edit_network(copy, change)
+    with pytest.raises(ExportFileError, match=message) as info:
+        load_export(copy)
+    assert field in str(info.value)
+
+
+def _rewrite_array(directory, ref, change):
+    path = directory / ref["file"]
+    array = np.load(path)
+    np.save(path, change(array.copy()))
+    _rehash(directory, ref["file"])
+
+
+@pytest.mark.parametrize("key", ["weights", "delays"])
+def test_layer_weights_or_delays_that_disagree_with_the_projection_are_refused(copy, key):
+    """The layers are what runs; they used to be trusted even when they no longer matched the projection's
+    own weights and delay_steps (a re-hashed edit ran a different network)."""
+    data = json.loads((copy / "network.json").read_text())
+    name, layer = next((p["name"], layer) for p in data["projections"] for layer in p["layers"]
+                       if layer["kind"].startswith("Delay"))
+
+    def change(array):
+        array[0] += 1
+        return array
+
+    _rewrite_array(copy, layer[key], change)
+    with pytest.raises(ExportFileError, match=f"projections.{name}.layers: the layers' weights and delays differ"):
+        load_export(copy)
+
+
+def test_a_layer_missing_synapses_is_refused(copy):
+    _edit_network(copy, lambda d: d["projections"][0]["layers"].pop() if len(d["projections"][0]["layers"]) > 1
+                  else d["projections"][0]["weights"].update(n_weights=d["projections"][0]["weights"]["n_weights"] + 1))
+    with pytest.raises(ExportFileError):
+        load_export(copy)

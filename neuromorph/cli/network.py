@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import NeuromorphError, OverflowDetected
+from ..errors import InputError, NeuromorphError, OverflowDetected
 from .options import (
     add_codegen_option,
     add_input_options,
@@ -58,19 +58,22 @@ def add_export(subparsers) -> None:
 COMMANDS = {"network": add_network, "export": add_export}
 
 
-def network_inputs(args: argparse.Namespace):
+def network_inputs(args: argparse.Namespace, export: bool = False):
     """``(out, spec, target, config)`` of ``network`` and ``export``: arguments checked, output
-    directory writable, the network file, the target and quantisation config
+    directory writable (for ``export``: one it may own, :func:`~neuromorph.network.export.check_export_output`,
+    not created yet), the network file, the target and quantisation config
     (:func:`~.options.resolve_target_config`), and what the target refuses whatever the
     reference shows (delays)."""
+    from ..network.export import check_export_output
     from ..network.lower import check_network_fits
-    from ..network.network_file import load_network_file
+    from ..network.network_file import check_effects, load_network_file
 
     check_arguments(args)
-    out = prepare_output(args.out)
+    out = check_export_output(args.out) if export else prepare_output(args.out)
     spec = load_network_file(args.network, seed=args.network_seed)
     target, config = resolve_target_config(args, "exponential_euler")
     check_network_fits(spec, target)
+    check_effects(spec, args.network)
     return out, spec, target, config
 
 
@@ -121,12 +124,27 @@ def network_problems(report: dict) -> dict[str, str]:
     return found
 
 
+def _located(command):
+    """Run ``command(args)``, naming the network file in errors that name only a field (a diverged reference)."""
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except InputError as exc:
+            if exc.source is None and exc.field and exc.field.startswith("populations."):
+                raise exc.located(source=args.network) from None
+            raise
+    run.__doc__, run.__name__ = command.__doc__, command.__name__
+    return run
+
+
+@_located
 def run_network_command(args: argparse.Namespace) -> int:
     """``neuromorph network``: run the pipeline, print the table, write the report and figures."""
     from ..network import comparison as network_compare
     from ..network.plots import plot_activity, plot_statistics
 
     out, spec, target, config = network_inputs(args)
+    check_network_memory(spec, args.network, floor=args.floor, backend=args.backend)
     options = network_compare.NetworkOptions(backend=args.backend, floor=args.floor, window=args.window * 1e-3,
                                              codegen=network_codegen(args, spec))
     result = network_compare.compare(spec, target, config, options, progress=log, method=args.method)
@@ -153,20 +171,34 @@ def _trains(result, name: str) -> tuple:
     return spike_trains_from(result.candidate.populations[name].spikes, result.spec.dt)
 
 
-def check_export_memory(spec, path: str) -> None:
-    """Refuse (before any run) an export whose Brian2 reference would not fit in memory: it
-    records the voltage and linear states of every neuron in every step."""
+def check_network_memory(spec, path: str, *, floor: bool = False, backend: str = "emulator") -> None:
+    """Refuse (before any run) a network whose runs would not fit in memory.
+
+    The Brian2 reference records the voltage and linear states of every neuron in every step
+    (``export`` and ``network``); ``network`` also runs the emulator with its recorded states,
+    optionally Lava (its trace and runtime) and the perturbed float floor (a second reference).
+
+    Raises
+    ------
+    InputError
+        Naming ``path:simulation.duration`` and the estimate.
+    """
     from ..network.lower import recorded_variables
-    from ..resources_check import VALUE_BYTES, Estimate, check_memory
+    from ..resources_check import LAVA_OVERHEAD, VALUE_BYTES, Estimate, check_memory
 
     neurons = sum(p.size for p in spec.populations)
     cell = float(spec.n_steps) * neurons * VALUE_BYTES
     record = 2 * len(recorded_variables(spec)) * cell  # Brian2's monitors grow by doubling
-    estimate = Estimate({"Brian2 state record": record, "emulator": 2 * cell}, spec.n_steps, neurons,
-                        record / cell + 2 if cell else 0.0)
+    parts = {"Brian2 state record": record, "emulator": 2 * cell}
+    if floor:
+        parts["float floor (a second Brian2 run)"] = record
+    if backend in ("lava", "both"):
+        parts["Lava"] = 2 * cell + LAVA_OVERHEAD
+    estimate = Estimate(parts, spec.n_steps, neurons, sum(parts.values()) / cell if cell else 0.0)
     check_memory(estimate, path, "simulation.duration", "shorten simulation.duration or use fewer neurons")
 
 
+@_located
 def run_export_command(args: argparse.Namespace) -> int:
     """``neuromorph export``: Brian2 reference (range profiles, Poisson realisations), lowering, export, resources."""
     from ..network.export import export_network
@@ -174,15 +206,14 @@ def run_export_command(args: argparse.Namespace) -> int:
     from ..network.reference import Recording, replay_sources, run_network_brian2
     from ..network.resources import format_report, resource_report
 
-    out, spec, target, config = network_inputs(args)
-    check_export_memory(spec, args.network)
+    out, spec, target, config = network_inputs(args, export=True)
+    check_network_memory(spec, args.network)
     codegen = network_codegen(args, spec)
     log(f"reference: Brian2 ({codegen}), {spec.n_steps:,} steps, for range profiles and source spikes")
     reference = run_network_brian2(spec, codegen=codegen, record=Recording(variables=recorded_variables(spec)))
     lowered = lower_network(replay_sources(spec, reference), reference, target, config, args.method)
     report = resource_report(lowered, target, allow_multichip=args.multichip)
-    manifest = export_network(lowered, out)
-    write_json(out / "resources.json", report.to_dict())
+    manifest = export_network(lowered, out, extra={"resources.json": json_text(report.to_dict())})
     print(json_text(report.to_dict()) if args.json else format_report(report))
     size = sum(entry["bytes"] for entry in manifest["files"].values())
     log(f"wrote {out} ({len(manifest['files'])} files, {size / 1e6:.3g} MB, manifest.json) and resources.json")

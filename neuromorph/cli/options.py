@@ -60,8 +60,9 @@ def _in(low: float, high: float):
 #: dest -> (check, rule): command-line values checked before anything runs.
 ARGUMENT_CHECKS = {
     "window": (lambda v: math.isfinite(v) and 0 < v <= 1000, "must be a finite time in ms, > 0 and at most 1000"),
-    "headroom": (lambda v: math.isfinite(v) and 0 < v <= 100, "must be a finite factor, > 0 and at most 100"),
+    "headroom": (_in(0.01, 100), "must be a finite factor from 0.01 to 100 (ranges are multiplied by it)"),
     "seed": (_in(0, MAX_SEED), f"must be a seed from 0 to {MAX_SEED}"),
+    "network_seed": (_in(0, MAX_SEED), f"must be a seed from 0 to {MAX_SEED}"),
     "stimulus_seed": (_in(0, MAX_SEED), f"must be a seed from 0 to {MAX_SEED}"),
     "workers": (lambda v: v >= 1, "must be at least 1"),
     "seeds": (_in(1, MAX_SEEDS), f"must be from 1 to {MAX_SEEDS}"),

@@ -307,7 +307,7 @@ def _statement(synapses, code: str) -> tuple[str, str, str]:
     """``(variable, operation, expression)`` of the single ``on_pre`` statement."""
     lines = [line.split("#")[0].strip() for line in code.splitlines()]
     lines = [line for line in lines if line]
-    match = STATEMENT.match(lines[0]) if len(lines) == 1 else None
+    match = STATEMENT.match(lines[0]) if len(lines) == 1 and ";" not in lines[0] else None
     if match is None:
         raise _refuse(synapses, f"the on_pre code {code.strip()!r} (plasticity or anything but one increment)")
     return match.group(1), match.group(2), match.group(3)
@@ -327,7 +327,17 @@ def _postsynaptic_variable(synapses, name: str, target) -> str:
 
 
 def _increments(synapses, expression: str, dimensions, namespace) -> np.ndarray:
-    """Per-synapse SI value of ``expression``: a constant, or a constant times one synaptic parameter."""
+    """Per-synapse SI value of ``expression`` (one value per synapse, a shared parameter broadcast): a constant,
+    or a constant times one synaptic parameter; an expression that does not parse is refused naming ``synapses``."""
+    try:
+        return _increment_values(synapses, expression, dimensions, namespace)
+    except (SyntaxError, TypeError, ValueError, sympy.SympifyError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise _refuse(synapses, f"the increment {expression!r} ({type(exc).__name__}: {exc})") from None
+
+
+def _increment_values(synapses, expression: str, dimensions, namespace) -> np.ndarray:
     identifiers = get_identifiers(expression)
     try:
         resolved = synapses.resolve_all(identifiers, namespace)
@@ -351,7 +361,8 @@ def _increments(synapses, expression: str, dimensions, namespace) -> np.ndarray:
     factor = sympy.diff(expr, symbol)
     if factor.free_symbols or sympy.simplify(expr - factor * symbol) != 0:
         raise _refuse(synapses, f"the increment '{expression}' (not a constant times '{used[0]}')")
-    return float(factor) * np.asarray(synapses.variables[used[0]].get_value(), dtype=float)
+    values = float(factor) * np.asarray(synapses.variables[used[0]].get_value(), dtype=float).reshape(-1)
+    return np.full(n, values[0]) if values.size == 1 else values  # a (shared) parameter holds one value
 
 
 def _projection(synapses, namespace, context) -> Projection:
@@ -366,15 +377,18 @@ def _projection(synapses, namespace, context) -> Projection:
     variable = _postsynaptic_variable(synapses, name, target)
     dimensions = synapses.variables[name].dim
     weights = _increments(synapses, expression, dimensions, namespace)
-    n = weights.size
+    n = len(synapses)  # not weights.size: a (shared) weight used to turn n synapses into 1
     delays = np.asarray(pathway.variables["delay"].get_value(), dtype=float).reshape(-1)
-    return Projection(
-        name=synapses.name, source=source.name, target=target.name,
-        i=np.asarray(synapses.variables["_synaptic_pre"].get_value()[:n], dtype=np.int64),
-        j=np.asarray(synapses.variables["_synaptic_post"].get_value()[:n], dtype=np.int64),
-        weights=weights, weight_unit=unit_string(dimensions),
-        delays_s=np.broadcast_to(delays, (n,)) if delays.size == 1 else delays,
-        target_variable=variable, operation=operation)
+    try:
+        return Projection(
+            name=synapses.name, source=source.name, target=target.name,
+            i=np.asarray(synapses.variables["_synaptic_pre"].get_value()[:n], dtype=np.int64),
+            j=np.asarray(synapses.variables["_synaptic_post"].get_value()[:n], dtype=np.int64),
+            weights=weights, weight_unit=unit_string(dimensions),
+            delays_s=np.broadcast_to(delays, (n,)) if delays.size == 1 else delays,
+            target_variable=variable, operation=operation)
+    except InputError as exc:
+        raise exc.located(_where(synapses)) from None
 
 
 #: What each kind of Brian2 object becomes (looked up along the object's class hierarchy).
@@ -424,6 +438,9 @@ def _seconds(value, name: str) -> float:
 def _common_dt(objects) -> float:
     """The time step all objects share; refuse several clocks."""
     steps = {obj.name: _clock_value(obj, "dt") for obj in objects if hasattr(obj, "clock")}
+    if not steps:
+        raise InputError(f"nothing to read: no NeuronGroup, PoissonGroup, SpikeGeneratorGroup or Synapses among the "
+                         f"objects given (monitors are ignored); {SUPPORTED}", "from_brian2", "objects")
     if len(set(steps.values())) > 1:
         raise InputError(f"objects run with different time steps {steps}; a network has one dt", "from_brian2", "dt")
     return next(iter(steps.values()))

@@ -229,8 +229,9 @@ def candidate_trace(run: NetworkRun, population, dt: float) -> Trace:
     """
     result = run.populations[population.name]
     overflows = {"overflows": {}, "operation_overflows": {}}
-    if population.neuron is not None:
-        program = population.neuron.program
+    neuron = getattr(population, "neuron", None)  # a lowered program's (Lava's LIF has none)
+    if neuron is not None:
+        program = neuron.program
         overflows = {"overflows": program.register_overflows(result.overflows),
                      "operation_overflows": program.overflow_report(result.overflows)}
     kernel_run = KernelRun(states=None if result.states is None else result.states[:, population.voltage_register:],

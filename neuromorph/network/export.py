@@ -33,6 +33,11 @@ Layout (data only: no pickles, no code; every ``.npy`` file is read with ``allow
 * ``sources``: ``name``, ``size``, ``n_steps`` and the ``steps`` and ``neurons`` of every spike
   of the replayed raster.
 
+Writing owns its output (:func:`check_export_output`, :func:`export_network`): everything is
+written into a new temporary directory beside ``out_dir`` and renamed into place; an existing
+``out_dir`` must be empty or an earlier export (manifest, listed files, ``resources.json``, no
+symlink), which is replaced as a whole; anything else is refused, never deleted or written through.
+
 The neuron IR of each population (``LoweredPopulation.spec``, symbolic expressions) is not
 exported: nothing that runs the lowered network needs it; the float emulator, which does,
 starts from the network file. Loading checks the format and version, every file's size and
@@ -48,6 +53,8 @@ import hashlib
 import json
 import math
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +94,7 @@ class _ArrayWriter:
             array = array.astype(np.float64 if array.dtype.kind == "f" else np.int64)
         relative = f"{ARRAYS}/{name}.npy"
         path = self.directory / relative
-        with open(path, "wb") as handle:
+        with open(path, "xb") as handle:
             np.save(handle, array, allow_pickle=False)
         self.files[relative] = _file_entry(path)
         return {"file": relative, "dtype": array.dtype.name, "shape": list(array.shape)}
@@ -205,36 +212,184 @@ def _network_data(lowered: LoweredNetwork, arrays: _ArrayWriter) -> dict:
 
 
 def _write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory (atomic replace)."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    """Write ``text`` to the new file ``path`` (refusing to open an existing file or a symlink)."""
+    with open(path, "x", encoding="utf-8") as handle:
+        handle.write(text)
 
 
-def _remove_stale_arrays(directory: Path, keep: set[str]) -> None:
-    """Delete ``arrays/*.npy`` of an earlier export into the same directory that this one did not write."""
-    for path in (directory / ARRAYS).glob("*.npy"):
-        if f"{ARRAYS}/{path.name}" not in keep and path.is_file() and not path.is_symlink():
-            path.unlink()
+#: Files besides those the manifest lists that an export directory may hold (written by ``neuromorph export``).
+EXTRA_FILES = ("resources.json",)
 
 
-def export_network(lowered: LoweredNetwork, out_dir: str | Path) -> dict:
+def _entries(directory: Path) -> list[Path]:
+    """Every entry below ``directory`` (not following symlinks), deepest first."""
+    found = []
+    for root, dirs, files in os.walk(directory, topdown=False, followlinks=False):
+        found += [Path(root) / name for name in files + dirs]
+    return found
+
+
+def _previous_export_files(directory: Path) -> list[Path] | None:
+    """The files of the earlier export in ``directory``, or None if it holds anything else.
+
+    A previous export is a directory whose manifest is of this format and which holds only the
+    manifest, the files it lists, :data:`EXTRA_FILES` and the ``arrays`` directory: no symlink,
+    no other file.
+    """
+    manifest = directory / MANIFEST
+    if manifest.is_symlink() or not manifest.is_file():
+        return None
+    try:
+        data = json.loads(read_text_file(manifest, max_bytes=MAX_JSON_BYTES, error=ExportFileError))
+    except (ValueError, ExportFileError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("files"), dict):
+        return None
+    allowed = {MANIFEST, *EXTRA_FILES, *data["files"]}
+    files = []
+    for entry in _entries(directory):
+        relative = entry.relative_to(directory).as_posix()
+        if entry.is_symlink():
+            return None
+        if relative == ARRAYS and entry.is_dir():
+            continue
+        if relative not in allowed or not entry.is_file():
+            return None
+        files.append(entry)
+    return files
+
+
+def check_export_output(out_dir: str | Path) -> Path:
+    """The absolute path of an output directory ``export`` may write, checked before anything runs.
+
+    Allowed: a path that does not exist (its parents are created), an empty directory, or an
+    earlier export (which is replaced as a whole). Refused: an empty path, a symlink, a file,
+    a non-empty directory holding anything that is not part of an earlier export, a name too
+    long for the file system, a parent that cannot be written.
+
+    Raises
+    ------
+    ExportFileError
+        Naming ``--out``: what is wrong and what is allowed.
+    """
+    text = str(out_dir)
+    if not text.strip():
+        raise ExportFileError("is empty; give a directory path (a new or empty directory, or an earlier export)",
+                              field="--out")
+    directory = Path(os.path.abspath(text))
+    where = f"{text!r} " if len(text) <= 200 else ""
+    if directory.parent == directory:
+        raise ExportFileError(f"{where}is the root directory; give a new or empty directory", field="--out")
+    try:
+        _check_owned(directory, where)
+        probe = Path(tempfile.mkdtemp(prefix=_temporary_prefix(directory, "probe"), dir=directory.parent))
+        probe.rmdir()
+    except OSError as exc:
+        raise ExportFileError(f"{where}cannot be written: {exc.strerror or exc}", field="--out") from None
+    return directory
+
+
+def _check_owned(directory: Path, where: str) -> None:
+    """Refuse a symlink, a file, or a non-empty directory that is not an earlier export."""
+    if directory.is_symlink():
+        raise ExportFileError(f"{where}is a symlink; give a real directory (export never writes through a "
+                              "symlink it did not create)", field="--out")
+    if not directory.exists():
+        directory.parent.mkdir(parents=True, exist_ok=True)  # as --out of the other commands
+        if len(os.fsencode(directory.name)) > os.pathconf(directory.parent, "PC_NAME_MAX"):
+            raise OSError(36, "File name too long")
+        return
+    if not directory.is_dir():
+        raise ExportFileError(f"{where}exists and is not a directory", field="--out")
+    if any(directory.iterdir()) and _previous_export_files(directory) is None:
+        raise ExportFileError(f"{where}holds files that are not an earlier export (or a symlink); export "
+                              "writes only into a new or empty directory or over an earlier export, and "
+                              "never deletes other files", field="--out")
+
+
+def _temporary_prefix(directory: Path, what: str) -> str:
+    return f".{directory.name[:64]}.{what}-"
+
+
+def _remove_previous(directory: Path, files: list[Path]) -> None:
+    """Delete the files of an earlier export (moved aside), then its directories if empty."""
+    for path in files:
+        path.unlink(missing_ok=True)
+    for path in (directory / ARRAYS, directory):
+        try:
+            path.rmdir()
+        except OSError:
+            pass  # someone added a file meanwhile: leave it
+
+
+def export_network(lowered: LoweredNetwork, out_dir: str | Path, extra: dict[str, str] | None = None) -> dict:
     """Write ``lowered`` as data into ``out_dir`` (see the module docstring); return the manifest.
 
-    The manifest is written last (an interrupted export leaves no manifest, so it is never
-    loaded); array files of an earlier export into the same directory are replaced.
+    Everything is written into a new temporary directory beside ``out_dir``, which is then
+    renamed into place: an interrupted export leaves ``out_dir`` as it was. An earlier export
+    in ``out_dir`` is replaced (and only its own files deleted); an output that is anything else
+    is refused (:func:`check_export_output`). No symlink is followed: every file is created new.
+
+    Parameters
+    ----------
+    lowered : LoweredNetwork
+        The network to write.
+    out_dir : str or Path
+        The export directory.
+    extra : dict, optional
+        Text files (names from :data:`EXTRA_FILES`) to write beside it, e.g. ``resources.json``.
+
+    Raises
+    ------
+    ExportFileError
+        When ``out_dir`` cannot be owned (see :func:`check_export_output`).
     """
-    directory = Path(out_dir)
-    (directory / ARRAYS).mkdir(parents=True, exist_ok=True)
-    (directory / MANIFEST).unlink(missing_ok=True)
-    arrays = _ArrayWriter(directory)
-    text = json.dumps(_network_data(lowered, arrays), indent=1, allow_nan=False, default=_json_default)
-    _write_text(directory / NETWORK, text)
-    files = {NETWORK: _file_entry(directory / NETWORK), **arrays.files}
-    _remove_stale_arrays(directory, set(files))
-    manifest = {"format": FORMAT, "version": VERSION, "files": files}
-    _write_text(directory / MANIFEST, json.dumps(manifest, indent=1))
+    directory = check_export_output(out_dir)
+    extra = dict(extra or {})
+    unknown = set(extra) - set(EXTRA_FILES)
+    if unknown:
+        raise ValueError(f"extra files {sorted(unknown)}: only {list(EXTRA_FILES)} are written beside an export")
+    staging = Path(tempfile.mkdtemp(prefix=_temporary_prefix(directory, "tmp"), dir=directory.parent))
+    try:
+        (staging / ARRAYS).mkdir()
+        arrays = _ArrayWriter(staging)
+        text = json.dumps(_network_data(lowered, arrays), indent=1, allow_nan=False, default=_json_default)
+        _write_text(staging / NETWORK, text)
+        files = {NETWORK: _file_entry(staging / NETWORK), **arrays.files}
+        manifest = {"format": FORMAT, "version": VERSION, "files": files}
+        for name, content in extra.items():
+            _write_text(staging / name, content)
+        _write_text(staging / MANIFEST, json.dumps(manifest, indent=1))
+        _move_into_place(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return manifest
+
+
+def _move_into_place(staging: Path, directory: Path) -> None:
+    """Rename ``staging`` to ``directory``: over an empty directory, or after moving an earlier export aside."""
+    previous = None
+    if directory.is_symlink():
+        raise ExportFileError(f"{str(directory)!r} became a symlink during the export; nothing was written",
+                              field="--out")
+    if directory.exists() and any(directory.iterdir()):
+        files = _previous_export_files(directory)
+        if files is None:
+            raise ExportFileError(f"{str(directory)!r} was changed during the export and is no longer an earlier "
+                                  "export; nothing was written", field="--out")
+        previous = Path(tempfile.mkdtemp(prefix=_temporary_prefix(directory, "old"), dir=directory.parent))
+        previous.rmdir()
+        os.rename(directory, previous)
+        files = [previous / path.relative_to(directory) for path in files]
+    try:
+        os.rename(staging, directory)  # replaces an empty directory atomically
+    except OSError:
+        if previous is not None:
+            os.rename(previous, directory)
+        raise
+    if previous is not None:
+        _remove_previous(previous, files)
 
 
 # ----------------------------------------------------------------------------------------

@@ -112,7 +112,28 @@ def _program(data, n_tables: int, n_constants: int, source: str, field: str) -> 
     return program
 
 
+def _check_table_reads(program: Program, tables: tuple, source: str, field: str) -> None:
+    """Every table read is addressed by an ``index`` operation on that table's own grid (origin, step, size):
+    an index grid larger than its table, or another step, would read outside it or the wrong entry."""
+    for k, op in enumerate(program.ops):
+        if op.code != "read":
+            continue
+        address = program.ops[op.args[0]] if op.args else None
+        grid = tables[op.imm[0]].grid
+        expected = (grid.origin, grid.shift, grid.size)
+        if address is None or address.code != "index" or tuple(address.imm) != expected:
+            found = "no index operation" if address is None or address.code != "index" else list(address.imm)
+            _refuse(f"table read {k} is addressed by {found}; it must be an index operation on the grid of table "
+                    f"{op.imm[0]} (origin, shift, size) = {list(expected)}", source, f"{field}.program.ops[{k}]")
+
+
 def _table(data, arrays, field: str) -> Table:
+    if not 0 <= data.grid.shift < 63 or data.grid.size < 1:
+        _refuse(f"grid shift must be 0..62 and size >= 1, got shift {data.grid.shift}, size {data.grid.size}",
+                arrays.source, f"{field}.grid")
+    last = data.grid.origin + ((data.grid.size - 1) << data.grid.shift)
+    if not (-(1 << 63) <= data.grid.origin and last < (1 << 63)):
+        _refuse("the grid's last point lies beyond 64-bit integers", arrays.source, f"{field}.grid")
     entries = arrays.get(data.entries, f"{field}.entries", shape=(data.grid.size,))
     low, high = ((-(1 << (data.entry_bits - 1)), (1 << (data.entry_bits - 1)) - 1) if data.signed
                  else (0, (1 << data.entry_bits) - 1))
@@ -128,6 +149,7 @@ def _neuron(data, arrays, field: str) -> QuantizedNeuron:
     if constants.ndim != 1:
         _refuse("must be a 1-D array", arrays.source, f"{field}.constants")
     program = _program(data.program, len(tables), constants.size, arrays.source, f"{field}.program")
+    _check_table_reads(program, tables, arrays.source, field)
     initial = arrays.get(data.initial, f"{field}.initial", shape=(len(program.registers),))
     return QuantizedNeuron(name=data.name, target=data.target, config=QuantConfig(**data.config.model_dump()),
                            dt=data.dt, program=program, tables=tables, constants=constants, initial=initial,
@@ -262,6 +284,30 @@ def _weights(data, arrays, field: str) -> QuantizedWeights:
     return QuantizedWeights(**{**data.model_dump(), "weights": weights, "error": error})
 
 
+def _sorted_rows(rows: np.ndarray) -> np.ndarray:
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+def _check_layers(layers: tuple, weights: QuantizedWeights, delays: np.ndarray, source: str, field: str) -> None:
+    """The layers (the Lava processes that run) hold exactly the projection's synapses: as many, the same
+    (weight, delay) pairs, its weight_exp and sign mode; a layer without delays only synapses of delay 0."""
+    if sum(layer.n_synapses for layer in layers) != weights.n_weights:
+        _refuse(f"the layers hold {sum(layer.n_synapses for layer in layers)} synapses, the projection "
+                f"{weights.n_weights} weights", source, f"{field}.layers")
+    for k, layer in enumerate(layers):
+        if layer.weight_exp != weights.weight_exp or layer.sign_mode != weights.sign_mode:
+            _refuse(f"weight_exp {layer.weight_exp} / sign_mode {layer.sign_mode!r} differ from the projection's "
+                    f"{weights.weight_exp} / {weights.sign_mode!r}", source, f"{field}.layers[{k}]")
+    pairs = np.concatenate([np.stack([np.asarray(layer.weights, dtype=np.int64),
+                                      np.asarray(layer.delays, dtype=np.int64) if layer.kind.startswith("Delay")
+                                      else np.zeros(layer.n_synapses, dtype=np.int64)], axis=1)
+                            for layer in layers] or [np.zeros((0, 2), dtype=np.int64)])
+    own = np.stack([np.asarray(weights.weights, dtype=np.int64), np.asarray(delays, dtype=np.int64)], axis=1)
+    if not np.array_equal(_sorted_rows(pairs), _sorted_rows(own)):
+        _refuse("the layers' weights and delays differ from the projection's weights and delay_steps (the "
+                "export was changed after it was written)", source, f"{field}.layers")
+
+
 def _projection(data, arrays, groups: dict, populations: dict, field: str) -> LoweredProjection:
     if data.source not in groups:
         _refuse(f"unknown source {data.source!r}; populations and sources: {sorted(groups)}", arrays.source,
@@ -276,9 +322,7 @@ def _projection(data, arrays, groups: dict, populations: dict, field: str) -> Lo
     layers = tuple(_layer(layer, arrays, sizes, f"{field}.layers[{k}]") for k, layer in enumerate(data.layers))
     weights = _weights(data.weights, arrays, f"{field}.weights")
     delays = arrays.get(data.delay_steps, f"{field}.delay_steps", shape=(data.weights.n_weights,))
-    if sum(layer.n_synapses for layer in layers) > weights.n_weights:
-        _refuse(f"the layers hold more synapses than the projection's {weights.n_weights} weights", arrays.source,
-                f"{field}.layers")
+    _check_layers(layers, weights, delays, arrays.source, field)
     return LoweredProjection(name=data.name, source=data.source, target=data.target, variable=data.variable,
                              port=data.port, layers=layers, weights=weights, delay_steps=delays)
 

@@ -32,6 +32,7 @@ from brian2.units.fundamentalunits import get_dimensions, get_unit
 
 from ..errors import InputError, UnitError
 from ..model.from_brian2 import parse_equations
+from ..schema import MAX_SEED
 from ..units import parse_quantity
 
 #: Operations a projection may apply to its postsynaptic variable.
@@ -514,6 +515,10 @@ class NetworkSpec(_Node):
             object.__setattr__(self, field_name, float(value))
         if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer))):
             raise InputError(f"must be an integer or None, got {self.seed!r}", field="seed")
+        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
+            raise InputError(f"must be a seed from 0 to {MAX_SEED} (Brian2's and numpy's range), got {self.seed}",
+                             field="seed")
+        _check_steps(self)
         _check_types(self)
         _check_names(self)
         for source in self.sources:
@@ -614,6 +619,28 @@ def _check_names(spec: NetworkSpec) -> None:
                                  "names must be unique across populations, sources and projections",
                                  field=f"{field_name}.{node.name}")
             seen[node.name] = field_name
+
+
+#: Brian2 counts time steps (and bins spike times) in int32: a step at or beyond this wraps around.
+MAX_STEPS = 2 ** 31 - 1
+
+
+def _check_steps(spec: "NetworkSpec") -> None:
+    """At least one step and fewer than :data:`MAX_STEPS`; every spike time within Brian2's int32 bins
+    (a spike at 2^31 steps used to wrap around and be delivered at t = 0)."""
+    steps = spec.duration / spec.dt
+    if round(steps) < 1:
+        raise InputError(f"{spec.duration:g} s is shorter than one time step (dt = {spec.dt:g} s); the run needs at "
+                         "least one step", field="simulation.duration")
+    if steps >= MAX_STEPS:
+        raise InputError(f"{spec.duration:g} s at dt = {spec.dt:g} s is {steps:.3g} steps; Brian2 counts steps in "
+                         f"int32: at most {MAX_STEPS:,}", field="simulation.duration")
+    for source in spec.sources:
+        if isinstance(source, SpikeTimesSource) and source.times_s.size and \
+                source.times_s.max() / spec.dt >= MAX_STEPS:
+            raise InputError(f"spike time {source.times_s.max():g} s is step {source.times_s.max() / spec.dt:.4g} at "
+                             f"dt = {spec.dt:g} s, beyond Brian2's int32 time bins (it would be delivered at a wrong "
+                             f"time); spike times must be below {MAX_STEPS} steps", field=f"sources.{source.name}.times_s")
 
 
 def _check_one_spike_per_step(source, dt: float) -> None:

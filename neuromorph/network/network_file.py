@@ -100,7 +100,7 @@ from ..model.model_file import (Code, EquationsText, Method, ModelName, Populati
                                 load_population_model, stimulus_config)
 from ..model.names import ParameterName, builtin_names
 from ..model.neuron_spec import V, compile_expression
-from ..schema import AnyQuantity, Identifier, NumberOrText, Section, Seed, by_shape, quantity, text, validate_file
+from ..schema import MAX_SEED, AnyQuantity, Identifier, NumberOrText, Section, Seed, by_shape, quantity, text, validate_file
 from ..units import to_si
 from .brian2_import import equations_text
 from .ir import (CurrentSource, NetworkSpec, NeuronModel, PoissonSource, Population, Projection, SIQuantity,
@@ -603,6 +603,32 @@ def _projection(name: str, section: ProjectionSection, groups: dict, populations
                           delays_s=np.broadcast_to(delays, i.shape), target_variable=variable, operation=operation)
 
 
+def check_effects(spec: NetworkSpec, source: str) -> None:
+    """Refuse, before any run, a projection whose effect increments what the lowering cannot:
+    a gate or any state other than the voltage and the linear states of the target's neuron.
+
+    Raises
+    ------
+    NetworkFileError
+        Naming ``source:projections.NAME.effect`` and the states allowed.
+    """
+    from .lower import population_spec
+
+    allowed = {}
+    for population in spec.populations:
+        try:
+            neuron = population_spec(population, source)[0]
+        except InputError:
+            continue  # refused (or lowered differently) later, with its own message
+        allowed[population.name] = sorted({e.name for e in neuron.equations_of})
+    for projection in spec.projections:
+        states = allowed.get(projection.target)
+        if states is not None and projection.target_variable not in states:
+            raise NetworkFileError(f"'{projection.target_variable}' of '{projection.target}' is a gate or a nonlinear "
+                                   f"state; a synapse may increment the voltage or a linear state: {states}", source,
+                                   f"projections.{projection.name}.effect")
+
+
 def is_network_file(path: str | Path) -> bool:
     """Whether ``path`` is a network file (it has ``[populations]``) rather than a model file."""
     return "populations" in read_toml_file(path, error=NetworkFileError)
@@ -621,6 +647,9 @@ def load_network_file(path: str | Path, *, seed: int | None = None) -> NetworkSp
         :class:`~neuromorph.errors.ModelFileError`) naming the file and field.
     """
     source = str(path)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or not 0 <= seed <= MAX_SEED):
+        raise NetworkFileError(f"must be a seed from 0 to {MAX_SEED}, got {seed!r}", source, "--network-seed")
     schema = validate_file(NetworkFileSchema, read_toml_file(path, error=NetworkFileError), source, NetworkFileError)
     simulation = schema.simulation
     base_dir, seed = Path(path).parent, simulation.seed if seed is None else seed

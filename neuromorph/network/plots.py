@@ -51,7 +51,9 @@ def _smoothed_rate(statistics: TrainStatistics, smooth_s: float):
     """Population rate (Hz) averaged over a boxcar of ``smooth_s`` (s) and the bin centres (s)."""
     rate = np.asarray(statistics.spectrum.population_rate_hz)
     bin_s = statistics.spectrum.bin_s
-    width = max(1, int(round(smooth_s / bin_s)))
+    width = max(1, min(int(round(smooth_s / bin_s)), rate.size))  # a run shorter than the boxcar: its length
+    if rate.size == 0:
+        return np.zeros(0), rate
     smooth = np.convolve(rate, np.ones(width) / width, mode="same")
     return (np.arange(rate.size) + 0.5) * bin_s, smooth
 

@@ -20,6 +20,7 @@ change lands in the spike's own step, after its threshold.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Mapping
@@ -255,6 +256,31 @@ def _population_trace(population: Population, spikes, states) -> PopulationTrace
                            recorded=np.asarray(states.record, dtype=np.int64).copy())
 
 
+#: A recorded state beyond this magnitude (SI) counts as diverged: squared, it overflows float64.
+DIVERGED = 1e100
+
+
+def check_finite(trace: PopulationTrace) -> None:
+    """Refuse a reference whose recorded states are not finite or beyond :data:`DIVERGED` (NaN or overflow).
+
+    Raises
+    ------
+    InputError
+        Naming ``populations.NAME.equations``: the state, neuron and time it first stopped being finite.
+    """
+    for name, values in trace.states.items():
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.abs(values) <= DIVERGED)
+        if bad.any():
+            step, column = np.argwhere(bad.reshape(bad.shape[0], -1))[0]
+            neuron = trace.recorded[column] if column < trace.recorded.size else column
+            when = f" at t = {trace.t[step] * 1e3:g} ms" if step < trace.t.size else ""
+            raise InputError(f"the Brian2 reference diverged: {name} of neuron {neuron} "
+                             f"is not finite or beyond 1e100 (NaN or overflow){when}; the model has no finite solution with these "
+                             "parameters, initial values and method at this dt (a smaller dt or another method may "
+                             "help)", field=f"populations.{trace.name}.equations")
+
+
 def _run(network: brian2.Network, spec: NetworkSpec, seed: int | None, bars: BarFactory, label: str) -> float:
     """Run ``network`` for the spec's duration with Brian2's generator seeded; restore the generator after."""
     device = get_device()
@@ -263,7 +289,10 @@ def _run(network: brian2.Network, spec: NetworkSpec, seed: int | None, bars: Bar
         if seed is not None:
             device.seed(seed)
         started = time.perf_counter()
-        with bars(spec.n_steps, label, "step") as bar, numpy_functions_without_unit_checks():
+        # a diverging model is reported once, by check_finite, not as a page of overflow warnings
+        with bars(spec.n_steps, label, "step") as bar, numpy_functions_without_unit_checks(), \
+                warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
             network.run(spec.n_steps * spec.dt * brian2.second, namespace={}, report=brian2_reporter(bar, spec.n_steps),
                         report_period=0.5 * brian2.second)
         return time.perf_counter() - started
@@ -318,6 +347,8 @@ def run_network_brian2(spec: NetworkSpec, *, codegen: str | None = None, record:
     populations = {p.name: _population_trace(p, spikes.get(p.name), states.get(p.name)) for p in spec.populations}
     sources = {s.name: SpikeTimesSource(name=s.name, size=s.size, indices=spikes[s.name].i[:],
                                         times_s=spikes[s.name].t_[:]) for s in spec.spike_sources}
+    for population in populations.values():
+        check_finite(population)
     label = f"brian2 ({codegen})" + (f" perturbed {perturbation[0]} +-{perturbation[1]:g}" if perturbation else "")
     return NetworkTrace(label=label, dt=spec.dt, duration=spec.n_steps * spec.dt,
                         populations=MappingProxyType(populations), sources=MappingProxyType(sources),
