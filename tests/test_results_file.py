@@ -21,7 +21,7 @@ from .conftest import ROOT, squid_toml
 def record(key, gamma=0.9):
     return {"key": key, "model": "m", "target": "t", "state_bits": 12, "lut_size": 64, "interpolate": True,
             "rounding": "nearest", "seeds": [1], "gamma": gamma, "gamma_min": gamma, "table_memory_bits": 10,
-            "overflows": 0}
+            "overflows": 0, "state_bits_per_neuron": 40}
 
 
 def test_a_complete_last_line_without_newline_gets_one(tmp_path):
