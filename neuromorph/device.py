@@ -66,8 +66,8 @@ def _check_lava(check) -> None:
 
 
 def run_with_reference(spec, options: RunOptions, progress) -> FixedPointOutcome:
-    """The comparison pipeline (:func:`neuromorph.network.compare.compare`) and its report."""
-    from .network.compare import build_report, compare
+    """The comparison pipeline (:func:`neuromorph.network.comparison.compare`) and its report."""
+    from .network.comparison import build_report, compare
 
     result = compare(spec, options.target, options.config, options.network, progress=progress, method=options.method)
     _check_lava(result.lava_check)
@@ -76,7 +76,7 @@ def run_with_reference(spec, options: RunOptions, progress) -> FixedPointOutcome
 
 def run_fixed_point_only(spec, options: RunOptions, progress) -> FixedPointOutcome:
     """One float run for the lowering's ranges and the sources' spikes, then the fixed-point network only."""
-    from .network.compare import check_lava
+    from .network.comparison import check_lava
     from .network.emulator import run_network
     from .network.lower import lower_network, recorded_variables
     from .network.reference import Recording, replay_sources, run_network_brian2
@@ -84,7 +84,8 @@ def run_fixed_point_only(spec, options: RunOptions, progress) -> FixedPointOutco
     progress(f"Brian2 run for the ranges: {spec.summary()}")
     reference = run_network_brian2(spec, codegen=options.network.codegen,
                                    record=Recording(variables=recorded_variables(spec)))
-    lowered = lower_network(replay_sources(spec, reference), reference, options.target, options.config, options.method)
+    lowered = lower_network(replay_sources(spec, reference), reference, options.target, options.config, options.method,
+                            lif=options.network.lif)
     backend, record = options.network.backend, options.network.record
     candidate = run_network(lowered, record=record) if backend in ("emulator", "both") else None
     if backend in ("lava", "both"):
