@@ -192,7 +192,8 @@ def population_spec(population: Population, source: str = "network", sampled: tu
     Declared parameters with one value for all neurons become constants; those with
     per-neuron values become inputs (they must enter one equation linearly), and so do the
     parameters ``sampled`` (set every step by a :class:`~neuromorph.network.ir.CurrentSource`),
-    which come first among the inputs, in the order given.
+    which come first among the inputs, in the order given. A population without a threshold
+    never spikes (no reset, no refractoriness: :func:`~neuromorph.model.from_brian2.spec_from_equations`).
     """
     model = population.model
     parameters = {name: float(q.value) for name, q in model.parameters.items()}
@@ -203,9 +204,6 @@ def population_spec(population: Population, source: str = "network", sampled: tu
     refractory = model.refractory
     if isinstance(refractory, float):
         refractory = f"{refractory!r} * second"
-    if model.threshold is None:
-        raise InputError(f"population {population.name!r} has no threshold; a lowered neuron needs one",
-                         source, f"populations.{population.name}.threshold")
     try:
         spec = spec_from_equations(model.equations, name=model.name, parameters=parameters, voltage=model.voltage,
                                    input_name=[*sampled, *varying], threshold=model.threshold, refractory=refractory,

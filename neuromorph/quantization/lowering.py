@@ -292,7 +292,8 @@ def register_layout(spec: NeuronSpec, target, config, profile: RangeProfile, dt:
     """Registers: voltage, gates, linear states, refractory bookkeeping (when refractory)."""
     headroom = config.headroom
     resets = [abs(r.value) for r in spec.reset if r.name == spec.voltage]
-    v_abs = max([abs(profile.v_min), abs(profile.v_max), abs(spec.threshold.value)] + resets) * headroom
+    threshold = [abs(spec.threshold.value)] if spec.threshold is not None else []
+    v_abs = max([abs(profile.v_min), abs(profile.v_max)] + resets + threshold) * headroom
     registers = [Register(spec.voltage, "voltage", config.state_bits, frac_bits_for(v_abs, config.state_bits), 0,
                           target.overflow_voltage, "V")]
     g_frac = gate_frac(config.gate_bits, target.multiplier_bits)
@@ -408,8 +409,11 @@ def _commit(step: IntegerStep, phase: Commit) -> None:
 
 
 def _threshold(step: IntegerStep, phase: Threshold) -> None:
-    """``spike = v' > threshold`` (or ``>=``), and not refractory."""
+    """``spike = v' > threshold`` (or ``>=``), and not refractory; a constant 0 without a threshold."""
     b = step.b
+    if phase.condition is None:
+        step.spiked = b.constant(0, 0, "no threshold: never spikes")
+        return
     spiked = _condition(b, phase.condition, step.stored[step.ctx.spec.voltage], "threshold",
                         f"threshold {phase.condition.text}")
     if phase.refractory:
