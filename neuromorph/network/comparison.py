@@ -31,6 +31,7 @@ from .emulator import NetworkRun, run_network
 from .ir import NetworkSpec
 from .lower import LoweredNetwork, check_network_fits, lower_network, recorded_variables
 from .reference import NetworkTrace, Recording, replay_sources, run_network_brian2
+from .states import state_rmse
 from .statistics import PopulationStatistics, StatisticsConfig, population_statistics
 
 BACKENDS = ("emulator", "lava", "both")
@@ -261,6 +262,7 @@ def _population_report(result: NetworkResult, name: str) -> dict:
     comparison = stats.candidate_vs_reference.to_dict()
     return {
         "size": population.size,
+        "voltage": population.spec.voltage,
         "kind": population.kind,
         "lowering": dict(zip((p.name for p in result.lowered.populations), result.lowered.notes)).get(name),
         "lava_process": "LIF (Lava's own, runs on Loihi 2)" if population.kind == "lif"
@@ -272,6 +274,7 @@ def _population_report(result: NetworkResult, name: str) -> dict:
         "gamma": {"mean": comparison["gamma_mean"], "worst": comparison["gamma_min"],
                   "floor": stats.floor_vs_reference.gamma_mean if stats.floor_vs_reference else None},
         "fidelity": population_fidelity(result, name),
+        "state_rmse": state_rmse(result.reference.populations[name], population, run, result.spec.dt),
         "statistics": stats.to_dict(),
         "overflows": overflows,
         "formats": population.neuron.formats() if population.neuron is not None else None,

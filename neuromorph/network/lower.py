@@ -428,9 +428,11 @@ def lower_network(spec: NetworkSpec, reference: NetworkTrace | None, target, con
 
 
 def recorded_variables(spec: NetworkSpec) -> tuple[str, ...]:
-    """Variables the reference must record for the range profiles: voltages and linear states."""
+    """Variables the reference must record for the range profiles: voltages and linear states; and the
+    gates of a population without a threshold (its states are all the report compares)."""
     names = []
     for population in spec.populations:
         neuron = population_spec(population, sampled=tuple(sampled_inputs(spec, population.name)))[0]
         names += [neuron.voltage, *(s.name for s in neuron.linear_states)]
+        names += [g.name for g in neuron.gates] if neuron.threshold is None else []
     return tuple(dict.fromkeys(names))
