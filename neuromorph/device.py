@@ -137,8 +137,8 @@ class NeuromorphDevice(RuntimeDevice):
       (state variables decoded to SI, recorded at the start of each step as Brian2 does) and
       ``PopulationRateMonitor`` holds the fixed-point run, subgroups included;
     - every group's state variables hold the fixed-point state after the run, and a second
-      ``run()`` continues from there (refractoriness restarts: a neuron refractory at the end
-      of one run is not at the start of the next);
+      ``run()`` continues from there (``lastspike`` and ``not_refractory`` included: a neuron
+      refractory at the end of one run still is at the start of the next);
     - Poisson spikes and the run's random numbers come from the script's random stream
       (``seed(1)`` makes two runs identical);
     - with ``reference=True`` :attr:`report` (and :func:`neuromorph.last_report`) holds the
@@ -179,8 +179,8 @@ class NeuromorphDevice(RuntimeDevice):
             outcome = (run_with_reference if options.reference else run_fixed_point_only)(
                 conversion.spec, options, progress)
         fill_monitors(conversion, outcome.lowered, outcome.candidate)
-        set_final_states(conversion.groups, outcome.lowered, outcome.candidate)
-        advance_clocks(net, top_level(net.objects), conversion.t0 + conversion.spec.duration)
+        set_final_states(conversion.groups, outcome.lowered, outcome.candidate, conversion.t0)
+        advance_clocks(net, top_level(net.objects), float(net.t_) + float(duration))
         self.report = outcome.report
         net.after_run()
         if options.strict and outcome.report is not None and outcome.report.problems:

@@ -32,7 +32,7 @@ from ..model.neuron_spec import NeuronSpec
 from ..quantization.formats import RangeProfile
 from ..quantization.lowering import initial_register_rows
 from ..quantization.quantize import QuantConfig, QuantizedNeuron, default_method, quantize
-from .ir import NetworkSpec, Population, Projection, SpikeTimesSource
+from .ir import REFRACTORY_VARIABLES, NetworkSpec, Population, Projection, SpikeTimesSource
 from .lava_semantics import choose_kind, multapse_layers
 from .lava_semantics import LavaProjection
 from .lif_mapping import LifDecision, LifOptions, LifProfile, convert_lif, decide, describe
@@ -215,9 +215,10 @@ def population_spec(population: Population, source: str = "network", sampled: tu
 
 
 def _initial_si(population: Population, spec: NeuronSpec) -> dict[str, np.ndarray]:
-    """Initial value of every state of the spec, per neuron (Brian2 starts unset variables at 0)."""
+    """Initial value of every state of the spec, per neuron (Brian2 starts unset variables at 0), and
+    Brian2's refractoriness variables when given (a run continuing another)."""
     initial = {}
-    for name in spec.state_names:
+    for name in (*spec.state_names, *(n for n in REFRACTORY_VARIABLES if n in population.model.initial)):
         given = population.model.initial.get(name)
         value = np.asarray(given.value, dtype=float) if given is not None else np.zeros(())
         initial[name] = np.broadcast_to(value, (population.size,)).astype(float)

@@ -339,13 +339,29 @@ def initial_registers(spec: NeuronSpec, registers: tuple[Register, ...], initial
     return np.array(contents, dtype=np.int64)
 
 
+def refractory_row(spec: NeuronSpec, register: Register, initial: dict, dt: float, n: int) -> np.ndarray:
+    """The refractory register (n,) at the start: not refractory, unless ``initial`` holds Brian2's
+    ``not_refractory`` (the flag of a refractory condition) or ``lastspike`` (s, from the start, so
+    negative: a duration's counter is the steps since that spike minus one, capped, so that its
+    first step counts Brian2's ``timestep(t - lastspike, dt)``)."""
+    if register.unit == "flag":
+        flag = initial.get("not_refractory", 1.0)
+        return np.broadcast_to(np.asarray(flag, dtype=float) != 0, (n,)).astype(np.int64)
+    steps = refractory_steps(spec, dt)
+    if "lastspike" not in initial:
+        return np.full(n, steps, dtype=np.int64)
+    since = np.minimum(-np.broadcast_to(np.asarray(initial["lastspike"], dtype=float), (n,)) / dt, steps + 1.0)
+    return np.clip(np.round(since).astype(np.int64) - 1, 0, steps)
+
+
 def initial_register_rows(spec: NeuronSpec, registers: tuple[Register, ...], initial: dict, dt: float,
                           n: int) -> np.ndarray:
-    """Register contents (n_registers, n) for per-neuron initial values (scalars or arrays of n, SI)."""
+    """Register contents (n_registers, n) for per-neuron initial values (scalars or arrays of n, SI;
+    the refractory register from :func:`refractory_row`)."""
     rows = np.empty((len(registers), n), dtype=np.int64)
     for row, register in enumerate(registers):
         if register.kind == "refractory":
-            rows[row] = 1 if register.unit == "flag" else refractory_steps(spec, dt)
+            rows[row] = refractory_row(spec, register, initial, dt, n)
             continue
         values = np.broadcast_to(np.asarray(initial[register.name], dtype=float), (n,))
         rows[row] = [register_value(x, register) - register.offset for x in values]
