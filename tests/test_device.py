@@ -86,16 +86,24 @@ def test_unknown_and_bad_options_are_refused_at_set_device():
 
 @pytest.mark.slow
 def test_cuba_rates_match_brian2_and_a_second_run_continues():
+    """CUBA for 500 ms (the example runs 1 s), then 50 ms more.
+
+    The mean rate over 100 ms is too sensitive for a 10 % bound: plain Brian2 itself moves by up
+    to 5 % when the weights change by their quantisation error (0.16 % and 0.31 %), as it does
+    over 500 ms, and fixed point was 8 % off at 100 ms for this seed (1 % at 500 ms; 6 % for the
+    worst of seeds 1, 2, 4). Over 500 ms every tested seed stays within the bound.
+    """
+    first_run = ("run(100 * ms)", "run(500 * ms)")
     extra = "first = (s_mon.num_spikes, P.v[:].copy(), float(defaultclock.t[:]))\nrun(50 * ms)\nlast_t = float(defaultclock.t[:])"
-    fixed = execute(script("CUBA", reference=False), extra=extra)
-    brian = execute(plain("CUBA"))
-    n, duration = 4000, 0.1
+    fixed = execute(script("CUBA", reference=False).replace(*first_run), extra=extra)
+    brian = execute(plain("CUBA").replace(*first_run))
+    n, duration = 4000, 0.5
     ours, theirs = fixed["first"][0] / n / duration, rate_hz(brian["s_mon"], n, duration)
     assert abs(ours / theirs - 1) < 0.10, (ours, theirs)
     spikes, v_after_first, t_first = fixed["first"]
     monitor = fixed["s_mon"]
-    assert t_first == pytest.approx(0.1) and fixed["last_t"] == pytest.approx(0.15)
-    assert monitor.num_spikes > spikes and monitor.t[spikes:].min() >= 0.1 * brian2.second
+    assert t_first == pytest.approx(0.5) and fixed["last_t"] == pytest.approx(0.55)
+    assert monitor.num_spikes > spikes and monitor.t[spikes:].min() >= 0.5 * brian2.second
     assert np.all(np.diff(np.asarray(monitor.t)) >= 0)
     assert np.array_equal(np.bincount(monitor.i, minlength=n), monitor.count)
     assert not np.array_equal(fixed["P"].v[:], v_after_first)  # the group holds the state after the second run
