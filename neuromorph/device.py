@@ -66,7 +66,7 @@ def _check_lava(check) -> None:
 
 
 def run_with_reference(spec, options: RunOptions, progress) -> FixedPointOutcome:
-    """The comparison pipeline (:func:`neuromorph.network.compare.compare`) and its report."""
+    """The comparison pipeline (:func:`neuromorph.network.comparison.compare`) and its report."""
     from .network.comparison import build_report, compare
 
     result = compare(spec, options.target, options.config, options.network, progress=progress, method=options.method)
@@ -84,7 +84,8 @@ def run_fixed_point_only(spec, options: RunOptions, progress) -> FixedPointOutco
     progress(f"Brian2 run for the ranges: {spec.summary()}")
     reference = run_network_brian2(spec, codegen=options.network.codegen,
                                    record=Recording(variables=recorded_variables(spec)))
-    lowered = lower_network(replay_sources(spec, reference), reference, options.target, options.config, options.method)
+    lowered = lower_network(replay_sources(spec, reference), reference, options.target, options.config, options.method,
+                            lif=options.network.lif)
     backend, record = options.network.backend, options.network.record
     candidate = run_network(lowered, record=record) if backend in ("emulator", "both") else None
     if backend in ("lava", "both"):
@@ -136,8 +137,8 @@ class NeuromorphDevice(RuntimeDevice):
       (state variables decoded to SI, recorded at the start of each step as Brian2 does) and
       ``PopulationRateMonitor`` holds the fixed-point run, subgroups included;
     - every group's state variables hold the fixed-point state after the run, and a second
-      ``run()`` continues from there (refractoriness restarts: a neuron refractory at the end
-      of one run is not at the start of the next);
+      ``run()`` continues from there (``lastspike`` and ``not_refractory`` included: a neuron
+      refractory at the end of one run still is at the start of the next);
     - Poisson spikes and the run's random numbers come from the script's random stream
       (``seed(1)`` makes two runs identical);
     - with ``reference=True`` :attr:`report` (and :func:`neuromorph.last_report`) holds the
@@ -178,8 +179,8 @@ class NeuromorphDevice(RuntimeDevice):
             outcome = (run_with_reference if options.reference else run_fixed_point_only)(
                 conversion.spec, options, progress)
         fill_monitors(conversion, outcome.lowered, outcome.candidate)
-        set_final_states(conversion.groups, outcome.lowered, outcome.candidate)
-        advance_clocks(net, top_level(net.objects), conversion.t0 + conversion.spec.duration)
+        set_final_states(conversion.groups, outcome.lowered, outcome.candidate, conversion.t0)
+        advance_clocks(net, top_level(net.objects), float(net.t_) + float(duration))
         self.report = outcome.report
         net.after_run()
         if options.strict and outcome.report is not None and outcome.report.problems:

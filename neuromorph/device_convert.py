@@ -6,8 +6,10 @@ supported: what :func:`~neuromorph.network.brian2_import.from_brian2` refuses (s
 ``on_post``, ``PoissonInput``, ...), noise (``xi``), equations the lowering cannot take, delays
 the target cannot hold, and monitors the device cannot fill.
 
-Time: a run of ``duration`` starting at the network's time ``t0`` becomes a spec starting at
-0 (a ``SpikeGeneratorGroup``'s spikes shifted by ``-t0``); monitors get ``t0 + n dt``.
+Time: a run of ``duration`` from the network's time runs Brian2's steps ``timestep(t)`` to
+``timestep(t + duration)`` (:func:`timestep`); it becomes a spec starting at 0 at the first
+step's time ``t0`` (a ``SpikeGeneratorGroup``'s spikes shifted by ``-t0``, a refractory group's ``lastspike`` too);
+monitors get ``t0 + n dt``.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from brian2.monitors import EventMonitor, PopulationRateMonitor, SpikeMonitor, S
 
 from .errors import InputError
 from .network.brian2_import import from_brian2
-from .network.ir import NetworkSpec, SpikeTimesSource
+from .network.ir import NetworkSpec, SIQuantity, SpikeTimesSource
 from .network.lower import check_network_fits, population_spec
 
 #: Brian2's tolerance when a time is a whole number of steps (``Clock.epsilon_dt``).
@@ -56,7 +58,7 @@ class Conversion:
     monitors : tuple of Watched
         The monitors to fill.
     t0 : float
-        The network's time at the start of the run (s).
+        The time of the run's first step (s): the network's time on its clock's grid.
     """
 
     spec: NetworkSpec
@@ -187,16 +189,35 @@ def _shifted(source, t0: float, duration: float):
                             times_s=np.maximum(times[keep], 0.0))
 
 
+def carry_refractoriness(spec: NetworkSpec, groups: Mapping[str, object], t0: float) -> NetworkSpec:
+    """``spec`` with each refractory group's ``lastspike`` (shifted by ``-t0``) and ``not_refractory`` as
+    initial values, so a neuron refractory at the end of one run still is at the start of the next."""
+    populations = []
+    for population in spec.populations:
+        group, model = groups[population.name], population.model
+        if model.refractory is not None and model.threshold is not None and "lastspike" in group.variables:
+            carried = {"lastspike": SIQuantity(np.asarray(group.variables["lastspike"].get_value(), float) - t0,
+                                               "second"),
+                       "not_refractory": SIQuantity(
+                           np.asarray(group.variables["not_refractory"].get_value(), float), "1")}
+            model = replace(model, initial={**model.initial, **carried})
+            population = replace(population, model=model)
+        populations.append(population)
+    return replace(spec, populations=tuple(populations))
+
+
 def convert(net, duration: float, seed: int, namespace: Mapping, target) -> Conversion:
     """The run of ``net`` for ``duration`` (s) from its current time, checked (see the module docstring)."""
     objects = top_level(net.objects)
     for obj in objects:
         _check_noise(obj)
-    t0 = float(net.t_)
-    spec = from_brian2(*objects, duration=(t0 + duration) * brian2.second, seed=seed, namespace=namespace)
-    if t0 > 0:
-        spec = replace(spec, duration=duration, sources=tuple(_shifted(s, t0, duration) for s in spec.sources))
+    start = float(net.t_)
+    spec = from_brian2(*objects, duration=(start + duration) * brian2.second, seed=seed, namespace=namespace)
+    first, end = timestep(start, spec.dt), timestep(start + duration, spec.dt)  # Brian2's steps of the run
+    t0, duration = first * spec.dt, (end - first) * spec.dt
+    spec = replace(spec, duration=duration, sources=tuple(_shifted(s, t0, duration) for s in spec.sources))
     roots = {root_of(obj)[0] for obj in objects if not isinstance(obj, (*MONITORS, EventMonitor))}
     groups = {group.name: group for group in roots if group.name in spec.groups}
+    spec = carry_refractoriness(spec, groups, t0)
     states = _lowerable(spec, groups, target)
     return Conversion(spec=spec, groups=groups, monitors=_monitors(objects, groups, states, spec.dt), t0=t0)

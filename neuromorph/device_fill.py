@@ -1,9 +1,6 @@
 """Put a fixed-point run back into the Brian2 objects: monitors, state variables, clocks.
 
-Registers are decoded to SI: a register holding ``r`` in the format ``(frac, offset)`` is the
-value ``(r + offset) * 2**-frac`` in SI units of its state (:class:`~neuromorph.quantization.program.Register`);
-a population on Lava's LIF has ``u``, ``v`` decoded by its conversion
-(:meth:`~neuromorph.network.lif_mapping.LifConversion.state_si`).
+Registers are decoded to SI by :mod:`neuromorph.network.states`.
 
 Times follow Brian2's schedule: a spike detected in step ``n`` of a run starting at ``t0`` is
 reported at ``t0 + n dt``; a StateMonitor records in step ``n`` the state at the start of that
@@ -18,10 +15,8 @@ import numpy as np
 from brian2.monitors import PopulationRateMonitor, SpikeMonitor, StateMonitor
 
 from .device_convert import Conversion, Watched, timestep
-
-def decode_states(population, registers: np.ndarray) -> dict[str, np.ndarray]:
-    """The state variables (SI) of ``registers`` (``(..., R, N)`` integers) of a lowered population."""
-    return population.decode_states(np.asarray(registers))
+from .network.states import decode_states, states_at_steps
+from .quantization.step_plan import refractory_steps
 
 
 def final_registers(run) -> np.ndarray:
@@ -68,9 +63,7 @@ def fill_state_monitor(watched: Watched, conversion: Conversion, population, run
     monitor, spec = watched.monitor, conversion.spec
     steps, times = sample_steps(monitor, conversion.t0, spec.duration, spec.dt)
     neurons = watched.start + np.asarray(monitor.record, dtype=np.int64)
-    registers = run.states[np.maximum(steps - 1, 0)][..., neurons]
-    registers[steps == 0] = population.initial[:, neurons]
-    sampled = decode_states(population, registers)
+    sampled = states_at_steps(population, run, steps, neurons)
     group = conversion.groups[watched.root]
     old = int(monitor.variables["N"].get_value()[0])
     monitor.resize(old + steps.size)
@@ -109,12 +102,32 @@ def fill_monitors(conversion: Conversion, lowered, candidate) -> None:
             fill_rate_monitor(watched, _spike_raster(watched.root, lowered, candidate), conversion.t0, spec.dt)
 
 
-def set_final_states(groups: Mapping[str, object], lowered, candidate) -> None:
-    """Each population's state variables at the fixed-point state after the run (decoded to SI)."""
+def set_refractoriness(group, population, run, t0: float, dt: float) -> None:
+    """Brian2's ``lastspike`` (the last spike of the run, where there was one) and ``not_refractory``
+    (from the refractory register after the last step) of a refractory lowered population."""
+    registers = population.neuron.program.registers if population.neuron is not None else ()
+    if not registers or registers[-1].kind != "refractory" or "lastspike" not in group.variables:
+        return
+    final = final_registers(run)[-1]
+    spiked = run.spikes.any(axis=0)
+    last = run.spikes.shape[0] - 1 - np.argmax(run.spikes[::-1], axis=0)
+    lastspike = np.asarray(group.variables["lastspike"].get_value(), dtype=float).copy()
+    lastspike[spiked] = t0 + last[spiked] * dt
+    group.variables["lastspike"].set_value(lastspike)
+    if registers[-1].unit == "flag":
+        group.variables["not_refractory"].set_value(final != 0)
+    else:
+        group.variables["not_refractory"].set_value(final >= refractory_steps(population.spec, dt))
+
+
+def set_final_states(groups: Mapping[str, object], lowered, candidate, t0: float = 0.0) -> None:
+    """Each population's state variables at the fixed-point state after the run (decoded to SI), and
+    its refractoriness (:func:`set_refractoriness`)."""
     for population in lowered.populations:
-        group = groups[population.name]
-        for name, values in decode_states(population, final_registers(candidate.populations[population.name])).items():
+        group, run = groups[population.name], candidate.populations[population.name]
+        for name, values in decode_states(population, final_registers(run)).items():
             group.variables[name].set_value(values)
+        set_refractoriness(group, population, run, t0, lowered.dt)
 
 
 def advance_clocks(net, objects, t_end: float) -> None:

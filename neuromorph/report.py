@@ -6,7 +6,7 @@ JSON ``neuromorph network`` writes) and the run it describes (a
 
     report = neuromorph.last_report()          # after run() on the 'neuromorph' device
     print(report.table())                      # the CLI's table
-    report.plot("out/")                        # activity.png, statistics_<population>.png
+    report.plot("out/")                        # activity.png, statistics_<population>.png, states_<population>.png
     report.to_json("out/report.json")
     report.populations["P"].rate_candidate_hz  # or report.P.rate_candidate_hz
     report.spike_trains["P"]["candidate"]      # spike times (s) per neuron
@@ -19,6 +19,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
+import numpy as np
+
 from .cli.network import format_network_table, network_problems
 from .execution.emulator import spike_trains_from
 from .results_file import json_safe
@@ -29,7 +31,9 @@ class PopulationMetrics:
     """One population's headline numbers (the report's ``populations.<name>`` entry; rates in Hz).
 
     ``gamma_*`` are spike-by-spike coincidence factors (meaningful for feed-forward
-    populations); ``statistics`` holds the rate, CV and correlation KS distances, the rhythm
+    populations; 1 for a population that, like its reference, never spikes); ``state_rmse``
+    the RMSE of each recorded state (SI units; empty unless the run recorded its states);
+    ``statistics`` holds the rate, CV and correlation KS distances, the rhythm
     and the divergence onset (for recurrent populations), each beside the float floor.
     """
 
@@ -44,6 +48,7 @@ class PopulationMetrics:
     gamma_worst: float | None
     gamma_floor: float | None
     statistics: Mapping
+    state_rmse: Mapping = MappingProxyType({})
 
     @classmethod
     def from_report(cls, name: str, data: Mapping) -> "PopulationMetrics":
@@ -51,7 +56,8 @@ class PopulationMetrics:
         return cls(name=name, size=data["size"], kind=data["kind"], driven=data["driven"],
                    rate_reference_hz=rates["reference"], rate_candidate_hz=rates["candidate"],
                    rate_floor_hz=rates["floor"], gamma_mean=gamma["mean"], gamma_worst=gamma["worst"],
-                   gamma_floor=gamma["floor"], statistics=MappingProxyType(dict(data["statistics"])))
+                   gamma_floor=gamma["floor"], statistics=MappingProxyType(dict(data["statistics"])),
+                   state_rmse=MappingProxyType(dict(data.get("state_rmse", {}))))
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,9 +113,11 @@ class NetworkReport:
 
     def plot(self, path: str | Path) -> list[Path]:
         """The CLI's figures: rasters and population rates (Brian2 against fixed point) and each
-        population's statistics. ``path`` is a directory (``activity.png``,
-        ``statistics_<population>.png``) or the activity figure's file name (the statistics
-        beside it). Returns the files written."""
+        population's statistics, and the traces of the states the report compared
+        (``state_rmse``: when the run recorded them, e.g. for a population without a
+        threshold). ``path`` is a directory (``activity.png``, ``statistics_<population>.png``,
+        ``states_<population>.png``) or the activity figure's file name (the others beside
+        it). Returns the files written."""
         from .network.plots import plot_activity, plot_statistics  # matplotlib only when plotting
 
         path = Path(path)
@@ -123,7 +131,27 @@ class NetworkReport:
         for name in names:
             written.append(plot_statistics(result.statistics[name], activity.with_name(f"statistics_{name}.png"),
                                            title=f"{name} on {self.data['target']}"))
+            if self.data["populations"][name].get("state_rmse"):
+                written.append(self._plot_states(name, activity.with_name(f"states_{name}.png")))
         return [Path(p) for p in written]
+
+    def _plot_states(self, name: str, path: Path, neurons: int = 3) -> Path:
+        """Reference and fixed-point traces of the states the report compared (a few recorded neurons)."""
+        from .network.plots import plot_states
+        from .network.states import states_at_steps
+
+        result, data = self.result, self.data["populations"][name]
+        reference = result.reference.populations[name]
+        steps = np.round(np.asarray(reference.t) / result.spec.dt).astype(np.int64)
+        columns = np.arange(min(neurons, len(reference.recorded)))
+        recorded = np.asarray(reference.recorded, dtype=np.int64)[columns]
+        candidate = states_at_steps(result.lowered.population(name), result.candidate.populations[name], steps,
+                                    recorded)
+        shown = {state: np.asarray(values)[:, columns] for state, values in reference.states.items()
+                 if state in data["state_rmse"]}
+        return plot_states(name, np.asarray(reference.t), shown, candidate, data["state_rmse"], path,
+                           neurons=recorded, voltage=data["voltage"],
+                           title=f"{name}: Brian2 vs {result.candidate.label} on {self.data['target']}")
 
     def __getitem__(self, key: str):
         return self.data[key]

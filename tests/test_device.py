@@ -21,7 +21,7 @@ import pytest
 from brian2.devices.device import reinit_devices
 
 import neuromorph
-from neuromorph.errors import InputError, NeuromorphError
+from neuromorph.errors import InputError
 
 EXAMPLES = Path(__file__).parent / "data" / "brian2_examples"
 DEVICE_LINE = "set_device('neuromorph', target='loihi2')"
@@ -86,16 +86,24 @@ def test_unknown_and_bad_options_are_refused_at_set_device():
 
 @pytest.mark.slow
 def test_cuba_rates_match_brian2_and_a_second_run_continues():
+    """CUBA for 500 ms (the example runs 1 s), then 50 ms more.
+
+    The mean rate over 100 ms is too sensitive for a 10 % bound: plain Brian2 itself moves by up
+    to 5 % when the weights change by their quantisation error (0.16 % and 0.31 %), as it does
+    over 500 ms, and fixed point was 8 % off at 100 ms for this seed (1 % at 500 ms; 6 % for the
+    worst of seeds 1, 2, 4). Over 500 ms every tested seed stays within the bound.
+    """
+    first_run = ("run(100 * ms)", "run(500 * ms)")
     extra = "first = (s_mon.num_spikes, P.v[:].copy(), float(defaultclock.t[:]))\nrun(50 * ms)\nlast_t = float(defaultclock.t[:])"
-    fixed = execute(script("CUBA", reference=False), extra=extra)
-    brian = execute(plain("CUBA"))
-    n, duration = 4000, 0.1
+    fixed = execute(script("CUBA", reference=False).replace(*first_run), extra=extra)
+    brian = execute(plain("CUBA").replace(*first_run))
+    n, duration = 4000, 0.5
     ours, theirs = fixed["first"][0] / n / duration, rate_hz(brian["s_mon"], n, duration)
     assert abs(ours / theirs - 1) < 0.10, (ours, theirs)
     spikes, v_after_first, t_first = fixed["first"]
     monitor = fixed["s_mon"]
-    assert t_first == pytest.approx(0.1) and fixed["last_t"] == pytest.approx(0.15)
-    assert monitor.num_spikes > spikes and monitor.t[spikes:].min() >= 0.1 * brian2.second
+    assert t_first == pytest.approx(0.5) and fixed["last_t"] == pytest.approx(0.55)
+    assert monitor.num_spikes > spikes and monitor.t[spikes:].min() >= 0.5 * brian2.second
     assert np.all(np.diff(np.asarray(monitor.t)) >= 0)
     assert np.array_equal(np.bincount(monitor.i, minlength=n), monitor.count)
     assert not np.array_equal(fixed["P"].v[:], v_after_first)  # the group holds the state after the second run
@@ -181,10 +189,97 @@ def test_a_refused_construct_names_the_object_before_anything_runs(construct):
         execute(text)
 
 
-def test_wang_buzsaki_without_threshold_is_refused_naming_the_group():
-    """Groups without a threshold do not lower yet (issue 18, part 3): refused before anything runs."""
-    with pytest.raises(InputError, match="NeuronGroup 'neurongroup.*has no threshold"):
-        execute(script("Wang_Buszaki_1996"))
+@pytest.mark.slow
+def test_wang_buzsaki_without_threshold_runs_its_voltage_close_to_brian2_and_continues():
+    """Wang-Buzsaki's example has no threshold (it records ``v`` only): the group never spikes and its
+    states are compared by RMSE. The example runs 50 ms; here 30 ms, then a second run of 10 ms.
+
+    Bound: the voltage RMSE against plain Brian2 stays below 1 mV over both runs (measured 0.07 mV
+    over 70 ms; the action potentials' timing included). For scale, Brian2's own time
+    discretisation moves this trace by 15 mV RMSE over 50 ms (the same script at dt = 0.01 ms
+    against dt = 0.005 ms: its action potentials drift by 0.6 ms), so fixed point adds well under a
+    tenth of the error the float model already has; the action potentials (upward crossings of
+    0 mV) land in the same step or the next.
+    """
+    run_first = ("run(50*ms)", "run(30*ms)")
+    extra = "first = M.v[0].copy()\nrun(10*ms)"
+    fixed = execute(script("Wang_Buszaki_1996", floor=False).replace(*run_first), extra=extra)
+    brian = execute(plain("Wang_Buszaki_1996").replace(*run_first), extra=extra)
+    monitor, reference = fixed["M"], brian["M"]
+    assert monitor.v.shape == reference.v.shape == (1, 4000) and fixed["first"].shape == (3000,)
+    assert np.allclose(np.asarray(monitor.t), np.asarray(reference.t))
+    v, ref_v = np.asarray(monitor.v[0]), np.asarray(reference.v[0])
+    assert v[0] == pytest.approx(-0.070, abs=1e-6)
+    rmse = float(np.sqrt(np.mean((v - ref_v) ** 2)))
+    assert rmse < 1e-3, rmse
+
+    def upward(trace):
+        return np.flatnonzero((trace[1:] > 0) & (trace[:-1] <= 0))
+
+    assert upward(ref_v).size >= 3 and upward(v).size == upward(ref_v).size
+    assert np.abs(upward(v) - upward(ref_v)).max() <= 1
+    assert upward(v)[-1] >= 3000  # an action potential in the second run: it continued from the first
+    assert float(fixed["neuron"].v[0]) == pytest.approx(float(brian["neuron"].v[0]), abs=2e-3)
+    report = fixed["neuromorph"].last_report()  # the second run's
+    metrics = report.neurongroup
+    assert metrics.rate_reference_hz == metrics.rate_candidate_hz == 0.0 and metrics.gamma_mean == 1.0
+    assert sorted(metrics.state_rmse) == ["h", "n", "v"] and metrics.state_rmse["v"] < 1e-3
+    assert "state RMSE: v " in report.table()
+    with tempfile.TemporaryDirectory() as directory:
+        written = report.plot(directory)
+        assert Path(directory, "states_neurongroup.png") in written
+        assert all(path.stat().st_size > 10_000 for path in written)
+
+
+REFRACTORY = """from brian2 import *
+{device}
+G = NeuronGroup(20, 'dv/dt = (I - v) / (10*ms) : volt (unless refractory)\\nI : volt', threshold='v > 10*mV',
+                reset='v = 0*mV', refractory=5*ms, method='exact')
+G.I = '12*mV + 20*mV * i / 20'
+M = SpikeMonitor(G)
+run(20.05*ms)
+refractory_at_end = ~G.not_refractory[:]
+run(20*ms)
+"""
+
+
+def test_a_neuron_refractory_at_the_end_of_a_run_stays_refractory_in_the_next():
+    """Brian2 keeps ``lastspike`` and ``not_refractory`` across runs; so does the device. The first run
+    ends between steps (Brian2 runs whole steps: 201 here, and the next run starts at 20.1 ms)."""
+    device = "import neuromorph\nset_device('neuromorph', target='loihi2', reference=False)"
+    fixed, brian = execute(REFRACTORY.format(device=device)), execute(REFRACTORY.format(device=""))
+    assert 0 < brian["refractory_at_end"].sum() < 20
+    assert np.array_equal(fixed["refractory_at_end"], brian["refractory_at_end"])
+    assert np.allclose(fixed["G"].lastspike_[:], brian["G"].lastspike_[:], rtol=0, atol=1e-12)
+    ours, theirs = fixed["M"].spike_trains(), brian["M"].spike_trains()
+    for i in range(20):  # 24-bit state: every spike in the same step as Brian2's
+        assert np.allclose(np.asarray(ours[i]), np.asarray(theirs[i]), rtol=0, atol=1e-9), i
+
+
+@pytest.mark.slow
+def test_backend_both_runs_lava_and_the_report_says_it_equals_the_emulator():
+    """CUBA scaled to 200 neurons and 20 ms, plus a group without a threshold that the network drives
+    (a leaky integrator of P's spikes), on the emulator and on Lava."""
+    text = script("CUBA", backend="both", floor=False)
+    for old, new in (("4000", "200"), ("i<3200", "i<160"), ("i>=3200", "i>=160"), ("run(100 * ms)", "run(20 * ms)"),
+                     ("s_mon = SpikeMonitor(P)", "s_mon = SpikeMonitor(P)\n" + SILENT_READOUT)):
+        text = text.replace(old, new)
+    fixed = execute(text)
+    report = fixed["neuromorph"].last_report()
+    assert report["backend"] == "both"
+    lava = report["lava_matches_emulator"]
+    assert lava["match"] and lava["steps_compared"] == 200
+    assert all(p["states_compared"] > 0 for p in lava["populations"].values())
+    assert "Lava graph == emulator: exact over 200 steps" in report.table()
+    assert fixed["s_mon"].num_spikes > 0 and fixed["readout"].v.shape == (3, 200)
+    assert np.ptp(np.asarray(fixed["readout"].v)) > 1e-3  # the readout integrates P's spikes
+    assert report.populations["Q"].state_rmse["v"] < 1e-4
+
+
+SILENT_READOUT = ("Q = NeuronGroup(3, 'dv/dt = (ge - v) / (10*ms) : volt\\ndge/dt = -ge / (5*ms) : volt', "
+                  "method='exact', name='Q')\n"
+                  "S = Synapses(P, Q, on_pre='ge += 0.5*mV')\nS.connect(p=0.5)\n"
+                  "readout = StateMonitor(Q, 'v', record=True)")
 
 
 def test_an_uncaught_refusal_is_one_line_without_brian2_banner_or_files():

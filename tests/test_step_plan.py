@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from neuromorph.biophysics.constants import thermal_voltage
-from neuromorph.errors import ConfigError, LoweringError
+from neuromorph.errors import ConfigError, LoweringError, ModelFileError
 from neuromorph.model.from_brian2 import spec_from_equations
 from neuromorph.model.functions import ADDED_TO_BRIAN2, MODEL_FUNCTIONS, brian2_function
 from neuromorph.quantization.float_codegen import CODE_PHASES
-from neuromorph.quantization.kernel import FLOAT_PHASES
+from neuromorph.quantization.kernel import FLOAT_PHASES, FloatKernel
 from neuromorph.quantization.lowering import INTEGER_PHASES
 from neuromorph.quantization.step_plan import (Commit, GateUpdate, RefractoryEnd, RefractoryStart, Reset, StateUpdate,
                                                SynapticIncrement, Threshold, step_plan)
@@ -59,6 +59,36 @@ def test_increments_come_first_with_ports_after_the_drives_and_only_into_linear_
     assert next(p for p in plan.phases if isinstance(p, Commit)).held == frozenset({"v"})
     with pytest.raises(LoweringError, match="not 'm'"):
         step_plan(spec(SYNAPTIC), 1e-5, "euler", ("m",))
+
+
+def test_without_a_threshold_the_step_never_spikes_and_has_no_refractoriness():
+    """Brian2: a group without a threshold has no spike event, so it never spikes, is never refractory
+    (its ``lastspike`` stays in the past) and refuses a reset (that needs the spike event)."""
+    silent = spec(SYNAPTIC, threshold=None, refractory="2*ms")
+    assert silent.threshold is None and silent.refractory is None and silent.summary()["threshold"] is None
+    plan = step_plan(silent, 1e-5, "exponential_euler", ("g_e",))
+    assert kinds(plan) == [SynapticIncrement, GateUpdate, GateUpdate, GateUpdate, StateUpdate, StateUpdate, Commit,
+                           Threshold, Reset]
+    assert plan.phases[-2] == Threshold(condition=None, refractory=False) and plan.phases[-1] == Reset(())
+    with pytest.raises(ModelFileError, match="reset 'v = -65[*]mV' needs a threshold"):
+        spec(threshold=None, reset="v = -65*mV")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_without_a_threshold_the_float_kernel_crosses_the_threshold_without_spiking(backend):
+    """The same squid neuron with and without ``v > -20*mV``: the voltage peaks above -20 mV alike
+    (an action potential), but only the one with a threshold spikes."""
+    initial = {"v": -0.065, "m": 0.05, "h": 0.6, "n": 0.32}
+    drive = np.full((2000, 1), 0.1)  # 10 uA/cm**2 (SI: A/m**2) for 20 ms
+    runs = {}
+    for threshold in ("v > -20*mV", None):
+        kernel = FloatKernel(spec(threshold=threshold, refractory=None), 1e-5, initial, backend=backend)
+        _, states, spikes, _ = kernel.run(kernel.initial_state(1), drive)
+        runs[threshold] = states[:, 0, 0], spikes[:, 0]
+    (v_spiking, spiking), (v_silent, silent) = runs["v > -20*mV"], runs[None]
+    assert spiking.sum() >= 2 and not silent.any()
+    np.testing.assert_array_equal(v_silent, v_spiking)  # no reset, refractoriness: the threshold only flags
+    assert v_silent.max() > 0.0
 
 
 def test_an_unknown_method_is_refused():

@@ -87,7 +87,8 @@ def _fmt(value, digits: int = 4) -> str:
 
 
 def format_network_table(report: dict) -> str:
-    """Per population: kind, drive, rates and Gamma, beside the float floor."""
+    """Per population: kind, drive, rates and Gamma, beside the float floor; the RMSE of the states
+    when the run recorded them (a population without a threshold has only those)."""
     lines = [f"{report['network'].splitlines()[0]} on {report['target']} ({report['config']['state_bits']}-bit "
              f"state, {report['config']['rounding']} rounding)",
              f"  {'population':<12}{'kind':<9}{'driven':<14}{'rate ref/cand/floor (Hz)':<28}"
@@ -97,6 +98,8 @@ def format_network_table(report: dict) -> str:
         rate_text = "/".join(_fmt(rates[k], 1) for k in ("reference", "candidate", "floor"))
         lines.append(f"  {name:<12}{p['kind']:<9}{p['driven']:<14}{rate_text:<28}"
                      f"{_fmt(p['gamma']['mean'])} ({_fmt(p['gamma']['worst'])}){'':<6}{_fmt(p['gamma']['floor'])}")
+        if p.get("state_rmse"):
+            lines.append(f"  {'':<12}state RMSE: " + ", ".join(_state_error(n, x, p) for n, x in p["state_rmse"].items()))
     lines += [f"  {what}: {detail}" for what, detail in network_problems(report).items()]
     totals = report.get("resources", {}).get("totals")
     if totals:
@@ -107,6 +110,13 @@ def format_network_table(report: dict) -> str:
         lines.append(f"  Lava graph == emulator: {'exact' if lava['match'] else 'MISMATCH'} over "
                      f"{lava['steps_compared']} steps")
     return "\n".join(lines)
+
+
+def _state_error(name: str, rmse: float, population: dict) -> str:
+    """A state's RMSE for the table: the voltage in mV, the others in SI units."""
+    if name == population["voltage"]:
+        return f"{name} {rmse * 1e3:.3g} mV"
+    return f"{name} {rmse:.3g}"
 
 
 def network_problems(report: dict) -> dict[str, str]:

@@ -403,7 +403,7 @@ def _check_declarations(eqs: brian2.Equations, voltage: str, inputs: Sequence[st
 
 
 def spec_from_equations(text: str, *, name: str, parameters: dict[str, float], voltage: str = "v",
-                        input_name: str | Sequence[str], threshold: str, refractory=None, reset: str | None = None,
+                        input_name: str | Sequence[str], threshold: str | None, refractory=None, reset: str | None = None,
                         source: str | None = None) -> NeuronSpec:
     """Build a :class:`NeuronSpec` from Brian2 equation text and SI parameter values.
 
@@ -420,8 +420,10 @@ def spec_from_equations(text: str, *, name: str, parameters: dict[str, float], v
         Name of the membrane potential.
     input_name : str or sequence of str
         The input parameter(s); the first receives the model file's stimulus.
-    threshold : str
-        Spike condition, e.g. ``"v > -20*mV"``.
+    threshold : str or None
+        Spike condition, e.g. ``"v > -20*mV"``; None: the neuron never spikes (as a Brian2
+        group without a threshold): a reset is then refused (Brian2 refuses it too) and a
+        refractoriness dropped (without spikes Brian2 never makes a neuron refractory).
     refractory : str or None
         Refractory condition or duration.
     reset : str or None
@@ -430,6 +432,9 @@ def spec_from_equations(text: str, *, name: str, parameters: dict[str, float], v
         File name for error messages.
     """
     inputs = [input_name] if isinstance(input_name, str) else list(input_name)
+    if threshold is None and reset:
+        raise ModelFileError(f"the reset '{reset}' needs a threshold (a neuron without one never spikes)", source,
+                             "neuron.reset")
     eqs = parse_equations(text, source)
     declared = _check_declarations(eqs, voltage, inputs, parameters, source)
     lowering = _Lowering(eqs, voltage, inputs, parameters, source)
@@ -446,8 +451,9 @@ def spec_from_equations(text: str, *, name: str, parameters: dict[str, float], v
         name=name, voltage=voltage, gates=tuple(gates), equations_of=tuple(equations[n] for n in [voltage] + linear),
         inputs=_input_specs(lowering, gains),
         currents=tuple(n for n, eq in eqs.items() if eq.type == SUBEXPRESSION and eq.dim in current_dims),
-        threshold=parse_condition(threshold, voltage, source, "neuron.threshold", parameters),
-        refractory=parse_refractory(refractory, voltage, source, parameters),
+        threshold=parse_condition(threshold, voltage, source, "neuron.threshold", parameters)
+        if threshold is not None else None,
+        refractory=parse_refractory(refractory, voltage, source, parameters) if threshold is not None else None,
         reset=parse_reset(reset, state_units, source, parameters),
         equations=text, declared_parameters=declared,
     )

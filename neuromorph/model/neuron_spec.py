@@ -248,8 +248,9 @@ class NeuronSpec:
         External inputs (the stimulus first).
     currents : tuple of str
         Names of the subexpressions with the dimension of a current (density).
-    threshold : Condition
-        Spike condition on the voltage.
+    threshold : Condition or None
+        Spike condition on the voltage; None: the neuron never spikes (a Brian2 group without
+        a threshold), so it has no reset and no refractoriness.
     refractory : Refractoriness or None
         Refractoriness, if any.
     reset : tuple of ResetStatement
@@ -267,7 +268,7 @@ class NeuronSpec:
     equations_of: tuple[StateEquation, ...]
     inputs: tuple[InputSpec, ...]
     currents: tuple[str, ...]
-    threshold: Condition
+    threshold: Condition | None
     refractory: Refractoriness | None
     reset: tuple[ResetStatement, ...]
     equations: str
@@ -312,7 +313,7 @@ class NeuronSpec:
             "linear_states": [s.name for s in self.linear_states],
             "terms": {e.name: terms(e) for e in self.equations_of},
             "currents": list(self.currents),
-            "threshold": self.threshold.text,
+            "threshold": self.threshold.text if self.threshold else None,
             "refractory": self.refractory.text if self.refractory else None,
             "reset": [r.text for r in self.reset],
         }

@@ -104,9 +104,8 @@ class NetworkBenchmark:
                 undefined = undefined or fidelity.gamma_undefined
                 seed_gammas.append(fidelity.gamma)
             gammas.append(None if None in seed_gammas or not seed_gammas else float(np.mean(seed_gammas)))
-            programs = [p for p in lowered.populations if p.neuron is not None]
-            memory = sum(p.neuron.table_memory_bits for p in programs)
-            state_bits = max((p.neuron.state_bits_per_neuron(p.drive_si) for p in programs), default=0)
+            memory = sum(p.table_memory_bits for p in lowered.populations)
+            state_bits = max(p.state_bits_per_neuron for p in lowered.populations)
             overflows += int(sum(int(r.overflows.sum()) for r in run.populations.values()))
         feed_forward = sum(not recurrent for recurrent in self.recurrent.values())
         defined = None not in gammas and feed_forward > 0

@@ -31,6 +31,7 @@ from .emulator import NetworkRun, run_network
 from .ir import NetworkSpec
 from .lower import LoweredNetwork, check_network_fits, lower_network, recorded_variables
 from .reference import NetworkTrace, Recording, replay_sources, run_network_brian2
+from .states import state_rmse
 from .statistics import PopulationStatistics, StatisticsConfig, population_statistics
 
 BACKENDS = ("emulator", "lava", "both")
@@ -228,12 +229,8 @@ def candidate_trace(run: NetworkRun, population, dt: float) -> Trace:
     overflow counts per register and per operation (for a lowered program) and the wall time.
     """
     result = run.populations[population.name]
-    overflows = {"overflows": {}, "operation_overflows": {}}
-    neuron = getattr(population, "neuron", None)  # a lowered program's (Lava's LIF has none)
-    if neuron is not None:
-        program = neuron.program
-        overflows = {"overflows": program.register_overflows(result.overflows),
-                     "operation_overflows": program.overflow_report(result.overflows)}
+    report = population.overflow_report(result.overflows)
+    overflows = {"overflows": report.get("registers", {}), "operation_overflows": report.get("operations", {})}
     kernel_run = KernelRun(states=None if result.states is None else result.states[:, population.voltage_register:],
                            spikes=result.spikes, overflows=result.overflows,
                            initial=population.initial[population.voltage_register:])
@@ -257,6 +254,7 @@ def _population_report(result: NetworkResult, name: str) -> dict:
     comparison = stats.candidate_vs_reference.to_dict()
     return {
         "size": population.size,
+        "voltage": population.spec.voltage,
         "kind": population.kind,
         "lowering": dict(zip((p.name for p in result.lowered.populations), result.lowered.notes)).get(name),
         "lava_process": population.process_description,
@@ -267,6 +265,7 @@ def _population_report(result: NetworkResult, name: str) -> dict:
         "gamma": {"mean": comparison["gamma_mean"], "worst": comparison["gamma_min"],
                   "floor": stats.floor_vs_reference.gamma_mean if stats.floor_vs_reference else None},
         "fidelity": population_fidelity(result, name),
+        "state_rmse": state_rmse(result.reference.populations[name], population, run, result.spec.dt),
         "statistics": stats.to_dict(),
         "overflows": population.overflow_report(run.overflows),
         "formats": population.formats(),

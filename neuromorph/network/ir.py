@@ -35,6 +35,11 @@ from ..model.from_brian2 import parse_equations
 from ..schema import MAX_SEED
 from ..units import parse_quantity
 
+#: Brian2's refractoriness variables a refractory model's ``initial`` may set (a run that continues
+#: one before it): the time of each neuron's last spike (s, from the run's start, so negative) and
+#: whether it is out of its refractory period.
+REFRACTORY_VARIABLES = {"lastspike": get_dimensions(brian2.second), "not_refractory": get_dimensions(1)}
+
 #: Operations a projection may apply to its postsynaptic variable.
 OPERATIONS = ("+=", "-=")
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -216,7 +221,9 @@ class NeuronModel(_Node):
     voltage : str
         The membrane-potential variable.
     initial : Mapping[str, SIQuantity]
-        Initial value of state variables, scalar or one per neuron; others start at 0.
+        Initial value of state variables, scalar or one per neuron; others start at 0. A
+        refractory model may also set :data:`REFRACTORY_VARIABLES` (by default no neuron is
+        refractory at the start).
     """
 
     name: str
@@ -243,6 +250,8 @@ class NeuronModel(_Node):
         if self.voltage not in states:
             raise InputError(f"the voltage '{self.voltage}' is not a state variable; states: {sorted(states)}",
                              field="voltage")
+        if self.refractory is not None and self.threshold is not None:
+            states = {**states, **REFRACTORY_VARIABLES}
         for name, value in self.initial.items():
             if name not in states:
                 raise InputError(f"not a state variable; states: {sorted(states)}", field=f"initial.{name}")

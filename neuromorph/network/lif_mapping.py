@@ -235,6 +235,8 @@ def _check_membrane(c: _Candidate) -> str | None:
 
 
 def _check_reset(c: _Candidate) -> str | None:
+    if c.spec.threshold is None:
+        return "no threshold (the neuron never spikes); Lava's LIF always has one"
     reset = c.spec.reset
     if len(reset) != 1 or reset[0].name != c.spec.voltage or reset[0].op != "=":
         text = "; ".join(r.text for r in reset) or "none"

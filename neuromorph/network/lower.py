@@ -32,7 +32,7 @@ from ..model.neuron_spec import NeuronSpec
 from ..quantization.formats import RangeProfile
 from ..quantization.lowering import initial_register_rows
 from ..quantization.quantize import QuantConfig, default_method, quantize
-from .ir import NetworkSpec, Population, Projection, SpikeTimesSource
+from .ir import REFRACTORY_VARIABLES, NetworkSpec, Population, Projection, SpikeTimesSource
 from .kinds import LavaLifPopulation, LoweredPopulation, LoweredProgramPopulation
 from .lava_semantics import choose_kind, multapse_layers
 from .lava_semantics import LavaProjection
@@ -120,7 +120,8 @@ def population_spec(population: Population, source: str = "network", sampled: tu
     Declared parameters with one value for all neurons become constants; those with
     per-neuron values become inputs (they must enter one equation linearly), and so do the
     parameters ``sampled`` (set every step by a :class:`~neuromorph.network.ir.CurrentSource`),
-    which come first among the inputs, in the order given.
+    which come first among the inputs, in the order given. A population without a threshold
+    never spikes (no reset, no refractoriness: :func:`~neuromorph.model.from_brian2.spec_from_equations`).
     """
     model = population.model
     parameters = {name: float(q.value) for name, q in model.parameters.items()}
@@ -131,9 +132,6 @@ def population_spec(population: Population, source: str = "network", sampled: tu
     refractory = model.refractory
     if isinstance(refractory, float):
         refractory = f"{refractory!r} * second"
-    if model.threshold is None:
-        raise InputError(f"population {population.name!r} has no threshold; a lowered neuron needs one",
-                         source, f"populations.{population.name}.threshold")
     try:
         spec = spec_from_equations(model.equations, name=model.name, parameters=parameters, voltage=model.voltage,
                                    input_name=[*sampled, *varying], threshold=model.threshold, refractory=refractory,
@@ -145,9 +143,10 @@ def population_spec(population: Population, source: str = "network", sampled: tu
 
 
 def _initial_si(population: Population, spec: NeuronSpec) -> dict[str, np.ndarray]:
-    """Initial value of every state of the spec, per neuron (Brian2 starts unset variables at 0)."""
+    """Initial value of every state of the spec, per neuron (Brian2 starts unset variables at 0), and
+    Brian2's refractoriness variables when given (a run continuing another)."""
     initial = {}
-    for name in spec.state_names:
+    for name in (*spec.state_names, *(n for n in REFRACTORY_VARIABLES if n in population.model.initial)):
         given = population.model.initial.get(name)
         value = np.asarray(given.value, dtype=float) if given is not None else np.zeros(())
         initial[name] = np.broadcast_to(value, (population.size,)).astype(float)
@@ -357,9 +356,11 @@ def lower_network(spec: NetworkSpec, reference: NetworkTrace | None, target, con
 
 
 def recorded_variables(spec: NetworkSpec) -> tuple[str, ...]:
-    """Variables the reference must record for the range profiles: voltages and linear states."""
+    """Variables the reference must record for the range profiles: voltages and linear states; and the
+    gates of a population without a threshold (its states are all the report compares)."""
     names = []
     for population in spec.populations:
         neuron = population_spec(population, sampled=tuple(sampled_inputs(spec, population.name)))[0]
         names += [neuron.voltage, *(s.name for s in neuron.linear_states)]
+        names += [g.name for g in neuron.gates] if neuron.threshold is None else []
     return tuple(dict.fromkeys(names))

@@ -56,7 +56,7 @@ def neuron_model(model: ModelFile) -> NeuronModel:
                     for name in declared if name in model.parameters})
     reset = "\n".join(f"{s.text} * {unit_string(states[s.name])}" for s in spec.reset) or None
     return NeuronModel(name=spec.name, equations=spec.equations, parameters=parameters,
-                       threshold=spec.threshold.text, reset=reset,
+                       threshold=spec.threshold.text if spec.threshold else None, reset=reset,
                        refractory=spec.refractory.text if spec.refractory else None,
                        method=model.simulation.method, voltage=spec.voltage, initial=initial)
 

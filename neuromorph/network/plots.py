@@ -226,3 +226,44 @@ def plot_statistics(stats: PopulationStatistics, path: str | Path, title: str = 
     _table(axes[1, 2], stats)
     others = stats.candidate.label + (f" and {stats.floor.label}" if stats.floor else "")
     return save_figure(fig, title or f"{stats.name}: {others} against {stats.reference.label}", path)
+
+
+def plot_states(name: str, t: np.ndarray, reference: dict, candidate: dict, rmse: dict, path: str | Path, *,
+                neurons: np.ndarray, voltage: str = "v", title: str = "") -> Path:
+    """One panel per recorded state: the reference (black) and fixed-point (red, dashed) traces of a
+    few neurons over time, the state's RMSE in the panel's title.
+
+    Parameters
+    ----------
+    name : str
+        The population.
+    t : ndarray (T,)
+        Sample times (s).
+    reference, candidate : dict of str to ndarray (T, n)
+        Each state's samples (SI) of the shown neurons.
+    rmse : dict of str to float
+        Each state's RMSE over the whole population (SI).
+    neurons : ndarray (n,)
+        The shown neurons' indices (for the legend).
+    voltage : str
+        The voltage, drawn in mV (the others in SI units).
+    """
+    names = [n for n in reference if n in candidate]
+    fig, axes = plt.subplots(len(names), 1, figsize=(12, 2.6 * len(names)), sharex=True, squeeze=False)
+    for ax, state in zip(axes[:, 0], names):
+        scale, unit = (1e3, " (mV)") if state == voltage else (1.0, "")
+        for column in range(len(neurons)):
+            first = column == 0
+            ax.plot(t * 1e3, reference[state][:, column] * scale, label="Brian2" if first else None,
+                    **STYLES["reference"])
+            ax.plot(t * 1e3, candidate[state][:, column] * scale, label="fixed point" if first else None,
+                    **STYLES["candidate"])
+        error = rmse.get(state)
+        shown = f"neurons {', '.join(str(n) for n in neurons)}" if len(neurons) > 1 else f"neuron {neurons[0]}"
+        ax.set_title(f"{name}.{state}, {shown}" + ("" if error is None else
+                                                  f": RMSE {error * scale:.3g} {unit.strip(' ()')}".rstrip()),
+                     fontsize=10)
+        ax.set_ylabel(f"{state}{unit}")
+    axes[0, 0].legend(loc="upper right", fontsize=8, ncol=2)
+    axes[-1, 0].set_xlabel("time (ms)")
+    return save_figure(fig, title or f"{name}: Brian2 vs fixed point", path)

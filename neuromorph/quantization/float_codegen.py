@@ -183,6 +183,9 @@ def _commit(step: CodeStep, phase: Commit) -> None:
 
 
 def _threshold(step: CodeStep, phase: Threshold) -> None:
+    if phase.condition is None:  # no threshold: never spikes
+        step.lines.append("spiked = False")
+        return
     step.lines.append(f"spiked = {_condition(phase.condition, 'y0')}" + (" and ok" if phase.refractory else ""))
 
 

@@ -227,6 +227,9 @@ def _float_commit(step: FloatStep, phase: Commit) -> None:
 
 
 def _float_threshold(step: FloatStep, phase: Threshold) -> None:
+    if phase.condition is None:  # no threshold: never spikes
+        step.spiked = np.zeros(step.new[0].shape, dtype=bool)
+        return
     step.spiked = phase.condition.holds(step.new[0]) & step.not_refractory
 
 

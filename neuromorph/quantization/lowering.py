@@ -330,7 +330,8 @@ def register_layout(spec: NeuronSpec, target, config, profile: RangeProfile, dt:
     """Registers: voltage, gates, linear states, refractory bookkeeping (when refractory)."""
     headroom = config.headroom
     resets = [abs(r.value) for r in spec.reset if r.name == spec.voltage]
-    v_abs = max([abs(profile.v_min), abs(profile.v_max), abs(spec.threshold.value)] + resets) * headroom
+    threshold = [abs(spec.threshold.value)] if spec.threshold is not None else []
+    v_abs = max([abs(profile.v_min), abs(profile.v_max)] + resets + threshold) * headroom
     registers = [Register(spec.voltage, "voltage", config.state_bits, frac_bits_for(v_abs, config.state_bits), 0,
                           target.overflow_voltage, "V")]
     g_frac = gate_frac(config.gate_bits, target.multiplier_bits)
@@ -396,13 +397,29 @@ def initial_registers(spec: NeuronSpec, registers: tuple[Register, ...], initial
     return np.array(contents, dtype=np.int64)
 
 
+def refractory_row(spec: NeuronSpec, register: Register, initial: dict, dt: float, n: int) -> np.ndarray:
+    """The refractory register (n,) at the start: not refractory, unless ``initial`` holds Brian2's
+    ``not_refractory`` (the flag of a refractory condition) or ``lastspike`` (s, from the start, so
+    negative: a duration's counter is the steps since that spike minus one, capped, so that its
+    first step counts Brian2's ``timestep(t - lastspike, dt)``)."""
+    if register.unit == "flag":
+        flag = initial.get("not_refractory", 1.0)
+        return np.broadcast_to(np.asarray(flag, dtype=float) != 0, (n,)).astype(np.int64)
+    steps = refractory_steps(spec, dt)
+    if "lastspike" not in initial:
+        return np.full(n, steps, dtype=np.int64)
+    since = np.minimum(-np.broadcast_to(np.asarray(initial["lastspike"], dtype=float), (n,)) / dt, steps + 1.0)
+    return np.clip(np.round(since).astype(np.int64) - 1, 0, steps)
+
+
 def initial_register_rows(spec: NeuronSpec, registers: tuple[Register, ...], initial: dict, dt: float,
                           n: int) -> np.ndarray:
-    """Register contents (n_registers, n) for per-neuron initial values (scalars or arrays of n, SI)."""
+    """Register contents (n_registers, n) for per-neuron initial values (scalars or arrays of n, SI;
+    the refractory register from :func:`refractory_row`)."""
     rows = np.empty((len(registers), n), dtype=np.int64)
     for row, register in enumerate(registers):
         if register.kind == "refractory":
-            rows[row] = 1 if register.unit == "flag" else refractory_steps(spec, dt)
+            rows[row] = refractory_row(spec, register, initial, dt, n)
             continue
         if register.kind == "residual":
             rows[row] = 0
@@ -480,8 +497,11 @@ def _commit(step: IntegerStep, phase: Commit) -> None:
 
 
 def _threshold(step: IntegerStep, phase: Threshold) -> None:
-    """``spike = v' > threshold`` (or ``>=``), and not refractory."""
+    """``spike = v' > threshold`` (or ``>=``), and not refractory; a constant 0 without a threshold."""
     b = step.b
+    if phase.condition is None:
+        step.spiked = b.constant(0, 0, "no threshold: never spikes")
+        return
     spiked = _condition(b, phase.condition, step.stored[step.ctx.spec.voltage], "threshold",
                         f"threshold {phase.condition.text}")
     if phase.refractory:

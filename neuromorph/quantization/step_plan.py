@@ -22,7 +22,7 @@ phase                     update
                           Euler, Brian2's split ``f = A X + B``), ``f = sum_k c_k(v) P_k + sum g I``
 :class:`Commit`           the new values become the state; ``(unless refractory)`` states keep the
                           old one while refractory (integer: every register fitted to its width)
-:class:`Threshold`        ``spike = threshold(v') and not_refractory``
+:class:`Threshold`        ``spike = threshold(v') and not_refractory``; never without a threshold
 :class:`Reset`            ``x = c`` or ``x += c`` where the neuron spiked
 :class:`RefractoryEnd`    the refractory bookkeeping restarts where the neuron spiked
 ========================= ============================================================================
@@ -96,9 +96,10 @@ class Commit:
 
 @dataclass(frozen=True)
 class Threshold:
-    """``spike = condition(v')``, and ``not_refractory`` when the model is ``refractory``."""
+    """``spike = condition(v')``, and ``not_refractory`` when the model is ``refractory``; no spike
+    ever when ``condition`` is None (a neuron without a threshold)."""
 
-    condition: Condition
+    condition: Condition | None
     refractory: bool
 
 

@@ -1,0 +1,49 @@
+"""A lowered population's registers as state variables in SI, and their error against Brian2.
+
+A register holding ``r`` in the format ``(frac, offset)`` is the value ``(r + offset) * 2**-frac``
+in SI units of its state (:class:`~neuromorph.quantization.program.Register`); a population on
+Lava's LIF has ``u``, ``v`` decoded by its conversion
+(:meth:`~neuromorph.network.lif_mapping.LifConversion.state_si`). The refractory register is
+bookkeeping, not a state variable.
+
+A run's registers after step ``k`` are the state at ``t = (k + 1) dt``; the state at ``t = k dt``
+(what Brian2's StateMonitor records in step ``k``) is the initial registers for ``k = 0`` and
+the registers after step ``k - 1`` otherwise.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+def decode_states(population, registers: np.ndarray) -> dict[str, np.ndarray]:
+    """The state variables (SI) of ``registers`` (``(..., R, N)`` integers) of a lowered population
+    (its kind's :meth:`~neuromorph.network.kinds.LoweredPopulation.decode_states`)."""
+    return population.decode_states(np.asarray(registers))
+
+
+def states_at_steps(population, run, steps: np.ndarray, neurons: np.ndarray) -> dict[str, np.ndarray]:
+    """The state variables (SI, ``(len(steps), len(neurons))``) at ``t = k dt`` for each step ``k`` of
+    ``steps``, of a run that recorded its registers (see the module docstring)."""
+    steps = np.asarray(steps, dtype=np.int64)
+    registers = run.states[np.maximum(steps - 1, 0)][..., neurons]
+    registers[steps == 0] = population.initial[:, neurons]
+    return decode_states(population, registers)
+
+
+def state_rmse(reference, population, run, dt: float) -> dict[str, float]:
+    """Root-mean-square error (SI units of each state) of every state the reference recorded and the
+    fixed-point run keeps, over the recorded neurons and samples; empty when the run kept no registers.
+
+    ``reference`` is the population's :class:`~neuromorph.network.reference.PopulationTrace`,
+    ``run`` its :class:`~neuromorph.network.emulator.PopulationRun`.
+    """
+    if run.states is None or not reference.states or reference.t.size == 0:
+        return {}
+    steps = np.round(np.asarray(reference.t) / dt).astype(np.int64)
+    keep = steps <= run.states.shape[0]
+    candidate = states_at_steps(population, run, steps[keep], np.asarray(reference.recorded, dtype=np.int64))
+    errors = {}
+    for name, values in reference.states.items():
+        if name in candidate and values.size:
+            difference = candidate[name] - np.asarray(values, dtype=float)[keep]
+            errors[name] = float(np.sqrt(np.mean(difference ** 2)))
+    return errors
