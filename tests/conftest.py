@@ -69,6 +69,19 @@ def squid_toml(duration="50 * ms", neurons=10, seed=3, equations=SQUID_EQUATIONS
 
 
 @pytest.fixture
+def brian2_numpy_target():
+    """Brian2's numpy target for code run while a script builds its objects (rand() initialisation,
+    connect(p=...)): Cython would compile each of these once per object name (3-5 s each), and the
+    names depend on test order. Runs that neuromorph starts choose their own target."""
+    import brian2
+
+    saved = brian2.prefs.codegen.target
+    brian2.prefs.codegen.target = "numpy"
+    yield
+    brian2.prefs.codegen.target = saved
+
+
+@pytest.fixture
 def squid_file(tmp_path):
     """Write a short squid model file and return its path."""
     def write(**kwargs):

@@ -15,16 +15,8 @@ from neuromorph.errors import InputError
 from neuromorph.network import from_brian2
 
 
-@pytest.fixture(autouse=True)
-def numpy_target():
-    """Brian2's numpy target for code run while building (rand() initialisation, connect(p=...)).
-
-    Cython would compile each of these once per object name, and names depend on test order.
-    """
-    saved = brian2.prefs.codegen.target
-    brian2.prefs.codegen.target = "numpy"
-    yield
-    brian2.prefs.codegen.target = saved
+#: Brian2's numpy target for code run while building (see conftest.brian2_numpy_target).
+pytestmark = pytest.mark.usefixtures("brian2_numpy_target")
 
 
 def cuba_script(duration=40 * ms, run=False):
