@@ -15,8 +15,11 @@ from neuromorph.errors import InputError
 from neuromorph.network import from_brian2
 
 
-#: Brian2's numpy target for code run while building (see conftest.brian2_numpy_target).
-pytestmark = pytest.mark.usefixtures("brian2_numpy_target")
+@pytest.fixture(autouse=True)
+def numpy_target(brian2_numpy_target):
+    """Brian2's numpy target for code run while building (conftest.brian2_numpy_target); test_network_file
+    and test_network_reference import this fixture to have it too."""
+    yield
 
 
 def cuba_script(duration=40 * ms, run=False):
