@@ -19,8 +19,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/neuromorph compare examples/squid_hh.toml --backend both --out out/squid_hh
 
+# One pytest-xdist worker per core; tests sharing a module- or session-scoped fixture stay on one
+# worker (tests/conftest.py), so that a Brian2 reference or a cluster is still built once.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadgroup
 
 bench: $(STAMP)
 	$(PY) bench/bench_neuron.py

@@ -69,6 +69,19 @@ def squid_toml(duration="50 * ms", neurons=10, seed=3, equations=SQUID_EQUATIONS
 
 
 @pytest.fixture
+def brian2_numpy_target():
+    """Brian2's numpy target for code run while a script builds its objects (rand() initialisation,
+    connect(p=...)): Cython would compile each of these once per object name (3-5 s each), and the
+    names depend on test order. Runs that neuromorph starts choose their own target."""
+    import brian2
+
+    saved = brian2.prefs.codegen.target
+    brian2.prefs.codegen.target = "numpy"
+    yield
+    brian2.prefs.codegen.target = saved
+
+
+@pytest.fixture
 def squid_file(tmp_path):
     """Write a short squid model file and return its path."""
     def write(**kwargs):
@@ -76,3 +89,42 @@ def squid_file(tmp_path):
         path.write_text(squid_toml(**kwargs))
         return path
     return write
+
+
+# -- running in parallel (pytest-xdist, `make test` runs ``-n auto --dist loadgroup``) ---------
+#: Fixture scopes computed once for many tests.
+SHARED_SCOPES = ("session", "package", "module")
+#: Node id prefix of fixtures defined in this folder (conftest and test modules).
+TESTS = Path(__file__).parent.name
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that share a module- or session-scoped fixture go to one xdist worker (``xdist_group``),
+    so that what the fixture computes (a Brian2 reference, a Dask cluster, a compiled network) is
+    computed once, as in a serial run; every other test goes to whichever worker is free.
+
+    Without ``-n`` (or without pytest-xdist) the mark does nothing and the order is unchanged.
+    """
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    shared = {}
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        keys = []
+        for name, definitions in (info.name2fixturedefs.items() if info else ()):
+            definition = definitions[-1]
+            if definition.scope in SHARED_SCOPES and (definition.baseid or "").startswith(TESTS):
+                keys.append(f"{definition.baseid}::{name}")  # ours, not pytest's own (tmp_path_factory)
+        for key in keys[1:]:
+            parent[find(key)] = find(keys[0])
+        shared[item.nodeid] = keys[0] if keys else None
+    for item in items:
+        if shared[item.nodeid] is not None:
+            item.add_marker(pytest.mark.xdist_group(find(shared[item.nodeid])))

@@ -26,17 +26,29 @@ def shortened(name: str, duration: float, seed: int | None = None):
     return dataclasses.replace(load_network_file(NETWORKS / f"{name}.toml", seed=seed), duration=duration)
 
 
-def lowered(spec, bits=None):
-    reference = run_network_brian2(spec, record=Recording(variables=recorded_variables(spec)))
+def lowered(spec, bits=None, reference=None):
+    """``spec`` lowered at loihi2 (``bits`` state bits) from its Brian2 run (``reference``, else run here)."""
+    if reference is None:
+        reference = run_network_brian2(spec, record=Recording(variables=recorded_variables(spec)))
     target = load_target("loihi2")
     return lower_network(replay_sources(spec, reference), reference, target,
                          QuantConfig.for_target(target, state_bits=bits)), reference
 
 
+@pytest.fixture(scope="module")
+def ff_hh_80ms():
+    """80 ms of ff_hh and its Brian2 run (numpy target, 3,200 steps), run once for the three tests below
+    that lower this network (each lowers it itself, at its own width; the mismatch test used to run
+    30 ms of the same network separately)."""
+    spec = shortened("ff_hh", 0.08)
+    return spec, run_network_brian2(spec, record=Recording(variables=recorded_variables(spec)))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("bits", [None, 16])
-def test_feed_forward_network_lava_graph_equals_emulator_every_spike_and_state(bits):
-    network, _ = lowered(shortened("ff_hh", 0.08), bits)
+def test_feed_forward_network_lava_graph_equals_emulator_every_spike_and_state(bits, ff_hh_80ms):
+    spec, reference = ff_hh_80ms
+    network, _ = lowered(spec, bits, reference)
     emulated, lava = run_network(network), run_graph(network)
     check = check_lava(emulated, lava)
     assert check.match and check.steps_compared == network.n_steps
@@ -54,8 +66,9 @@ def test_recurrent_network_lava_graph_equals_emulator():
     assert all(emulated.populations[name].spikes[200:].sum() > 5 for name in ("E", "I"))
 
 
-def test_a_mismatch_is_reported_with_its_first_step():
-    network, _ = lowered(shortened("ff_hh", 0.03))
+def test_a_mismatch_is_reported_with_its_first_step(ff_hh_80ms):
+    spec, reference = ff_hh_80ms
+    network, _ = lowered(spec, reference=reference)
     emulated = run_network(network)
     run = emulated.populations["hh"]
     spikes = run.spikes.copy()

@@ -45,7 +45,9 @@ def test_lif_network_fires_and_its_recurrent_inhibition_acts():
     assert uncoupled.populations["lif"].rate_hz(uncoupled.duration) > 1.2 * rate
 
 
-def test_brian2_script_example_converts_with_three_added_lines():
+def test_brian2_script_example_converts_with_three_added_lines(brian2_numpy_target):
+    # the script's own rand() initialisation and connect(p=...) on numpy: compiling them (3 Cython
+    # modules, ~20 s cold) buys nothing here, the test checks the exported structure
     path = EXAMPLES / "network_from_brian2.py"
     code = path.read_text().split('"""', 2)[2].split('if __name__ == "__main__":')[0]  # the script proper
     added = [line for line in code.splitlines() if "# added" in line]

@@ -16,15 +16,10 @@ from neuromorph.network import from_brian2
 
 
 @pytest.fixture(autouse=True)
-def numpy_target():
-    """Brian2's numpy target for code run while building (rand() initialisation, connect(p=...)).
-
-    Cython would compile each of these once per object name, and names depend on test order.
-    """
-    saved = brian2.prefs.codegen.target
-    brian2.prefs.codegen.target = "numpy"
+def numpy_target(brian2_numpy_target):
+    """Brian2's numpy target for code run while building (conftest.brian2_numpy_target); test_network_file
+    and test_network_reference import this fixture to have it too."""
     yield
-    brian2.prefs.codegen.target = saved
 
 
 def cuba_script(duration=40 * ms, run=False):
