@@ -60,6 +60,20 @@ def execute(text: str, seed: int = 1, extra: str = "") -> dict:
     return namespace
 
 
+class _Rates:
+    """The samples ``cut`` of a PopulationRateMonitor (``t``, ``rate``)."""
+
+    def __init__(self, monitor, cut: slice):
+        self.t, self.rate = np.asarray(monitor.t)[cut], np.asarray(monitor.rate)[cut]
+
+
+class _Trace:
+    """The samples ``cut`` of a StateMonitor of ``v`` (``t``, ``v``)."""
+
+    def __init__(self, monitor, cut: slice):
+        self.t, self.v = np.asarray(monitor.t)[cut], np.asarray(monitor.v)[:, cut]
+
+
 def rate_hz(monitor, size: int, duration: float) -> float:
     return monitor.num_spikes / size / duration
 
@@ -111,10 +125,20 @@ def test_cuba_rates_match_brian2_and_a_second_run_continues():
 
 @pytest.mark.slow
 def test_cobahh_monitors_are_filled_and_rates_match_brian2():
-    """The example records three voltage traces; both runs also get a PopulationRateMonitor for the rates."""
+    """The example records three voltage traces; both runs also get a PopulationRateMonitor for the rates.
+    Then 20 ms more: the monitors go on from where the first run ended."""
     rates = "rates = PopulationRateMonitor(P)\nrun(100 * ms)"
-    fixed = execute(script("COBAHH", reference=False).replace("run(100 * ms)", rates))
-    brian = execute(plain("COBAHH").replace("run(100 * ms)", rates))
+    extra = "first = (len(rates.t), P.v[:].copy())\nrun(20 * ms)"
+    fixed = execute(script("COBAHH", reference=False).replace("run(100 * ms)", rates), extra=extra)
+    brian = execute(plain("COBAHH").replace("run(100 * ms)", rates), extra=extra)
+    samples, v_after_first = fixed["first"]
+    assert samples == brian["first"][0] and len(fixed["rates"].t) == len(brian["rates"].t) > samples
+    assert np.allclose(np.asarray(fixed["rates"].t), np.asarray(brian["rates"].t))
+    assert fixed["trace"].v.shape == brian["trace"].v.shape
+    assert not np.array_equal(fixed["P"].v[:], v_after_first)  # the group holds the state after the second run
+    first = slice(0, samples)
+    fixed["rates"], brian["rates"] = _Rates(fixed["rates"], first), _Rates(brian["rates"], first)
+    fixed["trace"], brian["trace"] = _Trace(fixed["trace"], first), _Trace(brian["trace"], first)
     ours, theirs = float(np.mean(fixed["rates"].rate)), float(np.mean(brian["rates"].rate))
     assert abs(ours / theirs - 1) < 0.10, (ours, theirs)
     assert np.allclose(np.asarray(fixed["rates"].t), np.asarray(brian["rates"].t))
@@ -128,13 +152,19 @@ def test_cobahh_monitors_are_filled_and_rates_match_brian2():
 
 @pytest.mark.slow
 def test_if_curve_every_rate_within_2_hz_and_the_report():
-    fixed = execute(script("IF_curve_Hodgkin_Huxley", floor=False))
+    """The example's 1 s, then 100 ms more: every neuron's count goes on from the first run's."""
+    extra = "first = (monitor.count[:].copy(), neuromorph.last_report())\nrun(100 * ms)"
+    fixed = execute(script("IF_curve_Hodgkin_Huxley", floor=False), extra=extra)
     brian = execute(plain("IF_curve_Hodgkin_Huxley"))
-    ours = np.asarray(fixed["monitor"].count) / 1.0
+    first_count, report = fixed["first"]
+    ours = np.asarray(first_count) / 1.0
     theirs = np.asarray(brian["monitor"].count) / 1.0
     assert theirs.max() > 40  # the curve rises
     assert np.abs(ours - theirs).max() <= 2.0, np.abs(ours - theirs).max()
-    report = fixed["neuromorph"].last_report()
+    after = np.asarray(fixed["monitor"].count)
+    assert np.all(after >= first_count) and after.sum() > first_count.sum()
+    assert float(fixed["monitor"].t[-1]) >= 1.0  # the second run's spikes come after the first run's
+
     (name, metrics), = report.populations.items()
     assert name in report.table() and getattr(report, name) == metrics
     assert metrics.rate_reference_hz == pytest.approx(theirs.mean(), rel=0.02)
