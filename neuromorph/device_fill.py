@@ -15,7 +15,7 @@ import numpy as np
 from brian2.monitors import PopulationRateMonitor, SpikeMonitor, StateMonitor
 
 from .device_convert import Conversion, Watched, timestep
-from .network.states import decode_states, states_at_steps
+from .network.states import states_at_steps
 from .quantization.step_plan import refractory_steps
 
 
@@ -125,7 +125,7 @@ def set_final_states(groups: Mapping[str, object], lowered, candidate, t0: float
     its refractoriness (:func:`set_refractoriness`)."""
     for population in lowered.populations:
         group, run = groups[population.name], candidate.populations[population.name]
-        for name, values in decode_states(population, final_registers(run)).items():
+        for name, values in population.decode_states(final_registers(run)).items():
             group.variables[name].set_value(values)
         set_refractoriness(group, population, run, t0, lowered.dt)
 

@@ -108,10 +108,6 @@ def run_compare(model: ModelFile, target: HardwareTarget, config: QuantConfig, o
                          options=options, network=network)
 
 
-def _rates(trace: Trace) -> float:
-    return float(np.mean([len(s) for s in trace.spike_trains]) / trace.duration)
-
-
 def build_report(result: CompareResult) -> dict:
     """The machine-readable report (documented in the README)."""
     window = result.options.window
@@ -129,7 +125,7 @@ def build_report(result: CompareResult) -> dict:
         "reference": result.reference.label,
         "candidate": result.fixed.label,
         **{k: v for k, v in main.items() if k not in ("reference", "candidate")},
-        "rates_hz": {"reference": _rates(result.reference), "candidate": _rates(result.fixed)},
+        "rates_hz": {"reference": result.reference.mean_rate_hz, "candidate": result.fixed.mean_rate_hz},
         "error_split": {
             "algorithm": _summary(compare(result.reference, result.float_emulator, window=window).to_dict()),
             "quantization": _summary(compare(result.float_emulator, result.fixed, window=window).to_dict()),

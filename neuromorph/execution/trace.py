@@ -46,3 +46,8 @@ class Trace:
     def n_neurons(self) -> int:
         """Number of neurons."""
         return len(self.spike_trains)
+
+    @property
+    def mean_rate_hz(self) -> float:
+        """Mean firing rate over the neurons (Hz): spikes per neuron / duration."""
+        return float(np.mean([len(s) for s in self.spike_trains]) / self.duration)

@@ -97,7 +97,7 @@ class NetworkBenchmark:
             for population in lowered.populations:
                 trace, own = candidate_trace(run, population, spec.dt), reference.trace(population.name)
                 if self.recurrent[population.name]:
-                    rate, own_rate = _rate(trace), _rate(own)
+                    rate, own_rate = trace.mean_rate_hz, own.mean_rate_hz
                     rate_errors.append(abs(rate - own_rate) / own_rate if own_rate else (0.0 if rate == 0 else np.inf))
                     continue
                 fidelity = fidelity_compare(own, trace, window=self.window)
@@ -116,10 +116,6 @@ class NetworkBenchmark:
                 "rate_error": float(np.max(rate_errors)) if rate_errors else None, "feed_forward": feed_forward,
                 "spike_time_error_ms": None, "table_memory_bits": memory, "overflows": overflows,
                 "state_bits_per_neuron": state_bits}
-
-
-def _rate(trace) -> float:
-    return float(np.mean([len(s) for s in trace.spike_trains]) / trace.duration)
 
 
 def prepare_network_benchmark(path: str | Path, target: HardwareTarget, count: int, window: float = 2e-3,

@@ -8,16 +8,12 @@ bookkeeping, not a state variable.
 
 A run's registers after step ``k`` are the state at ``t = (k + 1) dt``; the state at ``t = k dt``
 (what Brian2's StateMonitor records in step ``k``) is the initial registers for ``k = 0`` and
-the registers after step ``k - 1`` otherwise.
+the registers after step ``k - 1`` otherwise. Each population kind decodes its own registers
+(:meth:`~neuromorph.network.kinds.LoweredPopulation.decode_states`).
 """
 from __future__ import annotations
 
 import numpy as np
-
-def decode_states(population, registers: np.ndarray) -> dict[str, np.ndarray]:
-    """The state variables (SI) of ``registers`` (``(..., R, N)`` integers) of a lowered population
-    (its kind's :meth:`~neuromorph.network.kinds.LoweredPopulation.decode_states`)."""
-    return population.decode_states(np.asarray(registers))
 
 
 def states_at_steps(population, run, steps: np.ndarray, neurons: np.ndarray) -> dict[str, np.ndarray]:
@@ -26,7 +22,7 @@ def states_at_steps(population, run, steps: np.ndarray, neurons: np.ndarray) -> 
     steps = np.asarray(steps, dtype=np.int64)
     registers = run.states[np.maximum(steps - 1, 0)][..., neurons]
     registers[steps == 0] = population.initial[:, neurons]
-    return decode_states(population, registers)
+    return population.decode_states(registers)
 
 
 def state_rmse(reference, population, run, dt: float) -> dict[str, float]:
