@@ -87,3 +87,16 @@ def test_lava_floating_pt_runs_the_float_kernel(squid):
     lava = run_lava(kernel, stimulus[:500], tag="floating_pt")
     np.testing.assert_allclose(lava.states, emulated.states, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(lava.spikes, emulated.spikes)
+
+
+def test_lava_imports_after_something_fixed_the_multiprocessing_context():
+    """Lava sets the start method to fork when first imported; after anything has fixed the context
+    (``get_start_method()`` does, e.g. inside Dask) that raised "context has already been set"."""
+    import subprocess
+    import sys
+
+    code = ("import multiprocessing as mp; mp.get_start_method()\n"
+            "import neuromorph.lava.graph\nprint(mp.get_start_method())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.strip() == "fork"

@@ -16,3 +16,22 @@ must not (a Dask worker unpickling a task would import Lava, which sets the mult
 start method). Lava's arithmetic emulated in numpy lives in
 :mod:`neuromorph.network.lava_semantics` and :mod:`neuromorph.network.lava_lif`.
 """
+from __future__ import annotations
+
+import multiprocessing
+import platform
+import sys
+
+
+def _let_lava_choose_fork() -> None:
+    """Lava's runtime calls ``multiprocessing.set_start_method('fork')`` when first imported, which raises
+    "context has already been set" once anything has fixed the context (``get_start_method()``
+    does, e.g. inside Dask). When the context is already ``fork`` (Linux's default), clearing it
+    changes nothing but lets Lava's own call succeed; any other method is left for Lava to refuse."""
+    if platform.system() != "Windows" and multiprocessing.get_start_method(allow_none=True) == "fork":
+        multiprocessing.set_start_method(None, force=True)
+
+
+if "lava.magma.runtime.message_infrastructure.multiprocessing" not in sys.modules:
+    _let_lava_choose_fork()
+
