@@ -128,3 +128,20 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if shared[item.nodeid] is not None:
             item.add_marker(pytest.mark.xdist_group(find(shared[item.nodeid])))
+
+
+def lower_network_text(directory, text: str, target: str = "loihi2"):
+    """The network file ``text`` (written into ``directory``) lowered at ``target``'s defaults from its
+    Brian2 run on the numpy target, its Poisson sources replayed."""
+    from neuromorph.network.lower import lower_network, recorded_variables
+    from neuromorph.network.network_file import load_network_file
+    from neuromorph.network.reference import Recording, replay_sources, run_network_brian2
+    from neuromorph.quantization.quantize import QuantConfig
+    from neuromorph.targets import load_target
+
+    path = Path(directory) / "net.toml"
+    path.write_text(text)
+    spec = load_network_file(path)
+    reference = run_network_brian2(spec, codegen="numpy", record=Recording(variables=recorded_variables(spec)))
+    hardware = load_target(target)
+    return lower_network(replay_sources(spec, reference), reference, hardware, QuantConfig.for_target(hardware))

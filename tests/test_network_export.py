@@ -13,13 +13,8 @@ from neuromorph.network.emulator import NetworkRun, run_network
 from neuromorph.lava.graph import read_population, run_graph, run_receiving
 from neuromorph.network.export import ExportFileError, export_network, load_export, load_lava
 from neuromorph.network.kinds import LoweredProgramPopulation
-from neuromorph.network.lower import lower_network, recorded_variables
-from neuromorph.network.network_file import load_network_file
-from neuromorph.network.reference import Recording, replay_sources, run_network_brian2
-from neuromorph.quantization.quantize import QuantConfig
-from neuromorph.targets import load_target
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, lower_network_text
 
 N_STEPS = 300
 
@@ -104,12 +99,7 @@ effect = "I -= w"
 
 @pytest.fixture(scope="module")
 def lowered(tmp_path_factory):
-    path = tmp_path_factory.mktemp("net") / "net.toml"
-    path.write_text(NETWORK)
-    spec = load_network_file(path)
-    reference = run_network_brian2(spec, codegen="numpy", record=Recording(variables=recorded_variables(spec)))
-    target = load_target("loihi2")
-    return lower_network(replay_sources(spec, reference), reference, target, QuantConfig.for_target(target))
+    return lower_network_text(tmp_path_factory.mktemp("net"), NETWORK)
 
 
 @pytest.fixture(scope="module")

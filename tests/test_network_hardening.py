@@ -2,10 +2,7 @@
 through a symlink; bad network inputs are refused in one line before any run; silent wrong answers of
 ``from_brian2``, spike-time replay and re-hashed exports are refused or fixed; ``from_brian2`` raises
 neuromorph exceptions naming the Brian2 object."""
-import hashlib
 import json
-import os
-import shutil
 import time
 
 import numpy as np
@@ -14,11 +11,9 @@ import pytest
 from neuromorph.cli import main
 from neuromorph.errors import InputError
 from neuromorph.network.export import ExportFileError, check_export_output, export_network, load_export
-from neuromorph.network.lower import lower_network, recorded_variables
 from neuromorph.network.network_file import load_network_file
-from neuromorph.network.reference import Recording, replay_sources, run_network_brian2
-from neuromorph.quantization.quantize import QuantConfig
-from neuromorph.targets import load_target
+
+from .conftest import lower_network_text
 
 #: A small network: one LIF population in equations, a Poisson source, a delayed projection.
 NETWORK = '''
@@ -55,12 +50,7 @@ effect = "I += w"
 
 @pytest.fixture(scope="module")
 def lowered(tmp_path_factory):
-    path = tmp_path_factory.mktemp("net") / "net.toml"
-    path.write_text(NETWORK)
-    spec = load_network_file(path)
-    reference = run_network_brian2(spec, codegen="numpy", record=Recording(variables=recorded_variables(spec)))
-    target = load_target("loihi2")
-    return lower_network(replay_sources(spec, reference), reference, target, QuantConfig.for_target(target))
+    return lower_network_text(tmp_path_factory.mktemp("net"), NETWORK)
 
 
 def _tree(directory):
