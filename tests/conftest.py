@@ -1,6 +1,7 @@
 """Shared fixtures: the squid axon equations and parameters, written out independently of examples/."""
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +67,13 @@ neurons = {neurons}
 def squid_toml(duration="50 * ms", neurons=10, seed=3, equations=SQUID_EQUATIONS) -> str:
     """A squid HH model file as text (independent of examples/squid_hh.toml)."""
     return SQUID_TOML.format(equations=equations, duration=duration, neurons=neurons, seed=seed)
+
+
+@pytest.fixture
+def rng():
+    """A random generator seeded afresh for each test: a test's numbers do not depend on which tests
+    ran before it in the same (xdist) worker."""
+    return np.random.default_rng(20261202)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from neuromorph.execution.trace import Trace
 from neuromorph.fidelity import coincidence, coincidence_factor, compare, match_spikes
 
 WINDOW = 2e-3
-RNG = np.random.default_rng(42)
 
 
 def trace(trains, v=None, duration=1.0, dt=1e-4, label="x"):
@@ -19,8 +18,8 @@ def trace(trains, v=None, duration=1.0, dt=1e-4, label="x"):
                  t=np.arange(v.shape[0]) * dt, v=v)
 
 
-def test_identical_trains():
-    spikes = np.sort(RNG.uniform(0, 1, 40))
+def test_identical_trains(rng):
+    spikes = np.sort(rng.uniform(0, 1, 40))
     assert coincidence_factor(spikes, spikes, WINDOW, 1.0) == pytest.approx(1.0)
     report = compare(trace([spikes]), trace([spikes]))
     assert report.gamma == pytest.approx(1.0)
@@ -53,11 +52,11 @@ def test_candidate_with_every_other_spike_scores_the_closed_form():
     assert coincidence_factor(spikes, spikes[::2], WINDOW, 1.0) == pytest.approx(expected, rel=1e-12)
 
 
-def test_independent_poisson_trains_score_near_zero():
+def test_independent_poisson_trains_score_near_zero(rng):
     gammas = []
     for _ in range(50):
-        a = np.sort(RNG.uniform(0, 10, 200))
-        b = np.sort(RNG.uniform(0, 10, 200))
+        a = np.sort(rng.uniform(0, 10, 200))
+        b = np.sort(rng.uniform(0, 10, 200))
         gammas.append(coincidence_factor(a, b, WINDOW, 10.0))
     assert abs(np.mean(gammas)) < 0.03
 
@@ -99,18 +98,18 @@ def test_gamma_is_undefined_at_2_nu_delta_equal_to_one():
     assert result.gamma is None and "2 nu Delta = 1 >= 1" in result.undefined
 
 
-def test_gamma_never_exceeds_one():
+def test_gamma_never_exceeds_one(rng):
     for _ in range(300):
-        duration = RNG.uniform(0.05, 2)
-        a = RNG.uniform(0, duration, RNG.integers(0, 60))
-        kept = a[: RNG.integers(0, a.size + 1)]
-        b = np.concatenate([kept + RNG.normal(0, 1e-3, kept.size), RNG.uniform(0, duration, RNG.integers(0, 30))])
-        gamma = coincidence_factor(a, b, RNG.uniform(1e-4, 5e-3), duration)
+        duration = rng.uniform(0.05, 2)
+        a = rng.uniform(0, duration, rng.integers(0, 60))
+        kept = a[: rng.integers(0, a.size + 1)]
+        b = np.concatenate([kept + rng.normal(0, 1e-3, kept.size), rng.uniform(0, duration, rng.integers(0, 30))])
+        gamma = coincidence_factor(a, b, rng.uniform(1e-4, 5e-3), duration)
         assert gamma is None or gamma <= 1.0
 
 
-def test_unsorted_trains_match_as_sorted_ones():
-    a, b = RNG.uniform(0, 1, 40), RNG.uniform(0, 1, 45)
+def test_unsorted_trains_match_as_sorted_ones(rng):
+    a, b = rng.uniform(0, 1, 40), rng.uniform(0, 1, 45)
     pairs, missed, extra = match_spikes(a, b, 5e-3)
     sorted_pairs, _, _ = match_spikes(np.sort(a), np.sort(b), 5e-3)
     assert {(a[i], b[j]) for i, j in pairs} == {(np.sort(a)[i], np.sort(b)[j]) for i, j in sorted_pairs}
@@ -123,13 +122,13 @@ def test_non_finite_spike_times_are_refused():
         match_spikes([0.1, np.nan], [0.1], WINDOW)
 
 
-def test_coincidences_equal_scipys_maximum_bipartite_matching():
+def test_coincidences_equal_scipys_maximum_bipartite_matching(rng):
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import maximum_bipartite_matching
 
     for _ in range(30):
-        a, b = RNG.uniform(0, 0.5, RNG.integers(1, 80)), RNG.uniform(0, 0.5, RNG.integers(1, 80))
-        window = RNG.uniform(1e-3, 8e-3)
+        a, b = rng.uniform(0, 0.5, rng.integers(1, 80)), rng.uniform(0, 0.5, rng.integers(1, 80))
+        window = rng.uniform(1e-3, 8e-3)
         graph = csr_matrix(np.abs(a[:, None] - b[None, :]) <= window)
         maximum = int((maximum_bipartite_matching(graph, perm_type="column") >= 0).sum())
         assert len(match_spikes(a, b, window)[0]) == maximum
@@ -156,10 +155,10 @@ def brute_force_max_matching(a, b, window):
     return best
 
 
-def test_greedy_matching_is_maximal_against_brute_force():
+def test_greedy_matching_is_maximal_against_brute_force(rng):
     for _ in range(150):
-        a = np.sort(RNG.uniform(0, 0.02, RNG.integers(0, 5)))
-        b = np.sort(RNG.uniform(0, 0.02, RNG.integers(0, 5)))
+        a = np.sort(rng.uniform(0, 0.02, rng.integers(0, 5)))
+        b = np.sort(rng.uniform(0, 0.02, rng.integers(0, 5)))
         pairs, _, _ = match_spikes(a, b, 3e-3)
         assert len(pairs) == brute_force_max_matching(a, b, 3e-3)
         assert all(abs(a[i] - b[j]) <= 3e-3 * (1 + 1e-9) for i, j in pairs)
@@ -171,21 +170,24 @@ def test_empty_trains():
     assert coincidence_factor([], [0.1], WINDOW, 1.0) == 0.0
 
 
-def test_voltage_rmse_matches_numpy():
-    v_ref = RNG.normal(-0.065, 0.005, (1000, 3))
-    v_cand = v_ref + RNG.normal(0, 0.001, v_ref.shape)
+def test_voltage_rmse_matches_numpy(rng):
+    v_ref = rng.normal(-0.065, 0.005, (1000, 3))
+    v_cand = v_ref + rng.normal(0, 0.001, v_ref.shape)
     report = compare(trace([[], [], []], v_ref), trace([[], [], []], v_cand))
     assert report.v_rmse_mV == pytest.approx(np.sqrt(np.mean((v_cand - v_ref) ** 2)) * 1e3)
 
 
-def test_elephant_agrees_on_spike_counts_and_identity():
+def test_elephant_agrees_on_spike_counts_and_identity(rng):
     quantities = pytest.importorskip("quantities")
     neo = pytest.importorskip("neo")
     from elephant.spike_train_dissimilarity import victor_purpura_distance
 
-    spikes = np.sort(RNG.uniform(0, 1, 30))
+    # Intervals of at least 5 ms: with spikes closer than the 1 ms shift, Victor-Purpura could pair a spike with
+    # its shifted neighbour for less than 1 per spike.
+    spikes = np.cumsum(5e-3 + rng.exponential(20e-3, 30))
     shifted = spikes + 1e-3
-    trains = [neo.SpikeTrain(s * quantities.s, t_stop=1.1 * quantities.s) for s in (spikes, shifted)]
+    t_stop = (shifted[-1] + 0.1) * quantities.s
+    trains = [neo.SpikeTrain(s * quantities.s, t_stop=t_stop) for s in (spikes, shifted)]
     # Victor-Purpura with cost q: moving a spike by dt costs q*dt; at q = 1/ms a 1 ms shift costs 1 per spike,
     # the same as the summed matched errors in ms that compare() reports.
     distance = victor_purpura_distance(trains, cost_factor=1.0 / quantities.ms)[0, 1]

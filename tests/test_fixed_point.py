@@ -107,8 +107,8 @@ def test_wrap_is_twos_complement_and_counts():
     assert count == 3
 
 
-def test_to_fixed_round_trip_within_half_lsb():
-    values = RNG.uniform(-1, 1, 1000)
+def test_to_fixed_round_trip_within_half_lsb(rng):
+    values = rng.uniform(-1, 1, 1000)
     assert np.abs(from_fixed(to_fixed(values, 12), 12) - values).max() <= 2.0**-13
 
 
@@ -118,10 +118,10 @@ def test_table_index_takes_the_floor_entry_clipped_to_the_table():
     np.testing.assert_array_equal(table[table_index(x, 0, 3, 16)], [0, 0, 0, 100, 100, 1500, 1500])
 
 
-def test_table_interpolation_matches_numpy_interp():
+def test_table_interpolation_matches_numpy_interp(rng):
     grid = np.arange(64) * 16 - 300
     table = to_fixed(np.sin(grid / 200.0), 14)
-    x = RNG.integers(grid[0], grid[-1], 2000)
+    x = rng.integers(grid[0], grid[-1], 2000)
     k = table_index(x, int(grid[0]), 4, 64)
     r = table_remainder(x, int(grid[0]), 4, 64)
     out = table[k] + shift_round((table[np.minimum(k + 1, 63)] - table[k]) * r, 4, "nearest")
