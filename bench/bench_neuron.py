@@ -86,13 +86,14 @@ def time_lava(make, steps: int, repeat: int) -> float:
 
 
 def lowered_processes(kernel, data: np.ndarray):
-    """Ring-buffer source -> lowered neuron (fixed_pt, the compiled kernel) -> sink, as ``run_lava`` wires them."""
+    """Ring-buffer source -> lowered neuron (fixed_pt, the compiled kernel) -> sink, the processes
+    :func:`neuromorph.lava.graph.run_graph` uses for a population fed by a sampled current."""
     from lava.magma.core.run_configs import Loihi2SimCfg
-    from lava.proc.io.sink import RingBuffer as SinkBuffer
+    from lava.proc.io.sink import PyReceiveModelFixed, RingBuffer as SinkBuffer
     from lava.proc.io.source import RingBuffer as SourceBuffer
 
+    from neuromorph.lava.models import PyLoweredNeuronFixed, PySendModelInt64, prepare
     from neuromorph.lava.processes import LoweredNeuron
-    from neuromorph.lava.run import MODELS, prepare
 
     n = data.shape[0]
     prepare(kernel, n)
@@ -101,7 +102,7 @@ def lowered_processes(kernel, data: np.ndarray):
     sink = SinkBuffer(shape=(n,), buffer=data.shape[1])
     source.s_out.connect(neuron.a_in)
     neuron.s_out.connect(sink.a_in)
-    models = dict(zip((source, neuron, sink), MODELS["fixed_pt"]))
+    models = {source: PySendModelInt64, neuron: PyLoweredNeuronFixed, sink: PyReceiveModelFixed}
     return neuron, Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map=models)
 
 

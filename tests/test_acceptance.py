@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from neuromorph.cli import main
-from neuromorph.execution.emulator import emulate
+from .single_neuron import emulate
 from neuromorph.execution.stimulus import sample_stimulus
 from neuromorph.fidelity import compare
 from neuromorph.model.model_file import load_model

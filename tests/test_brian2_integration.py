@@ -7,7 +7,9 @@ must reproduce it to round-off, so that the error split's algorithm part is zero
 import numpy as np
 import pytest
 
-from neuromorph.execution.emulator import emulate, emulate_float
+from neuromorph.execution.emulator import emulate_float
+
+from .single_neuron import emulate
 from neuromorph.execution.stimulus import sample_stimulus
 from neuromorph.fidelity import compare
 from neuromorph.model.model_file import load_model

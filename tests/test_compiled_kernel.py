@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
-from neuromorph.execution.emulator import emulate
+from .single_neuron import emulate
 from neuromorph.execution.loop import run_kernel
 from neuromorph.model.model_file import load_model
 from neuromorph.quantization import compiled

@@ -8,16 +8,13 @@ fused loop. Every register, spike and overflow count must be equal in every step
 import numpy as np
 import pytest
 
-from neuromorph.execution.loop import run_kernel
 from neuromorph.execution.stimulus import sample_stimulus
-from neuromorph.lava.run import run_lava
 from neuromorph.model.model_file import load_model
 from neuromorph.network.comparison import check_lava
 from neuromorph.network.emulator import NetworkRun, PopulationRun, run_network
 from neuromorph.network.lower import lower_network, recorded_variables
 from neuromorph.network.model_network import network_of_model
 from neuromorph.network.reference import Recording, run_network_brian2
-from neuromorph.quantization.kernel import FloatKernel
 from neuromorph.quantization.quantize import QuantConfig
 from neuromorph.targets import load_target
 
@@ -78,16 +75,6 @@ def test_mismatch_detection_reports_the_first_bad_step(squid):
                                                         overflows=run.overflows)}, wall_time_s=0.0)
     check = check_lava(emulated, other)
     assert not check.match and check.populations[name]["first_mismatch_step"] == 17
-
-@pytest.mark.slow
-def test_lava_floating_pt_runs_the_float_kernel(squid):
-    model, stimulus, _, _ = squid
-    kernel = FloatKernel(model.spec, model.simulation.dt, dict(model.initial))
-    emulated = run_kernel(kernel, stimulus[:500])
-    lava = run_lava(kernel, stimulus[:500], tag="floating_pt")
-    np.testing.assert_allclose(lava.states, emulated.states, rtol=0, atol=1e-12)
-    np.testing.assert_array_equal(lava.spikes, emulated.spikes)
-
 
 def test_lava_imports_after_something_fixed_the_multiprocessing_context():
     """Lava sets the start method to fork when first imported; after anything has fixed the context

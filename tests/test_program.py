@@ -6,7 +6,7 @@ import pytest
 
 from neuromorph.cli import main
 from neuromorph.errors import ConfigError, LoweringError, TargetFileError
-from neuromorph.execution.emulator import emulate
+from .single_neuron import emulate
 from neuromorph.model.from_brian2 import spec_from_equations
 from neuromorph.model.model_file import load_model
 from neuromorph.quantization.builder import Datapath, ProgramBuilder

@@ -57,14 +57,15 @@ def test_step_counter_reaches_the_total():
 
 
 def test_brian2_and_the_emulators_drive_their_bars_to_the_end(squid_file):
-
-    from neuromorph.execution.emulator import emulate, emulate_float
+    from neuromorph.execution.emulator import emulate_float
     from neuromorph.execution.stimulus import sample_stimulus
     from neuromorph.model.model_file import load_model
     from neuromorph.quantization.formats import RangeProfile
     from neuromorph.quantization.quantize import QuantConfig, quantize
     from neuromorph.network.model_network import run_model_brian2
     from neuromorph.targets import load_target
+
+    from .single_neuron import emulate
 
     model = load_model(squid_file(duration="5 * ms", neurons=2))
     stimulus = sample_stimulus(model.stimulus, model.simulation)

@@ -1,4 +1,5 @@
-"""Emulators: the lowered neuron run compiled (numba) or in numpy, in integers or in float64."""
+"""What the emulators share: a run as a :class:`Trace`, its overflow counts, and the float emulator
+(the lowered algorithm in float64, which separates algorithm error from quantisation error)."""
 from __future__ import annotations
 
 import time
@@ -7,8 +8,7 @@ import numpy as np
 
 from ..model.model_file import ModelFile
 from ..progress import BarFactory, no_bars, step_counter
-from ..quantization.kernel import FixedPointKernel, FloatKernel
-from ..quantization.quantize import QuantizedNeuron
+from ..quantization.kernel import FloatKernel
 from .loop import KernelRun, run_kernel
 from .trace import Trace
 
@@ -29,31 +29,6 @@ def trace_from_run(run: KernelRun, label: str, dt: float, v_scale: float, overfl
     extra = {"wall_time_s": wall, **overflows}
     return Trace(label=label, dt=dt, duration=n_steps * dt, spike_trains=spike_trains_from(run.spikes, dt),
                  t=np.arange(v.shape[0]) * dt, v=v, extra=extra)
-
-
-def overflow_summary(neuron: QuantizedNeuron, counts: np.ndarray) -> dict:
-    """Overflow counts of a run: per register (``overflows``) and per operation (``operation_overflows``)."""
-    program = neuron.program
-    return {"overflows": program.register_overflows(counts), "operation_overflows": program.overflow_report(counts)}
-
-
-def emulate(neuron: QuantizedNeuron, stimulus: np.ndarray, record: bool = True,
-            bars: BarFactory = no_bars, backend: str | None = None, parallel: bool = True) -> tuple[Trace, KernelRun]:
-    """Integer emulation of ``neuron`` driven by ``stimulus`` (T, N) in the input's SI units.
-
-    ``backend``: ``"numba"`` (compiled), ``"numpy"`` (the interpreter) or None (numba when
-    importable, unless the run is shorter than compiling an uncached kernel); both give the
-    same integers. ``parallel``: the compiled kernel may use
-    every core (False inside a worker process that shares the cores with others).
-    """
-    started = time.perf_counter()
-    with bars(len(stimulus), "fixed-point emulator", "step") as bar:
-        kernel = FixedPointKernel(neuron, backend, parallel, work=(len(stimulus), stimulus.shape[-1]))
-        run = run_kernel(kernel, neuron.quantize_drive(stimulus), record,
-                         step_counter(bar, len(stimulus)))
-    trace = trace_from_run(run, "emulator", neuron.dt, neuron.voltage_lsb, overflow_summary(neuron, run.overflows),
-                           time.perf_counter() - started)
-    return trace, run
 
 
 def emulate_float(model: ModelFile, stimulus: np.ndarray, record: bool = True,

@@ -2,10 +2,9 @@
 
 * :mod:`.processes`: :class:`~.processes.LoweredNeuron`, the Lava Process of a lowered
   population (ports and Vars only);
-* :mod:`.models`: its ``fixed_pt`` and ``floating_pt`` ProcessModels (Lava finds them by
-  scanning this module; :func:`~.models.fixed_model` adds input ports);
-* :mod:`.run`: ``PySendModelInt64`` (a 64-bit ``RingBuffer`` source), :func:`~.run.prepare`
-  and :func:`~.run.run_lava` (one kernel as one Lava process, fed by a ``RingBuffer``);
+* :mod:`.models`: its ``fixed_pt`` ProcessModel (Lava finds it by scanning this module;
+  :func:`~.models.fixed_model` adds input ports), :func:`~.models.prepare` (compile before
+  Lava forks) and ``PySendModelInt64`` (a 64-bit ``RingBuffer`` source);
 * :mod:`.build`: Lava's synapse processes, spike sources and ``LIF`` from neuromorph's data;
 * :mod:`.readout`: the streaming readout of a Lava ``LIF`` population (``VarWire``, ``Extractor``);
 * :mod:`.graph`: a :class:`~neuromorph.network.lower.LoweredNetwork` as connected Lava

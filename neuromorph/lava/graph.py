@@ -29,7 +29,7 @@ from lava.proc.io.source import RingBuffer
 from ..network.emulator import NetworkRun, PopulationRun
 from ..network.lower import LoweredNetwork, LoweredPopulation
 from .build import build_process, spike_source
-from .run import PySendModelInt64
+from .models import PySendModelInt64
 
 
 @dataclass
@@ -71,7 +71,7 @@ class LavaGraph:
 def _current_source(current, port, models: dict) -> RingBuffer:
     """A ``RingBuffer`` sending step ``t``'s integer drive of a sampled input to ``port`` in step ``t``.
 
-    Its model sends 64-bit integers (:class:`~neuromorph.lava.run.PySendModelInt64`):
+    Its model sends 64-bit integers (:class:`~neuromorph.lava.models.PySendModelInt64`):
     the program's input operation fits them to the target's input width and counts what did not.
     """
     buffer = RingBuffer(data=np.asarray(current.values, dtype=np.int64).T.copy())

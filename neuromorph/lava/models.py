@@ -1,10 +1,12 @@
-"""ProcessModels of :class:`LoweredNeuron`: ``fixed_pt`` (integer program) and ``floating_pt``.
+"""The ``fixed_pt`` ProcessModel of :class:`LoweredNeuron` (the integer program) and the 64-bit source.
 
 The ``fixed_pt`` model runs the program compiled (:class:`~neuromorph.quantization.compiled.CompiledProgram`,
 the emulator's kernel, one step per ``run_spk`` on the process's own thread) or, with the
 ``numpy`` backend, with :class:`~neuromorph.quantization.interpreter.Interpreter` -- the
 reference both are checked against -- on the tables and constants held in the process's
 own Vars, so it agrees with the emulator bit for bit.
+:class:`PySendModelInt64` is Lava's ``RingBuffer`` source sending 64-bit integers (sampled
+currents and replayed inputs reach the program's ports whole).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+from lava.proc.io.source import AbstractPyRingBuffer, RingBuffer as SourceBuffer
 
 from ..quantization.compiled import CompiledProgram, UncompilableProgram
 from ..quantization.interpreter import Interpreter
@@ -40,21 +43,51 @@ def program_stepper(program, tables, constants, backend: str):
     return Interpreter(program, tables, constants).step
 
 
-class AbstractLoweredNeuronModel(PyLoihiProcessModel):
-    """Shared ``run_spk``: receive the drive, step, record, send spikes."""
+def prepare(kernel, n_neurons: int) -> None:
+    """Compile the kernel's step in this process before Lava forks its processes, which inherit it.
 
-    a_in = None
-    s_out = None
-    state = None
-    drive = None
-    trace = None
-    spike_trace = None
-    overflows = None
-    tables = None
-    table_sizes = None
-    constants = None
-    frac_bits = None
-    s_out_dtype = np.int32
+    One step on the initial state, on the ProcessModel's own code path; without it each
+    Lava run would load (or, the first time, compile) the kernel inside its timed run.
+    """
+    neuron = kernel.neuron
+    step = program_stepper(neuron.program, [t.entries for t in neuron.tables], neuron.constants, kernel.backend)
+    step(kernel.initial_state(n_neurons), np.zeros((max(len(neuron.program.ports), 1), n_neurons), dtype=np.int64), 0)
+
+
+@implements(proc=SourceBuffer, protocol=LoihiProtocol)
+@requires(CPU)
+class PySendModelInt64(AbstractPyRingBuffer):
+    """Lava's ring-buffer source with 64-bit integers (its own fixed-point model sends int32).
+
+    Not tagged, so Lava never picks it by itself; the graph names it explicitly. The values
+    reach the lowered neuron whole, and the program's input operation saturates them to the
+    target's input width and counts what did not fit.
+    """
+
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int64)
+    data: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+
+@implements(proc=LoweredNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyLoweredNeuronFixed(PyLoihiProcessModel):
+    """The program on int64 registers (any width up to 32 bits, plus intermediates).
+
+    Each ``run_spk``: receive every port, add the constant drive, step, record, send spikes.
+    """
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
+    state: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    drive: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    trace: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    spike_trace: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    overflows: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    tables: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    table_sizes: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    constants: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    frac_bits: np.ndarray = LavaPyType(np.ndarray, np.int64)
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
@@ -62,7 +95,13 @@ class AbstractLoweredNeuronModel(PyLoihiProcessModel):
         self._step = None
 
     def _stepper(self):
-        raise NotImplementedError
+        program = self.proc_params["program"]
+        tables = _split_tables(np.asarray(self.tables, dtype=np.int64), np.asarray(self.table_sizes),
+                               len(program.table_names))
+        program_step = program_stepper(program, tables, np.asarray(self.constants, dtype=np.int64),
+                                       self.proc_params["backend"])
+        return lambda state, inputs, index: program_step(np.asarray(state, dtype=np.int64),
+                                                         inputs.astype(np.int64), index)
 
     def _inputs(self) -> np.ndarray:
         """This step's inputs (ports, N): every port received, plus the constant drive."""
@@ -80,59 +119,7 @@ class AbstractLoweredNeuronModel(PyLoihiProcessModel):
         if step < self.record_steps:
             self.trace[step] = state
             self.spike_trace[step] = spiked
-        self.s_out.send(spiked.astype(self.s_out_dtype))
-
-
-@implements(proc=LoweredNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("fixed_pt")
-class PyLoweredNeuronFixed(AbstractLoweredNeuronModel):
-    """Integer model: the program on int64 registers (any width up to 32 bits, plus intermediates)."""
-
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
-    state: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    drive: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    trace: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    spike_trace: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    overflows: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    tables: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    table_sizes: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    constants: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    frac_bits: np.ndarray = LavaPyType(np.ndarray, np.int64)
-
-    def _stepper(self):
-        program = self.proc_params["program"]
-        tables = _split_tables(np.asarray(self.tables, dtype=np.int64), np.asarray(self.table_sizes),
-                               len(program.table_names))
-        program_step = program_stepper(program, tables, np.asarray(self.constants, dtype=np.int64),
-                                       self.proc_params["backend"])
-        return lambda state, inputs, index: program_step(np.asarray(state, dtype=np.int64),
-                                                         inputs.astype(np.int64), index)
-
-
-@implements(proc=LoweredNeuron, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-class PyLoweredNeuronFloat(AbstractLoweredNeuronModel):
-    """float64 model running the same algorithm with exact functions."""
-
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    state: np.ndarray = LavaPyType(np.ndarray, float)
-    drive: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    trace: np.ndarray = LavaPyType(np.ndarray, float)
-    spike_trace: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    overflows: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    tables: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    table_sizes: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    constants: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    frac_bits: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    s_out_dtype = float
-
-    def _stepper(self):
-        kernel = self.proc_params["float_kernel"]
-        return lambda state, inputs, index: kernel.step(np.asarray(state, dtype=float), inputs[0], index)
+        self.s_out.send(spiked.astype(np.int32))
 
 
 _PORT_MODELS: dict[int, type] = {1: PyLoweredNeuronFixed}

@@ -38,9 +38,8 @@ class LoweredNeuron(AbstractProcess):
 
     Parameters
     ----------
-    kernel : FixedPointKernel or FloatKernel
-        The per-step update: its program, data and backend (compiled or numpy) for
-        ``fixed_pt``, the float kernel for ``floating_pt``.
+    kernel : FixedPointKernel
+        The per-step update: its program, data and backend (compiled or numpy).
     n_neurons : int
         Population size.
     record_steps : int
@@ -54,7 +53,7 @@ class LoweredNeuron(AbstractProcess):
     Ports and variables
     -------------------
     a_in : InPort (N,)
-        Input of port 0 in the current step (integer drive or SI input).
+        Input of port 0 in the current step (integer drive).
     in_1, in_2, ... : InPort (N,)
         The other ports of the program (synaptic increments of a network population).
     s_out : OutPort (N,)
@@ -68,16 +67,15 @@ class LoweredNeuron(AbstractProcess):
     overflows : Var (n_counters,)
         Values that did not fit, per operation of the program, so far.
     tables, table_sizes, constants, frac_bits : Var
-        The program's data (fixed_pt only).
+        The program's data.
     """
 
     def __init__(self, *, kernel, n_neurons: int, record_steps: int = 0, name: str | None = None,
                  initial: np.ndarray | None = None, drive: np.ndarray | None = None):
-        neuron = getattr(kernel, "neuron", None)
-        n_ports = max(len(neuron.program.ports), 1) if neuron is not None else 1
-        params = {"program": neuron.program, "backend": kernel.backend} if neuron is not None \
-            else {"float_kernel": kernel}
-        super().__init__(n_neurons=n_neurons, record_steps=record_steps, name=name, n_ports=n_ports, **params)
+        neuron = kernel.neuron
+        n_ports = max(len(neuron.program.ports), 1)
+        super().__init__(n_neurons=n_neurons, record_steps=record_steps, name=name, n_ports=n_ports,
+                         program=neuron.program, backend=kernel.backend)
         shape = (n_neurons,)
         initial = kernel.initial_state(n_neurons) if initial is None else np.asarray(initial)
         self.a_in = InPort(shape=shape)
@@ -90,11 +88,10 @@ class LoweredNeuron(AbstractProcess):
         self.trace = Var(shape=(max(record_steps, 1),) + initial.shape, init=0)
         self.spike_trace = Var(shape=(max(record_steps, 1), n_neurons), init=0)
         self.overflows = Var(shape=(kernel.n_counters,), init=0)
-        tables = [t.entries for t in neuron.tables] if neuron is not None else []
+        tables = [t.entries for t in neuron.tables]
         self.tables = Var(shape=_var_data(np.concatenate(tables) if tables else []).shape,
                           init=_var_data(np.concatenate(tables) if tables else []))
         self.table_sizes = Var(shape=_var_data([t.size for t in tables]).shape, init=_var_data([t.size for t in tables]))
-        constants = neuron.constants if neuron is not None else []
-        self.constants = Var(shape=_var_data(constants).shape, init=_var_data(constants))
-        frac = [r.frac for r in neuron.program.registers] if neuron is not None else []
+        self.constants = Var(shape=_var_data(neuron.constants).shape, init=_var_data(neuron.constants))
+        frac = [r.frac for r in neuron.program.registers]
         self.frac_bits = Var(shape=_var_data(frac).shape, init=_var_data(frac))

@@ -2,7 +2,7 @@
 
 :class:`FixedPointKernel` runs the integer program (emulator and Lava ``fixed_pt``);
 :class:`FloatKernel` runs the same algorithm in float64 with exact functions instead of
-tables (float emulator and Lava ``floating_pt``), which separates algorithm error from
+tables (the float emulator), which separates algorithm error from
 quantisation error. Both follow the neuron's :class:`~.step_plan.StepPlan`, Brian2's
 order within a step: refractory bookkeeping from the old voltage, state update from the
 old state (``(unless refractory)`` states held), threshold on the new voltage (only when
@@ -307,11 +307,6 @@ class FloatKernel:
             inputs = np.concatenate([inputs, np.zeros((inputs.shape[0], len(self.spec.inputs) - inputs.shape[1],
                                                        inputs.shape[2]))], axis=1)
         return self.compiled.run(state, inputs, step0, record)
-
-    def prepare(self, n_neurons: int) -> None:
-        """Build the compiled loop (before Lava forks its processes, which inherit it)."""
-        if self.compiled is not None:
-            self.run(self.initial_state(n_neurons), np.zeros((1, n_neurons)), 0, False)
 
     @property
     def n_state(self) -> int:

@@ -100,7 +100,7 @@ class LoweredProgramPopulation(LoweredPopulation):
         """A LoweredNeuron and its fixed_pt ProcessModel (the kernel compiled here, before Lava forks)."""
         from ...lava.models import fixed_model
         from ...lava.processes import LoweredNeuron
-        from ...lava.run import prepare
+        from ...lava.models import prepare
         from ...quantization.kernel import FixedPointKernel
 
         kernel = FixedPointKernel(self.neuron)
