@@ -10,18 +10,8 @@ from __future__ import annotations
 import argparse
 
 from ..errors import InputError, NeuromorphError, OverflowDetected
-from .options import (
-    add_codegen_option,
-    add_input_options,
-    add_run_options,
-    check_arguments,
-    json_text,
-    log,
-    prepare_output,
-    reference_codegen,
-    resolve_target_config,
-    write_json,
-)
+from .options import (add_comparison_command, add_codegen_option, add_input_options, check_arguments, json_text, log,
+    prepare_output, reference_codegen, resolve_target_config, write_json)
 
 NETWORK_SEED_HELP = ("redraw the network file's connectivity, weights, delays and inputs with this seed "
                      "(default: the file's seed)")
@@ -29,16 +19,14 @@ NETWORK_SEED_HELP = ("redraw the network file's connectivity, weights, delays an
 
 def add_network(subparsers) -> None:
     """Register ``network``."""
-    p = subparsers.add_parser("network", help="run a network file in Brian2 and in fixed point (emulator and/or "
-                                              "Lava graph) and report per-population fidelity")
-    add_input_options(p, "network", "network file (TOML)")
-    p.add_argument("--network-seed", type=int, dest="network_seed", help=NETWORK_SEED_HELP)
+    p = add_comparison_command(
+        subparsers, "network", "run a network file in Brian2 and in fixed point (emulator and/or Lava graph) and "
+                               "report per-population fidelity",
+        input_name="network", seed_flag="--network-seed", seed_help=NETWORK_SEED_HELP, handler=run_network_command,
+        backend="emulator", out="out/network", out_help="output directory",
+        strict_help="fail (exit 3) if any register or intermediate overflowed or any weight was clipped")
     p.add_argument("--no-floor", dest="floor", action="store_false",
                    help="skip the perturbed Brian2 run that measures the float model's own divergence")
-    add_codegen_option(p)
-    add_run_options(p, backend="emulator", out="out/network", out_help="output directory",
-                    strict_help="fail (exit 3) if any register or intermediate overflowed or any weight was clipped")
-    p.set_defaults(handler=run_network_command)
 
 
 def add_export(subparsers) -> None:

@@ -5,31 +5,19 @@ import argparse
 import dataclasses
 
 from ..errors import NeuromorphError, OverflowDetected
-from .options import (
-    add_codegen_option,
-    add_input_options,
-    add_run_options,
-    check_arguments,
-    gamma_text,
-    grid_field,
-    json_text,
-    log,
-    prepare_output,
-    reference_codegen,
-    resolve_target_config,
-    write_json,
-)
+from .options import (add_comparison_command, add_input_options, check_arguments, gamma_text, grid_field, json_text,
+    log, prepare_output, reference_codegen, resolve_target_config, write_json)
 
 
 def add_compare(subparsers) -> None:
     """Register ``compare``."""
-    p = subparsers.add_parser("compare", help="run Brian2 and the fixed-point neuron on the same input and compare")
-    add_input_options(p, "model", "model file (TOML)")
-    p.add_argument("--stimulus-seed", type=int, help="override the model file's stimulus seed (default: the file's)")
-    add_codegen_option(p, "Brian2 code generation of the reference (default: the model file's)")
-    add_run_options(p, backend="both", out="out", out_help="output directory for report.json and compare.png",
-                    strict_help="fail (exit 3) if any register or intermediate overflowed")
-    p.set_defaults(handler=run_compare_command)
+    add_comparison_command(
+        subparsers, "compare", "run Brian2 and the fixed-point neuron on the same input and compare",
+        input_name="model", seed_flag="--stimulus-seed",
+        seed_help="override the model file's stimulus seed (default: the file's)",
+        codegen_help="Brian2 code generation of the reference (default: the model file's)", handler=run_compare_command,
+        backend="both", out="out", out_help="output directory for report.json and compare.png",
+        strict_help="fail (exit 3) if any register or intermediate overflowed")
 
 
 def add_lower(subparsers) -> None:

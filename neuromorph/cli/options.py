@@ -200,6 +200,20 @@ def add_codegen_option(p: argparse.ArgumentParser, help_text: str = CODEGEN_HELP
     p.add_argument("--codegen", choices=("numpy", "cython"), help=help_text)
 
 
+def add_comparison_command(subparsers, name: str, help_text: str, *, input_name: str, seed_flag: str,
+                           seed_help: str, codegen_help: str = CODEGEN_HELP, handler, **run) -> argparse.ArgumentParser:
+    """A command that runs Brian2 and fixed point on the same input and compares them (``compare``,
+    ``network``): the input file with ``--target`` and the quantisation options, a seed override,
+    ``--codegen`` and the run options (``run``: :func:`add_run_options`'s keywords)."""
+    p = subparsers.add_parser(name, help=help_text)
+    add_input_options(p, input_name, f"{input_name} file (TOML)")
+    p.add_argument(seed_flag, type=int, help=seed_help)
+    add_codegen_option(p, codegen_help)
+    add_run_options(p, **run)
+    p.set_defaults(handler=handler)
+    return p
+
+
 def resolve_target(args: argparse.Namespace, settings: dict):
     """The target of a command: ``--target``, else the ``--config``'s (popped from ``settings``),
     else :data:`DEFAULT_TARGET`. A file is first checked to be bounded UTF-8 text.
