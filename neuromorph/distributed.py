@@ -5,13 +5,14 @@ worker process per core); ``--scheduler tcp://HOST:PORT`` uses an existing clust
 instead, whose workers may be on other machines::
 
     dask scheduler --port 8786                                # on one machine
-    dask worker tcp://HOST:8786 --nworkers 2 --nthreads 1 --no-nanny   # on each machine
+    dask worker tcp://HOST:8786 --nworkers 2 --nthreads 1     # on each machine
     neuromorph sweep MODEL.toml --scheduler tcp://HOST:8786 ...
 
-Workers must be able to import neuromorph (install it on every machine, same version).
-Lava starts processes of its own, which a daemonic process may not, so neuromorph sets
-``distributed.worker.daemon = False`` for the clusters it starts; start external workers
-with ``--no-nanny`` (or set that option in their Dask configuration) when they will run Lava.
+Workers must be able to import neuromorph (install it on every machine, same version). On
+connecting, neuromorph registers :class:`~.dask_worker.ImportOnWorkerLoop` with every worker: Brian2 calls
+``signal.signal`` when first imported, which works only on a process's main thread, and a task
+unpickled on a worker's task thread would otherwise be the first to import it. A scheduler
+with no worker after :data:`WORKER_WAIT_S` seconds is refused. Tasks never start Lava.
 """
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ from .errors import InputError
 #: Dask settings for every cluster neuromorph starts.
 DASK_CONFIG = {"distributed.worker.daemon": False, "distributed.admin.tick.limit": "10s"}
 
+#: Seconds to wait for a scheduler to answer, and then for its first worker.
+WORKER_WAIT_S = 10
+
 
 @contextlib.contextmanager
 def dask_client(scheduler: str | None = None, workers: int = 1) -> Iterator:
@@ -34,17 +38,35 @@ def dask_client(scheduler: str | None = None, workers: int = 1) -> Iterator:
 
     with dask.config.set(DASK_CONFIG):
         if scheduler is not None:
-            try:
-                client = Client(scheduler, timeout="10s")
-            except (OSError, TimeoutError) as exc:
-                raise InputError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}", field="--scheduler") from None
-            with client:
+            with connect(scheduler) as client:
                 yield client
             return
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR, death_timeout="30s")
         with cluster, Client(cluster) as client:
             yield client
+
+
+def connect(scheduler: str):
+    """A client of ``scheduler`` that has at least one worker, each with
+    :class:`~.dask_worker.ImportOnWorkerLoop` registered."""
+    from distributed import Client
+    from distributed.exceptions import WorkerStartTimeoutError
+
+    from .dask_worker import ImportOnWorkerLoop
+
+    try:
+        client = Client(scheduler, timeout=f"{WORKER_WAIT_S}s")
+    except (OSError, TimeoutError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}", field="--scheduler") from None
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+    except WorkerStartTimeoutError:
+        client.close()
+        raise InputError(f"the Dask scheduler {scheduler!r} has no worker after {WORKER_WAIT_S} s; start one with "
+                         f"`dask worker {scheduler} --nthreads 1`", field="--scheduler") from None
+    client.register_plugin(ImportOnWorkerLoop())
+    return client
 
 
 def check_scheduler(address: str | None) -> str | None:

@@ -1,9 +1,18 @@
-"""tune / sweep on Dask: an explicit LocalCluster of 2 worker processes, reached by address.
+"""tune / sweep on Dask: an explicit LocalCluster of 2 worker processes reached by address, and
+real ``dask scheduler`` / ``dask worker`` processes started with the README's commands.
 
 Expected values come from the other code path: every record computed on the cluster must
 equal, field for field, the record :func:`neuromorph.tuning.evaluate` computes in this process.
 """
+import contextlib
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import dask
 import pytest
@@ -12,7 +21,7 @@ from neuromorph.cli import main
 from neuromorph.distributed import DASK_CONFIG
 from neuromorph.model.model_file import load_model
 from neuromorph.targets import load_target
-from neuromorph.tuning import Candidate, Evaluator, evaluate, prepare_benchmark, run_points
+from neuromorph.tuning import Candidate, Evaluator, evaluate, held_out_seeds, prepare_benchmark, run_points
 
 CANDIDATES = [Candidate(bits, 256, True, rounding) for bits in (10, 14) for rounding in ("nearest", "dither")]
 
@@ -50,20 +59,64 @@ def test_records_from_two_cluster_workers_equal_the_in_process_evaluation(cluste
     assert sorted(r["key"] for r in stored) == sorted(expected)
 
 
+def readme_cluster_commands(port: int) -> tuple[list[str], list[str]]:
+    """The ``dask scheduler`` and ``dask worker`` commands of the README's cluster block, on ``port`` of
+    this machine, with the ``dask`` of this environment."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    lines = [line.split("#")[0].split() for line in readme.splitlines() if line.startswith("dask ")]
+    (scheduler,) = [words for words in lines if words[1] == "scheduler"]
+    (worker,) = [words for words in lines if words[1] == "worker"]
+    dask_command = str(Path(sys.executable).with_name("dask"))
+    scheduler = [dask_command, *("8786" == w and str(port) or w for w in scheduler[1:])]
+    worker = [dask_command, *(w.replace("HOST:8786", f"127.0.0.1:{port}") for w in worker[1:])]
+    return scheduler, worker
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def started(command: list[str], log: Path):
+    """``command`` running in its own process group, stopped (with its children) on exit."""
+    with log.open("w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 @pytest.mark.slow
-def test_sweep_cli_on_an_existing_scheduler_equals_the_local_cluster(cluster, small_benchmark, tmp_path):
+def test_sweep_on_a_scheduler_and_workers_started_as_the_readme_says(small_benchmark, tmp_path, capsys):
     path, _ = small_benchmark
+    port = free_port()
+    scheduler, worker = readme_cluster_commands(port)
+    address = f"tcp://127.0.0.1:{port}"
     common = ["sweep", str(path), "--target", "generic16", "--bits", "10,14", "--lut-sizes", "256",
-              "--roundings", "nearest,dither", "--seeds", "2"]
-    assert main([*common, "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "remote")]) == 0
-    assert main([*common, "--workers", "1", "--out", str(tmp_path / "local")]) == 0
-
-    def points(name):
-        lines = (tmp_path / name / "results.jsonl").read_text().splitlines()
-        return {r["key"]: r for r in map(json.loads, lines)}
-
-    remote, local = points("remote"), points("local")
-    assert len(remote) == 2 * 2 * 2 and remote == local
+              "--roundings", "nearest,dither", "--seeds", "2", "--scheduler", address]
+    with started(scheduler, tmp_path / "scheduler.log"):
+        time.sleep(3)
+        assert main([*common, "--out", str(tmp_path / "none")]) == 2
+        err = capsys.readouterr().err
+        assert "has no worker" in err and "--scheduler" in err and "Traceback" not in err
+        with started(worker, tmp_path / "worker.log"):
+            assert main([*common, "--out", str(tmp_path / "remote")]) == 0
+    records = {r["key"]: r for r in map(json.loads, (tmp_path / "remote" / "results.jsonl").read_text().splitlines())}
+    model = load_model(path)
+    bench = prepare_benchmark(model, load_target("generic16"), held_out_seeds(model, 2), 2e-3)
+    candidates = [Candidate(bits, 256, interpolate, rounding) for bits in (10, 14) for interpolate in (False, True)
+                  for rounding in ("nearest", "dither")]
+    expected = {c.key(): evaluate(bench, c) for c in candidates}
+    assert set(records) == set(expected)
+    for key, record in expected.items():
+        assert records[key] == json.loads(json.dumps(record)), key
 
 
 @pytest.mark.parametrize("address, message", [("localhost:8786", "tcp://HOST:8786"),
