@@ -63,6 +63,18 @@ def test_lava_fixed_pt_equals_emulator_every_value_every_step(squid, config):
     np.testing.assert_array_equal(other.overflows, run.overflows)
     check = check_lava(emulated, lava)
     assert check.match and check.steps_compared == N_STEPS
+    assert set(lava.timings) == {"build", "run", "read_back"} and lava.wall_time_s == lava.timings["run"]
+
+
+def test_lava_run_without_states_records_spikes_only(squid):
+    from neuromorph.lava.graph import run_graph
+
+    network = lowered(squid, state_bits=16)
+    emulated = run_network(network)
+    lava = run_graph(network, record=False)
+    (name,) = emulated.populations
+    assert lava.populations[name].states is None and emulated.populations[name].spikes.sum() > 20
+    np.testing.assert_array_equal(lava.populations[name].spikes, emulated.populations[name].spikes)
 
 def test_mismatch_detection_reports_the_first_bad_step(squid):
     network = lowered(squid, state_bits=16)

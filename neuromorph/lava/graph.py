@@ -17,6 +17,7 @@ by processes that stream every step to the host while the run goes on
 """
 from __future__ import annotations
 
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ class LavaGraph:
         with ``record_steps``.
     feeds : dict of str to list of synapse processes
         The synapse processes whose ``a_out`` reaches each population.
+    record_dir : str or None
+        Where the lowered neurons write what they record (``process.recorded()`` reads it).
     """
 
     populations: dict
@@ -58,6 +61,7 @@ class LavaGraph:
     models: dict
     monitors: dict = field(default_factory=dict)
     feeds: dict = field(default_factory=dict)
+    record_dir: str | None = None
 
     def run_config(self) -> Loihi2SimCfg:
         """Lava's simulated Loihi 2 in fixed point, with the lowered neurons' models named."""
@@ -80,12 +84,20 @@ def _current_source(current, port, models: dict) -> RingBuffer:
     return buffer
 
 
-def build_graph(lowered: LoweredNetwork, record_steps: int = 0) -> LavaGraph:
-    """Create and connect the Lava processes of ``lowered`` (see the module docstring)."""
+def build_graph(lowered: LoweredNetwork, record_steps: int = 0, record_dir: str | None = None,
+                record_states: bool = True) -> LavaGraph:
+    """Create and connect the Lava processes of ``lowered`` (see the module docstring).
+
+    With ``record_steps`` > 0 the populations record that many steps of spikes (and, with
+    ``record_states``, of states); the lowered neurons write them under ``record_dir`` (when
+    None, a new temporary directory, ``LavaGraph.record_dir``, which the caller removes).
+    """
+    if record_steps and record_dir is None:
+        record_dir = tempfile.mkdtemp(prefix="neuromorph-lava-")
     by_name = {population.name: population for population in lowered.populations}
     populations, models = {}, {}
     for population in lowered.populations:
-        process, model = population.build_lava(record_steps)
+        process, model = population.build_lava(record_steps, record_dir, record_states)
         populations[population.name] = process
         if model is not None:
             models[process] = model
@@ -107,7 +119,7 @@ def build_graph(lowered: LoweredNetwork, record_steps: int = 0) -> LavaGraph:
                 for name, population in by_name.items()}
     return LavaGraph(populations=populations, synapses=synapses, sources=sources, models=models,
                      monitors={name: readout for name, readout in readouts.items() if readout is not None},
-                     feeds=feeds)
+                     feeds=feeds, record_dir=record_dir)
 
 
 def read_population(graph: LavaGraph, population: LoweredPopulation, n_steps: int, record: bool,
@@ -146,21 +158,28 @@ def run_receiving(graph: LavaGraph, n_steps: int) -> dict:
 def run_graph(lowered: LoweredNetwork, n_steps: int | None = None, record: bool = True) -> NetworkRun:
     """Build the graph, run it for ``n_steps`` (default all) steps, read back spikes, states and overflows.
 
-    ``wall_time_s`` is the run (Lava's compilation and start-up included) with the LIF
-    readouts received during it, without the read-back of the lowered neurons' traces.
-    The processes are always stopped, also after an error.
+    ``wall_time_s`` is the run (Lava's start-up included) with the LIF readouts received
+    during it; ``timings`` lists ``build`` (processes and compiled kernels), ``run`` and
+    ``read_back`` (the record files, one read each) separately. States are recorded only
+    when ``record``. The processes are always stopped, also after an error.
     """
     n_steps = lowered.n_steps if n_steps is None else n_steps
-    graph = build_graph(lowered, record_steps=n_steps)
-    process = graph.any_process()
-    started = time.perf_counter()
-    try:
-        with warnings.catch_warnings():  # Lava's DelaySparse model builds its per-delay matrices by csr assignment
-            warnings.filterwarnings("ignore", message="Changing the sparsity structure", module="scipy")
-            received = run_receiving(graph, n_steps)
-        wall = time.perf_counter() - started
-        runs = {population.name: read_population(graph, population, n_steps, record, received)
-                for population in lowered.populations}
-    finally:
-        process.stop()
-    return NetworkRun(populations=runs, wall_time_s=wall, label="lava fixed_pt")
+    timings = {}
+    with tempfile.TemporaryDirectory(prefix="neuromorph-lava-") as record_dir:
+        started = time.perf_counter()
+        graph = build_graph(lowered, record_steps=n_steps, record_dir=record_dir, record_states=record)
+        timings["build"] = time.perf_counter() - started
+        process = graph.any_process()
+        try:
+            started = time.perf_counter()
+            with warnings.catch_warnings():  # Lava's DelaySparse model builds its per-delay matrices by csr assignment
+                warnings.filterwarnings("ignore", message="Changing the sparsity structure", module="scipy")
+                received = run_receiving(graph, n_steps)
+            timings["run"] = time.perf_counter() - started
+            started = time.perf_counter()
+            runs = {population.name: read_population(graph, population, n_steps, record, received)
+                    for population in lowered.populations}
+            timings["read_back"] = time.perf_counter() - started
+        finally:
+            process.stop()
+    return NetworkRun(populations=runs, wall_time_s=timings["run"], label="lava fixed_pt", timings=timings)

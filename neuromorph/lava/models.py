@@ -75,14 +75,14 @@ class PyLoweredNeuronFixed(PyLoihiProcessModel):
     """The program on int64 registers (any width up to 32 bits, plus intermediates).
 
     Each ``run_spk``: receive every port, add the constant drive, step, record, send spikes.
+    Records go into the memory-mapped files the process created (``record_files``), one row
+    per step, so reading them back is one file read, not one Lava message per value.
     """
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
     state: np.ndarray = LavaPyType(np.ndarray, np.int64)
     drive: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    trace: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    spike_trace: np.ndarray = LavaPyType(np.ndarray, np.int64)
     overflows: np.ndarray = LavaPyType(np.ndarray, np.int64)
     tables: np.ndarray = LavaPyType(np.ndarray, np.int64)
     table_sizes: np.ndarray = LavaPyType(np.ndarray, np.int64)
@@ -93,6 +93,7 @@ class PyLoweredNeuronFixed(PyLoihiProcessModel):
         super().__init__(proc_params)
         self.record_steps = proc_params["record_steps"]
         self._step = None
+        self._records = None
 
     def _stepper(self):
         program = self.proc_params["program"]
@@ -117,8 +118,12 @@ class PyLoweredNeuronFixed(PyLoihiProcessModel):
         self.state[:] = state
         self.overflows[:] = self.overflows + overflow
         if step < self.record_steps:
-            self.trace[step] = state
-            self.spike_trace[step] = spiked
+            if self._records is None:
+                self._records = {key: np.load(path, mmap_mode="r+")
+                                 for key, path in self.proc_params["record_files"].items()}
+            self._records["spikes"][step] = spiked
+            if "states" in self._records:
+                self._records["states"][step] = state
         self.s_out.send(spiked.astype(np.int32))
 
 

@@ -8,6 +8,9 @@ program's structure (which operation reads which table) is a ProcessModel parame
 """
 from __future__ import annotations
 
+import os
+import tempfile
+
 import numpy as np
 from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
@@ -18,6 +21,22 @@ def _var_data(values, fallback: int = 0) -> np.ndarray:
     """A non-empty int64 array for a Var (Lava Vars cannot be empty)."""
     values = np.asarray(values, dtype=np.int64).ravel()
     return values if values.size else np.array([fallback], dtype=np.int64)
+
+
+def _record_files(directory, steps: int, shapes: dict) -> dict[str, str]:
+    """``.npy`` files of ``steps`` rows per recorded array (``shapes``: key -> (row shape, dtype)),
+    created (zero-filled) in ``directory`` before Lava forks; the ProcessModel maps and fills them."""
+    if steps == 0:
+        return {}
+    if directory is None:
+        raise ValueError("a LoweredNeuron that records needs a record_dir")
+    files = {}
+    for key, (shape, dtype) in shapes.items():
+        handle, path = tempfile.mkstemp(suffix=f"_{key}.npy", dir=directory)
+        os.close(handle)
+        np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(steps,) + shape).flush()
+        files[key] = path
+    return files
 
 
 def _padded(drive: np.ndarray, n_ports: int) -> np.ndarray:
@@ -43,7 +62,13 @@ class LoweredNeuron(AbstractProcess):
     n_neurons : int
         Population size.
     record_steps : int
-        Steps of state history kept in ``trace`` (0: none, e.g. for benchmarks).
+        Steps of spikes (and states) recorded (0: none, e.g. for benchmarks).
+    record_dir : str, optional
+        Where the records go (required when ``record_steps`` > 0): the ProcessModel writes
+        each step into memory-mapped ``.npy`` files, read once after the run
+        (:meth:`recorded`), instead of Vars that Lava reads back one value per message.
+    record_states : bool
+        Record the registers as well as the spikes.
 
     initial : ndarray (n_state, N), optional
         Register contents at t = 0 (default: the kernel's, the same for every neuron).
@@ -60,24 +85,23 @@ class LoweredNeuron(AbstractProcess):
         Spikes (1 where a neuron fired in this step).
     state : Var (n_state, N)
         The registers (voltage, gates, linear states, refractory bookkeeping).
-    trace : Var (record_steps, n_state, N)
-        State after each step.
-    spike_trace : Var (record_steps, N)
-        Spikes of each step.
     overflows : Var (n_counters,)
         Values that did not fit, per operation of the program, so far.
     tables, table_sizes, constants, frac_bits : Var
         The program's data.
     """
 
-    def __init__(self, *, kernel, n_neurons: int, record_steps: int = 0, name: str | None = None,
-                 initial: np.ndarray | None = None, drive: np.ndarray | None = None):
+    def __init__(self, *, kernel, n_neurons: int, record_steps: int = 0, record_dir: str | None = None,
+                 record_states: bool = True, name: str | None = None, initial: np.ndarray | None = None,
+                 drive: np.ndarray | None = None):
         neuron = kernel.neuron
         n_ports = max(len(neuron.program.ports), 1)
-        super().__init__(n_neurons=n_neurons, record_steps=record_steps, name=name, n_ports=n_ports,
-                         program=neuron.program, backend=kernel.backend)
-        shape = (n_neurons,)
         initial = kernel.initial_state(n_neurons) if initial is None else np.asarray(initial)
+        shapes = {"spikes": ((n_neurons,), np.int8), **({"states": (initial.shape, np.int64)} if record_states else {})}
+        super().__init__(n_neurons=n_neurons, record_steps=record_steps, name=name, n_ports=n_ports,
+                         program=neuron.program, backend=kernel.backend,
+                         record_files=_record_files(record_dir, record_steps, shapes))
+        shape = (n_neurons,)
         self.a_in = InPort(shape=shape)
         for port in range(1, n_ports):
             setattr(self, f"in_{port}", InPort(shape=shape))
@@ -85,8 +109,6 @@ class LoweredNeuron(AbstractProcess):
         self.state = Var(shape=initial.shape, init=initial)
         self.drive = Var(shape=(n_ports, n_neurons), init=np.zeros((n_ports, n_neurons), dtype=np.int64)
                          if drive is None else _padded(drive, n_ports))
-        self.trace = Var(shape=(max(record_steps, 1),) + initial.shape, init=0)
-        self.spike_trace = Var(shape=(max(record_steps, 1), n_neurons), init=0)
         self.overflows = Var(shape=(kernel.n_counters,), init=0)
         tables = [t.entries for t in neuron.tables]
         self.tables = Var(shape=_var_data(np.concatenate(tables) if tables else []).shape,
@@ -95,3 +117,8 @@ class LoweredNeuron(AbstractProcess):
         self.constants = Var(shape=_var_data(neuron.constants).shape, init=_var_data(neuron.constants))
         frac = [r.frac for r in neuron.program.registers]
         self.frac_bits = Var(shape=_var_data(frac).shape, init=_var_data(frac))
+
+    def recorded(self) -> dict[str, np.ndarray]:
+        """What the run recorded, read in one pass per file: ``{"spikes": (record_steps, N) int8,
+        "states": (record_steps, n_state, N) int64}`` (``states`` only with ``record_states``)."""
+        return {key: np.load(path) for key, path in self.proc_params["record_files"].items()}

@@ -15,6 +15,7 @@
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -189,8 +190,11 @@ def compare(spec: NetworkSpec, target, config: QuantConfig | None = None, option
         progress("Lava graph on Loihi2SimCfg(select_tag='fixed_pt')")
         lava = run_graph(lowered, record=record)
         walls["lava"] = lava.wall_time_s
+        walls.update({f"lava_{stage}": seconds for stage, seconds in lava.timings.items() if stage != "run"})
         if candidate is not None:
+            started = time.perf_counter()
             lava_check = check_lava(candidate, lava)
+            walls["lava_check"] = time.perf_counter() - started
         candidate = candidate or lava
     floor = None
     if options.floor:

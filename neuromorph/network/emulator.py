@@ -20,7 +20,8 @@ Because Lava's synapse code is Lava's, the Lava graph built from the same
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 
@@ -43,11 +44,13 @@ class PopulationRun:
 
 @dataclass(frozen=True)
 class NetworkRun:
-    """What a network run produced, per population, plus the wall time (s)."""
+    """What a network run produced, per population, plus the wall time (s) of the run and, by stage,
+    of everything around it (``timings``: e.g. Lava's ``build``, ``run``, ``read_back``)."""
 
     populations: dict
     wall_time_s: float
     label: str = "emulator"
+    timings: Mapping[str, float] = field(default_factory=dict)
 
 
 #: Steps per call of a fused population run (bounds the input block: steps x ports x neurons int64).

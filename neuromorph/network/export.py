@@ -515,7 +515,8 @@ def load_lava(out_dir: str | Path, record_steps: int = 0):
     """The Lava process graph (:class:`~neuromorph.lava.graph.LavaGraph`) of an exported network.
 
     Run it with ``graph.any_process().run(condition=RunSteps(n), run_cfg=graph.run_config())``
-    and stop it after; ``record_steps`` steps of state are kept in each population's ``trace``.
+    and stop it after; with ``record_steps`` > 0 each lowered population records that many steps
+    (``graph.populations[name].recorded()``, files under ``graph.record_dir``, which the caller removes).
     """
     from ..lava.graph import build_graph
 

@@ -127,8 +127,13 @@ class LoweredPopulation(ABC):
     # -- Lava ----------------------------------------------------------------------------
 
     @abstractmethod
-    def build_lava(self, record_steps: int) -> tuple[object, type | None]:
-        """The population's Lava process, and its ProcessModel when Lava must be told (else None)."""
+    def build_lava(self, record_steps: int, record_dir: str | None = None, record_states: bool = True
+                   ) -> tuple[object, type | None]:
+        """The population's Lava process, and its ProcessModel when Lava must be told (else None).
+
+        A process that records itself keeps ``record_steps`` steps of spikes (and, with
+        ``record_states``, of registers) in files under ``record_dir``.
+        """
 
     @abstractmethod
     def lava_port(self, process, port: int):

@@ -103,7 +103,7 @@ class LavaLifPopulation(LoweredPopulation):
         """Lava's LIF arithmetic in numpy (:class:`LifStepper`)."""
         return LifStepper(self.lif.lava)
 
-    def build_lava(self, record_steps: int):
+    def build_lava(self, record_steps: int, record_dir: str | None = None, record_states: bool = True):
         """Lava's own LIF (Lava finds its fixed_pt model itself)."""
         from ...lava.build import build_lif
 

@@ -96,17 +96,16 @@ class LoweredProgramPopulation(LoweredPopulation):
         """The program's :class:`ProgramStepper`."""
         return ProgramStepper(self, n_steps, parallel)
 
-    def build_lava(self, record_steps: int):
+    def build_lava(self, record_steps: int, record_dir: str | None = None, record_states: bool = True):
         """A LoweredNeuron and its fixed_pt ProcessModel (the kernel compiled here, before Lava forks)."""
-        from ...lava.models import fixed_model
+        from ...lava.models import fixed_model, prepare
         from ...lava.processes import LoweredNeuron
-        from ...lava.models import prepare
         from ...quantization.kernel import FixedPointKernel
 
         kernel = FixedPointKernel(self.neuron)
         prepare(kernel, self.size)
-        process = LoweredNeuron(kernel=kernel, n_neurons=self.size, record_steps=record_steps, name=self.name,
-                                initial=self.initial, drive=self.drive)
+        process = LoweredNeuron(kernel=kernel, n_neurons=self.size, record_steps=record_steps, record_dir=record_dir,
+                                record_states=record_states, name=self.name, initial=self.initial, drive=self.drive)
         return process, fixed_model(self.input_rows)
 
     def lava_port(self, process, port: int):
@@ -116,10 +115,10 @@ class LoweredProgramPopulation(LoweredPopulation):
         return input_port(process, port)
 
     def read_lava(self, process, received: Mapping[str, np.ndarray], n_steps: int, record: bool):
-        """What the LoweredNeuron recorded in its own Vars (read once each)."""
-        spikes = np.asarray(process.spike_trace.get())[:n_steps].astype(bool)
-        states = np.asarray(process.trace.get()).astype(np.int64) if record else None
-        return spikes, states, np.asarray(process.overflows.get()).astype(np.int64)
+        """What the LoweredNeuron recorded (its record files, read once each) and its overflow counts."""
+        recorded = process.recorded()
+        states = recorded["states"][:n_steps] if record else None
+        return recorded["spikes"][:n_steps].astype(bool), states, np.asarray(process.overflows.get()).astype(np.int64)
 
     def export_payload(self, writer, prefix: str) -> dict:
         """The neuron (program, tables, constants) and the drive."""
