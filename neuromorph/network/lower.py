@@ -27,7 +27,7 @@ import numpy as np
 from brian2.equations.equations import PARAMETER
 
 from ..errors import InputError, LoweringError
-from ..model.from_brian2 import parse_equations, spec_from_equations
+from ..model.from_brian2 import linear_inputs, parse_equations, spec_from_equations
 from ..model.neuron_spec import NeuronSpec
 from ..quantization.formats import RangeProfile
 from ..quantization.lowering import initial_register_rows
@@ -115,11 +115,14 @@ def _declared(model) -> tuple[dict, list[str]]:
 
 def population_spec(population: Population, source: str = "network", sampled: tuple[str, ...] = ()
                     ) -> tuple[NeuronSpec, dict]:
-    """The neuron IR of a population, and the per-neuron values of its constant drive inputs (SI).
+    """The neuron IR of a population, and the per-neuron values (SI) of its constant drive inputs and
+    per-neuron parameters.
 
     Declared parameters with one value for all neurons become constants; those with
-    per-neuron values become inputs (they must enter one equation linearly), and so do the
-    parameters ``sampled`` (set every step by a :class:`~neuromorph.network.ir.CurrentSource`),
+    per-neuron values become drive inputs when they enter one equation linearly with a constant
+    factor (:func:`~neuromorph.model.from_brian2.linear_inputs`), else per-neuron parameters of
+    the IR (:attr:`~neuromorph.model.neuron_spec.NeuronSpec.per_neuron`: a time constant, a
+    threshold, a refractory period); the parameters ``sampled`` (set every step by a :class:`~neuromorph.network.ir.CurrentSource`),
     which come first among the inputs, in the order given. A population without a threshold
     never spikes (no reset, no refractoriness: :func:`~neuromorph.model.from_brian2.spec_from_equations`).
     """
@@ -132,14 +135,17 @@ def population_spec(population: Population, source: str = "network", sampled: tu
     refractory = model.refractory
     if isinstance(refractory, float):
         refractory = f"{refractory!r} * second"
+    codes = (model.threshold, model.reset, refractory if isinstance(refractory, str) else None)
+    inputs = linear_inputs(model.equations, varying, parameters, codes, model.voltage, sampled) if varying else ()
     try:
         spec = spec_from_equations(model.equations, name=model.name, parameters=parameters, voltage=model.voltage,
-                                   input_name=[*sampled, *varying], threshold=model.threshold, refractory=refractory,
-                                   reset=model.reset, source=f"{source}:populations.{population.name}")
+                                   input_name=[*sampled, *inputs], threshold=model.threshold, refractory=refractory,
+                                   reset=model.reset, source=f"{source}:populations.{population.name}",
+                                   per_neuron=[name for name in varying if name not in inputs])
     except LoweringError as exc:
         raise exc.located(source) from None
     drives = {name: np.broadcast_to(declared[name], (population.size,)).astype(float) for name in varying}
-    return spec, drives
+    return spec, drives  # the drive inputs' and the per-neuron parameters' values
 
 
 def _initial_si(population: Population, spec: NeuronSpec) -> dict[str, np.ndarray]:
@@ -179,12 +185,17 @@ def lower_population(population: Population, spec_drives, profile: RangeProfile,
     """
     spec, drives = spec_drives
     initial = _initial_si(population, spec)
+    parameters = {name: drives[name] for name in spec.per_neuron}
     neuron = quantize(spec, target, config, profile, dt,
-                      {name: float(np.mean(values)) for name, values in initial.items()}, increments)
-    rows = initial_register_rows(spec, neuron.program.registers, initial, dt, population.size)
-    drive = np.array([neuron.quantize_drive(drives[i.name], port=k) if i.name in drives
-                      else np.zeros(population.size, dtype=np.int64) for k, i in enumerate(spec.inputs)],
-                     dtype=np.int64).reshape(len(spec.inputs), population.size)
+                      {name: float(np.mean(values)) for name, values in initial.items()}, increments, parameters)
+    rows = initial_register_rows(spec, neuron.program.registers, initial, dt, population.size, parameters)
+    drive = np.zeros((max([len(spec.inputs), *(k + 1 for k in neuron.parameter_rows)]), population.size),
+                     dtype=np.int64)
+    for k, spec_input in enumerate(spec.inputs):
+        if spec_input.name in drives:
+            drive[k] = neuron.quantize_drive(drives[spec_input.name], port=k)
+    for k, contents in neuron.parameter_rows.items():
+        drive[k] = contents
     ports = {p.state: k for k, p in enumerate(neuron.program.ports) if p.kind == "increment"}
     return LoweredProgramPopulation(name=population.name, size=population.size, spec=spec, neuron=neuron,
                                     initial=rows, drive=drive, increment_ports=ports, initial_si=initial,

@@ -60,8 +60,11 @@ class LoweredProgramPopulation(LoweredPopulation):
     ----------
     neuron : QuantizedNeuron
         The program and its data.
-    drive : ndarray (n_drive_ports, size)
-        The constant integer drive of each drive port (per-neuron parameters such as a bias).
+    drive : ndarray (n_rows, size)
+        The constant integer input of each port up to the last drive or parameter port: the
+        drive inputs (a per-neuron bias current), zeros for increment ports, and the contents of
+        the parameter ports (per-neuron constants of the program: coefficients, thresholds,
+        refractory periods; :attr:`QuantizedNeuron.parameter_rows`).
     """
 
     kind: ClassVar[str] = "lowered"
