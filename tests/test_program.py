@@ -136,8 +136,8 @@ def per_neuron_spec():
     """The adapting neuron with a per-neuron adaptation (``a_w``, ``tau_w``: per-neuron coefficients and a
     per-neuron decay folded into them), threshold ``vt`` and refractory period ``tref``."""
     return spec_from_equations(ADAPTING_EQUATIONS + "\nvt : volt\ntref : second", name="per_neuron",
-                               parameters=dict(SQUID_PARAMETERS_SI), input_name="I_inj", threshold="v > vt", refractory="tref",
-                               reset="w += 0.02*uA/cm**2", per_neuron=("a_w", "tau_w", "vt", "tref"))
+                               parameters=dict(SQUID_PARAMETERS_SI), input_name="I_inj", threshold="v > vt",
+                               refractory="tref", reset="w += 0.02*uA/cm**2", per_neuron=("a_w", "tau_w", "vt", "tref"))
 
 
 @pytest.mark.parametrize("rounding", ROUNDINGS)

@@ -122,8 +122,8 @@ def population_spec(population: Population, source: str = "network", sampled: tu
     per-neuron values become drive inputs when they enter one equation linearly with a constant
     factor (:func:`~neuromorph.model.from_brian2.linear_inputs`), else per-neuron parameters of
     the IR (:attr:`~neuromorph.model.neuron_spec.NeuronSpec.per_neuron`: a time constant, a
-    threshold, a refractory period); the parameters ``sampled`` (set every step by a :class:`~neuromorph.network.ir.CurrentSource`),
-    which come first among the inputs, in the order given. A population without a threshold
+    threshold, a refractory period). The parameters ``sampled`` (set every step by a
+    :class:`~neuromorph.network.ir.CurrentSource`) are inputs too, first, in the order given. A population without a threshold
     never spikes (no reset, no refractoriness: :func:`~neuromorph.model.from_brian2.spec_from_equations`).
     """
     model = population.model
