@@ -216,3 +216,19 @@ def test_a_refused_construct_names_the_group_and_the_construct_before_anything_r
         execute(text)
     assert "\n" not in str(caught.value)
     assert "Brian2 reference" not in capsys.readouterr().err  # refused at conversion: no simulation started
+
+
+def test_an_export_keeps_the_parameter_ports_and_runs_bit_for_bit(brian2_numpy_target, tmp_path):
+    from neuromorph.network.emulator import run_network
+    from neuromorph.network.export import export_network, load_export
+
+    _, network = lowered_population(group())
+    export_network(network, tmp_path / "export")
+    loaded = load_export(tmp_path / "export")
+    population = loaded.populations[0]
+    assert population.state_bits_per_neuron == network.populations[0].state_bits_per_neuron
+    np.testing.assert_array_equal(population.drive, network.populations[0].drive)
+    original, again = run_network(network), run_network(loaded)
+    assert original.populations["lif"].spikes.sum() > 0
+    np.testing.assert_array_equal(original.populations["lif"].spikes, again.populations["lif"].spikes)
+    np.testing.assert_array_equal(original.populations["lif"].states, again.populations["lif"].states)
