@@ -543,12 +543,19 @@ def spec_from_equations(text: str, *, name: str, parameters: dict[str, float], v
     )
 
 
-def linear_inputs(text: str, candidates: Sequence[str], parameters: dict[str, float], codes: Sequence[str],
-                  voltage: str = "v", inputs: Sequence[str] = ()) -> tuple[str, ...]:
-    """The ``candidates`` (per-neuron declared parameters) that can be drive inputs: named in no condition,
-    reset or refractory code of ``codes``, entering exactly one differential equation, linearly, with a
-    constant factor (the other candidates being per-neuron too), where the decay is the same for all
-    neurons. The rest become per-neuron parameters. ``inputs``: the other inputs (sampled currents).
+def per_neuron_roles(text: str, candidates: Sequence[str], parameters: dict[str, float], codes: Sequence[str],
+                     voltage: str = "v", inputs: Sequence[str] = ()) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Which ``candidates`` (declared parameters with per-neuron values) are drive inputs, and which are unused.
+
+    A drive input is named in no condition, reset or refractory code of ``codes`` and enters exactly
+    one differential equation, linearly, with a constant factor (the other candidates being per-neuron
+    too), where the decay is the same for all neurons. An unused candidate appears nowhere (a label).
+    The others become per-neuron parameters. ``inputs``: the other inputs (sampled currents).
+
+    Returns
+    -------
+    tuple of str, tuple of str
+        The drive inputs and the unused candidates.
     """
     eqs = parse_equations(text)
     lowering = _Lowering(eqs, voltage, inputs, parameters, None, candidates)
@@ -558,14 +565,16 @@ def linear_inputs(text: str, candidates: Sequence[str], parameters: dict[str, fl
         try:
             derivatives[name] = lowering.rhs(name)
         except LoweringError:
-            return ()  # the equations themselves are refused later, with the lowering's own message
-    found = []
+            return (), ()  # the equations themselves are refused later, with the lowering's own message
+    found, unused = [], []
     for candidate in candidates:
         symbol = parameter_symbol(candidate)
         factors = [sympy.diff(rhs, symbol) for rhs in derivatives.values() if symbol in rhs.free_symbols]
-        if candidate not in in_code and len(factors) == 1 and factors[0].is_number:
+        if candidate not in in_code and not factors:
+            unused.append(candidate)
+        elif candidate not in in_code and len(factors) == 1 and factors[0].is_number:
             found.append(candidate)
-    return tuple(c for c in found if _no_per_neuron_rate(lowering, derivatives, c))
+    return tuple(c for c in found if _no_per_neuron_rate(lowering, derivatives, c)), tuple(unused)
 
 
 def _no_per_neuron_rate(lowering: _Lowering, derivatives: dict, candidate: str) -> bool:

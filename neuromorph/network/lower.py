@@ -27,7 +27,7 @@ import numpy as np
 from brian2.equations.equations import PARAMETER
 
 from ..errors import InputError, LoweringError
-from ..model.from_brian2 import linear_inputs, parse_equations, spec_from_equations
+from ..model.from_brian2 import parse_equations, per_neuron_roles, spec_from_equations
 from ..model.neuron_spec import NeuronSpec
 from ..quantization.formats import RangeProfile
 from ..quantization.lowering import initial_register_rows
@@ -120,23 +120,27 @@ def population_spec(population: Population, source: str = "network", sampled: tu
 
     Declared parameters with one value for all neurons become constants; those with
     per-neuron values become drive inputs when they enter one equation linearly with a constant
-    factor (:func:`~neuromorph.model.from_brian2.linear_inputs`), else per-neuron parameters of
+    factor (:func:`~neuromorph.model.from_brian2.per_neuron_roles`), else per-neuron parameters of
     the IR (:attr:`~neuromorph.model.neuron_spec.NeuronSpec.per_neuron`: a time constant, a
-    threshold, a refractory period). The parameters ``sampled`` (set every step by a
-    :class:`~neuromorph.network.ir.CurrentSource`) are inputs too, first, in the order given. A population without a threshold
-    never spikes (no reset, no refractoriness: :func:`~neuromorph.model.from_brian2.spec_from_equations`).
+    threshold, a refractory period); one the model never reads is a constant. The parameters
+    ``sampled`` (set every step by a :class:`~neuromorph.network.ir.CurrentSource`) are inputs too,
+    first, in the order given. A population without a threshold never spikes (no reset, no
+    refractoriness: :func:`~neuromorph.model.from_brian2.spec_from_equations`).
     """
     model = population.model
     parameters = {name: float(q.value) for name, q in model.parameters.items()}
     declared, varying = _declared(model)
     varying = [name for name in varying if name not in sampled]
-    parameters.update({name: float(np.ravel(values)[0]) if values.size else 0.0
-                       for name, values in declared.items() if name not in varying and name not in sampled})
     refractory = model.refractory
     if isinstance(refractory, float):
         refractory = f"{refractory!r} * second"
     codes = (model.threshold, model.reset, refractory if isinstance(refractory, str) else None)
-    inputs = linear_inputs(model.equations, varying, parameters, codes, model.voltage, sampled) if varying else ()
+    constant = {name: float(np.ravel(values)[0]) if values.size else 0.0 for name, values in declared.items()}
+    parameters.update({name: value for name, value in constant.items() if name not in varying and name not in sampled})
+    inputs, unused = per_neuron_roles(model.equations, varying, parameters, codes, model.voltage, sampled) \
+        if varying else ((), ())
+    parameters.update({name: constant[name] for name in unused})  # a per-neuron label the model never reads
+    varying = [name for name in varying if name not in unused]
     try:
         spec = spec_from_equations(model.equations, name=model.name, parameters=parameters, voltage=model.voltage,
                                    input_name=[*sampled, *inputs], threshold=model.threshold, refractory=refractory,
