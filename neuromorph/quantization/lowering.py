@@ -35,6 +35,15 @@ program, see :mod:`neuromorph.quantization.program`):
 
 Every multiply runs on the target's multiplier (operands narrowed to its width) and every
 sum in its accumulator (see :mod:`neuromorph.quantization.builder`).
+
+**Per-neuron constants** (the spec's :attr:`~neuromorph.model.neuron_spec.NeuronSpec.per_neuron`
+parameters, values given to :func:`lower`): where the program would hold a constant, it reads a
+*parameter port* (after the drive and increment ports) whose contents differ per neuron, each
+in a format chosen from its values' range: a coefficient ``dt phi (a + b v)`` with per-neuron
+``a``, ``b`` (and ``phi = exprel(A dt)`` of a per-neuron decay ``A``, folded in neuron by
+neuron) is an offset of the state's width plus a multiply by a slope of the multiplier's width;
+a per-neuron threshold is its bound in the voltage's format; a per-neuron refractory period its
+count of steps. :attr:`LoweredProgram.parameter_rows` holds the contents.
 """
 from __future__ import annotations
 
@@ -264,8 +273,8 @@ def _real_parameter(step: "IntegerStep", values: np.ndarray, bits: int, frac: in
     return value if frac is None else step.b.rescale(value, frac, label)
 
 
-def _per_neuron_affine(step: "IntegerStep", term: Term, scale, v: Value, frac: int, label: str,
-                       state: str) -> Value:
+def _per_neuron_coefficient(step: "IntegerStep", term: Term, scale, v: Value, frac: int, label: str,
+                            state: str) -> Value:
     """``scale * (a + b v)`` with per-neuron ``a``, ``b`` and ``frac`` fractional bits: an offset register
     (the state's width) plus a multiply by a slope register (the multiplier's width)."""
     ctx, b = step.ctx, step.b
@@ -287,8 +296,8 @@ def _term(step: "IntegerStep", term: Term, scale, values: dict[str, Value], frac
     coefficients = _coefficient_values(ctx, term, scale)
     bound = max(float(np.abs(coefficients).max()), 1e-300)
     if _is_per_neuron(term, scale):
-        coefficient = _per_neuron_affine(step, term, scale, v, min(frac, frac_bits_for(bound, ctx.accumulator_bits)),
-                                         label, state)
+        coefficient = _per_neuron_coefficient(step, term, scale, v,
+                                              min(frac, frac_bits_for(bound, ctx.accumulator_bits)), label, state)
     elif term.affine is None:
         coefficient = b.signed_table(label, coefficients, ctx.entry_bits, ctx.grid, v, f"{label}(v)")
     else:

@@ -147,8 +147,8 @@ class LoweredProgramPopulation(LoweredPopulation):
 
     @property
     def state_bits_per_neuron(self) -> int:
-        """The program's register bits (residuals of error feedback included) and the port bits of
-        its per-neuron constant drives."""
+        """The program's register bits (residuals of error feedback included), the port bits of its
+        per-neuron constant drives and of its parameter ports (per-neuron constants of the program)."""
         return self.neuron.state_bits_per_neuron(self.drive_si)
 
     @property
