@@ -267,6 +267,11 @@ def _real_parameter(step: "IntegerStep", values: np.ndarray, bits: int, frac: in
                     state: str) -> Value:
     """Per-neuron reals (SI) as a parameter of at most ``bits`` bits (its format chosen from the values'
     range), with at most ``frac`` fractional bits and brought to ``frac`` (None: its own format)."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise LoweringError(f"the per-neuron constant '{label}' is {values[np.argmax(bad)]} for neuron "
+                            f"{int(np.argmax(bad))}: check the per-neuron parameters of the {state} equation",
+                            field="neuron.equations")
     own = frac_bits_for(max(float(np.abs(values).max()), 1e-300), bits)
     own = own if frac is None else min(frac, own)
     value = _parameter(step, to_fixed(values, own), own, label, state)
