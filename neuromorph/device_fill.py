@@ -16,7 +16,7 @@ from brian2.monitors import PopulationRateMonitor, SpikeMonitor, StateMonitor
 
 from .device_convert import Conversion, Watched, timestep
 from .network.states import states_at_steps
-from .quantization.step_plan import refractory_steps
+from .quantization.step_plan import refractory_step_counts
 
 
 def final_registers(run) -> np.ndarray:
@@ -117,7 +117,9 @@ def set_refractoriness(group, population, run, t0: float, dt: float) -> None:
     if registers[-1].unit == "flag":
         group.variables["not_refractory"].set_value(final != 0)
     else:
-        group.variables["not_refractory"].set_value(final >= refractory_steps(population.spec, dt))
+        parameters = {name: population.drive_si[name] for name in population.spec.per_neuron}
+        steps = refractory_step_counts(population.spec, dt, parameters, population.size)
+        group.variables["not_refractory"].set_value(final >= steps)
 
 
 def set_final_states(groups: Mapping[str, object], lowered, candidate, t0: float = 0.0) -> None:

@@ -38,6 +38,7 @@ from ..errors import InputError, LoweringError, ModelFileError, UnitError
 from ..units import to_si
 from .neuron_spec import (
     V, Condition, GateSpec, InputSpec, Refractoriness, ResetStatement, StateEquation, Term, NeuronSpec, evaluate,
+    parameter_symbol,
 )
 
 EQUATIONS_FIELD = "neuron.equations"
@@ -122,11 +123,13 @@ class _Lowering:
     """Shared context of one model: symbols, values, file name."""
 
     def __init__(self, eqs: brian2.Equations, voltage: str, inputs: Sequence[str], parameters: dict[str, float],
-                 source: str | None):
+                 source: str | None, per_neuron: Sequence[str] = ()):
         self.eqs, self.voltage, self.source = eqs, voltage, source
         self.values = numeric_values(parameters)
         self.state_names = [n for n, eq in eqs.items() if eq.type == DIFFERENTIAL_EQUATION]
         self.symbols = {n: sympy.Symbol(n, real=True) for n in self.state_names + list(inputs)}
+        self.per_neuron = {parameter_symbol(n) for n in per_neuron}
+        self.symbols.update({s.name: s for s in self.per_neuron})
         self.symbols[voltage] = V
         self.inputs = list(inputs)
         self.substituted = dict(eqs.get_substituted_expressions())
@@ -177,6 +180,17 @@ GATE_FORMS = ("a gating variable must be dimensionless and obey dx/dt = a(v)(1-x
               "with x_inf in [0, 1]; any other state must be linear in itself")
 
 
+def _per_neuron_affine(coefficient: sympy.Expr, per_neuron: set) -> tuple[sympy.Expr, sympy.Expr] | None:
+    """``(a, b)`` (expressions of per-neuron parameters) if ``coefficient == a + b v``, else None."""
+    try:
+        poly = sympy.Poly(coefficient, V)
+    except sympy.PolynomialError:
+        return None
+    if poly.degree() > 1 or not all(c.free_symbols <= per_neuron for c in poly.all_coeffs()):
+        return None
+    return poly.coeff_monomial(1), poly.coeff_monomial(V) if poly.degree() == 1 else sympy.Integer(0)
+
+
 def _affine_parts(coefficient: sympy.Expr) -> tuple[float, float] | None:
     """``(a, b)`` if ``coefficient == a + b v`` exactly, else None."""
     try:
@@ -191,6 +205,17 @@ def _affine_parts(coefficient: sympy.Expr) -> tuple[float, float] | None:
 
 def _make_term(monomial, coefficient: sympy.Expr) -> Term:
     return Term(monomial=monomial, coefficient=coefficient, affine=_affine_parts(coefficient))
+
+
+def _per_neuron_term(lowering: _Lowering, monomial, coefficient: sympy.Expr, equation: str) -> Term:
+    """A term whose coefficient depends on per-neuron parameters: it must be affine in the voltage."""
+    parts = _per_neuron_affine(coefficient, lowering.per_neuron)
+    if parts is None:
+        used = sorted(s.name for s in coefficient.free_symbols & lowering.per_neuron)
+        raise lowering.error(f"cannot lower '{equation}': the per-neuron parameters {used} enter a coefficient "
+                             "that is not of the form a + b*v (a, b of per-neuron parameters); such a coefficient "
+                             "would need one table per neuron")
+    return Term(monomial=monomial, coefficient=coefficient, affine=None, per_neuron=parts)
 
 
 def _polynomial_terms(lowering: _Lowering, expr: sympy.Expr, gates: list[str], linear: list[str],
@@ -209,14 +234,14 @@ def _polynomial_terms(lowering: _Lowering, expr: sympy.Expr, gates: list[str], l
     terms, inputs = [], {}
     for powers, coefficient in pairs:
         coefficient = sympy.sympify(coefficient)
-        if not _only_voltage(coefficient):
+        if not coefficient.free_symbols <= {V} | lowering.per_neuron:
             others = sorted(s.name for s in coefficient.free_symbols - {V})
             raise lowering.error(f"cannot lower '{equation}': a coefficient depends on {others}; the right-hand "
                                  f"side {supported}")
         monomial = tuple((n, int(p)) for n, p in zip(names, powers) if p)
         input_part = [(n, p) for n, p in monomial if n in lowering.inputs]
         if input_part:
-            if len(monomial) != 1 or monomial[0][1] != 1 or not coefficient.is_number:
+            if len(monomial) != 1 or monomial[0][1] != 1 or not coefficient.is_number:  # a per-neuron factor too
                 raise lowering.error(f"cannot lower '{equation}': the input must enter linearly, with a constant "
                                      "factor and not multiplied by states")
             inputs[monomial[0][0]] = float(coefficient)
@@ -226,7 +251,8 @@ def _polynomial_terms(lowering: _Lowering, expr: sympy.Expr, gates: list[str], l
             why = "; ".join(f"'{lowering.written(n)}' is not a gate" for n, _ in in_linear)
             raise lowering.error(f"cannot lower '{equation}': the term with {dict(monomial)} multiplies linear "
                                  f"states ({why}: {GATE_FORMS}); the right-hand side {supported}")
-        terms.append(_make_term(monomial, coefficient))
+        terms.append(_per_neuron_term(lowering, monomial, coefficient, equation)
+                     if coefficient.free_symbols & lowering.per_neuron else _make_term(monomial, coefficient))
     return terms, inputs
 
 
@@ -256,7 +282,24 @@ def _state_equation(lowering: _Lowering, name: str, kind: str, gates: list[str],
                           rate_terms=_rate_terms(lowering, name, system, gates, linear), equation=equation,
                           unless_refractory="unless refractory" in lowering.eqs[name].flags,
                           unit=lowering.eqs[name].dim)
+    _check_per_neuron_rate(lowering, state)
     return state, inputs
+
+
+def _check_per_neuron_rate(lowering: _Lowering, state: StateEquation) -> None:
+    """Refuse a rate ``A`` that depends on per-neuron parameters unless it is a per-neuron constant and every
+    term is affine in ``v`` (exponential Euler folds ``exprel(A dt)`` into per-neuron coefficients)."""
+    rates = state.rate_terms or ()
+    if not any(t.per_neuron is not None for t in rates):
+        return
+    if state.per_neuron_rate is None:
+        raise lowering.error(f"cannot lower '{state.equation}': its decay rate depends on per-neuron parameters "
+                             "and on the voltage or other states (only a per-neuron constant rate such as -1/tau "
+                             "is lowered)")
+    tabulated = [dict(t.monomial) for t in state.terms if t.affine is None and t.per_neuron is None]
+    if tabulated:
+        raise lowering.error(f"cannot lower '{state.equation}': a per-neuron decay rate needs every term affine in "
+                             f"the voltage; the terms with {tabulated} are tabulated (one table for all neurons)")
 
 
 def _conditionally_linear_system(eqs: brian2.Equations) -> dict | None:
@@ -272,7 +315,14 @@ def _classify(lowering: _Lowering) -> tuple[list[GateSpec], list[str]]:
     for name in lowering.state_names:
         if name == lowering.voltage:
             continue
-        gate = _gate(lowering, name, lowering.rhs(name))
+        rhs = lowering.rhs(name)
+        used = sorted(s.name for s in rhs.free_symbols & lowering.per_neuron)
+        if used and lowering.eqs[name].dim.is_dimensionless and _gate(lowering, name, rhs.subs(
+                {s: 1 for s in lowering.per_neuron})) is not None:
+            raise lowering.error(f"cannot lower '{lowering.written(name)}': the per-neuron parameters {used} enter "
+                                 "a gating variable's equation (its x_inf and tau are tables over v, one for all "
+                                 "neurons)")
+        gate = _gate(lowering, name, rhs)
         if gate is not None:
             gates.append(gate)
         else:
@@ -337,25 +387,48 @@ def _check_dimensions(text: str, unit, parameters: dict, source: str | None, fie
                              f"{brian2.get_unit(expected)!r}", source, field)
 
 
+def per_neuron_expression(text: str, per_neuron: Sequence[str], parameters: dict | None, source: str | None,
+                          field: str) -> sympy.Expr | None:
+    """``text`` (a threshold value, a refractory period) as an expression of the per-neuron parameters it
+    names (SI), or None when it names none."""
+    used = get_identifiers(text) & set(per_neuron)
+    if not used:
+        return None
+    constants = numeric_values({k: float(v) for k, v in (parameters or {}).items()})
+    try:
+        return to_ir_expression(text, {n: parameter_symbol(n) for n in used}, constants, field, source)
+    except (LoweringError, SyntaxError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"'{text}' uses the per-neuron parameters {sorted(used)}: {exc}", source,
+                             field) from None
+
+
 def parse_condition(text: str, voltage: str, source: str | None, field: str,
-                    parameters: dict | None = None) -> Condition:
-    """Parse ``"v > -20*mV"`` (``>`` or ``>=``, voltage on the left) into a :class:`Condition`."""
+                    parameters: dict | None = None, per_neuron: Sequence[str] = ()) -> Condition:
+    """Parse ``"v > -20*mV"`` (``>`` or ``>=``, voltage on the left) into a :class:`Condition`; the value may
+    name per-neuron parameters (``v > vt``: :attr:`Condition.bound`)."""
     match = CONDITION_PATTERN.match(text)
     if not match or match.group(1) != voltage:
         raise ModelFileError(f"'{text}' is not supported: write '{voltage} > VALUE' or "
                              f"'{voltage} >= VALUE' with VALUE a voltage such as -20*mV", source, field)
+    bound = per_neuron_expression(match.group(3), per_neuron, parameters, source, field)
+    if bound is not None:
+        return Condition(variable=voltage, op=match.group(2), value=float("nan"), text=text.strip(), bound=bound)
     value = constant_value(match.group(3), brian2.volt, source, field, parameters)
     return Condition(variable=voltage, op=match.group(2), value=value, text=text.strip())
 
 
 def parse_refractory(value, voltage: str, source: str | None, parameters: dict | None = None,
-                     field: str = "neuron.refractory") -> Refractoriness | None:
-    """A refractory condition (``"v > -20*mV"``) or duration (``"2*ms"``); None/False for none."""
+                     field: str = "neuron.refractory", per_neuron: Sequence[str] = ()) -> Refractoriness | None:
+    """A refractory condition (``"v > -20*mV"``) or duration (``"2*ms"``, or per-neuron parameters:
+    ``"tref"``); None/False for none."""
     if value in (None, False, ""):
         return None
     if isinstance(value, str) and CONDITION_PATTERN.match(value):
-        return Refractoriness(condition=parse_condition(value, voltage, source, field, parameters),
+        return Refractoriness(condition=parse_condition(value, voltage, source, field, parameters, per_neuron),
                               text=value.strip())
+    bound = per_neuron_expression(value, per_neuron, parameters, source, field) if isinstance(value, str) else None
+    if bound is not None:
+        return Refractoriness(text=value.strip(), per_neuron=bound)
     duration = constant_value(value, brian2.second, source, field, parameters) if isinstance(value, str) \
         else to_si(value, unit=brian2.second, source=source, field=field)
     if duration < 0:
@@ -367,8 +440,10 @@ RESET_PATTERN = re.compile(r"^\s*([A-Za-z_]\w*)\s*(\+=|-=|=)\s*(.+?)\s*$")
 
 
 def parse_reset(text: str | None, state_units: dict[str, object], source: str | None,
-                parameters: dict | None = None, field: str = "neuron.reset") -> tuple[ResetStatement, ...]:
-    """Parse ``"v = -65*mV; w += 0.1*nA"`` into :class:`ResetStatement` values (SI)."""
+                parameters: dict | None = None, field: str = "neuron.reset",
+                per_neuron: Sequence[str] = ()) -> tuple[ResetStatement, ...]:
+    """Parse ``"v = -65*mV; w += 0.1*nA"`` into :class:`ResetStatement` values (SI); a value naming a
+    per-neuron parameter is refused."""
     if not text:
         return ()
     statements = []
@@ -378,6 +453,10 @@ def parse_reset(text: str | None, state_units: dict[str, object], source: str | 
             raise ModelFileError(f"reset statement '{statement}' must assign (=) or increment (+=, -=) one of "
                                  f"{sorted(state_units)} by a constant", source, field)
         name, op, value = match.groups()
+        used = sorted(get_identifiers(value) & set(per_neuron))
+        if used:
+            raise ModelFileError(f"reset statement '{statement}' uses the per-neuron parameters {used}; a reset "
+                                 "value must be the same for all neurons", source, field)
         number = constant_value(value, state_units[name], source, field, parameters)
         statements.append(ResetStatement(name=name, op="=" if op == "=" else "+=",
                                          value=-number if op == "-=" else number))
@@ -385,7 +464,7 @@ def parse_reset(text: str | None, state_units: dict[str, object], source: str | 
 
 
 def _check_declarations(eqs: brian2.Equations, voltage: str, inputs: Sequence[str], parameters: dict,
-                        source: str | None) -> tuple[str, ...]:
+                        source: str | None, per_neuron: Sequence[str] = ()) -> tuple[str, ...]:
     kinds = {n: eq.type for n, eq in eqs.items()}
     if kinds.get(voltage) != DIFFERENTIAL_EQUATION:
         raise ModelFileError(f"the voltage variable '{voltage}' must have a differential equation", source,
@@ -395,7 +474,7 @@ def _check_declarations(eqs: brian2.Equations, voltage: str, inputs: Sequence[st
             raise ModelFileError(f"the input '{name}' must be declared as a parameter in the equations, "
                                  f"e.g. '{name} : amp/meter**2'", source, "neuron.input")
     declared = [n for n, k in kinds.items() if k == PARAMETER and n not in inputs]
-    missing = [n for n in declared if n not in parameters]
+    missing = [n for n in declared if n not in parameters and n not in per_neuron]
     if missing:
         raise ModelFileError(f"parameters {missing} are declared in the equations but have no value in [parameters]",
                              source, EQUATIONS_FIELD)
@@ -404,7 +483,7 @@ def _check_declarations(eqs: brian2.Equations, voltage: str, inputs: Sequence[st
 
 def spec_from_equations(text: str, *, name: str, parameters: dict[str, float], voltage: str = "v",
                         input_name: str | Sequence[str], threshold: str | None, refractory=None, reset: str | None = None,
-                        source: str | None = None) -> NeuronSpec:
+                        source: str | None = None, per_neuron: Sequence[str] = ()) -> NeuronSpec:
     """Build a :class:`NeuronSpec` from Brian2 equation text and SI parameter values.
 
     Parameters
@@ -430,14 +509,18 @@ def spec_from_equations(text: str, *, name: str, parameters: dict[str, float], v
         Reset statements applied after a spike.
     source : str or None
         File name for error messages.
+    per_neuron : sequence of str
+        Declared parameters with a value per neuron that are no input: symbols of the IR
+        (:attr:`NeuronSpec.per_neuron`); they may appear in coefficients affine in ``v``, in
+        the threshold's value and in the refractory period.
     """
     inputs = [input_name] if isinstance(input_name, str) else list(input_name)
     if threshold is None and reset:
         raise ModelFileError(f"the reset '{reset}' needs a threshold (a neuron without one never spikes)", source,
                              "neuron.reset")
     eqs = parse_equations(text, source)
-    declared = _check_declarations(eqs, voltage, inputs, parameters, source)
-    lowering = _Lowering(eqs, voltage, inputs, parameters, source)
+    declared = _check_declarations(eqs, voltage, inputs, parameters, source, per_neuron)
+    lowering = _Lowering(eqs, voltage, inputs, parameters, source, per_neuron)
     gates, linear = _classify(lowering)
     gate_names = [g.name for g in gates]
     system = _conditionally_linear_system(eqs)
@@ -451,9 +534,55 @@ def spec_from_equations(text: str, *, name: str, parameters: dict[str, float], v
         name=name, voltage=voltage, gates=tuple(gates), equations_of=tuple(equations[n] for n in [voltage] + linear),
         inputs=_input_specs(lowering, gains),
         currents=tuple(n for n, eq in eqs.items() if eq.type == SUBEXPRESSION and eq.dim in current_dims),
-        threshold=parse_condition(threshold, voltage, source, "neuron.threshold", parameters)
+        threshold=parse_condition(threshold, voltage, source, "neuron.threshold", parameters, per_neuron)
         if threshold is not None else None,
-        refractory=parse_refractory(refractory, voltage, source, parameters) if threshold is not None else None,
-        reset=parse_reset(reset, state_units, source, parameters),
-        equations=text, declared_parameters=declared,
+        refractory=parse_refractory(refractory, voltage, source, parameters, per_neuron=per_neuron)
+        if threshold is not None else None,
+        reset=parse_reset(reset, state_units, source, parameters, per_neuron=per_neuron),
+        equations=text, declared_parameters=declared, per_neuron=tuple(per_neuron),
     )
+
+
+def per_neuron_roles(text: str, candidates: Sequence[str], parameters: dict[str, float], codes: Sequence[str],
+                     voltage: str = "v", inputs: Sequence[str] = ()) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Which ``candidates`` (declared parameters with per-neuron values) are drive inputs, and which are unused.
+
+    A drive input is named in no condition, reset or refractory code of ``codes`` and enters exactly
+    one differential equation, linearly, with a constant factor (the other candidates being per-neuron
+    too), where the decay is the same for all neurons. An unused candidate appears nowhere (a label).
+    The others become per-neuron parameters. ``inputs``: the other inputs (sampled currents).
+
+    Returns
+    -------
+    tuple of str, tuple of str
+        The drive inputs and the unused candidates.
+    """
+    eqs = parse_equations(text)
+    lowering = _Lowering(eqs, voltage, inputs, parameters, None, candidates)
+    in_code = set().union(*(get_identifiers(code or "") for code in codes))
+    derivatives = {}
+    for name in lowering.state_names:
+        try:
+            derivatives[name] = lowering.rhs(name)
+        except LoweringError:
+            return (), ()  # the equations themselves are refused later, with the lowering's own message
+    found, unused = [], []
+    for candidate in candidates:
+        symbol = parameter_symbol(candidate)
+        factors = [sympy.diff(rhs, symbol) for rhs in derivatives.values() if symbol in rhs.free_symbols]
+        if candidate not in in_code and not factors:
+            unused.append(candidate)
+        elif candidate not in in_code and len(factors) == 1 and factors[0].is_number:
+            found.append(candidate)
+    return tuple(c for c in found if _no_per_neuron_rate(lowering, derivatives, c)), tuple(unused)
+
+
+def _no_per_neuron_rate(lowering: _Lowering, derivatives: dict, candidate: str) -> bool:
+    """Whether the equation ``candidate`` enters has a decay free of per-neuron parameters (else its
+    exponential-Euler factor differs per neuron, and the input is folded into per-neuron coefficients)."""
+    symbol = parameter_symbol(candidate)
+    for name, rhs in derivatives.items():
+        if symbol in rhs.free_symbols:
+            own = lowering.symbols[name]
+            return not (sympy.diff(rhs, own).free_symbols & lowering.per_neuron)
+    return True

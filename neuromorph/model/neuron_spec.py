@@ -22,7 +22,7 @@ list of terms (:attr:`StateEquation.rate_terms`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 import sympy
@@ -33,6 +33,30 @@ from .functions import MODEL_FUNCTIONS, exprel  # noqa: F401  (exprel: the IR's 
 #: name cannot be a Brian2 identifier (those never start with an underscore), so a model
 #: whose voltage is ``u`` may still have a state called ``v``.
 V = sympy.Symbol("_v", real=True)
+
+
+def parameter_symbol(name: str) -> sympy.Symbol:
+    """The sympy symbol of a per-neuron parameter in IR expressions (its value differs per neuron)."""
+    return sympy.Symbol(name, real=True)
+
+
+def per_neuron_values(expr: sympy.Expr, parameters: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """Values (n,) of an expression of per-neuron parameters (SI), one per neuron.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        An IR expression whose free symbols are per-neuron parameters (:func:`parameter_symbol`).
+    parameters : mapping of str to ndarray (n,)
+        Each parameter's per-neuron values (SI).
+    n : int
+        Neurons.
+    """
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    fn = sympy.lambdify(symbols, expr, modules=[NUMPY_FUNCTIONS, "numpy"])
+    with np.errstate(all="ignore"):
+        values = fn(*(np.broadcast_to(np.asarray(parameters[s.name], dtype=float), (n,)) for s in symbols))
+    return np.broadcast_to(np.asarray(values, dtype=float), (n,)).copy()
 
 
 #: numpy implementations of the functions allowed in lowered expressions: Brian2's math, then the
@@ -113,18 +137,29 @@ class Term:
         ``c(v)`` in units of the state per second per unit of the monomial.
     affine : tuple of (float, float) or None
         ``(a, b)`` when ``c(v) = a + b v`` exactly (exact integer arithmetic in fixed point);
-        None when ``c`` is tabulated over the voltage.
+        None when ``c`` is tabulated over the voltage or depends on per-neuron parameters.
+    per_neuron : tuple of (sympy.Expr, sympy.Expr) or None
+        ``(a, b)`` of ``c(v) = a + b v`` when ``a`` or ``b`` depend on per-neuron parameters
+        (expressions of :func:`parameter_symbol` symbols, SI): per-neuron registers in fixed point.
     """
 
     monomial: Monomial
     coefficient: sympy.Expr
     affine: tuple[float, float] | None
+    per_neuron: tuple[sympy.Expr, sympy.Expr] | None = None
 
     @property
     def constant(self) -> float | None:
         """The value of ``c`` when it does not depend on ``v``, else None."""
         if self.affine is not None and self.affine[1] == 0.0:
             return self.affine[0]
+        return None
+
+    @property
+    def per_neuron_constant(self) -> sympy.Expr | None:
+        """The per-neuron value of ``c`` when it does not depend on ``v``, else None."""
+        if self.per_neuron is not None and self.per_neuron[1] == 0:
+            return self.per_neuron[0]
         return None
 
 
@@ -192,15 +227,27 @@ class StateEquation:
             return self.rate_terms[0].constant
         return None
 
+    @property
+    def per_neuron_rate(self) -> sympy.Expr | None:
+        """``A`` when it is a per-neuron constant (a decay ``-1/tau`` with ``tau`` per neuron), else None."""
+        if self.rate_terms is None or len(self.rate_terms) != 1 or self.rate_terms[0].monomial:
+            return None
+        return self.rate_terms[0].per_neuron_constant
+
 
 @dataclass(frozen=True)
 class Condition:
-    """A threshold-like condition ``variable <op> value`` with value in SI units."""
+    """A threshold-like condition ``variable <op> value`` with value in SI units.
+
+    ``bound``: the value as an expression of per-neuron parameters (``v > vt`` with ``vt``
+    per neuron); ``value`` is then NaN.
+    """
 
     variable: str
     op: str
     value: float
     text: str
+    bound: sympy.Expr | None = None
 
     def holds(self, x: np.ndarray) -> np.ndarray:
         """Evaluate the condition on an array of the variable's values (SI)."""
@@ -209,11 +256,16 @@ class Condition:
 
 @dataclass(frozen=True)
 class Refractoriness:
-    """Refractoriness as Brian2 defines it: a condition or a duration (s)."""
+    """Refractoriness as Brian2 defines it: a condition or a duration (s).
+
+    ``per_neuron``: the duration as an expression of per-neuron parameters (``refractory='tref'``
+    with ``tref : second`` per neuron); ``duration`` is then None.
+    """
 
     condition: Condition | None = None
     duration: float | None = None
     text: str = ""
+    per_neuron: sympy.Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -260,6 +312,10 @@ class NeuronSpec:
     declared_parameters : tuple of str
         Parameters declared in the equations (``g_L : siemens/meter**2``) whose value comes
         from the model file; Brian2 gets them as group variables (``group.g_L = value``).
+    per_neuron : tuple of str
+        Declared parameters with a value per neuron that are no drive input (a time constant,
+        a threshold, a refractory period): symbols (:func:`parameter_symbol`) in the IR's
+        coefficients, threshold and refractoriness; per-neuron registers in fixed point.
     """
 
     name: str
@@ -273,6 +329,7 @@ class NeuronSpec:
     reset: tuple[ResetStatement, ...]
     equations: str
     declared_parameters: tuple[str, ...] = ()
+    per_neuron: tuple[str, ...] = ()
 
     @property
     def linear_states(self) -> tuple[StateEquation, ...]:

@@ -234,6 +234,20 @@ def _check_neuron_group(group) -> None:
         raise _refuse(group, f"attached operations {extra} (run_regularly or similar)")
 
 
+#: Brian2's random-number functions: a threshold, reset or refractoriness calling one is refused.
+RANDOM_FUNCTIONS = ("rand", "randn", "poisson")
+
+
+def _check_deterministic(group, codes: Mapping[str, str | None]) -> None:
+    """Refuse a threshold, reset or refractoriness that draws random numbers (naming the group and the code)."""
+    for what, code in codes.items():
+        called = sorted(set(get_identifiers(code or "")) & set(RANDOM_FUNCTIONS))
+        if called:
+            raise InputError(f"the {what} '{code.strip()}' calls {', '.join(f'{f}()' for f in called)}: random "
+                             f"numbers in a {what} are not lowered",
+                             _where(group))
+
+
 def _population(group, namespace, context) -> Population:
     """A NeuronGroup as a population: equations, constants it uses, initial values."""
     _check_neuron_group(group)
@@ -241,6 +255,7 @@ def _population(group, namespace, context) -> Population:
     threshold = group.events.get("spike")
     reset = group.event_codes.get("spike")
     refractory_code = group._refractory if isinstance(group._refractory, str) else ""
+    _check_deterministic(group, {"threshold": threshold, "reset": reset, "refractoriness": refractory_code})
     identifiers = (set(equations.identifiers) - set(equations.stochastic_variables)) | set().union(
         *(get_identifiers(code) for code in (threshold or "", reset or "")))
     parameters = _external_constants(group, identifiers, namespace)

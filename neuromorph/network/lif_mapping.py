@@ -320,7 +320,11 @@ def decide(spec: NeuronSpec, drives: Mapping[str, np.ndarray], *, method: str, i
         raise InputError(f"must be one of {list(LIF_MODES)}, got {mode!r}", "lower_network", "lif")
     if mode == "never":
         return LifDecision(code="never", reason="lif='never' asks for the lowered program")
-    decision = match_lif(spec, drives, method=method, incremented=incremented, size=size)
+    if spec.per_neuron:
+        decision = LifDecision(code="per_neuron", reason=f"the per-neuron parameters {list(spec.per_neuron)} (Lava's "
+                               "LIF has one du, dv and vth per process)")
+    else:
+        decision = match_lif(spec, drives, method=method, incremented=incremented, size=size)
     refusal = target_refusal(target)
     if decision.is_lif and refusal is not None:
         decision = LifDecision(code="target", reason=refusal)

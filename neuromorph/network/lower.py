@@ -27,7 +27,7 @@ import numpy as np
 from brian2.equations.equations import PARAMETER
 
 from ..errors import InputError, LoweringError
-from ..model.from_brian2 import parse_equations, spec_from_equations
+from ..model.from_brian2 import parse_equations, per_neuron_roles, spec_from_equations
 from ..model.neuron_spec import NeuronSpec
 from ..quantization.formats import RangeProfile
 from ..quantization.lowering import initial_register_rows
@@ -115,31 +115,41 @@ def _declared(model) -> tuple[dict, list[str]]:
 
 def population_spec(population: Population, source: str = "network", sampled: tuple[str, ...] = ()
                     ) -> tuple[NeuronSpec, dict]:
-    """The neuron IR of a population, and the per-neuron values of its constant drive inputs (SI).
+    """The neuron IR of a population, and the per-neuron values (SI) of its constant drive inputs and
+    per-neuron parameters.
 
     Declared parameters with one value for all neurons become constants; those with
-    per-neuron values become inputs (they must enter one equation linearly), and so do the
-    parameters ``sampled`` (set every step by a :class:`~neuromorph.network.ir.CurrentSource`),
-    which come first among the inputs, in the order given. A population without a threshold
-    never spikes (no reset, no refractoriness: :func:`~neuromorph.model.from_brian2.spec_from_equations`).
+    per-neuron values become drive inputs when they enter one equation linearly with a constant
+    factor (:func:`~neuromorph.model.from_brian2.per_neuron_roles`), else per-neuron parameters of
+    the IR (:attr:`~neuromorph.model.neuron_spec.NeuronSpec.per_neuron`: a time constant, a
+    threshold, a refractory period); one the model never reads is a constant. The parameters
+    ``sampled`` (set every step by a :class:`~neuromorph.network.ir.CurrentSource`) are inputs too,
+    first, in the order given. A population without a threshold never spikes (no reset, no
+    refractoriness: :func:`~neuromorph.model.from_brian2.spec_from_equations`).
     """
     model = population.model
     parameters = {name: float(q.value) for name, q in model.parameters.items()}
     declared, varying = _declared(model)
     varying = [name for name in varying if name not in sampled]
-    parameters.update({name: float(np.ravel(values)[0]) if values.size else 0.0
-                       for name, values in declared.items() if name not in varying and name not in sampled})
     refractory = model.refractory
     if isinstance(refractory, float):
         refractory = f"{refractory!r} * second"
+    codes = (model.threshold, model.reset, refractory if isinstance(refractory, str) else None)
+    constant = {name: float(np.ravel(values)[0]) if values.size else 0.0 for name, values in declared.items()}
+    parameters.update({name: value for name, value in constant.items() if name not in varying and name not in sampled})
+    inputs, unused = per_neuron_roles(model.equations, varying, parameters, codes, model.voltage, sampled) \
+        if varying else ((), ())
+    parameters.update({name: constant[name] for name in unused})  # a per-neuron label the model never reads
+    varying = [name for name in varying if name not in unused]
     try:
         spec = spec_from_equations(model.equations, name=model.name, parameters=parameters, voltage=model.voltage,
-                                   input_name=[*sampled, *varying], threshold=model.threshold, refractory=refractory,
-                                   reset=model.reset, source=f"{source}:populations.{population.name}")
+                                   input_name=[*sampled, *inputs], threshold=model.threshold, refractory=refractory,
+                                   reset=model.reset, source=f"{source}:populations.{population.name}",
+                                   per_neuron=[name for name in varying if name not in inputs])
     except LoweringError as exc:
         raise exc.located(source) from None
     drives = {name: np.broadcast_to(declared[name], (population.size,)).astype(float) for name in varying}
-    return spec, drives
+    return spec, drives  # the drive inputs' and the per-neuron parameters' values
 
 
 def _initial_si(population: Population, spec: NeuronSpec) -> dict[str, np.ndarray]:
@@ -179,12 +189,17 @@ def lower_population(population: Population, spec_drives, profile: RangeProfile,
     """
     spec, drives = spec_drives
     initial = _initial_si(population, spec)
+    parameters = {name: drives[name] for name in spec.per_neuron}
     neuron = quantize(spec, target, config, profile, dt,
-                      {name: float(np.mean(values)) for name, values in initial.items()}, increments)
-    rows = initial_register_rows(spec, neuron.program.registers, initial, dt, population.size)
-    drive = np.array([neuron.quantize_drive(drives[i.name], port=k) if i.name in drives
-                      else np.zeros(population.size, dtype=np.int64) for k, i in enumerate(spec.inputs)],
-                     dtype=np.int64).reshape(len(spec.inputs), population.size)
+                      {name: float(np.mean(values)) for name, values in initial.items()}, increments, parameters)
+    rows = initial_register_rows(spec, neuron.program.registers, initial, dt, population.size, parameters)
+    drive = np.zeros((max([len(spec.inputs), *(k + 1 for k in neuron.parameter_rows)]), population.size),
+                     dtype=np.int64)
+    for k, spec_input in enumerate(spec.inputs):
+        if spec_input.name in drives:
+            drive[k] = neuron.quantize_drive(drives[spec_input.name], port=k)
+    for k, contents in neuron.parameter_rows.items():
+        drive[k] = contents
     ports = {p.state: k for k, p in enumerate(neuron.program.ports) if p.kind == "increment"}
     return LoweredProgramPopulation(name=population.name, size=population.size, spec=spec, neuron=neuron,
                                     initial=rows, drive=drive, increment_ports=ports, initial_si=initial,

@@ -155,6 +155,11 @@ class ProgramBuilder:
         return self._emit("port", imm=(index,), frac=frac, low=low, high=high, width=bits, overflow=overflow,
                           label=label)
 
+    def parameter(self, index: int, frac: int, low: int, high: int, label: str) -> Value:
+        """A per-neuron constant read from port ``index`` (contents in ``[low, high]``, its own width)."""
+        return self._emit("port", imm=(index,), frac=frac, low=low, high=high, width=width_of(low, high),
+                          overflow="saturate", label=label)
+
     # -- arithmetic -------------------------------------------------------------------------
     def add(self, a: Value, b: Value, label: str, bounds: tuple[int, int] | None = None) -> Value:
         """``a + b`` in the accumulator (same format required)."""

@@ -64,6 +64,10 @@ def format_program(neuron: QuantizedNeuron) -> str:
                       "every other shift rounds to nearest"]
     lines += ["", "ports"]
     for index, p in enumerate(program.ports):
+        if p.kind == "parameter":
+            lines.append(f"  in{index:<2}{p.name:<18}per-neuron constant of {p.state}, {p.bits} bits, "
+                         f"frac {p.frac}")
+            continue
         lines.append(f"  in{index:<2}{p.name:<18}{p.kind} into {p.state}, {p.bits} bits, "
                      f"1 LSB = {1.0 / p.scale:.4g} SI units of the input")
     lines += ["", f"tables ({len(neuron.tables)}, {neuron.table_memory_bits} bits)"]

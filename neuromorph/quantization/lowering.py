@@ -35,22 +35,32 @@ program, see :mod:`neuromorph.quantization.program`):
 
 Every multiply runs on the target's multiplier (operands narrowed to its width) and every
 sum in its accumulator (see :mod:`neuromorph.quantization.builder`).
+
+**Per-neuron constants** (the spec's :attr:`~neuromorph.model.neuron_spec.NeuronSpec.per_neuron`
+parameters, values given to :func:`lower`): where the program would hold a constant, it reads a
+*parameter port* (after the drive and increment ports) whose contents differ per neuron, each
+in a format chosen from its values' range: a coefficient ``dt phi (a + b v)`` with per-neuron
+``a``, ``b`` (and ``phi = exprel(A dt)`` of a per-neuron decay ``A``, folded in neuron by
+neuron) is an offset of the state's width plus a multiply by a slope of the multiplier's width;
+a per-neuron threshold is its bound in the voltage's format; a per-neuron refractory period its
+count of steps. :attr:`LoweredProgram.parameter_rows` holds the contents.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 
 from ..errors import LoweringError
 from ..model.functions import exprel
-from ..model.neuron_spec import NeuronSpec, StateEquation, Term, evaluate
-from .builder import Datapath, LutGrid, ProgramBuilder, Value, bits_for_magnitude
+from ..model.neuron_spec import NeuronSpec, StateEquation, Term, evaluate, per_neuron_values
+from .builder import Datapath, LutGrid, ProgramBuilder, Value, bits_for_magnitude, width_of
 from .fixed_point import to_fixed
 from .formats import RangeProfile, frac_bits_for
 from .program import Port, Program, Register
 from .step_plan import (Commit, GateUpdate, RefractoryEnd, RefractoryStart, Reset, StateUpdate, SynapticIncrement,
-                        Threshold, follow, gate_rate, refractory_steps, step_plan)
+                        Threshold, follow, gate_rate, refractory_step_counts, refractory_steps, step_plan)
 
 #: Fraction of the observed voltage span added on each side of the voltage tables.
 LUT_MARGIN = 0.1
@@ -75,6 +85,13 @@ class LoweringContext:
     multiplier_bits: int
     accumulator_bits: int
     headroom: float
+    state_bits: int = 0
+    parameters: Mapping[str, np.ndarray] = field(default_factory=dict)
+    size: int = 1
+
+    def per_neuron(self, expr) -> np.ndarray:
+        """Values (size,) of an expression of the per-neuron parameters (SI)."""
+        return per_neuron_values(expr, self.parameters, self.size)
 
     def register(self, name: str) -> Register:
         """The register holding state ``name``."""
@@ -192,8 +209,24 @@ def _monomial_interval(ctx: LoweringContext, monomial) -> tuple[float, float]:
     return interval
 
 
-def _coefficient_values(ctx: LoweringContext, term: Term, scale: float) -> np.ndarray:
-    """``scale * c(v)``: over the voltage register's range (affine) or on the table grid."""
+def _per_neuron_parts(ctx: LoweringContext, term: Term, scale) -> tuple[np.ndarray, np.ndarray]:
+    """``scale * (a, b)`` per neuron (size,) of a term ``c(v) = a + b v`` (affine or per-neuron)."""
+    parts = term.per_neuron if term.per_neuron is not None else term.affine
+    a, b = (ctx.per_neuron(x) if term.per_neuron is not None else np.full(ctx.size, float(x)) for x in parts)
+    return scale * a, scale * b
+
+
+def _is_per_neuron(term: Term, scale) -> bool:
+    """Whether ``scale * c(v)`` differs per neuron (per-neuron parameters, or a per-neuron ``scale``)."""
+    return term.per_neuron is not None or (np.ndim(scale) > 0 and term.affine is not None)
+
+
+def _coefficient_values(ctx: LoweringContext, term: Term, scale) -> np.ndarray:
+    """``scale * c(v)``: over the voltage register's range (affine, also per neuron) or on the table grid."""
+    if _is_per_neuron(term, scale):
+        a, slope = _per_neuron_parts(ctx, term, scale)
+        v_max = ctx.real_max(ctx.spec.voltage)
+        return np.concatenate([a - slope * v_max, a + slope * v_max])
     if term.affine is not None:
         a, slope = term.affine
         v_max = ctx.real_max(ctx.spec.voltage)
@@ -218,33 +251,81 @@ def _affine(b: ProgramBuilder, ctx: LoweringContext, term: Term, scale: float, v
     return b.add(offset, b.rescale(product, frac, f"{label}: dt*b*v"), f"{label}: coefficient")
 
 
-def _term(b: ProgramBuilder, ctx: LoweringContext, term: Term, scale: float, values: dict[str, Value],
-          frac: int, label: str) -> Value:
-    """``scale * c(v) * P`` with ``frac`` fractional bits."""
+def _parameter(step: "IntegerStep", contents: np.ndarray, frac: int, label: str, state: str) -> Value:
+    """A per-neuron constant: integer ``contents`` (size,) with ``frac`` fractional bits, read from a
+    parameter port (after the drive and increment ports) as wide as its range needs."""
+    contents = np.asarray(contents, dtype=np.int64)
+    index = len(step.ctx.spec.inputs) + len(step.increments) + len(step.parameter_rows)
+    low, high = int(contents.min()), int(contents.max())
+    step.ports[index] = Port(name=label, kind="parameter", state=state, bits=width_of(low, high), frac=frac,
+                             scale=0.0)
+    step.parameter_rows[index] = contents
+    return step.b.parameter(index, frac, low, high, label)
+
+
+def _real_parameter(step: "IntegerStep", values: np.ndarray, bits: int, frac: int | None, label: str,
+                    state: str) -> Value:
+    """Per-neuron reals (SI) as a parameter of at most ``bits`` bits (its format chosen from the values'
+    range), with at most ``frac`` fractional bits and brought to ``frac`` (None: its own format)."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise LoweringError(f"the per-neuron constant '{label}' is {values[np.argmax(bad)]} for neuron "
+                            f"{int(np.argmax(bad))}: check the per-neuron parameters of the {state} equation",
+                            field="neuron.equations")
+    own = frac_bits_for(max(float(np.abs(values).max()), 1e-300), bits)
+    own = own if frac is None else min(frac, own)
+    value = _parameter(step, to_fixed(values, own), own, label, state)
+    return value if frac is None else step.b.rescale(value, frac, label)
+
+
+def _per_neuron_coefficient(step: "IntegerStep", term: Term, scale, v: Value, frac: int, label: str,
+                            state: str) -> Value:
+    """``scale * (a + b v)`` with per-neuron ``a``, ``b`` and ``frac`` fractional bits: an offset register
+    (the state's width) plus a multiply by a slope register (the multiplier's width)."""
+    ctx, b = step.ctx, step.b
+    a, slope = _per_neuron_parts(ctx, term, scale)
+    offset = _real_parameter(step, a, ctx.state_bits, frac, f"{label}: dt*a", state)
+    if not slope.any():
+        return offset
+    factor = _real_parameter(step, slope, ctx.multiplier_bits, None, f"{label}: dt*b", state)
+    product = b.mul(factor, v, f"{label}: dt*b*v")
+    return b.add(offset, b.rescale(product, frac, f"{label}: dt*b*v"), f"{label}: coefficient")
+
+
+def _term(step: "IntegerStep", term: Term, scale, values: dict[str, Value], frac: int, label: str,
+          state: str) -> Value:
+    """``scale * c(v) * P`` with ``frac`` fractional bits (``scale``: a number, or per neuron (size,))."""
+    b, ctx = step.b, step.ctx
     v = values[ctx.spec.voltage]
     product = _monomial(b, term.monomial, values, "states")
     coefficients = _coefficient_values(ctx, term, scale)
-    if term.affine is None:
+    bound = max(float(np.abs(coefficients).max()), 1e-300)
+    if _is_per_neuron(term, scale):
+        coefficient = _per_neuron_coefficient(step, term, scale, v,
+                                              min(frac, frac_bits_for(bound, ctx.accumulator_bits)), label, state)
+    elif term.affine is None:
         coefficient = b.signed_table(label, coefficients, ctx.entry_bits, ctx.grid, v, f"{label}(v)")
     else:
-        bound = max(float(np.abs(coefficients).max()), 1e-300)
         coefficient = _affine(b, ctx, term, scale, v, min(frac, frac_bits_for(bound, ctx.accumulator_bits)), label)
     if product is None:
         return b.rescale(coefficient, frac, label)
     return b.rescale(b.mul(coefficient, product, f"{label}: coefficient * states"), frac, label)
 
 
-def _phi_factor(ctx: LoweringContext, phase: StateUpdate) -> tuple[float, bool]:
-    """(factor folded into the coefficients, whether a phi table is needed)."""
+def _phi_factor(ctx: LoweringContext, phase: StateUpdate) -> tuple[float | np.ndarray, bool]:
+    """(factor folded into the coefficients, per neuron (size,) for a per-neuron decay; whether a phi
+    table is needed)."""
     if not phase.exponential:
         return 1.0, False
+    if phase.equation.per_neuron_rate is not None:
+        return exprel(ctx.per_neuron(phase.equation.per_neuron_rate) * ctx.dt), False
     rate = phase.equation.constant_rate
     if rate is not None:
         return float(exprel(np.array(rate * ctx.dt))), False
     return 1.0, True
 
 
-def _extra_bits(ctx: LoweringContext, equation: StateEquation, scale: float, register: Register,
+def _extra_bits(ctx: LoweringContext, equation: StateEquation, scale, register: Register,
                 drive_max: float, doubled: bool) -> int:
     """Extra fractional bits of ``dt f`` below the register's LSB, within the accumulator and input port."""
     bound = sum(max(abs(x) for x in _term_range(ctx, t, scale)) for t in equation.terms)
@@ -254,23 +335,25 @@ def _extra_bits(ctx: LoweringContext, equation: StateEquation, scale: float, reg
     return max(0, min(by_accumulator, by_port))
 
 
-def _conductance(b: ProgramBuilder, ctx: LoweringContext, equation: StateEquation,
+def _conductance(step: "IntegerStep", equation: StateEquation,
                  values: dict[str, Value]) -> tuple[Value, float, float]:
     """``x = -A dt = sum_j -dt d_j(v) Q_j`` and its real range (for the phi table's grid)."""
+    b, ctx = step.b, step.ctx
     ranges = [_term_range(ctx, term, -ctx.dt) for term in equation.rate_terms]
     low, high = sum(r[0] for r in ranges), sum(r[1] for r in ranges)
     frac = frac_bits_for(max(abs(low), abs(high), 1e-300), ctx.multiplier_bits)
     total = None
     for j, term in enumerate(equation.rate_terms):
-        piece = _term(b, ctx, term, -ctx.dt, values, frac, f"{equation.name} conductance {j}")
+        piece = _term(step, term, -ctx.dt, values, frac, f"{equation.name} conductance {j}", equation.name)
         total = piece if total is None else b.add(total, piece, f"{equation.name}: x = -A dt")
     return total, low, high
 
 
-def _phi_correction(b: ProgramBuilder, ctx: LoweringContext, equation: StateEquation, values: dict[str, Value],
+def _phi_correction(step: "IntegerStep", equation: StateEquation, values: dict[str, Value],
                     total: Value) -> Value:
     """``dt f (phi(x) - 1)`` with ``phi(x) = exprel(-x)``, read from a table over ``x``."""
-    x, low, high = _conductance(b, ctx, equation, values)
+    b, ctx = step.b, step.ctx
+    x, low, high = _conductance(step, equation, values)
     low = max(low, -PHI_LOWEST)  # x < 0 only from rounding around zero conductance: beyond, the end entry
     size = ctx.grid.size
     origin = int(np.floor(low * 2.0**x.frac))
@@ -301,11 +384,15 @@ def _state_update(step: IntegerStep, phase: StateUpdate) -> None:
     register = ctx.register(equation.name)
     factor, needs_table = _phi_factor(ctx, phase)
     scale = ctx.dt * factor
+    if np.ndim(scale) and phase.drives:
+        raise LoweringError(f"the input '{phase.drives[0][1].name}' enters '{equation.equation}', whose decay "
+                            "differs per neuron: give it constant per-neuron values, or one decay for all neurons",
+                            field="neuron.equations")
     drive_max = sum(abs(i.gain) * scale * ctx.profile.input_max(i.name) for _, i in phase.drives)
     frac = register.frac + _extra_bits(ctx, equation, scale, register, drive_max, needs_table)
     total = None
     for k, term in enumerate(equation.terms):
-        piece = _term(b, ctx, term, scale, values, frac, f"{equation.name} term {k}")
+        piece = _term(step, term, scale, values, frac, f"{equation.name} term {k}", equation.name)
         total = piece if total is None else b.add(total, piece, f"{equation.name}: dt f")
     for index, spec_input in phase.drives:
         drive = _drive(step, phase, index, spec_input, scale, frac)
@@ -315,7 +402,7 @@ def _state_update(step: IntegerStep, phase: StateUpdate) -> None:
         step.new[equation.name] = own
         return
     if needs_table:
-        total = b.add(total, _phi_correction(b, ctx, equation, values, total), f"{equation.name}: dt f phi")
+        total = b.add(total, _phi_correction(step, equation, values, total), f"{equation.name}: dt f phi")
     change = _rounded_change(step, equation.name, total, register.frac, f"{equation.name}: change")
     step.new[equation.name] = b.add(own, change, f"{equation.name}: new value")
 
@@ -326,11 +413,24 @@ def gate_frac(gate_bits: int, multiplier_bits: int) -> int:
     return min(gate_bits, multiplier_bits - 1)
 
 
-def register_layout(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float) -> tuple[Register, ...]:
-    """Registers: voltage, gates, linear states, refractory bookkeeping (when refractory)."""
-    headroom = config.headroom
+def _threshold_magnitudes(spec: NeuronSpec, parameters: Mapping[str, np.ndarray], n: int) -> list[float]:
+    """Largest ``|threshold|`` (V) over the neurons (none without a threshold)."""
+    if spec.threshold is None:
+        return []
+    if spec.threshold.bound is not None:
+        return [float(np.abs(per_neuron_values(spec.threshold.bound, parameters, n)).max())]
+    return [abs(spec.threshold.value)]
+
+
+def register_layout(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float,
+                    parameters: Mapping[str, np.ndarray] | None = None, n: int = 1) -> tuple[Register, ...]:
+    """Registers: voltage, gates, linear states, refractory bookkeeping (when refractory).
+
+    ``parameters``: per-neuron values (SI) of the spec's per-neuron parameters, ``n`` neurons.
+    """
+    headroom, parameters = config.headroom, parameters or {}
     resets = [abs(r.value) for r in spec.reset if r.name == spec.voltage]
-    threshold = [abs(spec.threshold.value)] if spec.threshold is not None else []
+    threshold = _threshold_magnitudes(spec, parameters, n)
     v_abs = max([abs(profile.v_min), abs(profile.v_max)] + resets + threshold) * headroom
     registers = [Register(spec.voltage, "voltage", config.state_bits, frac_bits_for(v_abs, config.state_bits), 0,
                           target.overflow_voltage, "V")]
@@ -346,7 +446,7 @@ def register_layout(spec: NeuronSpec, target, config, profile: RangeProfile, dt:
                                   str(state.unit)))
     if config.rounding == "error_feedback":
         registers += residual_registers(registers, config, {r.name for r in registers})
-    refractory = _refractory_register(spec, dt)
+    refractory = _refractory_register(spec, dt, parameters, n)
     return tuple(registers + ([refractory] if refractory else []))
 
 
@@ -366,13 +466,14 @@ def residual_registers(registers: list[Register], config, taken: set[str]) -> li
     return residuals
 
 
-def _refractory_register(spec: NeuronSpec, dt: float) -> Register | None:
+def _refractory_register(spec: NeuronSpec, dt: float, parameters: Mapping[str, np.ndarray], n: int
+                         ) -> Register | None:
     ref = spec.refractory
     if ref is None:
         return None
     if ref.condition is not None:
         return Register("not_refractory", "refractory", 2, 0, 0, "saturate", "flag")
-    steps = refractory_steps(spec, dt)
+    steps = int(refractory_step_counts(spec, dt, parameters, n).max())
     return Register("steps_since_spike", "refractory", max(2, steps.bit_length() + 1), 0, 0, "saturate", "steps")
 
 
@@ -385,11 +486,14 @@ def register_value(value: float, register: Register) -> int:
 
 def initial_registers(spec: NeuronSpec, registers: tuple[Register, ...], initial: dict[str, float],
                       dt: float) -> np.ndarray:
-    """Register contents at t = 0: the initial state, not refractory."""
+    """Register contents at t = 0: the initial state, not refractory (a per-neuron period's counter at
+    the longest period, which every neuron's period reaches)."""
     contents = []
     for register in registers:
         if register.kind == "refractory":
-            contents.append(1 if register.unit == "flag" else refractory_steps(spec, dt))
+            longest = refractory_steps(spec, dt)
+            contents.append(1 if register.unit == "flag" else
+                            longest if longest is not None else (1 << (register.bits - 1)) - 1)
         elif register.kind == "residual":
             contents.append(0)
         else:
@@ -397,7 +501,8 @@ def initial_registers(spec: NeuronSpec, registers: tuple[Register, ...], initial
     return np.array(contents, dtype=np.int64)
 
 
-def refractory_row(spec: NeuronSpec, register: Register, initial: dict, dt: float, n: int) -> np.ndarray:
+def refractory_row(spec: NeuronSpec, register: Register, initial: dict, dt: float, n: int,
+                   parameters: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
     """The refractory register (n,) at the start: not refractory, unless ``initial`` holds Brian2's
     ``not_refractory`` (the flag of a refractory condition) or ``lastspike`` (s, from the start, so
     negative: a duration's counter is the steps since that spike minus one, capped, so that its
@@ -405,21 +510,21 @@ def refractory_row(spec: NeuronSpec, register: Register, initial: dict, dt: floa
     if register.unit == "flag":
         flag = initial.get("not_refractory", 1.0)
         return np.broadcast_to(np.asarray(flag, dtype=float) != 0, (n,)).astype(np.int64)
-    steps = refractory_steps(spec, dt)
+    steps = refractory_step_counts(spec, dt, parameters or {}, n)
     if "lastspike" not in initial:
-        return np.full(n, steps, dtype=np.int64)
+        return steps
     since = np.minimum(-np.broadcast_to(np.asarray(initial["lastspike"], dtype=float), (n,)) / dt, steps + 1.0)
     return np.clip(np.round(since).astype(np.int64) - 1, 0, steps)
 
 
 def initial_register_rows(spec: NeuronSpec, registers: tuple[Register, ...], initial: dict, dt: float,
-                          n: int) -> np.ndarray:
+                          n: int, parameters: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
     """Register contents (n_registers, n) for per-neuron initial values (scalars or arrays of n, SI;
-    the refractory register from :func:`refractory_row`)."""
+    the refractory register from :func:`refractory_row`; ``parameters``: per-neuron parameters, SI)."""
     rows = np.empty((len(registers), n), dtype=np.int64)
     for row, register in enumerate(registers):
         if register.kind == "refractory":
-            rows[row] = refractory_row(spec, register, initial, dt, n)
+            rows[row] = refractory_row(spec, register, initial, dt, n, parameters)
             continue
         if register.kind == "residual":
             rows[row] = 0
@@ -436,10 +541,16 @@ def _threshold_int(value: float, frac: int, strict: bool) -> int:
     return int(np.floor(scaled)) if strict else int(np.ceil(scaled))
 
 
-def _condition(b: ProgramBuilder, condition, v: Value, bound_label: str, label: str) -> Value:
-    """``v > value`` or ``v >= value`` as a flag (the bound a constant in ``v``'s format)."""
-    strict = condition.op == ">"
-    bound = b.constant(_threshold_int(condition.value, v.frac, strict), v.frac, bound_label)
+def _condition(step: "IntegerStep", condition, v: Value, bound_label: str, label: str) -> Value:
+    """``v > value`` or ``v >= value`` as a flag (the bound a constant in ``v``'s format, or a per-neuron
+    parameter in that format when the condition's value is per neuron)."""
+    b, strict = step.b, condition.op == ">"
+    if condition.bound is not None:
+        values = step.ctx.per_neuron(condition.bound) * 2.0**v.frac
+        contents = np.floor(values) if strict else np.ceil(values)
+        bound = _parameter(step, contents.astype(np.int64), v.frac, bound_label, step.ctx.spec.voltage)
+    else:
+        bound = b.constant(_threshold_int(condition.value, v.frac, strict), v.frac, bound_label)
     return b.compare("gt" if strict else "ge", v, bound, label)
 
 
@@ -448,15 +559,29 @@ def _refractory_start(step: IntegerStep, phase: RefractoryStart) -> None:
     b, values = step.b, step.values
     one = b.constant(1, 0, "one")
     if phase.condition is not None:
-        holds = _condition(b, phase.condition, values[step.ctx.spec.voltage], "refractory bound",
+        holds = _condition(step, phase.condition, values[step.ctx.spec.voltage], "refractory bound",
                            f"refractory condition {phase.condition.text}")
         flag = b.select(holds, values["not_refractory"], one, "not_refractory or not condition")
         step.not_refractory = step.refractory_value = flag
         return
-    steps = b.constant(phase.steps, 0, "refractory steps")
+    steps = _refractory_steps_value(step)
     counter = b.minimum(b.add(values["steps_since_spike"], one, "steps since spike + 1"), steps,
                         "steps since spike (capped)")
     step.not_refractory, step.refractory_value = b.compare("ge", counter, steps, "not_refractory"), counter
+
+
+def _refractory_steps_value(step: "IntegerStep") -> Value:
+    """The refractory period in steps: a constant, or a per-neuron parameter (``refractory='tref'``); one
+    value per step, shared by the increments and the refractory counter."""
+    if "refractory steps" not in step.values:
+        ctx = step.ctx
+        if ctx.spec.refractory.per_neuron is not None:
+            counts = refractory_step_counts(ctx.spec, ctx.dt, ctx.parameters, ctx.size)
+            step.values["refractory steps"] = _parameter(step, counts, 0, "refractory steps", "steps_since_spike")
+        else:
+            step.values["refractory steps"] = step.b.constant(refractory_steps(ctx.spec, ctx.dt), 0,
+                                                              "refractory steps")
+    return step.values["refractory steps"]
 
 
 def _fit_register(b: ProgramBuilder, register: Register, value: Value) -> Value:
@@ -502,7 +627,7 @@ def _threshold(step: IntegerStep, phase: Threshold) -> None:
     if phase.condition is None:
         step.spiked = b.constant(0, 0, "no threshold: never spikes")
         return
-    spiked = _condition(b, phase.condition, step.stored[step.ctx.spec.voltage], "threshold",
+    spiked = _condition(step, phase.condition, step.stored[step.ctx.spec.voltage], "threshold",
                         f"threshold {phase.condition.text}")
     if phase.refractory:
         spiked = b.both(spiked, step.not_refractory, "spike (threshold and not refractory)")
@@ -553,7 +678,7 @@ def _was_not_refractory(step: IntegerStep) -> Value:
     refractory = step.ctx.registers[-1]
     if refractory.unit == "flag":
         return step.values[refractory.name]
-    steps = step.b.constant(refractory_steps(step.ctx.spec, step.ctx.dt), 0, "refractory steps")
+    steps = _refractory_steps_value(step)
     return step.b.compare("ge", step.values[refractory.name], steps, "was not refractory")
 
 
@@ -591,6 +716,7 @@ class IntegerStep:
     increments: dict[str, float]
     values: dict = field(default_factory=dict)
     ports: dict[int, Port] = field(default_factory=dict)
+    parameter_rows: dict[int, np.ndarray] = field(default_factory=dict)
     new: dict[str, Value] = field(default_factory=dict)
     stored: dict[str, Value] = field(default_factory=dict)
     fits: list[int] = field(default_factory=list)
@@ -613,28 +739,38 @@ class LoweredProgram:
     tables: tuple
     constants: np.ndarray
     initial: np.ndarray
+    parameter_rows: dict = field(default_factory=dict)
 
 
-def _context(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float) -> LoweringContext:
-    registers = register_layout(spec, target, config, profile, dt)
+def _context(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float,
+             parameters: Mapping[str, np.ndarray], n: int) -> LoweringContext:
+    registers = register_layout(spec, target, config, profile, dt, parameters, n)
     grid = voltage_grid(profile, registers[0].frac, config.lut_size, config.interpolate)
     return LoweringContext(spec=spec, registers=registers, dt=dt, entry_bits=config.gate_bits,
                            grid=grid, v_grid=grid.points(registers[0].frac), profile=profile,
                            input_bits=target.input_bits, input_overflow=target.overflow_input,
                            multiplier_bits=target.multiplier_bits, accumulator_bits=target.accumulator_bits,
-                           headroom=config.headroom)
+                           headroom=config.headroom, state_bits=config.state_bits, parameters=parameters, size=n)
 
 
 def lower(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float, initial: dict[str, float],
-          increments: dict[str, float] | None = None) -> LoweredProgram:
+          increments: dict[str, float] | None = None, parameters: Mapping[str, np.ndarray] | None = None
+          ) -> LoweredProgram:
     """Lower ``spec`` to an integer program on ``target``, following its :func:`~.step_plan.step_plan`.
 
     ``increments`` maps each state that synapses increment to the largest weight (SI) that
-    reaches it; each gets an input port (after the drive ports).
+    reaches it; each gets an input port (after the drive ports). ``parameters``: the values
+    (SI, one per neuron) of the spec's per-neuron parameters; each per-neuron constant of the
+    program (a coefficient, a threshold, a refractory period) is a parameter port after the
+    increment ports, whose contents are the result's ``parameter_rows``.
     """
-    increments = dict(increments or {})
+    increments, parameters = dict(increments or {}), dict(parameters or {})
+    missing = [name for name in spec.per_neuron if name not in parameters]
+    if missing:
+        raise LoweringError(f"no per-neuron values for the parameters {missing}", field="neuron.equations")
+    n = max([np.size(values) for values in parameters.values()] + [1])
     plan = step_plan(spec, dt, config.method, tuple(increments))
-    ctx = _context(spec, target, config, profile, dt)
+    ctx = _context(spec, target, config, profile, dt, parameters, n)
     b = ProgramBuilder(Datapath(target.multiplier_bits, target.accumulator_bits, target.overflow_accumulator))
     step = IntegerStep(b=b, ctx=ctx, target=target, increments=increments,
                        values={r.name: b.load(i, r) for i, r in enumerate(ctx.registers)})
@@ -643,4 +779,5 @@ def lower(spec: NeuronSpec, target, config, profile: RangeProfile, dt: float, in
     program = b.finish(ctx.registers, [step.ports[i] for i in sorted(step.ports)], outputs, step.fits, step.spiked,
                        config.rounding, config.seed)
     return LoweredProgram(program=program, tables=tuple(b.tables), constants=np.array(b.constants, dtype=np.int64),
-                          initial=initial_registers(spec, ctx.registers, initial, dt))
+                          initial=initial_registers(spec, ctx.registers, initial, dt),
+                          parameter_rows=step.parameter_rows)

@@ -133,7 +133,14 @@ class Register:
 
 @dataclass(frozen=True)
 class Port:
-    """An integer input of the program, with ``frac`` fractional bits in its state's units per step."""
+    """An integer input of the program, with ``frac`` fractional bits.
+
+    ``kind``: ``"drive"`` (an input of the model, ``scale`` integer units per SI unit, in its
+    state's units per step), ``"increment"`` (synaptic increments of ``state``) or
+    ``"parameter"`` (a per-neuron constant of the program, such as a coefficient, a threshold or a
+    refractory period, used by the operations of ``state``; ``scale`` 0: its contents come with the
+    program, :attr:`~neuromorph.quantization.quantize.QuantizedNeuron.parameter_rows`).
+    """
 
     name: str
     kind: str

@@ -7,8 +7,8 @@ widths, and checks the program against the target's limits (table memory, widths
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 import numpy as np
 
@@ -143,7 +143,12 @@ class QuantConfig:
 
 @dataclass(frozen=True)
 class QuantizedNeuron:
-    """A lowered neuron: the integer program, its tables and constants, and where it came from."""
+    """A lowered neuron: the integer program, its tables and constants, and where it came from.
+
+    ``parameter_rows``: the contents (one per neuron) of each parameter port (per-neuron
+    constants of the program, see :func:`~neuromorph.quantization.lowering.lower`), by port;
+    a network population holds them in its drive (empty when loaded from an export).
+    """
 
     name: str
     target: str
@@ -154,6 +159,7 @@ class QuantizedNeuron:
     constants: np.ndarray
     initial: np.ndarray
     datapath: dict
+    parameter_rows: Mapping[int, np.ndarray] = field(default_factory=dict, compare=False)
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -172,11 +178,13 @@ class QuantizedNeuron:
         return sum(r.bits for r in self.program.registers)
 
     def state_bits_per_neuron(self, parameters: Iterable[str] = ()) -> int:
-        """Total state of one neuron (bits): :attr:`register_bits` plus, for each per-neuron
-        parameter among ``parameters`` (a constant drive input with a value per neuron, such as
-        a bias), the width of its input port."""
+        """Total state of one neuron (bits): :attr:`register_bits`, plus the width of the input port
+        of each per-neuron parameter among ``parameters`` (a constant drive input with a value per
+        neuron, such as a bias), plus the width of every parameter port (a per-neuron constant of the
+        program: a coefficient, a threshold, a refractory period)."""
         parameters = set(parameters)
-        return self.register_bits + sum(p.bits for p in self.program.ports if p.kind == "drive" and p.name in parameters)
+        return self.register_bits + sum(p.bits for p in self.program.ports
+                                        if p.kind == "parameter" or (p.kind == "drive" and p.name in parameters))
 
     @property
     def table_memory_bits(self) -> int:
@@ -223,7 +231,8 @@ def _check_table_budget(tables: tuple[Table, ...], target: HardwareTarget, confi
 
 
 def quantize(spec: NeuronSpec, target: HardwareTarget, config: QuantConfig, profile: RangeProfile, dt: float,
-             initial: dict[str, float], increments: dict[str, float] | None = None) -> QuantizedNeuron:
+             initial: dict[str, float], increments: dict[str, float] | None = None,
+             parameters: Mapping[str, np.ndarray] | None = None) -> QuantizedNeuron:
     """Choose formats from ``profile`` and produce the integer neuron for ``target``.
 
     Parameters
@@ -243,6 +252,9 @@ def quantize(spec: NeuronSpec, target: HardwareTarget, config: QuantConfig, prof
     increments : dict of str to float, optional
         States that synapses increment (``g_e += w``), each with its largest weight (SI):
         one input port each, after the drive ports.
+    parameters : dict of str to ndarray, optional
+        Per-neuron values (SI) of the spec's per-neuron parameters: parameter ports after the
+        increment ports (:attr:`QuantizedNeuron.parameter_rows`).
 
     Raises
     ------
@@ -253,11 +265,11 @@ def quantize(spec: NeuronSpec, target: HardwareTarget, config: QuantConfig, prof
         equations Brian2 cannot split.
     """
     config = config.validated(target)
-    lowered = lower(spec, target, config, profile, dt, initial, increments)
+    lowered = lower(spec, target, config, profile, dt, initial, increments, parameters)
     _check_table_budget(lowered.tables, target, config)
     datapath = {"multiplier_bits": target.multiplier_bits, "accumulator_bits": target.accumulator_bits,
                 "input_bits": target.input_bits, "accumulator_overflow": target.overflow_accumulator}
     return QuantizedNeuron(name=spec.name, target=target.name, config=config, dt=dt, program=lowered.program,
                            tables=lowered.tables, constants=lowered.constants, initial=lowered.initial,
-                           datapath=datapath)
+                           datapath=datapath, parameter_rows=lowered.parameter_rows)
 

@@ -33,12 +33,13 @@ read the old state, the threshold the committed one).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
 from ..errors import ConfigError, LoweringError
-from ..model.neuron_spec import Condition, GateSpec, InputSpec, NeuronSpec, ResetStatement, StateEquation
+from ..model.neuron_spec import (Condition, GateSpec, InputSpec, NeuronSpec, ResetStatement, StateEquation,
+                                 per_neuron_values)
 
 #: Integration methods a plan can follow.
 METHODS = ("exponential_euler", "euler")
@@ -144,6 +145,16 @@ def refractory_steps(spec: NeuronSpec, dt: float) -> int | None:
     """Length of a refractory duration in steps (Brian2's ``timestep(refractory, dt)``)."""
     ref = spec.refractory
     return int(ref.duration / dt + 1e-3) if ref is not None and ref.duration is not None else None
+
+
+def refractory_step_counts(spec: NeuronSpec, dt: float, parameters: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """Refractory steps (n,) of each neuron: :func:`refractory_steps`, or per neuron when the period is
+    per-neuron (``refractory='tref'``; ``parameters``: the per-neuron values, SI); 0 without a period."""
+    ref = spec.refractory
+    if ref is not None and ref.per_neuron is not None:
+        seconds = per_neuron_values(ref.per_neuron, parameters, n)
+        return np.floor(seconds / dt + 1e-3).astype(np.int64)
+    return np.full(n, refractory_steps(spec, dt) or 0, dtype=np.int64)
 
 
 def held_states(spec: NeuronSpec) -> frozenset[str]:

@@ -60,8 +60,11 @@ class LoweredProgramPopulation(LoweredPopulation):
     ----------
     neuron : QuantizedNeuron
         The program and its data.
-    drive : ndarray (n_drive_ports, size)
-        The constant integer drive of each drive port (per-neuron parameters such as a bias).
+    drive : ndarray (n_rows, size)
+        The constant integer input of each port up to the last drive or parameter port: the
+        drive inputs (a per-neuron bias current), zeros for increment ports, and the contents of
+        the parameter ports (per-neuron constants of the program: coefficients, thresholds,
+        refractory periods; :attr:`QuantizedNeuron.parameter_rows`).
     """
 
     kind: ClassVar[str] = "lowered"
@@ -143,8 +146,8 @@ class LoweredProgramPopulation(LoweredPopulation):
 
     @property
     def state_bits_per_neuron(self) -> int:
-        """The program's register bits (residuals of error feedback included) and the port bits of
-        its per-neuron constant drives."""
+        """The program's register bits (residuals of error feedback included), the port bits of its
+        per-neuron constant drives and of its parameter ports (per-neuron constants of the program)."""
         return self.neuron.state_bits_per_neuron(self.drive_si)
 
     @property
