@@ -5,7 +5,7 @@ from distributed import WorkerPlugin
 
 
 class ImportOnWorkerLoop(WorkerPlugin):
-    """Import Brian2 and neuromorph's tuning module on the worker's event loop (its main thread).
+    """Import Brian2 on the worker's event loop (its main thread).
 
     Brian2's import calls ``signal.signal``, which raises "signal only works in main thread"
     anywhere else; without this plugin the first task unpickled on a worker's task thread
@@ -17,5 +17,3 @@ class ImportOnWorkerLoop(WorkerPlugin):
     def setup(self, worker) -> None:
         """Run once per worker, on its event loop, when the plugin is registered."""
         import brian2  # noqa: F401
-
-        from . import tuning  # noqa: F401
