@@ -23,6 +23,8 @@ from .options import (
     write_json,
 )
 
+RELAYS_HELP = ("refuse delays longer than the target's synapses hold (its max_delay_steps) instead of carrying them "
+               "through relay neurons (default: relays on)")
 NETWORK_SEED_HELP = ("redraw the network file's connectivity, weights, delays and inputs with this seed "
                      "(default: the file's seed)")
 
@@ -36,6 +38,7 @@ def add_network(subparsers) -> None:
     p.add_argument("--no-floor", dest="floor", action="store_false",
                    help="skip the perturbed Brian2 run that measures the float model's own divergence")
     add_codegen_option(p)
+    p.add_argument("--no-relays", dest="relays", action="store_false", help=RELAYS_HELP)
     add_run_options(p, backend="emulator", out="out/network", out_help="output directory",
                     strict_help="fail (exit 3) if any register or intermediate overflowed or any weight was clipped")
     p.set_defaults(handler=run_network_command)
@@ -50,6 +53,7 @@ def add_export(subparsers) -> None:
     p.add_argument("--network-seed", type=int, dest="network_seed", help=NETWORK_SEED_HELP)
     add_codegen_option(p)
     p.add_argument("--multichip", action="store_true", help="allow a network that needs several chips")
+    p.add_argument("--no-relays", dest="relays", action="store_false", help=RELAYS_HELP)
     p.add_argument("--json", action="store_true", help="print the resource report as JSON")
     p.set_defaults(handler=run_export_command)
 
@@ -63,7 +67,7 @@ def network_inputs(args: argparse.Namespace, export: bool = False):
     directory writable (for ``export``: one it may own, :func:`~neuromorph.network.export.check_export_output`,
     not created yet), the network file, the target and quantisation config
     (:func:`~.options.resolve_target_config`), and what the target refuses whatever the
-    reference shows (delays)."""
+    reference shows (delays beyond a synapse under ``--no-relays``)."""
     from ..network.export import check_export_output
     from ..network.lower import check_network_fits
     from ..network.network_file import check_effects, load_network_file
@@ -72,7 +76,7 @@ def network_inputs(args: argparse.Namespace, export: bool = False):
     out = check_export_output(args.out) if export else prepare_output(args.out)
     spec = load_network_file(args.network, seed=args.network_seed)
     target, config = resolve_target_config(args, "exponential_euler")
-    check_network_fits(spec, target)
+    check_network_fits(spec, target, args.relays)
     check_effects(spec, args.network)
     return out, spec, target, config
 
@@ -156,7 +160,7 @@ def run_network_command(args: argparse.Namespace) -> int:
     out, spec, target, config = network_inputs(args)
     check_network_memory(spec, args.network, floor=args.floor, backend=args.backend)
     options = network_compare.NetworkOptions(backend=args.backend, floor=args.floor, window=args.window * 1e-3,
-                                             codegen=network_codegen(args, spec))
+                                             codegen=network_codegen(args, spec), relays=args.relays)
     result = network_compare.compare(spec, target, config, options, progress=log, method=args.method)
     report = network_compare.build_report(result)
     text = write_json(out / "report.json", report)
@@ -221,7 +225,8 @@ def run_export_command(args: argparse.Namespace) -> int:
     codegen = network_codegen(args, spec)
     log(f"reference: Brian2 ({codegen}), {spec.n_steps:,} steps, for range profiles and source spikes")
     reference = run_network_brian2(spec, codegen=codegen, record=Recording(variables=recorded_variables(spec)))
-    lowered = lower_network(replay_sources(spec, reference), reference, target, config, args.method)
+    lowered = lower_network(replay_sources(spec, reference), reference, target, config, args.method,
+                            relays=args.relays)
     report = resource_report(lowered, target, allow_multichip=args.multichip)
     manifest = export_network(lowered, out, extra={"resources.json": json_text(report.to_dict())})
     print(json_text(report.to_dict()) if args.json else format_report(report))
