@@ -24,7 +24,7 @@ from .options import (
 )
 
 RELAYS_HELP = ("refuse delays longer than the target's synapses hold (its max_delay_steps) instead of carrying them "
-               "through relay neurons (default: relays on)")
+               "through relay neurons")
 NETWORK_SEED_HELP = ("redraw the network file's connectivity, weights, delays and inputs with this seed "
                      "(default: the file's seed)")
 

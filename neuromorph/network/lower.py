@@ -17,6 +17,13 @@ delay ``k`` steps in Brian2; ``docs/lava_semantics.md``). Parameters declared in
 equations with per-neuron values (a bias current ``I_bias : amp``) become constant drive
 inputs when they enter linearly. Weights are quantised to the target's weight format in
 LSB units of the port, with the exponent chosen per projection.
+
+Delays longer than one synapse of the target holds (its ``max_delay_steps``) go through relay
+neurons (:mod:`neuromorph.network.relays`, kind ``"relay"``): the lowering adds relay
+populations after the network's own (``LoweredNetwork.relays``) and splits such a projection
+into parts by relay stage, each an ordinary projection from the source or from a relay stage,
+so every backend runs them as it runs any population and projection. ``relays=False``
+(``--no-relays``) refuses such delays instead, naming the projection.
 """
 from __future__ import annotations
 
@@ -403,31 +410,37 @@ def lower_network(spec: NetworkSpec, reference: NetworkTrace | None, target, con
                                    profiles.get(population.name))
         populations.append(lowered)
         notes.append(note)
-    relay_populations, projections = _lower_projections(spec, {p.name: p for p in populations}, target, relays)
+    relay_populations, projections, relay_notes = _lower_projections(spec, {p.name: p for p in populations}, target,
+                                                                     relays)
     by_name = {p.name: p for p in populations}
     sources = tuple(LoweredSource(name=s.name, size=s.size,
                                   spikes=source_raster(reference.sources[s.name], spec.n_steps, spec.dt))
                     for s in spec.spike_sources)
     currents = tuple(lower_current(c, by_name[c.target]) for c in spec.current_sources)
     return LoweredNetwork(target=target.name, dt=spec.dt, n_steps=spec.n_steps,
-                          populations=tuple(populations) + relay_populations, projections=projections, sources=sources, config=config, notes=tuple(notes),
+                          populations=tuple(populations) + relay_populations, projections=projections, sources=sources, config=config,
+                          notes=tuple(notes) + relay_notes,
                           currents=currents)
 
 
 def _lower_projections(spec: NetworkSpec, populations: Mapping[str, LoweredPopulation], target, relays: bool
-                       ) -> tuple[tuple[RelayPopulation, ...], tuple[LoweredProjection, ...]]:
-    """The relay populations the delays need, and every projection's parts, then the hops into the relays."""
+                       ) -> tuple[tuple[RelayPopulation, ...], tuple[LoweredProjection, ...], tuple[str, ...]]:
+    """The relay populations the delays need; every projection's parts, then the hops into the relays; a
+    note per relay population."""
     limit = hop_limit(target)
     delays = {p.name: check_delays_fit(p, target, spec.dt, relays) for p in spec.projections}
     chains = plan_relays([(p.source, p.i, relay_stages(delays[p.name], limit)) for p in spec.projections])
-    relay_populations = tuple(RelayPopulation.of_size(relay_name(chain.source, stage), members.size)
-                              for chain in chains.values() for stage, members in enumerate(chain.members, start=1))
+    stages = [(chain.source, stage, members.size) for chain in chains.values()
+              for stage, members in enumerate(chain.members, start=1)]
+    relay_populations = tuple(RelayPopulation.of_size(relay_name(source, stage), size) for source, stage, size in stages)
+    notes = tuple(f"{relay_name(source, stage)}: {size} relays (Lava's LIF) carrying {source}'s spikes "
+                  f"{stage * (limit + 1)} steps (delays beyond {limit} steps)" for source, stage, size in stages)
     by_name = {**populations, **{p.name: p for p in relay_populations}}
     sizes = {**{p.name: p.size for p in spec.populations}, **{s.name: s.size for s in spec.spike_sources}}
     parts = tuple(part for p in spec.projections for part in lower_projection(
         p, by_name[p.target], sizes[p.source], target, spec.dt, chains.get(p.source), relays))
     hops = tuple(hop for chain in chains.values() for hop in relay_hops(chain, by_name, sizes[chain.source], target))
-    return relay_populations, parts + hops
+    return relay_populations, parts + hops, notes
 
 
 def recorded_variables(spec: NetworkSpec) -> tuple[str, ...]:
