@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from neuromorph.cli import main
+from neuromorph.errors import InputError
 from neuromorph.network.emulator import run_network
 from neuromorph.network.network_file import load_network_file
 from neuromorph.network.resources import format_report, resource_report
@@ -186,20 +187,35 @@ def test_every_increment_arrives_in_brian2s_step_emulator(long_delays, brian2_nu
         assert want.max() >= 1 and same_steps(want, got), name
 
 
-def test_relays_carry_every_spike_and_are_not_in_the_report(long_delays):
-    spec, lowered, run = long_delays
-    limit = 63
-    cue = spec.spike_sources[0]
-    for relay in lowered.relays:
-        source, stage = relay.name.split(".relay")
-        fired = run.populations[relay.name].spikes
-        origin = (np.asarray(lowered.sources[0].spikes) if source == "cue" else run.populations[source].spikes)
-        chain_members = np.flatnonzero(fired.any(axis=0))
-        assert fired.sum() <= origin.sum() and chain_members.size
-        lag = int(stage) * (limit + 1)  # each stage fires M + 1 steps after the one before it
-        shifted = np.argwhere(fired)
-        assert all(origin[t - lag].any() for t, _ in shifted)
-    assert cue.indices.size == 7
+def test_each_relay_fires_its_neurons_spikes_m_plus_1_steps_per_stage_later(long_delays):
+    """Relay m of stage k of S spikes exactly when its neuron of S spiked k (M + 1) = 64 k steps earlier."""
+    _, lowered, run = long_delays
+    hops = {p.target: p for p in lowered.projections if p.target in {r.name for r in lowered.relays}}
+    carried = {}  # relay population -> the neuron of its source group each relay carries
+    for relay in sorted(lowered.relays, key=lambda r: r.name):
+        source, stage = relay.name.rsplit(".relay", 1)
+        layer = hops[relay.name].layers[0]
+        assert hops[relay.name].source == (source if stage == "1" else f"{source}.relay{int(stage) - 1}")
+        assert set(layer.delays.tolist()) == {63} and set(layer.weights.tolist()) == {1}
+        below = np.arange(layer.n_pre) if stage == "1" else carried[f"{source}.relay{int(stage) - 1}"]
+        carried[relay.name] = np.empty(relay.size, dtype=np.int64)
+        carried[relay.name][layer.post] = below[layer.pre]
+        origin = lowered.sources[0].spikes if source == "cue" else run.populations[source].spikes
+        lag = 64 * int(stage)
+        expected = np.zeros_like(run.populations[relay.name].spikes)
+        expected[lag:] = origin[:-lag, carried[relay.name]]
+        assert expected.any() and np.array_equal(run.populations[relay.name].spikes, expected), relay.name
+
+
+def test_the_report_leaves_relays_out_and_its_resources_count_them(long_delays):
+    from neuromorph.network.comparison import NetworkOptions, build_report, compare
+
+    spec, _, _ = long_delays
+    result = compare(spec, load_target("loihi2"), options=NetworkOptions(floor=False, codegen="numpy"))
+    report = build_report(result)
+    assert set(report["populations"]) == set(result.fidelity) == {"A", "P", "Q"}
+    assert report["resources"]["totals"]["relay_neurons"] == sum(p.size for p in result.lowered.relays) > 0
+    assert report["populations"]["A"]["rates_hz"]["candidate"] == report["populations"]["A"]["rates_hz"]["reference"]
 
 
 def test_resource_report_counts_the_relays_by_hand(long_delays):
@@ -225,8 +241,27 @@ def test_without_relays_the_cli_refuses_the_delay_in_one_line(tmp_path, capsys):
     err = errors[0]
     assert re.search(r"projection '(A_to_Q|cue_to_P)':delay: delays up to 1\d\d steps", err)
     assert "loihi2 holds at most 63 steps" in err
-    assert "relays are off (--no-relays)" in err
+    assert "relays are off (--no-relays" in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("target, limit, stages", [("loihi1", 62, 3), ("generic16", 63, 3)])
+def test_the_hop_limit_is_the_targets_or_lavas(tmp_path, target, limit, stages):
+    """loihi1 holds 62 steps per synapse (its file); generic16's file says 255, but Lava's Delay processes
+    hold 63: a 200-step delay needs ceil((200 - M) / (M + 1)) relays, and --no-relays names the limit."""
+    from neuromorph.network.lower import check_network_fits
+    from neuromorph.network.relays import hop_limit, last_delays, relay_stages
+
+    hardware = load_target(target)
+    assert hop_limit(hardware) == limit
+    assert relay_stages(np.array([limit, limit + 1, 200]), limit).tolist() == [0, 1, stages]
+    assert last_delays(np.array([200]), np.array([stages]), limit).tolist() == [200 - stages * (limit + 1)]
+    assert 0 <= 200 - stages * (limit + 1) <= limit
+    path = tmp_path / "net.toml"
+    path.write_text(network_text())
+    with pytest.raises(InputError, match=rf"{target} holds at most {limit} steps \({'network.max_delay_steps' if target == 'loihi1' else 'Lava'}"):
+        check_network_fits(load_network_file(path), hardware, relays=False)
+    check_network_fits(load_network_file(path), hardware)
 
 
 def test_an_export_with_relays_loads_and_runs_the_same(long_delays, tmp_path):
@@ -256,3 +291,44 @@ def test_every_increment_arrives_in_brian2s_step_lava(tmp_path, brian2_numpy_tar
     for name in ("P", "Q"):
         want = arrivals(expected[name], spec.dt)
         assert want.sum() > 10 and same_steps(want, arrivals(candidate_g(lowered, lava, name), spec.dt)), name
+
+
+DEVICE_SCRIPT = """
+from brian2 import *
+{device}
+defaultclock.dt = 0.05*ms
+cue = SpikeGeneratorGroup(3, [0, 1, 2, 0], [0.5, 1.0, 1.5, 2.0]*ms)
+A = NeuronGroup(3, "dv/dt = (-70*mV - v) / (10*ms) : volt", threshold="v > -60*mV", reset="v = -70*mV",
+                method="exact")
+A.v = -70*mV
+S = Synapses(cue, A, on_pre="v += 20*mV")
+S.connect(j="i")
+S.delay = "(8 + i) * ms"
+spikes = SpikeMonitor(A)
+run(15*ms)
+"""
+
+
+@pytest.mark.slow
+def test_a_brian2_script_on_the_device_gets_brian2s_spikes_through_relays(brian2_numpy_target):
+    """8-10 ms (160-200 steps) on set_device('neuromorph'): the same spikes as Brian2's own run;
+    relays=False refuses the delays at run()."""
+    import brian2
+    from brian2.devices.device import reinit_devices
+
+    def execute(device: str) -> dict:
+        namespace = {"__name__": "__main__"}
+        try:
+            exec(compile(DEVICE_SCRIPT.format(device=device), "<script>", "exec"), namespace)  # noqa: S102
+        finally:
+            brian2.set_device("runtime")
+            reinit_devices()
+        return namespace
+
+    plain = execute("")
+    device = execute("import neuromorph\nset_device('neuromorph', target='loihi2')")
+    assert plain["spikes"].num_spikes == 4
+    assert np.array_equal(device["spikes"].i[:], plain["spikes"].i[:])
+    assert np.allclose(device["spikes"].t_[:], plain["spikes"].t_[:])
+    with pytest.raises(InputError, match="63 steps.*relays are off"):
+        execute("import neuromorph\nset_device('neuromorph', target='loihi2', relays=False)")

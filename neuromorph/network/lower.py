@@ -282,10 +282,12 @@ def check_delays_fit(projection: Projection, target, dt: float, relays: bool = F
     delays = projection.delay_steps(dt)
     limit = hop_limit(target)
     if delays.size and delays.max() > limit and not relays:
+        origin = ("network.max_delay_steps" if limit == target.max_delay_steps else
+                  f"Lava's Delay processes; network.max_delay_steps is {target.max_delay_steps}")
         raise InputError(f"delays up to {delays.max()} steps ({delays.max() * dt * 1e3:g} ms at dt "
-                         f"{dt * 1e3:g} ms); {target.name} holds at most {limit} steps "
-                         "(network.max_delay_steps) and relays are off (--no-relays): shorten the delays, use a "
-                         "longer dt or allow relays", f"projection {projection.name!r}", "delay")
+                         f"{dt * 1e3:g} ms); {target.name} holds at most {limit} steps ({origin}) and relays are "
+                         "off (--no-relays, relays=False): shorten the delays, use a longer dt or allow relays",
+                         f"projection {projection.name!r}", "delay")
     return delays
 
 
