@@ -240,6 +240,7 @@ def lower_projection(projection: Projection, population: LoweredPopulation, n_pr
     the projection); the others from the relays of ``chain``'s stage ``n`` (a part named
     ``<projection>.relay<n>`` per stage, with the last hop's delays; :mod:`.relays`).
     """
+    chain = chain or RelayChain(projection.source, ())
     scale = population.port_scale(population.increment_ports[projection.target_variable])
     real = _signed_weights(projection) * scale
     quantized = quantize_weights(real, target, name=projection.name)
@@ -249,30 +250,27 @@ def lower_projection(projection: Projection, population: LoweredPopulation, n_pr
     parts = []
     for stage in sorted(set(stages.tolist()) or {0}):
         chosen = stages == stage
-        pre = projection.i[chosen] if stage == 0 else chain.position(stage, projection.i[chosen])
         parts.append(_projection_part(
-            projection.name if stage == 0 else f"{projection.name}.relay{stage}",
-            projection.source if stage == 0 else relay_name(projection.source, stage),
-            n_pre if stage == 0 else chain.members[stage - 1].size, pre, projection.j[chosen],
-            select_weights(quantized, chosen, real), last_delays(delays[chosen], stage, limit), population,
-            projection.target_variable))
+            relay_name(projection.name, stage), relay_name(projection.source, stage), chain.size(stage, n_pre),
+            chain.index(stage, projection.i[chosen]), projection.j[chosen], select_weights(quantized, chosen, real),
+            last_delays(delays[chosen], stage, limit), population, projection.target_variable))
     return tuple(parts)
 
 
 def relay_hops(chain: RelayChain, populations: Mapping[str, LoweredPopulation], n_source: int, target
                ) -> tuple[LoweredProjection, ...]:
-    """The synapses into the relays of ``chain``: neuron ``i`` of the source (stage 1) or its relay of stage
-    ``k - 1`` into its relay of stage ``k``, weight 1, delay ``M`` (:func:`~.relays.hop_limit`)."""
+    """The synapses into the relays of ``chain``: neuron ``i`` of the source (stage 0) or its relay of stage
+    ``k - 1`` into its relay of stage ``k``, weight 1, delay ``M`` (:func:`~.relays.hop_limit`), one
+    projection ``<source>.relay<k>.in`` per stage."""
     limit = hop_limit(target)
     hops = []
     for stage, members in enumerate(chain.members, start=1):
-        pre = members if stage == 1 else chain.position(stage - 1, members)
-        ones = np.ones(members.size)
+        name = relay_name(chain.source, stage)
         hops.append(_projection_part(
-            f"{relay_name(chain.source, stage)}.in", chain.source if stage == 1 else relay_name(chain.source, stage - 1),
-            n_source if stage == 1 else chain.members[stage - 2].size, pre, np.arange(members.size),
-            quantize_weights(ones, target, name=relay_name(chain.source, stage)), np.full(members.size, limit),
-            populations[relay_name(chain.source, stage)], RELAY_INPUT))
+            f"{name}.in", relay_name(chain.source, stage - 1), chain.size(stage - 1, n_source),
+            chain.index(stage - 1, members), np.arange(members.size),
+            quantize_weights(np.ones(members.size), target, name=name), np.full(members.size, limit),
+            populations[name], RELAY_INPUT))
     return tuple(hops)
 
 

@@ -58,8 +58,9 @@ def last_delays(delays: np.ndarray, stages: np.ndarray, limit: int) -> np.ndarra
 
 
 def relay_name(source: str, stage: int) -> str:
-    """The relay population of stage ``stage`` (1, 2, ...) of group ``source`` (never a valid user name)."""
-    return f"{source}.relay{stage}"
+    """The relay population of stage ``stage`` (1, 2, ...) of group ``source`` (never a valid user name);
+    ``source`` itself for stage 0."""
+    return f"{source}.relay{stage}" if stage else source
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,14 @@ class RelayChain:
         """Relay neurons over all stages."""
         return int(sum(m.size for m in self.members))
 
-    def position(self, stage: int, neurons: np.ndarray) -> np.ndarray:
-        """Index, within stage ``stage``'s relays, of the relay of each of ``neurons`` (all have one)."""
-        return np.searchsorted(self.members[stage - 1], np.asarray(neurons, dtype=np.int64))
+    def size(self, stage: int, n_source: int) -> int:
+        """Neurons of stage ``stage`` (0: the source group itself, of ``n_source`` neurons)."""
+        return n_source if stage == 0 else int(self.members[stage - 1].size)
+
+    def index(self, stage: int, neurons: np.ndarray) -> np.ndarray:
+        """Index within stage ``stage`` (0: the source itself) of the relay of each of ``neurons`` (all have one)."""
+        neurons = np.asarray(neurons, dtype=np.int64)
+        return neurons if stage == 0 else np.searchsorted(self.members[stage - 1], neurons)
 
 
 def plan_relays(synapses) -> dict[str, RelayChain]:
