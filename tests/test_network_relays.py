@@ -259,7 +259,8 @@ def test_the_hop_limit_is_the_targets_or_lavas(tmp_path, target, limit, stages):
     assert 0 <= 200 - stages * (limit + 1) <= limit
     path = tmp_path / "net.toml"
     path.write_text(network_text())
-    with pytest.raises(InputError, match=rf"{target} holds at most {limit} steps \({'network.max_delay_steps' if target == 'loihi1' else 'Lava'}"):
+    origin = "network.max_delay_steps" if target == "loihi1" else "Lava's Delay processes"
+    with pytest.raises(InputError, match=rf"{target} holds at most {limit} steps \({origin}"):
         check_network_fits(load_network_file(path), hardware, relays=False)
     check_network_fits(load_network_file(path), hardware)
 

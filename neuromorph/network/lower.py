@@ -418,9 +418,8 @@ def lower_network(spec: NetworkSpec, reference: NetworkTrace | None, target, con
                     for s in spec.spike_sources)
     currents = tuple(lower_current(c, by_name[c.target]) for c in spec.current_sources)
     return LoweredNetwork(target=target.name, dt=spec.dt, n_steps=spec.n_steps,
-                          populations=tuple(populations) + relay_populations, projections=projections, sources=sources, config=config,
-                          notes=tuple(notes) + relay_notes,
-                          currents=currents)
+                          populations=tuple(populations) + relay_populations, projections=projections,
+                          sources=sources, config=config, notes=tuple(notes) + relay_notes, currents=currents)
 
 
 def _lower_projections(spec: NetworkSpec, populations: Mapping[str, LoweredPopulation], target, relays: bool
@@ -432,7 +431,8 @@ def _lower_projections(spec: NetworkSpec, populations: Mapping[str, LoweredPopul
     chains = plan_relays([(p.source, p.i, relay_stages(delays[p.name], limit)) for p in spec.projections])
     stages = [(chain.source, stage, members.size) for chain in chains.values()
               for stage, members in enumerate(chain.members, start=1)]
-    relay_populations = tuple(RelayPopulation.of_size(relay_name(source, stage), size) for source, stage, size in stages)
+    relay_populations = tuple(RelayPopulation.of_size(relay_name(source, stage), size)
+                              for source, stage, size in stages)
     notes = tuple(f"{relay_name(source, stage)}: {size} relays (Lava's LIF) carrying {source}'s spikes "
                   f"{stage * (limit + 1)} steps (delays beyond {limit} steps)" for source, stage, size in stages)
     by_name = {**populations, **{p.name: p for p in relay_populations}}

@@ -23,5 +23,5 @@ from .relay import RelayPopulation
 KINDS: dict[str, type[LoweredPopulation]] = {cls.kind: cls for cls in (LoweredProgramPopulation, LavaLifPopulation,
                                                                     RelayPopulation)}
 
-__all__ = ["EXPORT_KEYS", "KINDS", "LavaLifPopulation", "LoweredPopulation", "LoweredProgramPopulation", "RelayPopulation",
-           "Stepper"]
+__all__ = ["EXPORT_KEYS", "KINDS", "LavaLifPopulation", "LoweredPopulation", "LoweredProgramPopulation",
+           "RelayPopulation", "Stepper"]
