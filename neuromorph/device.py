@@ -85,7 +85,7 @@ def run_fixed_point_only(spec, options: RunOptions, progress) -> FixedPointOutco
     reference = run_network_brian2(spec, codegen=options.network.codegen,
                                    record=Recording(variables=recorded_variables(spec)))
     lowered = lower_network(replay_sources(spec, reference), reference, options.target, options.config, options.method,
-                            lif=options.network.lif)
+                            lif=options.network.lif, relays=options.network.relays)
     backend, record = options.network.backend, options.network.record
     candidate = run_network(lowered, record=record) if backend in ("emulator", "both") else None
     if backend in ("lava", "both"):

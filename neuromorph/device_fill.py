@@ -125,7 +125,7 @@ def set_refractoriness(group, population, run, t0: float, dt: float) -> None:
 def set_final_states(groups: Mapping[str, object], lowered, candidate, t0: float = 0.0) -> None:
     """Each population's state variables at the fixed-point state after the run (decoded to SI), and
     its refractoriness (:func:`set_refractoriness`)."""
-    for population in lowered.populations:
+    for population in lowered.network_populations:
         group, run = groups[population.name], candidate.populations[population.name]
         for name, values in population.decode_states(final_registers(run)).items():
             group.variables[name].set_value(values)

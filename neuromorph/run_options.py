@@ -128,6 +128,7 @@ def resolve_options(options: Mapping) -> RunOptions:
     """The :class:`RunOptions` of keyword ``options`` (see the module docstring; then :meth:`RunOptions.for_network`)."""
     args, reference = cli_arguments(options)
     target, config = resolve_target_config(args, "exponential_euler")
-    network = NetworkOptions(backend=args.backend, floor=args.floor and reference, window=args.window * 1e-3)
+    network = NetworkOptions(backend=args.backend, floor=args.floor and reference, window=args.window * 1e-3,
+                             relays=args.relays)
     return RunOptions(target=target, config=config, network=network, method=args.method, reference=reference,
                       strict=args.strict, codegen=args.codegen)

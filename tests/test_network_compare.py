@@ -144,14 +144,15 @@ def test_network_command_writes_report_and_figures(tmp_path, capsys):
     assert "hh" in capsys.readouterr().out
 
 
-def test_delays_beyond_the_target_are_refused_naming_the_projection(tmp_path, capsys):
+def test_delays_beyond_the_target_are_refused_without_relays_naming_the_projection(tmp_path, capsys):
+    """With relays (the default) such delays run (tests/test_network_relays.py); --no-relays refuses them."""
     path = tmp_path / "long_delays.toml"
     path.write_text((NETWORKS / "ff_hh.toml").read_text().replace('high = "5 * ms"', 'high = "9 * ms"')
                     .replace('duration = "1 * second"', 'duration = "20 * ms"')
                     .replace('model = "cobahh_neuron.toml"', f'model = "{NETWORKS / "cobahh_neuron.toml"}"'))
-    assert main(["network", str(path), "--out", str(tmp_path / "o"), "--no-floor"]) == 2
+    assert main(["network", str(path), "--out", str(tmp_path / "o"), "--no-floor", "--no-relays"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) <= 3 and "poisson_to_hh" in err[-1] and "63 steps" in err[-1]
+    assert len(err) <= 3 and "poisson_to_hh" in err[-1] and "63 steps" in err[-1] and "--no-relays" in err[-1]
 
 
 CUE_NETWORK = """

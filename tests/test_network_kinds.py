@@ -1,6 +1,6 @@
 """Population kinds: each is one class, and a new one needs nothing but its class.
 
-A toy third kind (a relay: a neuron fires in the step after any positive input reaches it)
+A toy kind (an echo, a relay of its own: a neuron fires in the step after any positive input reaches it)
 is registered for one test and runs through the emulator, the export (written and loaded
 back) and the resource report without any other change; what it does is checked against
 the source raster shifted by Lava's one-step synaptic latency. A static check refuses a
@@ -51,7 +51,7 @@ class RelayStepper:
 class RelayPopulation(LoweredPopulation):
     """A kind defined here only: no module of neuromorph knows it."""
 
-    kind = "relay"
+    kind = "echo"
     process_description = process_label = "none (a test kind)"
     hardware_deployable = False
     export_keys = ()
@@ -108,7 +108,7 @@ def test_every_kind_is_complete_and_registered_by_its_name():
     for name, cls in KINDS.items():
         assert cls.kind == name and not inspect.isabstract(cls)
         assert set(cls.export_keys) <= set(EXPORT_KEYS)
-    assert set(KINDS) == {"lowered", "lif"}
+    assert set(KINDS) == {"lowered", "lif", "relay"}
 
 
 def test_a_new_kind_is_one_class(monkeypatch, tmp_path):
@@ -117,13 +117,13 @@ def test_a_new_kind_is_one_class(monkeypatch, tmp_path):
     source = lowered.sources[0].spikes
     np.testing.assert_array_equal(run.spikes[1:], source[:-1])  # Dense: one step of latency
     assert not run.spikes[0].any()
-    monkeypatch.setitem(KINDS, "relay", RelayPopulation)
+    monkeypatch.setitem(KINDS, "echo", RelayPopulation)
     export_network(lowered, tmp_path)
     loaded = load_export(tmp_path)
     assert isinstance(loaded.populations[0], RelayPopulation)
     np.testing.assert_array_equal(run_network(loaded).populations["R"].spikes, run.spikes)
     resources = population_resources(loaded.populations[0], synapses_in=5, cores=1)
-    assert (resources.kind, resources.state_bits_per_neuron, resources.process) == ("relay", 7, "none (a test kind)")
+    assert (resources.kind, resources.state_bits_per_neuron, resources.process) == ("echo", 7, "none (a test kind)")
 
 
 def _kind_branches(path: Path, root: Path = PACKAGE.parent) -> list[str]:

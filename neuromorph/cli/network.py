@@ -13,6 +13,8 @@ from ..errors import InputError, NeuromorphError, OverflowDetected
 from .options import (add_comparison_command, add_codegen_option, add_input_options, check_arguments, json_text, log,
     prepare_output, reference_codegen, resolve_target_config, write_json)
 
+RELAYS_HELP = ("refuse delays longer than the target's synapses hold (its max_delay_steps) instead of carrying them "
+               "through relay neurons")
 NETWORK_SEED_HELP = ("redraw the network file's connectivity, weights, delays and inputs with this seed "
                      "(default: the file's seed)")
 
@@ -27,6 +29,7 @@ def add_network(subparsers) -> None:
         strict_help="fail (exit 3) if any register or intermediate overflowed or any weight was clipped")
     p.add_argument("--no-floor", dest="floor", action="store_false",
                    help="skip the perturbed Brian2 run that measures the float model's own divergence")
+    p.add_argument("--no-relays", dest="relays", action="store_false", help=RELAYS_HELP)
 
 
 def add_export(subparsers) -> None:
@@ -38,6 +41,7 @@ def add_export(subparsers) -> None:
     p.add_argument("--network-seed", type=int, dest="network_seed", help=NETWORK_SEED_HELP)
     add_codegen_option(p)
     p.add_argument("--multichip", action="store_true", help="allow a network that needs several chips")
+    p.add_argument("--no-relays", dest="relays", action="store_false", help=RELAYS_HELP)
     p.add_argument("--json", action="store_true", help="print the resource report as JSON")
     p.set_defaults(handler=run_export_command)
 
@@ -51,7 +55,7 @@ def network_inputs(args: argparse.Namespace, export: bool = False):
     directory writable (for ``export``: one it may own, :func:`~neuromorph.network.export.check_export_output`,
     not created yet), the network file, the target and quantisation config
     (:func:`~.options.resolve_target_config`), and what the target refuses whatever the
-    reference shows (delays)."""
+    reference shows (delays beyond a synapse under ``--no-relays``)."""
     from ..network.export import check_export_output
     from ..network.lower import check_network_fits
     from ..network.network_file import check_effects, load_network_file
@@ -60,7 +64,7 @@ def network_inputs(args: argparse.Namespace, export: bool = False):
     out = check_export_output(args.out) if export else prepare_output(args.out)
     spec = load_network_file(args.network, seed=args.network_seed)
     target, config = resolve_target_config(args, "exponential_euler")
-    check_network_fits(spec, target)
+    check_network_fits(spec, target, args.relays)
     check_effects(spec, args.network)
     return out, spec, target, config
 
@@ -144,7 +148,7 @@ def run_network_command(args: argparse.Namespace) -> int:
     out, spec, target, config = network_inputs(args)
     check_network_memory(spec, args.network, floor=args.floor, backend=args.backend)
     options = network_compare.NetworkOptions(backend=args.backend, floor=args.floor, window=args.window * 1e-3,
-                                             codegen=network_codegen(args, spec))
+                                             codegen=network_codegen(args, spec), relays=args.relays)
     result = network_compare.compare(spec, target, config, options, progress=log, method=args.method)
     report = network_compare.build_report(result)
     text = write_json(out / "report.json", report)
@@ -209,7 +213,8 @@ def run_export_command(args: argparse.Namespace) -> int:
     codegen = network_codegen(args, spec)
     log(f"reference: Brian2 ({codegen}), {spec.n_steps:,} steps, for range profiles and source spikes")
     reference = run_network_brian2(spec, codegen=codegen, record=Recording(variables=recorded_variables(spec)))
-    lowered = lower_network(replay_sources(spec, reference), reference, target, config, args.method)
+    lowered = lower_network(replay_sources(spec, reference), reference, target, config, args.method,
+                            relays=args.relays)
     report = resource_report(lowered, target, allow_multichip=args.multichip)
     manifest = export_network(lowered, out, extra={"resources.json": json_text(report.to_dict())})
     print(json_text(report.to_dict()) if args.json else format_report(report))

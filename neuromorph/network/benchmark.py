@@ -94,7 +94,7 @@ class NetworkBenchmark:
             lowered = lower_network(spec, reference, self.target, config, profiles=self.profiles)
             run = run_network(lowered, record=False, parallel=False)
             seed_gammas = []
-            for population in lowered.populations:
+            for population in lowered.network_populations:
                 trace, own = candidate_trace(run, population, spec.dt), reference.trace(population.name)
                 if self.recurrent[population.name]:
                     rate, own_rate = trace.mean_rate_hz, own.mean_rate_hz
@@ -104,8 +104,8 @@ class NetworkBenchmark:
                 undefined = undefined or fidelity.gamma_undefined
                 seed_gammas.append(fidelity.gamma)
             gammas.append(None if None in seed_gammas or not seed_gammas else float(np.mean(seed_gammas)))
-            memory = sum(p.table_memory_bits for p in lowered.populations)
-            state_bits = max(p.state_bits_per_neuron for p in lowered.populations)
+            memory = sum(p.table_memory_bits for p in lowered.network_populations)
+            state_bits = max(p.state_bits_per_neuron for p in lowered.network_populations)
             overflows += int(sum(int(r.overflows.sum()) for r in run.populations.values()))
         feed_forward = sum(not recurrent for recurrent in self.recurrent.values())
         defined = None not in gammas and feed_forward > 0

@@ -41,7 +41,8 @@ BACKENDS = ("emulator", "lava", "both")
 @dataclass(frozen=True)
 class NetworkOptions:
     """How to compare: backends, the floor run, the coincidence window (s), the statistics settings,
-    and whether to keep every register of every step (``record``, e.g. for Brian2 StateMonitors)."""
+    and whether to keep every register of every step (``record``, e.g. for Brian2 StateMonitors); ``lif``
+    and ``relays`` as :func:`~neuromorph.network.lower.lower_network` takes them."""
 
     backend: str = "emulator"
     floor: bool = True
@@ -50,6 +51,7 @@ class NetworkOptions:
     statistics: StatisticsConfig = StatisticsConfig()
     record: bool | None = None
     lif: str = "auto"
+    relays: bool = True
 
     @property
     def records_states(self) -> bool:
@@ -151,8 +153,8 @@ def check_lava(emulated: NetworkRun, lava: NetworkRun) -> LavaNetworkCheck:
 
 def _floor_amplitude(lowered: LoweredNetwork) -> tuple[str, float]:
     """The voltage variable and half the finest voltage LSB of the lowered populations."""
-    lsbs = [p.voltage_lsb for p in lowered.populations]
-    voltage = next(p.spec.voltage for p in lowered.populations)
+    lsbs = [p.voltage_lsb for p in lowered.network_populations]
+    voltage = next(p.spec.voltage for p in lowered.network_populations)
     return voltage, 0.5 * min(lsbs)
 
 
@@ -171,7 +173,7 @@ def compare(spec: NetworkSpec, target, config: QuantConfig | None = None, option
     """
     walls = {}
     config = config or QuantConfig.for_target(target)
-    check_network_fits(spec, target)
+    check_network_fits(spec, target, options.relays)
     if reference is None:
         progress(f"Brian2 reference: {spec.summary()}")
         reference = run_network_brian2(spec, codegen=options.codegen,
@@ -179,7 +181,7 @@ def compare(spec: NetworkSpec, target, config: QuantConfig | None = None, option
     walls["brian2"] = reference.extra.get("wall_time_s")
     replayed = replay_sources(spec, reference)
     progress(f"lowering for {target.name} ({config.state_bits}-bit state, {config.rounding} rounding)")
-    lowered = lower_network(replayed, reference, target, config, method, lif=options.lif)
+    lowered = lower_network(replayed, reference, target, config, method, lif=options.lif, relays=options.relays)
     record = options.records_states
     candidate = _run_emulator(lowered, record, progress, bars) if options.backend in ("emulator", "both") else None
     walls["emulator"] = candidate.wall_time_s if candidate is not None else None
@@ -212,7 +214,7 @@ def compare(spec: NetworkSpec, target, config: QuantConfig | None = None, option
             config=replace(options.statistics, coincidence_window_s=options.window), name=name,
             labels=("brian2", candidate.label, "brian2 perturbed"))
     fidelity = {p.name: fidelity_compare(reference.trace(p.name), candidate_trace(candidate, p, spec.dt),
-                                         window=options.window) for p in lowered.populations}
+                                         window=options.window) for p in lowered.network_populations}
     return NetworkResult(spec=spec, target=target, lowered=lowered, reference=reference, floor=floor,
                          candidate=candidate, lava_check=lava_check, statistics=statistics,
                          recurrent=recurrent_populations(spec), options=options, wall_time_s=walls,

@@ -17,7 +17,8 @@ Layout (data only: no pickles, no code; every ``.npy`` file is read with ``allow
 
 * ``populations``: ``name``, ``size``, ``kind`` (:mod:`neuromorph.network.kinds`: ``"lowered"``,
   neuromorph's integer program, a simulation-only custom Lava process; ``"lif"``, Lava's own
-  LIF), ``initial`` (registers x neurons), ``increment_ports``, ``initial_si`` and ``drive_si``
+  LIF; ``"relay"``, a relay neuron the lowering added for a long delay, which has no payload),
+  ``initial`` (registers x neurons), ``increment_ports``, ``initial_si`` and ``drive_si``
   (SI values, per neuron), and the kind's payload (``LoweredPopulation.export_payload``; the
   keys of other kinds are null): for ``"lowered"``, ``neuron`` (the
   :class:`~neuromorph.quantization.quantize.QuantizedNeuron`: ``program`` with its ``ops``,

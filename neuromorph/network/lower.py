@@ -17,6 +17,13 @@ delay ``k`` steps in Brian2; ``docs/lava_semantics.md``). Parameters declared in
 equations with per-neuron values (a bias current ``I_bias : amp``) become constant drive
 inputs when they enter linearly. Weights are quantised to the target's weight format in
 LSB units of the port, with the exponent chosen per projection.
+
+Delays longer than one synapse of the target holds (its ``max_delay_steps``) go through relay
+neurons (:mod:`neuromorph.network.relays`, kind ``"relay"``): the lowering adds relay
+populations after the network's own (``LoweredNetwork.relays``) and splits such a projection
+into parts by relay stage, each an ordinary projection from the source or from a relay stage,
+so every backend runs them as it runs any population and projection. ``relays=False``
+(``--no-relays``) refuses such delays instead, naming the projection.
 """
 from __future__ import annotations
 
@@ -33,12 +40,14 @@ from ..quantization.formats import RangeProfile
 from ..quantization.lowering import initial_register_rows
 from ..quantization.quantize import QuantConfig, default_method, quantize
 from .ir import REFRACTORY_VARIABLES, NetworkSpec, Population, Projection, SpikeTimesSource
-from .kinds import LavaLifPopulation, LoweredPopulation, LoweredProgramPopulation
+from .kinds import LavaLifPopulation, LoweredPopulation, LoweredProgramPopulation, RelayPopulation
+from .kinds.relay import RELAY_INPUT
 from .lava_semantics import choose_kind, multapse_layers
 from .lava_semantics import LavaProjection
 from .lif_mapping import LifDecision, LifOptions, LifProfile, convert_lif, decide, describe
 from .reference import NetworkTrace
-from .weights import QuantizedWeights, quantize_weights
+from .relays import RelayChain, hop_limit, last_delays, plan_relays, relay_name, relay_stages
+from .weights import QuantizedWeights, quantize_weights, select_weights
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,16 @@ class LoweredNetwork:
     def population(self, name: str) -> LoweredPopulation:
         """The population called ``name``."""
         return next(p for p in self.populations if p.name == name)
+
+    @property
+    def network_populations(self) -> tuple[LoweredPopulation, ...]:
+        """The network's own populations, without the relays the lowering added (the fidelity report's)."""
+        return tuple(p for p in self.populations if not p.infrastructure)
+
+    @property
+    def relays(self) -> tuple[LoweredPopulation, ...]:
+        """The relay populations the lowering added for long delays (:mod:`~neuromorph.network.relays`)."""
+        return tuple(p for p in self.populations if p.infrastructure)
 
 
 
@@ -206,44 +225,90 @@ def lower_population(population: Population, spec_drives, profile: RangeProfile,
                                     drive_si=drives)
 
 
-def lower_projection(projection: Projection, population: LoweredPopulation, n_pre: int, target,
-                     dt: float) -> LoweredProjection:
-    """Weights in LSB units of the target's increment port, quantised; delays in steps; Lava processes."""
-    port = population.increment_ports[projection.target_variable]
-    scale = population.port_scale(port)
-    quantized = quantize_weights(_signed_weights(projection) * scale, target, name=projection.name)
-    delays = check_delays_fit(projection, target, dt)
-    layers = multapse_layers(projection.i, projection.j)
+def _projection_part(name: str, source: str, n_pre: int, pre: np.ndarray, post: np.ndarray,
+                     quantized: QuantizedWeights, delays: np.ndarray, population: LoweredPopulation,
+                     variable: str) -> LoweredProjection:
+    """Synapses ``pre -> post`` (one source group) into ``population``'s port of ``variable`` as Lava
+    synapse processes: one per layer of repeated (pre, post) pairs, ``Delay`` kinds when a delay is above 0."""
+    port = population.increment_ports[variable]
+    layers = multapse_layers(pre, post)
     processes = []
     for layer in range(int(layers.max(initial=-1)) + 1):
         chosen = layers == layer
         kind = choose_kind(int(chosen.sum()), n_pre, population.size, bool(delays[chosen].any()))
         processes.append(LavaProjection(
-            name=projection.name if layer == 0 else f"{projection.name}_{layer}", kind=kind, n_pre=n_pre,
-            n_post=population.size, pre=projection.i[chosen], post=projection.j[chosen],
+            name=name if layer == 0 else f"{name}_{layer}", kind=kind, n_pre=n_pre,
+            n_post=population.size, pre=pre[chosen], post=post[chosen],
             weights=quantized.weights[chosen], delays=delays[chosen] if kind.startswith("Delay") else
             np.zeros(int(chosen.sum()), dtype=np.int64), weight_exp=quantized.weight_exp,
             sign_mode=quantized.sign_mode))
-    return LoweredProjection(name=projection.name, source=projection.source, target=projection.target,
-                             variable=projection.target_variable, port=port, layers=tuple(processes),
-                             weights=quantized, delay_steps=delays)
+    return LoweredProjection(name=name, source=source, target=population.name, variable=variable, port=port,
+                             layers=tuple(processes), weights=quantized, delay_steps=delays)
 
 
-def check_delays_fit(projection: Projection, target, dt: float) -> np.ndarray:
-    """The projection's delays in steps, refused (naming it) beyond the target's ``max_delay_steps``."""
+def lower_projection(projection: Projection, population: LoweredPopulation, n_pre: int, target, dt: float,
+                     chain: RelayChain | None = None, relays: bool = True) -> tuple[LoweredProjection, ...]:
+    """Weights in LSB units of the target's increment port, quantised (one exponent for the whole
+    projection); delays in steps; Lava processes.
+
+    Synapses whose delay the target's synapses hold come from the source (the part named as
+    the projection); the others from the relays of ``chain``'s stage ``n`` (a part named
+    ``<projection>.relay<n>`` per stage, with the last hop's delays; :mod:`.relays`).
+    """
+    chain = chain or RelayChain(projection.source, ())
+    scale = population.port_scale(population.increment_ports[projection.target_variable])
+    real = _signed_weights(projection) * scale
+    quantized = quantize_weights(real, target, name=projection.name)
+    delays = check_delays_fit(projection, target, dt, relays)
+    limit = hop_limit(target)
+    stages = relay_stages(delays, limit)
+    parts = []
+    for stage in sorted(set(stages.tolist()) or {0}):
+        chosen = stages == stage
+        parts.append(_projection_part(
+            relay_name(projection.name, stage), relay_name(projection.source, stage), chain.size(stage, n_pre),
+            chain.index(stage, projection.i[chosen]), projection.j[chosen], select_weights(quantized, chosen, real),
+            last_delays(delays[chosen], stage, limit), population, projection.target_variable))
+    return tuple(parts)
+
+
+def relay_hops(chain: RelayChain, populations: Mapping[str, LoweredPopulation], n_source: int, target
+               ) -> tuple[LoweredProjection, ...]:
+    """The synapses into the relays of ``chain``: neuron ``i`` of the source (stage 0) or its relay of stage
+    ``k - 1`` into its relay of stage ``k``, weight 1, delay ``M`` (:func:`~.relays.hop_limit`), one
+    projection ``<source>.relay<k>.in`` per stage."""
+    limit = hop_limit(target)
+    hops = []
+    for stage, members in enumerate(chain.members, start=1):
+        name = relay_name(chain.source, stage)
+        hops.append(_projection_part(
+            f"{name}.in", relay_name(chain.source, stage - 1), chain.size(stage - 1, n_source),
+            chain.index(stage - 1, members), np.arange(members.size),
+            quantize_weights(np.ones(members.size), target, name=name), np.full(members.size, limit),
+            populations[name], RELAY_INPUT))
+    return tuple(hops)
+
+
+def check_delays_fit(projection: Projection, target, dt: float, relays: bool = False) -> np.ndarray:
+    """The projection's delays in steps, refused (naming it) beyond what one synapse of the target holds
+    (:func:`~.relays.hop_limit`: its ``max_delay_steps``) unless ``relays`` may carry them."""
     delays = projection.delay_steps(dt)
-    if delays.size and delays.max() > target.max_delay_steps:
+    limit = hop_limit(target)
+    if delays.size and delays.max() > limit and not relays:
+        origin = ("network.max_delay_steps" if limit == target.max_delay_steps else
+                  f"Lava's Delay processes; network.max_delay_steps is {target.max_delay_steps}")
         raise InputError(f"delays up to {delays.max()} steps ({delays.max() * dt * 1e3:g} ms at dt "
-                         f"{dt * 1e3:g} ms); {target.name} holds at most {target.max_delay_steps} steps "
-                         "(network.max_delay_steps): shorten the delays or use a longer dt",
+                         f"{dt * 1e3:g} ms); {target.name} holds at most {limit} steps ({origin}) and relays are "
+                         "off (--no-relays, relays=False): shorten the delays, use a longer dt or allow relays",
                          f"projection {projection.name!r}", "delay")
     return delays
 
 
-def check_network_fits(spec: NetworkSpec, target) -> None:
-    """What the target refuses whatever the reference run shows (delays), checked before any simulation."""
+def check_network_fits(spec: NetworkSpec, target, relays: bool = True) -> None:
+    """What the target refuses whatever the reference run shows (delays beyond a synapse without
+    ``relays``), checked before any simulation."""
     for projection in spec.projections:
-        check_delays_fit(projection, target, spec.dt)
+        check_delays_fit(projection, target, spec.dt, relays)
 
 
 def source_raster(source: SpikeTimesSource, n_steps: int, dt: float) -> np.ndarray:
@@ -333,7 +398,7 @@ def _lower_one(spec: NetworkSpec, population: Population, reference: NetworkTrac
 
 def lower_network(spec: NetworkSpec, reference: NetworkTrace | None, target, config: QuantConfig,
                   method: str | None = None, lif: str = "auto", lif_options: LifOptions = LifOptions(),
-                  profiles: Mapping[str, RangeProfile] | None = None) -> LoweredNetwork:
+                  profiles: Mapping[str, RangeProfile] | None = None, relays: bool = True) -> LoweredNetwork:
     """Lower every population and projection of ``spec`` for ``target`` (see the module docstring).
 
     ``config`` applies to every lowered population; the integration is ``method`` when given, else
@@ -346,6 +411,9 @@ def lower_network(spec: NetworkSpec, reference: NetworkTrace | None, target, con
     ``profiles`` gives the ranges of some populations instead of the reference (a search
     lowers held-out inputs with the ranges of the model's own input); ``reference`` may be
     None when every population has a profile, none is Lava's LIF and no spike source needs it.
+    ``relays``: delays longer than the target's synapses hold go through relay neurons
+    (:mod:`~neuromorph.network.relays`; the relay populations follow the network's own); False
+    refuses them.
     """
     profiles = profiles or {}
     if reference is None and (spec.spike_sources or lif != "never" or set(profiles) < {p.name for p in spec.populations}):
@@ -357,17 +425,37 @@ def lower_network(spec: NetworkSpec, reference: NetworkTrace | None, target, con
                                    profiles.get(population.name))
         populations.append(lowered)
         notes.append(note)
+    relay_populations, projections, relay_notes = _lower_projections(spec, {p.name: p for p in populations}, target,
+                                                                     relays)
     by_name = {p.name: p for p in populations}
-    sizes = {**{p.name: p.size for p in spec.populations}, **{s.name: s.size for s in spec.spike_sources}}
-    projections = tuple(lower_projection(p, by_name[p.target], sizes[p.source], target, spec.dt)
-                        for p in spec.projections)
     sources = tuple(LoweredSource(name=s.name, size=s.size,
                                   spikes=source_raster(reference.sources[s.name], spec.n_steps, spec.dt))
                     for s in spec.spike_sources)
     currents = tuple(lower_current(c, by_name[c.target]) for c in spec.current_sources)
-    return LoweredNetwork(target=target.name, dt=spec.dt, n_steps=spec.n_steps, populations=tuple(populations),
-                          projections=projections, sources=sources, config=config, notes=tuple(notes),
-                          currents=currents)
+    return LoweredNetwork(target=target.name, dt=spec.dt, n_steps=spec.n_steps,
+                          populations=tuple(populations) + relay_populations, projections=projections,
+                          sources=sources, config=config, notes=tuple(notes) + relay_notes, currents=currents)
+
+
+def _lower_projections(spec: NetworkSpec, populations: Mapping[str, LoweredPopulation], target, relays: bool
+                       ) -> tuple[tuple[RelayPopulation, ...], tuple[LoweredProjection, ...], tuple[str, ...]]:
+    """The relay populations the delays need; every projection's parts, then the hops into the relays; a
+    note per relay population."""
+    limit = hop_limit(target)
+    delays = {p.name: check_delays_fit(p, target, spec.dt, relays) for p in spec.projections}
+    chains = plan_relays([(p.source, p.i, relay_stages(delays[p.name], limit)) for p in spec.projections])
+    stages = [(chain.source, stage, members.size) for chain in chains.values()
+              for stage, members in enumerate(chain.members, start=1)]
+    relay_populations = tuple(RelayPopulation.of_size(relay_name(source, stage), size)
+                              for source, stage, size in stages)
+    notes = tuple(f"{relay_name(source, stage)}: {size} relays (Lava's LIF) carrying {source}'s spikes "
+                  f"{stage * (limit + 1)} steps (delays beyond {limit} steps)" for source, stage, size in stages)
+    by_name = {**populations, **{p.name: p for p in relay_populations}}
+    sizes = {**{p.name: p.size for p in spec.populations}, **{s.name: s.size for s in spec.spike_sources}}
+    parts = tuple(part for p in spec.projections for part in lower_projection(
+        p, by_name[p.target], sizes[p.source], target, spec.dt, chains.get(p.source), relays))
+    hops = tuple(hop for chain in chains.values() for hop in relay_hops(chain, by_name, sizes[chain.source], target))
+    return relay_populations, parts + hops, notes
 
 
 def recorded_variables(spec: NetworkSpec) -> tuple[str, ...]:

@@ -13,6 +13,10 @@ its :class:`~neuromorph.targets.HardwareTarget`:
   ``S * (weight_bits + delay_bits)`` with ``weight_bits`` the target's mantissa and
   ``delay_bits = bit_length(max_delay_steps)`` for the synapses of delayed Lava processes
   (0 otherwise), and delay-buffer slots ``(max_delay + 1) * n_post`` per Lava process;
+* relays (kind ``"relay"``, :mod:`neuromorph.network.relays`; ``infrastructure``): the neurons that
+  carry spikes over delays longer than a synapse holds are populations and projections like the
+  others, and the totals also give them apart (``relay_neurons``, ``relay_synapses`` into them,
+  ``relay_cores``);
 * cores: each population is split into equal contiguous blocks, one per core, as few as the
   target's ``[cores]`` limits allow (:func:`map_cores`): neurons per core, synaptic memory of
   the synapses into a core, fan-in (distinct presynaptic neurons, sources included, whose
@@ -64,6 +68,7 @@ class PopulationResources:
     operations_per_step: int
     synapses_in: int
     cores: int
+    infrastructure: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,9 @@ class ResourceReport:
             "hardware_neurons": sum(p.neurons for p in pops if p.hardware_deployable),
             "simulation_only_neurons": sum(p.neurons for p in pops if not p.hardware_deployable),
             "synapses": sum(p.synapses for p in projs),
+            "relay_neurons": sum(p.neurons for p in pops if p.infrastructure),
+            "relay_synapses": sum(p.synapses_in for p in pops if p.infrastructure),
+            "relay_cores": sum(p.cores for p in pops if p.infrastructure),
             "synaptic_memory_bits": sum(p.synaptic_memory_bits for p in projs),
             "delay_buffer_slots": sum(p.delay_buffer_slots for p in projs),
             "table_memory_bits": sum(p.table_memory_bits * p.cores for p in pops),
@@ -186,7 +194,7 @@ def population_resources(population: LoweredPopulation, synapses_in: int, cores:
         hardware_deployable=population.hardware_deployable, neurons=population.size,
         state_bits_per_neuron=population.state_bits_per_neuron, table_memory_bits=population.table_memory_bits,
         operations_per_neuron_step=counts, operations_per_step=sum(counts.values()) * population.size,
-        synapses_in=synapses_in, cores=cores)
+        synapses_in=synapses_in, cores=cores, infrastructure=population.infrastructure)
 
 
 # ----------------------------------------------------------------------------------------
@@ -380,8 +388,10 @@ def format_report(report: ResourceReport) -> str:
     """The report as markdown tables and a summary, for people."""
     t, c, limits = report.totals, report.core_map, report.limits
     lines = [f"resources on {report.target}:", *_population_rows(report), "", *_projection_rows(report), ""]
+    relays = (f", {t['relay_neurons']:,} relay neurons for long delays ({t['relay_synapses']:,} synapses, "
+              f"{t['relay_cores']} cores)") if t["relay_neurons"] else ""
     lines += [f"neurons {t['neurons']:,} ({t['hardware_neurons']:,} in Lava processes Loihi 2 runs, "
-              f"{t['simulation_only_neurons']:,} in simulation-only custom processes); sources "
+              f"{t['simulation_only_neurons']:,} in simulation-only custom processes{relays}); sources "
               + (", ".join(f"{name} {v['size']} trains" for name, v in report.sources.items()) or "none"),
               f"synapses {t['synapses']:,}; synaptic memory {t['synaptic_memory_bits']:,} bits; delay buffers "
               f"{t['delay_buffer_slots']:,} slots; lookup tables {t['table_memory_bits']:,} bits (one copy per core); "

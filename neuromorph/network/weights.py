@@ -194,3 +194,20 @@ def quantize_weights(weights, target, *, norm: str = "max", sign_mode: str | Non
                             norm=norm, n_weights=int(weights.size), n_clipped=int(clipped.sum()),
                             n_zeroed=int(np.count_nonzero((weights != 0) & (integers == 0))),
                             error=WeightError.of(integers * 2.0 ** exponent, weights))
+
+
+def select_weights(quantized: QuantizedWeights, chosen: np.ndarray, weights) -> QuantizedWeights:
+    """The synapses ``chosen`` (a mask or indices) of ``quantized``, as quantised with the whole projection.
+
+    Same exponent and sign mode (the integers are those of the whole); the counts and error
+    statistics are over the chosen synapses. ``weights``: the real weights of every synapse
+    (LSB units), as given to :func:`quantize_weights` (with its default ``mixed_drops_lsb``).
+    """
+    real = np.asarray(weights, dtype=np.float64)[chosen]
+    integers = np.asarray(quantized.weights)[chosen]
+    grid = weight_grid(quantized.sign_mode, quantized.weight_bits)
+    _, clipped = quantize_at_exponent(real, quantized.weight_exp, grid)
+    return QuantizedWeights(weights=integers, weight_exp=quantized.weight_exp, sign_mode=quantized.sign_mode,
+                            weight_bits=quantized.weight_bits, norm=quantized.norm, n_weights=int(real.size),
+                            n_clipped=int(clipped.sum()), n_zeroed=int(np.count_nonzero((real != 0) & (integers == 0))),
+                            error=WeightError.of(integers * 2.0 ** quantized.weight_exp, real))

@@ -80,6 +80,9 @@ class LoweredPopulation(ABC):
     hardware_deployable: ClassVar[bool]
     #: The keys of ``network.json``'s population entry that only this kind fills (the others are null).
     export_keys: ClassVar[tuple[str, ...]]
+    #: Whether the lowering added the population to carry spikes (relays): counted by the resource
+    #: report, run by every backend, never reported as one of the network's populations.
+    infrastructure: ClassVar[bool] = False
 
     name: str
     size: int

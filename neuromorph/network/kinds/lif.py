@@ -9,6 +9,7 @@ wrapped or clipped from them.
 """
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar, Mapping
 
@@ -62,52 +63,37 @@ def lif_overflows(lif: LavaLif, u: np.ndarray, v: np.ndarray, a_in: np.ndarray) 
 
 
 @dataclass(frozen=True, kw_only=True)
-class LavaLifPopulation(LoweredPopulation):
-    """A population as Lava's own ``LIF`` (see the module docstring); ``initial`` holds the rows ``u``, ``v``.
+class LavaLifProcess(LoweredPopulation):
+    """What runs a population on Lava's own ``LIF`` process, whatever its parameters mean.
 
-    Attributes
-    ----------
-    lif : LifConversion
-        How the population's neuron maps to Lava's LIF; its ``lava`` holds the process parameters.
+    Not a kind itself: :class:`LavaLifPopulation` (a network population) and
+    :class:`~.relay.RelayPopulation` (a relay the lowering adds) share the emulator's stepper,
+    the Lava process, its one port ``a_in``, the streaming readout and the reader; each says
+    which :class:`~neuromorph.network.lava_lif.LavaLif` it runs (:attr:`lava_lif`).
     """
 
-    kind: ClassVar[str] = "lif"
-    process_description: ClassVar[str] = "LIF (Lava's own, runs on Loihi 2)"
-    process_label: ClassVar[str] = "LIF (Lava, Loihi 2)"
-    hardware_deployable: ClassVar[bool] = True
-    export_keys: ClassVar[tuple[str, ...]] = ("lif",)
     #: Lava's ``v`` is the second row of ``u``, ``v``.
     voltage_register: ClassVar[int] = 1
 
-    lif: LifConversion
-
     @property
-    def voltage_lsb(self) -> float:
-        """LSB of Lava's ``v`` (V)."""
-        return self.lif.v_lsb
-
-    def port_scale(self, port: int) -> float:
-        """Lava's ``a_in``, which Lava shifts left by 6 into ``u``: the conversion's input scale."""
-        return self.lif.input_scale
+    @abstractmethod
+    def lava_lif(self) -> LavaLif:
+        """The Lava ``LIF`` parameters and initial ``u``, ``v`` that run the population."""
 
     @property
     def input_rows(self) -> int:
         """One: ``a_in``."""
         return 1
 
-    def accepts(self, variable: str, port: int) -> bool:
-        """Port 0 (``a_in``), whatever the variable's name."""
-        return port == 0
-
     def stepper(self, n_steps: int | None = None, parallel: bool = True) -> LifStepper:
         """Lava's LIF arithmetic in numpy (:class:`LifStepper`)."""
-        return LifStepper(self.lif.lava)
+        return LifStepper(self.lava_lif)
 
     def build_lava(self, record_steps: int, record_dir: str | None = None, record_states: bool = True):
         """Lava's own LIF (Lava finds its fixed_pt model itself)."""
         from ...lava.build import build_lif
 
-        return build_lif(self.lif.lava), None
+        return build_lif(self.lava_lif), None
 
     def lava_port(self, process, port: int):
         """``a_in``, the one input port."""
@@ -125,8 +111,50 @@ class LavaLifPopulation(LoweredPopulation):
         """``u``, ``v`` and the spikes as streamed; the overflow counts recomputed from them (:func:`lif_overflows`)."""
         data = {key: values.astype(np.int64) for key, values in received.items()}
         u, v = data["u"], data["v"]
-        overflows = lif_overflows(self.lif.lava, u, v, data.get("a_in", np.zeros_like(u)))
+        overflows = lif_overflows(self.lava_lif, u, v, data.get("a_in", np.zeros_like(u)))
         return data["spikes"] != 0, np.stack([u, v], axis=1) if record else None, overflows
+
+    @property
+    def state_bits_per_neuron(self) -> int:
+        """Lava's ``u`` and ``v``."""
+        return 2 * LIF_UV_BITS
+
+
+@dataclass(frozen=True, kw_only=True)
+class LavaLifPopulation(LavaLifProcess):
+    """A population as Lava's own ``LIF`` (see the module docstring); ``initial`` holds the rows ``u``, ``v``.
+
+    Attributes
+    ----------
+    lif : LifConversion
+        How the population's neuron maps to Lava's LIF; its ``lava`` holds the process parameters.
+    """
+
+    kind: ClassVar[str] = "lif"
+    process_description: ClassVar[str] = "LIF (Lava's own, runs on Loihi 2)"
+    process_label: ClassVar[str] = "LIF (Lava, Loihi 2)"
+    hardware_deployable: ClassVar[bool] = True
+    export_keys: ClassVar[tuple[str, ...]] = ("lif",)
+
+    lif: LifConversion
+
+    @property
+    def lava_lif(self) -> LavaLif:
+        """The conversion's Lava parameters."""
+        return self.lif.lava
+
+    @property
+    def voltage_lsb(self) -> float:
+        """LSB of Lava's ``v`` (V)."""
+        return self.lif.v_lsb
+
+    def port_scale(self, port: int) -> float:
+        """Lava's ``a_in``, which Lava shifts left by 6 into ``u``: the conversion's input scale."""
+        return self.lif.input_scale
+
+    def accepts(self, variable: str, port: int) -> bool:
+        """Port 0 (``a_in``), whatever the variable's name."""
+        return port == 0
 
     def export_payload(self, writer, prefix: str) -> dict:
         """The :class:`LifConversion` field by field (no neuron, no drive)."""
@@ -149,8 +177,3 @@ class LavaLifPopulation(LoweredPopulation):
         """Lava's ``u`` (the synaptic current) and ``v`` in SI units."""
         u, v = self.lif.state_si(registers[..., 0, :], registers[..., 1, :])
         return {next(iter(self.increment_ports)): u, self.spec.voltage: v}
-
-    @property
-    def state_bits_per_neuron(self) -> int:
-        """Lava's ``u`` and ``v``."""
-        return 2 * LIF_UV_BITS
