@@ -89,7 +89,7 @@ def run_fixed_point_only(spec, options: RunOptions, progress) -> FixedPointOutco
     backend, record = options.network.backend, options.network.record
     candidate = run_network(lowered, record=record) if backend in ("emulator", "both") else None
     if backend in ("lava", "both"):
-        from .network.lava_graph import run_graph  # Lava is imported only when it is used
+        from .lava.graph import run_graph  # Lava is imported only when it is used
 
         lava = run_graph(lowered, record=record)
         _check_lava(check_lava(candidate, lava) if candidate is not None else None)

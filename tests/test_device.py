@@ -274,10 +274,12 @@ run(20*ms)
 """
 
 
-def test_a_neuron_refractory_at_the_end_of_a_run_stays_refractory_in_the_next():
+@pytest.mark.parametrize("backend", ["emulator", pytest.param("lava", marks=pytest.mark.slow)])
+def test_a_neuron_refractory_at_the_end_of_a_run_stays_refractory_in_the_next(backend):
     """Brian2 keeps ``lastspike`` and ``not_refractory`` across runs; so does the device. The first run
-    ends between steps (Brian2 runs whole steps: 201 here, and the next run starts at 20.1 ms)."""
-    device = "import neuromorph\nset_device('neuromorph', target='loihi2', reference=False)"
+    ends between steps (Brian2 runs whole steps: 201 here, and the next run starts at 20.1 ms).
+    Also on Lava alone without the reference (the device's fixed-point-only path)."""
+    device = f"import neuromorph\nset_device('neuromorph', target='loihi2', reference=False, backend='{backend}')"
     fixed, brian = execute(REFRACTORY.format(device=device)), execute(REFRACTORY.format(device=""))
     assert 0 < brian["refractory_at_end"].sum() < 20
     assert np.array_equal(fixed["refractory_at_end"], brian["refractory_at_end"])
