@@ -4,6 +4,7 @@ through a symlink; bad network inputs are refused in one line before any run; si
 neuromorph exceptions naming the Brian2 object."""
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -280,3 +281,17 @@ def test_an_on_pre_that_is_not_one_increment_is_refused_naming_the_synapses(on_p
         return
     with pytest.raises(InputError, match="^Synapses 'S2': "):
         from_brian2(group, synapses, duration=5 * b.ms)
+
+
+def test_a_target_with_weights_wider_than_lavas_synapses_is_refused_before_any_run(tmp_path, capsys):
+    """generic16 declares 16-bit weights; Lava's synapse processes (and their emulation) clip every weight
+    to an 8-bit magnitude, which made ff_hh fire at 2.7 Hz instead of Brian2's 27.8 Hz with no clipping
+    counted. Refused in one line, naming the target and the field, before Brian2 runs."""
+    from neuromorph.targets import load_target
+
+    assert load_target("generic16").weight_bits > 8
+    network = Path(__file__).resolve().parents[1] / "examples" / "networks" / "ff_hh.toml"
+    status = main(["network", str(network), "--target", "generic16", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 2 and "target generic16:network.weight_bits" in err and "Traceback" not in err
+    assert "Brian2 reference" not in err

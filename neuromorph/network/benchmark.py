@@ -31,7 +31,7 @@ from ..targets import HardwareTarget
 from .comparison import candidate_trace, recurrent_populations
 from .emulator import run_network
 from .ir import NetworkSpec
-from .lower import lower_network, recorded_variables, reference_profile
+from .lower import check_network_fits, lower_network, recorded_variables, reference_profile
 from .network_file import load_network_file
 from .reference import NetworkTrace, Recording, replay_sources, run_network_brian2
 
@@ -125,6 +125,7 @@ def prepare_network_benchmark(path: str | Path, target: HardwareTarget, count: i
 
     bars = bars or no_bars
     own = load_network_file(path)
+    check_network_fits(own, target)
     progress(f"profiling run on the network's own seed {own.seed}")
     own_spec, own_reference = _reference(own, codegen, bars)
     profiles: dict[str, RangeProfile] = {p.name: reference_profile(own_spec, own_reference, p.name)

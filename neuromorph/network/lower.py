@@ -42,8 +42,7 @@ from ..quantization.quantize import QuantConfig, default_method, quantize
 from .ir import REFRACTORY_VARIABLES, NetworkSpec, Population, Projection, SpikeTimesSource
 from .kinds import LavaLifPopulation, LoweredPopulation, LoweredProgramPopulation, RelayPopulation
 from .kinds.relay import RELAY_INPUT
-from .lava_semantics import choose_kind, multapse_layers
-from .lava_semantics import LavaProjection
+from .lava_semantics import LAVA_MAX_WEIGHT_BITS, LavaProjection, choose_kind, multapse_layers
 from .lif_mapping import LifDecision, LifOptions, LifProfile, convert_lif, decide, describe
 from .reference import NetworkTrace
 from .relays import RelayChain, hop_limit, last_delays, plan_relays, relay_name, relay_stages
@@ -304,11 +303,27 @@ def check_delays_fit(projection: Projection, target, dt: float, relays: bool = F
     return delays
 
 
+def check_weights_fit(target) -> None:
+    """Refuse a target whose weight mantissa is wider than Lava's synapse processes hold.
+
+    The network's synapses are Lava's ``Dense``/``Sparse``/``Delay*`` processes (and their
+    emulation, :mod:`.lava_semantics`), which clip every weight to an 8-bit magnitude: a wider
+    weight format would be clipped there without being counted.
+    """
+    if target.weight_bits > LAVA_MAX_WEIGHT_BITS:
+        raise InputError(f"{target.weight_bits}-bit weights, but a network's synapses are Lava's synapse processes, "
+                         f"which hold at most {LAVA_MAX_WEIGHT_BITS}-bit weight mantissas (with an exponent): use a "
+                         f"target with network.weight_bits <= {LAVA_MAX_WEIGHT_BITS} (loihi2, loihi1)",
+                         f"target {target.name}", "network.weight_bits")
+
+
 def check_network_fits(spec: NetworkSpec, target, relays: bool = True) -> None:
     """What the target refuses whatever the reference run shows (delays beyond a synapse without
-    ``relays``), checked before any simulation."""
+    ``relays``, weights wider than Lava's synapses), checked before any simulation."""
     for projection in spec.projections:
         check_delays_fit(projection, target, spec.dt, relays)
+    if spec.projections:
+        check_weights_fit(target)
 
 
 def source_raster(source: SpikeTimesSource, n_steps: int, dt: float) -> np.ndarray:
@@ -416,6 +431,7 @@ def lower_network(spec: NetworkSpec, reference: NetworkTrace | None, target, con
     refuses them.
     """
     profiles = profiles or {}
+    check_network_fits(spec, target, relays)
     if reference is None and (spec.spike_sources or lif != "never" or set(profiles) < {p.name for p in spec.populations}):
         raise InputError("lowering without a reference run needs a profile for every population, lif='never' and "
                          "no spike source", "lower_network", "reference")
