@@ -19,7 +19,7 @@ from .network.comparison import (LavaNetworkCheck, NetworkOptions, NetworkResult
                                  check_run_options, compare as network_compare, population_fidelity)
 from .network.ir import NetworkSpec
 from .network.lower import LoweredNetwork, lower_network
-from .network.model_network import network_of_model, run_model_reference
+from .network.model_network import model_inputs, network_of_model, run_model_reference
 from .network.reference import NetworkTrace
 from .progress import BarFactory, no_bars
 from .quantization.quantize import QuantConfig, QuantizedNeuron
@@ -97,7 +97,7 @@ def run_compare(model: ModelFile, target: HardwareTarget, config: QuantConfig, o
     network = network_compare(spec, target, config, network_options, progress, method=config.method,
                               reference=reference, bars=bars)
     progress("float emulator (same algorithm, float64)")
-    float_trace = emulate_float(model, stimulus, method=config.method, bars=bars)
+    float_trace = emulate_float(model, model_inputs(model, spec), method=config.method, bars=bars)
     name = spec.populations[0].name
     population = network.lowered.population(name)
     fixed = network.candidate_trace(name)
