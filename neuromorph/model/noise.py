@@ -79,8 +79,8 @@ def _check_additive(eqs: brian2.Equations, method: str, error: type[InputError],
             states = sorted(get_identifiers(factor.code) & dependent)
             if states:
                 raise error(f"'d{name}/dt = {eq.expr.code}' has multiplicative noise (the factor of {xi} depends on "
-                            f"{states}); neuromorph integrates additive noise only (Euler-Maruyama, method "
-                            f"{method!r}): make the factor of {xi} a constant", source, field)
+                            f"{states}), integrated by method {method!r}; neuromorph replays additive noise only "
+                            f"(Euler-Maruyama, method 'euler'): make the factor of {xi} a constant", source, field)
 
 
 def replay_equations(equations: str, method: str, error: type[InputError] = ModelFileError,
@@ -93,12 +93,12 @@ def replay_equations(equations: str, method: str, error: type[InputError] = Mode
     variables = noise_variables(equations)
     if not variables:
         return equations, {}
+    eqs = brian2.Equations(equations)
+    _check_additive(eqs, method, error, source, field)
     if method not in NOISE_METHODS:
         raise error(f"the equations use {list(variables)} (noise), which Brian2 integrates with 'euler' "
                     f"(Euler-Maruyama); method {method!r} cannot integrate noise: use method 'euler'",
                     source, "simulation.method" if error is ModelFileError else field)
-    eqs = brian2.Equations(equations)
-    _check_additive(eqs, method, error, source, field)
     parameters = {xi: PREFIX + xi for xi in variables}
     taken = set(eqs.names) & set(parameters.values())
     if taken:

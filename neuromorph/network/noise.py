@@ -37,13 +37,17 @@ def noise_sources(population: str, size: int, streams: NoiseStreams, dt: float, 
                  for k, (xi, parameter) in enumerate(streams.parameters.items()))
 
 
-def replay_noise(spec: NetworkSpec, mode: str = DEFAULT_NOISE, seed: int | None = None,
-                 source: str = "network") -> NetworkSpec:
+def replay_noise(spec: NetworkSpec, mode: str | None = DEFAULT_NOISE, seed: int | None = None,
+                 source: str = "network", key: tuple[int, ...] = ()) -> NetworkSpec:
     """``spec`` with the noise of every population replayed (a no-op for a network without ``xi``).
 
     ``seed`` defaults to the spec's seed (0 when unseeded); population ``p`` (in the spec's
-    order) draws its streams from ``(seed, p, k)``. Errors name ``populations.NAME.equations``.
+    order) draws its streams from ``(seed, *key, p, k)`` (``key`` tells apart the runs of one
+    script). ``mode`` None keeps ``xi`` in the equations (a caller that replays later).
+    Errors name ``populations.NAME.equations``.
     """
+    if mode is None:
+        return spec
     seed = seed if seed is not None else (spec.seed or 0)
     populations, sources = [], list(spec.sources)
     for index, population in enumerate(spec.populations):
@@ -56,6 +60,6 @@ def replay_noise(spec: NetworkSpec, mode: str = DEFAULT_NOISE, seed: int | None 
         if streams is not None:
             population = Population(name=population.name, size=population.size,
                                     model=replace(model, equations=equations))
-            sources += noise_sources(population.name, population.size, streams, spec.dt, spec.n_steps, (index,))
+            sources += noise_sources(population.name, population.size, streams, spec.dt, spec.n_steps, (*key, index))
         populations.append(population)
     return replace(spec, populations=tuple(populations), sources=tuple(sources))
