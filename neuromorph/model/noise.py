@@ -28,8 +28,9 @@ from brian2.utils.stringtools import get_identifiers
 
 from ..errors import InputError, ModelFileError
 
-#: How noise is generated: ``replay`` (drawn once, fed to every backend as an input).
-NOISE_MODES = ("replay",)
+#: How noise is generated: ``replay`` (drawn once, fed to every backend as an input) or ``target``
+#: (Brian2 draws its own; the lowered program draws from the target's generator, ``[noise]`` of its file).
+NOISE_MODES = ("replay", "target")
 #: Default noise mode of model files, network files, ``from_brian2`` and the Brian2 device.
 DEFAULT_NOISE = "replay"
 #: Brian2 methods a replayed noise term keeps its meaning under: Euler-Maruyama, Brian2's choice for additive noise.
@@ -53,11 +54,14 @@ class NoiseStreams:
         Seed of the increments (stream ``k`` of :attr:`parameters` draws from ``(seed, k)``).
     parameters : Mapping[str, str]
         Noise variable (``xi``, ``xi_1``, ...) -> the parameter that replaces it, in sorted order.
+    equations : str
+        The equations as written (with ``xi``), which Brian2 runs in ``target`` mode.
     """
 
     mode: str
     seed: int
     parameters: Mapping[str, str]
+    equations: str = ""
 
 
 def noise_variables(equations: str) -> tuple[str, ...]:
@@ -117,4 +121,4 @@ def noise_streams(equations: str, method: str, mode: str, seed: int, error: type
     text, parameters = replay_equations(equations, method, error, source, field)
     if not parameters:
         return equations, None
-    return text, NoiseStreams(mode=mode, seed=int(seed), parameters=MappingProxyType(parameters))
+    return text, NoiseStreams(mode=mode, seed=int(seed), parameters=MappingProxyType(parameters), equations=equations)

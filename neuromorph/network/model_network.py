@@ -12,6 +12,8 @@ start of every step, as the model file's own reference always did.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..errors import InputError, ModelFileError
@@ -71,15 +73,23 @@ def network_of_model(model: ModelFile, stimulus: np.ndarray) -> NetworkSpec:
     source = CurrentSource(name=STIMULUS_SOURCE, target=name, variable=model.spec.input, values=stimulus, unit=unit)
     dt = model.simulation.dt
     n_steps, size = stimulus.shape
-    noise = noise_sources(name, size, model.noise, dt, n_steps) if model.noise is not None else ()
+    noise, seed = model.noise, None
+    if noise is not None and noise.mode == "target":  # Brian2 and the program draw their own, from noise_seed
+        neuron, seed = replace(neuron, equations=noise.equations, noise="target"), noise.seed
+    sources = noise_sources(name, size, noise, dt, n_steps) if noise is not None and noise.mode == "replay" else ()
     return NetworkSpec(populations=(Population(name=name, size=int(size), model=neuron),),
-                       sources=(source, *noise), projections=(), dt=dt, duration=n_steps * dt)
+                       sources=(source, *sources), projections=(), dt=dt, duration=n_steps * dt, seed=seed)
 
 
 def model_inputs(model: ModelFile, spec: NetworkSpec) -> np.ndarray:
     """Every input of the model's neuron per step, (T, inputs, N) SI, in the order of ``model.spec.inputs``
-    (the stimulus, then the replayed noise), as the model's network ``spec`` sets them."""
+    (the stimulus, then the noise), as the model's network ``spec`` sets them; noise the target draws
+    (``noise = "target"``) as one replayed realisation of it (the float emulator's)."""
     values = {s.variable: s.values for s in spec.current_sources}
+    if model.noise is not None and model.noise.mode == "target":
+        n_steps, size = spec.n_steps, spec.populations[0].size
+        values.update({s.variable: s.values for s in noise_sources(spec.populations[0].name, size, model.noise,
+                                                                  spec.dt, n_steps)})
     return np.stack([values[i.name] for i in model.spec.inputs], axis=1)
 
 

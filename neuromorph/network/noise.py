@@ -39,7 +39,8 @@ def noise_sources(population: str, size: int, streams: NoiseStreams, dt: float, 
 
 def replay_noise(spec: NetworkSpec, mode: str | None = DEFAULT_NOISE, seed: int | None = None,
                  source: str = "network", key: tuple[int, ...] = ()) -> NetworkSpec:
-    """``spec`` with the noise of every population replayed (a no-op for a network without ``xi``).
+    """``spec`` with the noise of every population replayed (a no-op for a network without ``xi``), or,
+    with ``mode="target"``, every population with ``xi`` marked as drawing its own (``NeuronModel.noise``).
 
     ``seed`` defaults to the spec's seed (0 when unseeded); population ``p`` (in the spec's
     order) draws its streams from ``(seed, *key, p, k)`` (``key`` tells apart the runs of one
@@ -57,7 +58,9 @@ def replay_noise(spec: NetworkSpec, mode: str | None = DEFAULT_NOISE, seed: int 
                                                f"populations.{population.name}.equations")
         except InputError as exc:
             raise exc.located(source) from None
-        if streams is not None:
+        if streams is not None and mode == "target":
+            population = replace(population, model=replace(model, noise="target"))
+        elif streams is not None:
             population = Population(name=population.name, size=population.size,
                                     model=replace(model, equations=equations))
             sources += noise_sources(population.name, population.size, streams, spec.dt, spec.n_steps, (*key, index))

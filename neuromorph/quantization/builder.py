@@ -155,6 +155,30 @@ class ProgramBuilder:
         return self._emit("port", imm=(index,), frac=frac, low=low, high=high, width=bits, overflow=overflow,
                           label=label)
 
+    def draw(self, seed: int, stream: int, bits: int, frac: int, label: str) -> Value:
+        """A uniform integer in ``[0, 2**bits)`` of (seed, step, stream, neuron) (the ``draw`` opcode)."""
+        return self._emit("draw", imm=(seed, stream, bits), frac=frac, low=0, high=(1 << bits) - 1, width=bits + 1,
+                          label=label)
+
+    def gaussian(self, seed: int, stream: int, uniforms: int, bits: int, sigma: float, frac: int,
+                 label: str) -> Value:
+        """``sigma * z`` with ``z`` of mean 0 and variance 1, in ``frac`` (``sigma`` in its LSB).
+
+        ``z`` is the centred sum of ``uniforms`` draws of ``bits`` bits (Irwin-Hall):
+        ``C = 2 sum(u_k) - K (2**bits - 1)`` has mean 0 and variance ``K (4**bits - 1) / 3``;
+        one multiply by ``sigma / sd(C)`` and a rounded shift give the result. Stream
+        ``stream`` uses the draw streams ``stream * uniforms + k``.
+        """
+        total = None
+        for k in range(uniforms):
+            u = self.draw(seed, stream * uniforms + k, bits, frac, f"{label}: uniform {k}")
+            total = u if total is None else self.add(total, u, f"{label}: sum of uniforms")
+        top = uniforms * ((1 << bits) - 1)
+        centred = self.sub(self.add(total, total, f"{label}: 2 sum"), self.constant(top, frac, f"{label}: K (2^b - 1)"),
+                           f"{label}: centred sum", bounds=(-top, top))
+        factor = self.real_constant(sigma / math.sqrt(uniforms * ((1 << 2 * bits) - 1) / 3.0), f"{label}: sigma / sd")
+        return self.rescale(self.mul(centred, factor, f"{label}: scaled"), frac, f"{label}: increment")
+
     # -- arithmetic -------------------------------------------------------------------------
     def add(self, a: Value, b: Value, label: str, bounds: tuple[int, int] | None = None) -> Value:
         """``a + b`` in the accumulator (same format required)."""

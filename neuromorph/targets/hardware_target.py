@@ -110,6 +110,18 @@ class CoresSection(Section):
     table_memory_bits_per_core: Positive
 
 
+class NoiseSection(Section):
+    """``[noise]``: the target's random source for ``noise = "target"`` (optional).
+
+    ``uniform_bits``: bits of one uniform draw; ``gaussian = "sum_of_uniforms"``: a Gaussian
+    increment is the centred sum of ``uniforms`` draws (Irwin-Hall), scaled by one multiply.
+    """
+
+    uniform_bits: Annotated[int, Field(ge=2, le=32)]
+    gaussian: Literal["sum_of_uniforms"]
+    uniforms: Annotated[int, Field(ge=1, le=16)]
+
+
 class DefaultsSection(Section):
     """``[defaults]``: the settings a user gets without flags."""
 
@@ -130,6 +142,7 @@ class TargetFile(Section):
     network: NetworkSection
     defaults: DefaultsSection
     cores: Optional[CoresSection] = None
+    noise: Optional[NoiseSection] = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +174,16 @@ class CoreLimits:
 
 
 @dataclass(frozen=True)
+class NoiseGenerator:
+    """How the target draws a Gaussian increment (``[noise]``): the centred sum of ``uniforms``
+    draws of ``uniform_bits`` bits each (``gaussian == "sum_of_uniforms"``)."""
+
+    uniform_bits: int
+    gaussian: str
+    uniforms: int
+
+
+@dataclass(frozen=True)
 class HardwareTarget:
     """A validated hardware target (widths in bits, delays in time steps; ``cores``: per-core limits, if declared)."""
 
@@ -189,6 +212,7 @@ class HardwareTarget:
     default_narrow_rounding: str
     source: str
     cores: CoreLimits | None = None
+    noise: NoiseGenerator | None = None
 
     def rounding_for(self, state_bits: int) -> tuple[str, str]:
         """The default rounding at a register width, and why (for people).
@@ -261,7 +285,8 @@ def load_target_file(path: str | Path) -> HardwareTarget:
     source = str(path)
     file = validate_file(TargetFile, read_toml_file(path, error=TargetFileError), source, TargetFileError)
     cores = CoreLimits(**file.cores.model_dump()) if file.cores is not None else None
-    target = HardwareTarget(**_field_values(file), source=source, cores=cores)
+    noise = NoiseGenerator(**file.noise.model_dump()) if file.noise is not None else None
+    target = HardwareTarget(**_field_values(file), source=source, cores=cores, noise=noise)
     _check_consistency(target)
     return target
 
