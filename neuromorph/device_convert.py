@@ -101,10 +101,11 @@ def root_of(group) -> tuple[object, int]:
     return group, offset
 
 
-def _replayed(spec: NetworkSpec, groups: Mapping, first: int) -> NetworkSpec:
-    """``spec`` with its noise replayed, drawn from the run's seed and first step (a refusal names the group)."""
+def _replayed(spec: NetworkSpec, groups: Mapping, first: int, mode: str) -> NetworkSpec:
+    """``spec`` with its noise replayed (drawn from the run's seed and first step) or drawn by the target
+    (``mode``); a refusal names the group."""
     try:
-        return replay_noise(spec, DEFAULT_NOISE, key=(first,))
+        return replay_noise(spec, mode, key=(first,))
     except InputError as exc:
         name = (exc.field or "").split(".")[1] if (exc.field or "").startswith("populations.") else None
         raise InputError(exc.message, _where(groups[name]) if name in groups else exc.source) from None
@@ -208,8 +209,9 @@ def carry_refractoriness(spec: NetworkSpec, groups: Mapping[str, object], t0: fl
     return replace(spec, populations=tuple(populations))
 
 
-def convert(net, duration: float, seed: int, namespace: Mapping, target) -> Conversion:
-    """The run of ``net`` for ``duration`` (s) from its current time, checked (see the module docstring)."""
+def convert(net, duration: float, seed: int, namespace: Mapping, target, noise: str | None = None) -> Conversion:
+    """The run of ``net`` for ``duration`` (s) from its current time, checked (see the module docstring);
+    ``noise``: how ``xi`` is generated (``replay``, the default, or ``target``)."""
     objects = top_level(net.objects)
     start = float(net.t_)
     spec = from_brian2(*objects, duration=(start + duration) * brian2.second, seed=seed, namespace=namespace,
@@ -219,7 +221,7 @@ def convert(net, duration: float, seed: int, namespace: Mapping, target) -> Conv
     spec = replace(spec, duration=duration, sources=tuple(_shifted(s, t0, duration) for s in spec.sources))
     roots = {root_of(obj)[0] for obj in objects if not isinstance(obj, (*MONITORS, EventMonitor))}
     groups = {group.name: group for group in roots if group.name in spec.groups}
-    spec = _replayed(spec, groups, first)
+    spec = _replayed(spec, groups, first, noise or DEFAULT_NOISE)
     spec = carry_refractoriness(spec, groups, t0)
     states = _lowerable(spec, groups, target)
     return Conversion(spec=spec, groups=groups, monitors=_monitors(objects, groups, states, spec.dt), t0=t0)

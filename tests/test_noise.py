@@ -280,3 +280,71 @@ def test_target_noise_runs_bit_for_bit_on_lava(tmp_path):
     report = build_report(run_compare(model, target, QuantConfig.for_target(target, method="euler"),
                                       CompareOptions(backend="both")))
     assert report["lava_matches_emulator"]["match"] and report["rates_hz"]["candidate"] > 10
+
+
+# -- Brian2's own examples with xi, through the device (both modes) ------------------------------------------------
+#: Brunel & Hakim (1999) scaled down: 2,000 neurons, 400 inputs each with J times 2.5 (the same mean input C J),
+#: 0.5 s instead of 0.1 s, so that the population-rate spectrum resolves its peak (Welch, 0.2 s segments).
+BRUNEL_HAKIM_SCALED = (("N = 5000", "N = 2000"), ("C = 1000", "C = 400"), ("J = .1*mV", "J = .25*mV"),
+                       ("duration = .1*second", "duration = .5*second"))
+
+
+def scaled(text: str, replacements) -> str:
+    for old, new in replacements:
+        assert text.count(old) == 1
+        text = text.replace(old, new)
+    return text
+
+
+def spectral_peak_hz(rate, dt: float = 1e-4, skip: float = 0.05) -> float:
+    """Centroid (within 40 Hz) of the largest peak of the population rate's Welch spectrum (0.2 s segments).
+
+    Brian2 alone, seeds 1-4: 142.3, 143.0, 141.3, 139.1 Hz (a single-segment periodogram's maximum
+    scattered from 140 to 155 Hz over the same runs).
+    """
+    from scipy import signal
+
+    r = np.asarray(rate)[int(skip / dt):]
+    f, p = signal.welch(r - r.mean(), fs=1 / dt, nperseg=2048)
+    k = int(np.argmax(p[1:])) + 1
+    near = (f > f[k] - 40) & (f < f[k] + 40)
+    return float((f[near] * p[near]).sum() / p[near].sum())
+
+
+def synfire_packets(monitor, groups: int = 10, size: int = 100, start: float = 0.045) -> list[tuple[float, int]]:
+    """Per group: the packet's time (median of the spikes within 2 ms of the densest 1 ms bin after ``start``)
+    and its spike count."""
+    t, i = np.asarray(monitor.t_), np.asarray(monitor.i)
+    packets = []
+    for k in range(groups):
+        tk = t[(i // size == k) & (t >= start)]
+        bins = np.arange(start, max(tk.max(initial=start), start) + 2e-3, 1e-3)
+        counts, _ = np.histogram(tk, bins)
+        near = tk[np.abs(tk - bins[np.argmax(counts)] - 0.5e-3) <= 2e-3]
+        packets.append((float(np.median(near)) if near.size else np.nan, int(near.size)))
+    return packets
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["replay", "target"])
+def test_brunel_hakim_rate_and_spectral_peak_match_brian2(mode):
+    """Measured: replay rate +0.2 %, peak 140.9 against 142.3 Hz; target -0.4 %, 143.2 Hz."""
+    from .test_device import execute, plain, script
+
+    fixed = execute(scaled(script("Brunel_Hakim_1999", floor=False, noise=mode), BRUNEL_HAKIM_SCALED))
+    brian = execute(scaled(plain("Brunel_Hakim_1999"), BRUNEL_HAKIM_SCALED))
+    assert fixed["M"].num_spikes == pytest.approx(brian["M"].num_spikes, rel=0.10)
+    assert spectral_peak_hz(fixed["LFP"].rate) == pytest.approx(spectral_peak_hz(brian["LFP"].rate), rel=0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["replay", "target"])
+def test_diesmann_synfire_packet_reaches_the_last_group_as_in_brian2(mode):
+    """Measured: per-group packet counts within 7 % and times within 0.2 ms of Brian2's in both modes."""
+    from .test_device import execute, plain, script
+
+    fixed = synfire_packets(execute(script("Diesmann_et_al_1999", floor=False, noise=mode))["Mgp"])
+    brian = synfire_packets(execute(plain("Diesmann_et_al_1999"))["Mgp"])
+    assert fixed[-1][1] >= 80 and brian[-1][1] >= 80  # the packet reaches the last group
+    for (time, count), (brian_time, brian_count) in zip(fixed, brian):
+        assert count == pytest.approx(brian_count, rel=0.10) and abs(time - brian_time) <= 0.5e-3

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import InputError, NeuromorphError, OverflowDetected
+from ..model.noise import NOISE_MODES
 from .options import (
     add_codegen_option,
     add_input_options,
@@ -25,6 +26,9 @@ from .options import (
 
 NETWORK_SEED_HELP = ("redraw the network file's connectivity, weights, delays and inputs with this seed "
                      "(default: the file's seed)")
+NOISE_HELP = ("how xi in the equations is generated: 'replay' (drawn once, fed to Brian2 and the program as a sampled "
+              "input: spike-by-spike comparable) or 'target' (Brian2 draws its own, the program the target's "
+              "generator: compared statistically) (default: the file's [simulation] noise, else replay)")
 
 
 def add_network(subparsers) -> None:
@@ -33,6 +37,7 @@ def add_network(subparsers) -> None:
                                               "Lava graph) and report per-population fidelity")
     add_input_options(p, "network", "network file (TOML)")
     p.add_argument("--network-seed", type=int, dest="network_seed", help=NETWORK_SEED_HELP)
+    p.add_argument("--noise", choices=NOISE_MODES, default=None, help=NOISE_HELP)
     p.add_argument("--no-floor", dest="floor", action="store_false",
                    help="skip the perturbed Brian2 run that measures the float model's own divergence")
     add_codegen_option(p)
@@ -70,7 +75,7 @@ def network_inputs(args: argparse.Namespace, export: bool = False):
 
     check_arguments(args)
     out = check_export_output(args.out) if export else prepare_output(args.out)
-    spec = load_network_file(args.network, seed=args.network_seed)
+    spec = load_network_file(args.network, seed=args.network_seed, noise=getattr(args, "noise", None))
     target, config = resolve_target_config(args, "exponential_euler")
     check_network_fits(spec, target)
     check_effects(spec, args.network)

@@ -640,11 +640,12 @@ def is_network_file(path: str | Path) -> bool:
     return "populations" in read_toml_file(path, error=NetworkFileError)
 
 
-def load_network_file(path: str | Path, *, seed: int | None = None) -> NetworkSpec:
+def load_network_file(path: str | Path, *, seed: int | None = None, noise: str | None = None) -> NetworkSpec:
     """Load and validate a network file into a :class:`NetworkSpec`.
 
     ``seed`` replaces ``[simulation] seed``: every draw without its own seed (connectivity,
     weights, delays, initial values) and the run's random numbers change with it.
+    ``noise`` replaces ``[simulation] noise`` (:func:`~neuromorph.network.noise.replay_noise`).
 
     Raises
     ------
@@ -667,6 +668,6 @@ def load_network_file(path: str | Path, *, seed: int | None = None) -> NetworkSp
     try:
         spec = NetworkSpec(populations=tuple(populations.values()), sources=tuple(sources.values()),
                            projections=tuple(projections), dt=simulation.dt, duration=simulation.duration, seed=seed)
-        return replay_noise(spec, simulation.noise, simulation.noise_seed, source)
+        return replay_noise(spec, noise or simulation.noise, simulation.noise_seed, source)
     except InputError as exc:
         raise exc.located(source=source) from None
