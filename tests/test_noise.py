@@ -350,3 +350,72 @@ def test_diesmann_synfire_packet_reaches_the_last_group_as_in_brian2(mode):
     assert fixed[-1][1] >= 80 and brian[-1][1] >= 80  # the packet reaches the last group
     for (time, count), (brian_time, brian_count) in zip(fixed, brian):
         assert count == pytest.approx(brian_count, rel=0.10) and abs(time - brian_time) <= 0.5e-3
+
+
+# -- network files ---------------------------------------------------------------------------------------------------
+NETWORK_TOML = '''
+[simulation]
+dt = "0.1 * ms"
+duration = "100 * ms"
+seed = 1
+{noise}
+
+[populations.E]
+size = 20
+equations = """
+dv/dt = (-(v - E_L) + mu + sigma*sqrt(tau)*xi) / tau : volt
+"""
+threshold = "v > -50*mV"
+reset = "v = -65*mV"
+refractory = "2*ms"
+method = "euler"
+parameters = {{ E_L = "-65 * mV", mu = "14 * mV", sigma = "3 * mV", tau = "10 * ms" }}
+initial = {{ v = "-65 * mV" }}
+
+[populations.I]
+size = 5
+equations = """
+dv/dt = (-(v - E_L) + mu) / tau : volt
+"""
+threshold = "v > -50*mV"
+reset = "v = -65*mV"
+method = "euler"
+parameters = {{ E_L = "-65 * mV", mu = "14 * mV", tau = "10 * ms" }}
+initial = {{ v = "-65 * mV" }}
+
+[projections.EI]
+source = "E"
+target = "I"
+effect = "v += w"
+weight = "1 * mV"
+connect = {{ rule = "all_to_all" }}
+'''
+
+
+@pytest.mark.parametrize("noise, override", [("", None), ('noise = "target"', None), ("", "target")])
+def test_network_file_noise_modes(tmp_path, noise, override):
+    from neuromorph.network.network_file import load_network_file
+
+    path = tmp_path / "net.toml"
+    path.write_text(NETWORK_TOML.format(noise=noise))
+    spec = load_network_file(path, noise=override)
+    excitatory = spec.population("E").model
+    if "target" in noise or override == "target":
+        assert excitatory.noise == "target" and "xi" in excitatory.equations and not spec.current_sources
+    else:
+        assert excitatory.noise is None and [s.name for s in spec.current_sources] == ["noise_E_xi"]
+    assert spec.population("I").model.noise is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["replay", "target"])
+def test_network_with_noise_runs_on_lava_bit_for_bit(tmp_path, mode):
+    from neuromorph.network.comparison import NetworkOptions, compare
+    from neuromorph.network.network_file import load_network_file
+    from neuromorph.targets import load_target
+
+    path = tmp_path / "net.toml"
+    path.write_text(NETWORK_TOML.format(noise=f'noise = "{mode}"'))
+    result = compare(load_network_file(path), load_target("loihi2"), options=NetworkOptions(backend="both", floor=False))
+    assert result.lava_check.match
+    assert sum(t.size for t in result.reference.populations["E"].spike_trains) > 20
