@@ -66,3 +66,33 @@ def replay_noise(spec: NetworkSpec, mode: str | None = DEFAULT_NOISE, seed: int 
             sources += noise_sources(population.name, population.size, streams, spec.dt, spec.n_steps, (*key, index))
         populations.append(population)
     return replace(spec, populations=tuple(populations), sources=tuple(sources))
+
+
+#: Resolution (V) at which voltage samples are compared by :func:`voltage_ks`.
+VOLTAGE_RESOLUTION = 1e-5
+
+
+def pooled_isi_cv(trains) -> float | None:
+    """Coefficient of variation of all inter-spike intervals of ``trains`` pooled (None below 2 intervals)."""
+    intervals = np.concatenate([np.diff(t) for t in trains] or [np.empty(0)])
+    return float(intervals.std() / intervals.mean()) if intervals.size > 1 else None
+
+
+def voltage_ks(reference: np.ndarray, candidate: np.ndarray, skip: int = 0) -> float | None:
+    """Two-sample KS distance of two voltage records (V), samples from step ``skip`` on, rounded to
+    :data:`VOLTAGE_RESOLUTION` (a fixed-point reset value within an LSB of Brian2's would otherwise be
+    a step of the size of the time spent at reset)."""
+    from scipy import stats
+
+    a, b = (np.round(np.asarray(x)[skip:].ravel(), 5) for x in (reference, candidate))
+    return float(stats.ks_2samp(a, b).statistic) if a.size and b.size else None
+
+
+def noise_statistics(reference, candidate, skip: int = 0) -> dict:
+    """What a run with ``noise = "target"`` is compared by (two :class:`~neuromorph.execution.trace.Trace`):
+    mean rate (Hz), pooled ISI CV, and the KS distance of the voltage distributions."""
+    return {"rate_hz": {"reference": reference.mean_rate_hz, "candidate": candidate.mean_rate_hz},
+            "isi_cv": {"reference": pooled_isi_cv(reference.spike_trains),
+                       "candidate": pooled_isi_cv(candidate.spike_trains)},
+            "v_ks": voltage_ks(reference.v, candidate.v, skip)}
+
