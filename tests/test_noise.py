@@ -442,3 +442,23 @@ def test_network_with_noise_runs_on_lava_bit_for_bit(tmp_path, mode):
     result = compare(load_network_file(path), load_target("loihi2"), options=NetworkOptions(backend="both", floor=False))
     assert result.lava_check.match
     assert sum(t.size for t in result.reference.populations["E"].spike_trains) > 20
+
+
+def test_a_network_drawing_its_noise_exports_and_reloads_to_the_same_run(tmp_path):
+    from neuromorph.network.comparison import NetworkOptions, compare
+    from neuromorph.network.emulator import run_network
+    from neuromorph.network.export import export_network, load_export
+    from neuromorph.network.network_file import load_network_file
+    from neuromorph.targets import load_target
+
+    path = tmp_path / "net.toml"
+    path.write_text(NETWORK_TOML.format(noise='noise = "target"'))
+    lowered = compare(load_network_file(path), load_target("loihi2"),
+                      options=NetworkOptions(backend="emulator", floor=False)).lowered
+    export_network(lowered, tmp_path / "export")
+    again = load_export(tmp_path / "export")
+    assert again.population("E").neuron.program.operation_counts()["random draw"] == 4
+    first, second = run_network(lowered, record=False), run_network(again, record=False)
+    for name in ("E", "I"):
+        np.testing.assert_array_equal(first.populations[name].spikes, second.populations[name].spikes)
+    assert first.populations["E"].spikes.sum() > 20
