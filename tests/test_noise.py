@@ -170,7 +170,7 @@ def lowered_target_neuron(tmp_path, target="loihi2", **settings):
     from neuromorph.targets import load_target
 
     model = target_model(tmp_path, duration="20 * ms", neurons=4)
-    chosen = load_target(target)
+    chosen = load_target(target) if isinstance(target, str) else target
     stimulus = sample_stimulus(model.stimulus, model.simulation)
     _, _, lowered = lower_model(model, stimulus, chosen, QuantConfig.for_target(chosen, method="euler", **settings))
     return lowered.populations[0]
@@ -204,14 +204,27 @@ def test_model_file_target_noise_keeps_xi_for_brian2_and_draws_in_the_program(tm
     assert program.operation_counts()["random draw"] == 4  # loihi2: the sum of 4 uniforms
 
 
-@pytest.mark.parametrize("target, settings", [("loihi2", {}), ("generic16", {"rounding": "stochastic"})])
+def inverse_cdf_target(entries: int = 1024):
+    """loihi2 with an inverse-CDF Gaussian: one 16-bit draw addressing ``entries`` normal quantiles."""
+    from dataclasses import replace
+
+    from neuromorph.targets import load_target
+    from neuromorph.targets.hardware_target import NoiseGenerator
+
+    return replace(load_target("loihi2"), noise=NoiseGenerator(uniform_bits=16, gaussian="inverse_cdf",
+                                                               table_entries=entries))
+
+
+@pytest.mark.parametrize("target, settings", [("loihi2", {}), ("generic16", {"rounding": "stochastic"}),
+                                              ("inverse_cdf", {})])
 def test_target_noise_program_is_exact_in_numpy_numba_and_python_integers(tmp_path, target, settings):
     """The compiled kernel, the numpy interpreter and the exact Python-integer interpreter agree bit for bit."""
     from neuromorph.quantization.compiled import CompiledProgram
     from neuromorph.quantization.exact import ExactInterpreter
     from neuromorph.quantization.interpreter import Interpreter
 
-    population = lowered_target_neuron(tmp_path, target, **settings)
+    population = lowered_target_neuron(tmp_path, inverse_cdf_target() if target == "inverse_cdf" else target,
+                                       **settings)
     neuron = population.neuron
     tables = [t.entries for t in neuron.tables]
     inputs = np.repeat(population.drive[None], 40, axis=0)
@@ -243,6 +256,31 @@ def test_compare_report_names_the_noise_and_its_statistics(tmp_path):
     assert "Gamma compares different draws" in format_table(report)
 
 
+def test_inverse_cdf_draws_once_and_reads_one_table(tmp_path):
+    neuron = lowered_target_neuron(tmp_path, inverse_cdf_target()).neuron
+    counts = neuron.program.operation_counts()
+    assert counts["random draw"] == 1 and counts["table read"] == 1
+    (table,) = [t for t in neuron.tables if "inverse CDF" in t.name]
+    z = table.entries * 2.0 ** -table.frac
+    assert table.entries.size == 1024 and np.allclose(z, -z[::-1], atol=2.0 ** -table.frac)
+    assert z.max() == pytest.approx(stats.norm.ppf(1 - 0.5 / 1024), abs=1e-4)
+
+
+def test_an_inverse_cdf_table_must_be_a_power_of_two_within_the_target(tmp_path):
+    from pathlib import Path
+
+    from neuromorph.errors import TargetFileError
+    from neuromorph.targets import load_target
+    from neuromorph.targets.hardware_target import load_target_file
+
+    text = Path(load_target("loihi2").source).read_text()
+    path = tmp_path / "bad.toml"
+    path.write_text(text.replace('gaussian = "sum_of_uniforms"', 'gaussian = "inverse_cdf"')
+                    .replace("uniforms = 4", "table_entries = 1000"))
+    with pytest.raises(TargetFileError, match="noise.table_entries: inverse_cdf needs a power of two"):
+        load_target_file(path)
+
+
 def test_target_noise_needs_a_target_with_a_random_source(tmp_path):
     from dataclasses import replace
 
@@ -260,13 +298,14 @@ def test_target_noise_needs_a_target_with_a_random_source(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("state_bits", [None, 16])
-def test_target_noise_matches_brian2_statistically(tmp_path, state_bits):
+@pytest.mark.parametrize("generator, state_bits", [("loihi2", None), ("loihi2", 16), ("inverse_cdf", None)])
+def test_target_noise_matches_brian2_statistically(tmp_path, generator, state_bits):
     """1,000 LIF neurons, 1 s, loihi2 (defaults, then 16 bits): rate within 3 %, ISI CV within 5 % of Brian2
     and the voltage distribution's KS distance to Brian2 at most twice the floor's (Brian2 with another seed).
 
     Measured: rate +0.02 % / +0.05 %, CV -0.04 % / +0.11 % (the floor: +0.65 %, +0.32 %), KS 0.0014 /
-    0.0017 against the floor's 0.0012. The size matters: at 200 neurons Brian2's own CV scatters by
+    0.0017 against the floor's 0.0012. An inverse-CDF table of 1,024 quantiles instead of the sum of 4
+    uniforms: rate -0.33 %, CV +0.45 %, KS 0.0025 (2.0 times the floor; README, "Noise"). The size matters: at 200 neurons Brian2's own CV scatters by
     +-3.5 % from seed to seed, as much as the tolerance.
     """
     from dataclasses import replace
@@ -282,7 +321,7 @@ def test_target_noise_matches_brian2_statistically(tmp_path, state_bits):
     spec = network_of_model(model, sample_stimulus(model.stimulus, model.simulation))
     reference = run_model_reference(model, spec)
     floor = run_model_reference(model, replace(spec, seed=spec.seed + 1000))
-    target = load_target("loihi2")
+    target = inverse_cdf_target() if generator == "inverse_cdf" else load_target(generator)
     config = QuantConfig.for_target(target, method="euler", **({"state_bits": state_bits} if state_bits else {}))
     result = compare(spec, target, config, NetworkOptions(backend="emulator", floor=False, record=True, lif="never"),
                      reference=reference)
@@ -291,7 +330,8 @@ def test_target_noise_matches_brian2_statistically(tmp_path, state_bits):
     own = noise_statistics(reference.trace(name), floor.trace(name), skip)
     assert fixed["rate_hz"]["candidate"] == pytest.approx(fixed["rate_hz"]["reference"], rel=0.03)
     assert fixed["isi_cv"]["candidate"] == pytest.approx(fixed["isi_cv"]["reference"], rel=0.05)
-    assert fixed["v_ks"] <= 2 * own["v_ks"]
+    # the inverse-CDF form (no shipped target uses it) stays 1.3-2.0 times above the floor over three seeds
+    assert fixed["v_ks"] <= (3 if generator == "inverse_cdf" else 2) * own["v_ks"]
 
 
 @pytest.mark.slow

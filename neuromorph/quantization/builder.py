@@ -179,6 +179,24 @@ class ProgramBuilder:
         factor = self.real_constant(sigma / math.sqrt(uniforms * ((1 << 2 * bits) - 1) / 3.0), f"{label}: sigma / sd")
         return self.rescale(self.mul(centred, factor, f"{label}: scaled"), frac, f"{label}: increment")
 
+    def inverse_cdf(self, seed: int, stream: int, bits: int, size: int, entry_bits: int, sigma: float, frac: int,
+                    label: str) -> Value:
+        """``sigma * z`` in ``frac`` (``sigma`` in its LSB), ``z`` a normal quantile read at one draw.
+
+        The draw's top ``log2(size)`` bits address a table of ``Phi^-1((k + 1/2) / size)``
+        (equiprobable levels, symmetric, within ``+-Phi^-1(1 - 1/(2 size))``); one multiply by
+        ``sigma / rms`` of the stored entries makes the variance exactly ``sigma**2``.
+        """
+        from scipy.stats import norm
+
+        u = self.draw(seed, stream, bits, 0, f"{label}: uniform")
+        grid = LutGrid(origin=0, shift=bits - int(size).bit_length() + 1, size=size, interpolate=False)
+        quantiles = norm.ppf((np.arange(size) + 0.5) / size)
+        z = self.signed_table(f"{label} inverse CDF", quantiles, entry_bits, grid, u, f"{label}: quantile")
+        stored = self.tables[-1].entries * 2.0 ** -self.tables[-1].frac
+        factor = self.real_constant(sigma * 2.0 ** -frac / math.sqrt(np.mean(stored ** 2)), f"{label}: sigma / rms")
+        return self.rescale(self.mul(z, factor, f"{label}: scaled"), frac, f"{label}: increment")
+
     # -- arithmetic -------------------------------------------------------------------------
     def add(self, a: Value, b: Value, label: str, bounds: tuple[int, int] | None = None) -> Value:
         """``a + b`` in the accumulator (same format required)."""

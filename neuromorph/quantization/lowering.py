@@ -305,8 +305,11 @@ def _drawn(step: IntegerStep, spec_input, sigma: float, frac: int) -> Value:
         raise ConfigError(f"{step.target.name} declares no random source ([noise] in its target file); "
                           "noise = 'target' needs one: add it, or use noise = 'replay'", field="noise")
     seed, stream = spec_input.drawn
-    return step.b.gaussian(seed, stream, generator.uniforms, generator.uniform_bits, sigma, frac,
-                           f"noise {spec_input.name}")
+    label = f"noise {spec_input.name}"
+    if generator.gaussian == "inverse_cdf":
+        return step.b.inverse_cdf(seed, stream, generator.uniform_bits, generator.table_entries, step.ctx.entry_bits,
+                                  sigma, frac, label)
+    return step.b.gaussian(seed, stream, generator.uniforms, generator.uniform_bits, sigma, frac, label)
 
 
 def _state_update(step: IntegerStep, phase: StateUpdate) -> None:

@@ -110,16 +110,23 @@ class CoresSection(Section):
     table_memory_bits_per_core: Positive
 
 
+#: How a target forms a Gaussian increment from uniform draws (``[noise] gaussian``).
+GAUSSIAN_FORMS = ("sum_of_uniforms", "inverse_cdf")
+
+
 class NoiseSection(Section):
     """``[noise]``: the target's random source for ``noise = "target"`` (optional).
 
-    ``uniform_bits``: bits of one uniform draw; ``gaussian = "sum_of_uniforms"``: a Gaussian
-    increment is the centred sum of ``uniforms`` draws (Irwin-Hall), scaled by one multiply.
+    ``uniform_bits``: bits of one uniform draw. ``gaussian = "sum_of_uniforms"``: a Gaussian
+    increment is the centred sum of ``uniforms`` draws (Irwin-Hall), scaled by one multiply;
+    ``"inverse_cdf"``: one draw addresses a table of ``table_entries`` quantiles of the normal
+    distribution (its top bits), scaled by one multiply.
     """
 
     uniform_bits: Annotated[int, Field(ge=2, le=32)]
-    gaussian: Literal["sum_of_uniforms"]
-    uniforms: Annotated[int, Field(ge=1, le=16)]
+    gaussian: Literal[GAUSSIAN_FORMS]
+    uniforms: Annotated[int, Field(ge=1, le=16)] = 1
+    table_entries: Optional[Positive] = None
 
 
 class DefaultsSection(Section):
@@ -176,11 +183,13 @@ class CoreLimits:
 @dataclass(frozen=True)
 class NoiseGenerator:
     """How the target draws a Gaussian increment (``[noise]``): the centred sum of ``uniforms``
-    draws of ``uniform_bits`` bits each (``gaussian == "sum_of_uniforms"``)."""
+    draws of ``uniform_bits`` bits each (``gaussian == "sum_of_uniforms"``), or one draw addressing a
+    table of ``table_entries`` normal quantiles (``"inverse_cdf"``)."""
 
     uniform_bits: int
     gaussian: str
-    uniforms: int
+    uniforms: int = 1
+    table_entries: int | None = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +284,13 @@ def _check_consistency(target: HardwareTarget) -> None:
         ("network.weight_exponent_max", target.weight_exponent_max >= target.weight_exponent_min,
          "must be >= network.weight_exponent_min"),
     ]
+    noise = target.noise
+    if noise is not None and noise.gaussian == "inverse_cdf":
+        entries = noise.table_entries or 0
+        rules.append(("noise.table_entries", entries >= 2 and entries & (entries - 1) == 0
+                      and entries <= min(target.lut_max_entries, 1 << noise.uniform_bits),
+                      "inverse_cdf needs a power of two from 2 to lookup_tables.max_entries "
+                      f"({target.lut_max_entries}) and 2**uniform_bits"))
     for where, ok, message in rules:
         if not ok:
             raise TargetFileError(message, target.source, where)
