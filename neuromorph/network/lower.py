@@ -166,12 +166,17 @@ def population_noise_seed(spec: NetworkSpec, population: str) -> int:
     return int(np.random.SeedSequence([spec.seed or 0, index]).generate_state(1)[0])
 
 
+#: Largest drawn increment (standard deviations) assumed without a target: the sum of 16 uniforms,
+#: the most a target file allows (``sqrt(48)``, beyond any inverse-CDF table's outermost quantile).
+LARGEST_DRAW = float(np.sqrt(48.0))
+
+
 def drawn_magnitudes(neuron: NeuronSpec, target, dt: float) -> dict[str, np.ndarray]:
-    """Largest magnitude of each drawn noise input (SI: ``sqrt(3 K) / sqrt(dt)``, the centred sum of
-    the target's ``K`` uniforms at unit variance; K = 16, the most a target file allows, without a
-    target), as a one-value array for the range profile."""
-    uniforms = target.noise.uniforms if target is not None and target.noise is not None else 16
-    return {i.name: np.array([np.sqrt(3.0 * uniforms / dt)]) for i in neuron.inputs if i.drawn is not None}
+    """Largest magnitude of each drawn noise input (SI: the generator's largest increment in standard
+    deviations, :attr:`~neuromorph.targets.hardware_target.NoiseGenerator.largest`, over ``sqrt(dt)``;
+    :data:`LARGEST_DRAW` without a target), as a one-value array for the range profile."""
+    largest = target.noise.largest if target is not None and target.noise is not None else LARGEST_DRAW
+    return {i.name: np.array([largest / np.sqrt(dt)]) for i in neuron.inputs if i.drawn is not None}
 
 
 def _initial_si(population: Population, spec: NeuronSpec) -> dict[str, np.ndarray]:

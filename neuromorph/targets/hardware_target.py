@@ -12,6 +12,8 @@ checkout's ``hw_targets/``, so code and targets always come from the same tree.
 """
 from __future__ import annotations
 
+import math
+
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -190,6 +192,16 @@ class NoiseGenerator:
     gaussian: str
     uniforms: int = 1
     table_entries: int | None = None
+
+    @property
+    def largest(self) -> float:
+        """Largest magnitude of an increment, in standard deviations: ``sqrt(3 K)`` for the sum of ``K``
+        uniforms, the outermost quantile ``Phi^-1(1 - 1 / (2 entries))`` for an inverse-CDF table."""
+        if self.gaussian == "inverse_cdf":
+            from scipy.stats import norm
+
+            return float(norm.ppf(1.0 - 0.5 / self.table_entries))
+        return math.sqrt(3.0 * self.uniforms)
 
 
 @dataclass(frozen=True)
