@@ -100,6 +100,13 @@ def test_replay_has_brian2s_own_noise_statistics():
     assert stats.ks_2samp(a, b).pvalue > 0.01
 
 
+def test_a_spec_with_xi_and_no_noise_mode_is_refused_by_the_lowering():
+    from neuromorph.network.lower import population_spec
+
+    with pytest.raises(InputError, match=r"populations.ou.equations: the equations use \['xi'\] \(noise\) with no"):
+        population_spec(ou_network().populations[0])
+
+
 def test_noise_variables_are_independent_streams():
     spec = replay_noise(ou_network(size=50, equations=OU + "\ndy/dt = -y / tau + sigma * sqrt(2 / tau) * xi_2 : volt"))
     first, second = (s.values.ravel() for s in spec.current_sources)

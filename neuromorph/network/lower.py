@@ -29,7 +29,7 @@ from brian2.equations.equations import PARAMETER
 from ..errors import InputError, LoweringError
 from ..model.from_brian2 import parse_equations, spec_from_equations
 from ..model.neuron_spec import NeuronSpec
-from ..model.noise import noise_streams
+from ..model.noise import noise_streams, noise_variables
 from ..quantization.formats import RangeProfile
 from ..quantization.lowering import initial_register_rows
 from ..quantization.quantize import QuantConfig, default_method, quantize
@@ -153,6 +153,10 @@ def target_noise(population: Population, source: str = "network") -> tuple[str, 
     target, ``model.noise == "target"``; else the equations unchanged and no parameters)."""
     model = population.model
     if model.noise != "target":
+        if noise_variables(model.equations):
+            raise InputError(f"the equations use {list(noise_variables(model.equations))} (noise) with no noise mode: "
+                             "replay it (neuromorph.network.noise.replay_noise, what every loader does) or mark "
+                             "the model noise='target'", source, f"populations.{population.name}.equations")
         return model.equations, []
     equations, streams = noise_streams(model.equations, model.method, "target", 0, InputError, source,
                                        f"populations.{population.name}.equations")
