@@ -256,7 +256,8 @@ def test_compare_report_names_the_noise_and_its_statistics(tmp_path):
 
     target = load_target("loihi2")
     report = build_report(run_compare(target_model(tmp_path, duration="200 * ms"), target,
-                                      QuantConfig.for_target(target, method="euler"), CompareOptions(backend="emulator")))
+                                      QuantConfig.for_target(target, method="euler"),
+                                      CompareOptions(backend="emulator")))
     noise = report["noise"]
     assert noise["mode"] == "target" and noise["variables"] == ["xi"] and noise["seed"] == 7
     assert 0 <= noise["statistics"]["v_ks"] < 0.2 and noise["statistics"]["isi_cv"]["candidate"] > 0
@@ -312,8 +313,9 @@ def test_target_noise_matches_brian2_statistically(tmp_path, generator, state_bi
 
     Measured: rate +0.02 % / +0.05 %, CV -0.04 % / +0.11 % (the floor: +0.65 %, +0.32 %), KS 0.0014 /
     0.0017 against the floor's 0.0012. An inverse-CDF table of 1,024 quantiles instead of the sum of 4
-    uniforms: rate -0.33 %, CV +0.45 %, KS 0.0025 (2.0 times the floor; README, "Noise"). The size matters: at 200 neurons Brian2's own CV scatters by
-    +-3.5 % from seed to seed, as much as the tolerance.
+    uniforms: rate -0.33 %, CV +0.45 %, KS 0.0025 (2.0 times the floor; README, "Noise"). The size
+    matters: at 200 neurons Brian2's own CV scatters by +-3.5 % from seed to seed, as much as the
+    tolerance.
     """
     from dataclasses import replace
 
@@ -486,7 +488,8 @@ def test_network_with_noise_runs_on_lava_bit_for_bit(tmp_path, mode):
 
     path = tmp_path / "net.toml"
     path.write_text(NETWORK_TOML.format(noise=f'noise = "{mode}"'))
-    result = compare(load_network_file(path), load_target("loihi2"), options=NetworkOptions(backend="both", floor=False))
+    result = compare(load_network_file(path), load_target("loihi2"),
+                     options=NetworkOptions(backend="both", floor=False))
     assert result.lava_check.match
     assert sum(t.size for t in result.reference.populations["E"].spike_trains) > 20
 
