@@ -512,3 +512,18 @@ def test_a_network_drawing_its_noise_exports_and_reloads_to_the_same_run(tmp_pat
     for name in ("E", "I"):
         np.testing.assert_array_equal(first.populations[name].spikes, second.populations[name].spikes)
     assert first.populations["E"].spikes.sum() > 20
+
+
+def test_brian2_itself_chooses_euler_for_additive_noise_and_from_brian2_replays_it(brian2_numpy_target):
+    """The replay rests on Brian2's own choice: with no method given, additive noise is integrated by
+    'euler' (Euler-Maruyama), which from_brian2 reads back; the noise becomes a sampled input."""
+    import brian2
+
+    from neuromorph.network.brian2_import import from_brian2
+
+    group = brian2.NeuronGroup(3, "dv/dt = -v / (10*ms) + xi / sqrt(ms) : 1", threshold="v > 1", reset="v = 0",
+                               name="noisy")
+    spec = from_brian2(group, duration=5 * brian2.ms, seed=4)
+    model = spec.population("noisy").model
+    assert model.method == "euler" and "neuromorph_xi" in model.equations
+    assert [s.name for s in spec.current_sources] == ["noise_noisy_xi"]
