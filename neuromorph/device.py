@@ -172,7 +172,7 @@ class NeuromorphDevice(RuntimeDevice):
             namespace = get_local_namespace(level + 2)  # this frame, Brian2's device_override wrapper, the caller
         progress = log if report is not None else _silent
         seed = int(np.random.randint(0, MAX_SEED))  # the script's stream: seed(1) gives the same run
-        conversion = convert(net, float(duration), seed, namespace, options.target)
+        conversion = convert(net, float(duration), seed, namespace, options.target, options.noise)
         options = options.for_network(conversion.spec, record=conversion.records_states
                                       or options.network.backend != "emulator")
         with runtime_device():

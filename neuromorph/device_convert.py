@@ -3,8 +3,10 @@
 Everything the device cannot do is refused here, before any simulation, as one
 :class:`~neuromorph.errors.InputError` naming the Brian2 object, the construct and what is
 supported: what :func:`~neuromorph.network.brian2_import.from_brian2` refuses (summed variables,
-``on_post``, ``PoissonInput``, ...), noise (``xi``), equations the lowering cannot take, delays
-the target cannot hold, and monitors the device cannot fill.
+``on_post``, ``PoissonInput``, ...), equations the lowering cannot take, delays
+the target cannot hold, and monitors the device cannot fill. Noise (``xi``) is replayed
+(:func:`~neuromorph.network.noise.replay_noise`): its increments are drawn from the run's seed
+and its first step, so a second ``run()`` draws new ones, as Brian2 does.
 
 Time: a run of ``duration`` from the network's time runs Brian2's steps ``timestep(t)`` to
 ``timestep(t + duration)`` (:func:`timestep`); it becomes a spec starting at 0 at the first
@@ -26,6 +28,7 @@ from .errors import InputError
 from .network.brian2_import import from_brian2
 from .network.ir import NetworkSpec, SIQuantity, SpikeTimesSource
 from .network.lower import check_network_fits, population_spec
+from .network.noise import DEFAULT_NOISE, replay_noise
 
 #: Brian2's tolerance when a time is a whole number of steps (``Clock.epsilon_dt``).
 EPSILON_DT = 1e-4
@@ -98,14 +101,14 @@ def root_of(group) -> tuple[object, int]:
     return group, offset
 
 
-def _check_noise(obj) -> None:
-    """Refuse ``xi`` (until neuromorph lowers stochastic equations)."""
-    equations = getattr(obj, "equations", None)
-    noise = sorted(equations.stochastic_variables) if equations is not None else []
-    if noise:
-        raise InputError(f"stochastic term {', '.join(noise)} in {_where(obj)}: neuromorph lowers deterministic "
-                         "equations only; remove the noise term, or drive the group with a PoissonGroup through "
-                         "Synapses")
+def _replayed(spec: NetworkSpec, groups: Mapping, first: int, mode: str) -> NetworkSpec:
+    """``spec`` with its noise replayed (drawn from the run's seed and first step) or drawn by the target
+    (``mode``); a refusal names the group."""
+    try:
+        return replay_noise(spec, mode, key=(first,))
+    except InputError as exc:
+        name = (exc.field or "").split(".")[1] if (exc.field or "").startswith("populations.") else None
+        raise InputError(exc.message, _where(groups[name]) if name in groups else exc.source) from None
 
 
 def _watched(monitor, groups: Mapping[str, object]) -> Watched:
@@ -206,18 +209,19 @@ def carry_refractoriness(spec: NetworkSpec, groups: Mapping[str, object], t0: fl
     return replace(spec, populations=tuple(populations))
 
 
-def convert(net, duration: float, seed: int, namespace: Mapping, target) -> Conversion:
-    """The run of ``net`` for ``duration`` (s) from its current time, checked (see the module docstring)."""
+def convert(net, duration: float, seed: int, namespace: Mapping, target, noise: str | None = None) -> Conversion:
+    """The run of ``net`` for ``duration`` (s) from its current time, checked (see the module docstring);
+    ``noise``: how ``xi`` is generated (``replay``, the default, or ``target``)."""
     objects = top_level(net.objects)
-    for obj in objects:
-        _check_noise(obj)
     start = float(net.t_)
-    spec = from_brian2(*objects, duration=(start + duration) * brian2.second, seed=seed, namespace=namespace)
+    spec = from_brian2(*objects, duration=(start + duration) * brian2.second, seed=seed, namespace=namespace,
+                       noise=None)
     first, end = timestep(start, spec.dt), timestep(start + duration, spec.dt)  # Brian2's steps of the run
     t0, duration = first * spec.dt, (end - first) * spec.dt
     spec = replace(spec, duration=duration, sources=tuple(_shifted(s, t0, duration) for s in spec.sources))
     roots = {root_of(obj)[0] for obj in objects if not isinstance(obj, (*MONITORS, EventMonitor))}
     groups = {group.name: group for group in roots if group.name in spec.groups}
+    spec = _replayed(spec, groups, first, noise or DEFAULT_NOISE)
     spec = carry_refractoriness(spec, groups, t0)
     states = _lowerable(spec, groups, target)
     return Conversion(spec=spec, groups=groups, monitors=_monitors(objects, groups, states, spec.dt), t0=t0)

@@ -19,11 +19,16 @@ from .network.comparison import (LavaNetworkCheck, NetworkOptions, NetworkResult
                                  check_run_options, compare as network_compare, population_fidelity)
 from .network.ir import NetworkSpec
 from .network.lower import LoweredNetwork, lower_network
-from .network.model_network import network_of_model, run_model_reference
+from .network.model_network import model_inputs, network_of_model, run_model_reference
+from .network.noise import noise_statistics
 from .network.reference import NetworkTrace
 from .progress import BarFactory, no_bars
 from .quantization.quantize import QuantConfig, QuantizedNeuron
 from .targets import HardwareTarget
+
+#: Start of the voltage samples the noise statistics compare (s): after the initial transient.
+NOISE_SETTLING_S = 0.05
+
 
 @dataclass(frozen=True)
 class CompareOptions:
@@ -97,7 +102,7 @@ def run_compare(model: ModelFile, target: HardwareTarget, config: QuantConfig, o
     network = network_compare(spec, target, config, network_options, progress, method=config.method,
                               reference=reference, bars=bars)
     progress("float emulator (same algorithm, float64)")
-    float_trace = emulate_float(model, stimulus, method=config.method, bars=bars)
+    float_trace = emulate_float(model, model_inputs(model, spec), method=config.method, bars=bars)
     name = spec.populations[0].name
     population = network.lowered.population(name)
     fixed = network.candidate_trace(name)
@@ -138,7 +143,18 @@ def build_report(result: CompareResult) -> dict:
     }
     if result.lava_check is not None:
         report["lava_matches_emulator"] = _lava_report(result.lava_check, name, result.network.lowered.population(name).size)
+    if result.model.noise is not None:
+        report["noise"] = _noise_report(result)
     return report
+
+
+def _noise_report(result: CompareResult) -> dict:
+    """Mode, seed and variables of the model's noise, and the statistics a ``target`` run is judged by
+    (voltage samples after the first 50 ms)."""
+    noise = result.model.noise
+    skip = int(round(NOISE_SETTLING_S / result.model.simulation.dt))
+    return {"mode": noise.mode, "seed": noise.seed, "variables": list(noise.parameters),
+            "statistics": noise_statistics(result.reference, result.fixed, skip)}
 
 
 def _summary(fidelity: dict) -> dict:

@@ -47,6 +47,8 @@ class RunOptions:
         Raise :class:`~neuromorph.errors.OverflowDetected` on any overflow or clipped weight.
     codegen : str or None
         Brian2 code target asked for (``network.codegen`` is the one chosen by :meth:`for_network`).
+    noise : str or None
+        How ``xi`` is generated (``replay`` or ``target``; None: replay).
     """
 
     target: object
@@ -56,6 +58,7 @@ class RunOptions:
     reference: bool
     strict: bool
     codegen: str | None = None
+    noise: str | None = None
 
     def for_network(self, spec, record: bool = False) -> "RunOptions":
         """These options for ``spec``: Brian2's code target chosen for its run (the CLI's rule), and
@@ -131,4 +134,4 @@ def resolve_options(options: Mapping) -> RunOptions:
     network = NetworkOptions(backend=args.backend, floor=args.floor and reference, window=args.window * 1e-3,
                              relays=args.relays)
     return RunOptions(target=target, config=config, network=network, method=args.method, reference=reference,
-                      strict=args.strict, codegen=args.codegen)
+                      strict=args.strict, codegen=args.codegen, noise=args.noise)

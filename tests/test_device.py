@@ -206,8 +206,8 @@ REFUSED = {
                 "Synapses 'synapses.*on_post"),
     "PoissonInput": ("G = NeuronGroup(2, 'dv/dt = -v/(10*ms) : 1', threshold='v>1', reset='v=0')\n"
                      "P = PoissonInput(G, 'v', 10, 5*Hz, weight=0.1)\n", "PoissonInput 'poissoninput.*replace it by a PoissonGroup"),
-    "xi": ("G = NeuronGroup(2, 'dv/dt = -v/(10*ms) + xi/sqrt(ms) : 1', threshold='v>1', reset='v=0')\n",
-           "stochastic term xi in NeuronGroup 'neurongroup(_[0-9]+)?': "),
+    "xi": ("G = NeuronGroup(2, 'dv/dt = -v/(10*ms) + v*xi/sqrt(ms) : 1', threshold='v>1', reset='v=0')\n",
+           "NeuronGroup 'neurongroup(_[0-9]+)?': 'dv/dt = .*' has multiplicative noise"),
 }
 
 
@@ -327,7 +327,8 @@ def test_an_uncaught_refusal_is_one_line_without_brian2_banner_or_files():
         left = os.listdir(tmp)  # the script's temporary directory: Brian2 writes its debug log there
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == (
-        "neuromorph: error: stochastic term xi in NeuronGroup 'neurongroup': neuromorph lowers deterministic "
-        "equations only; remove the noise term, or drive the group with a PoissonGroup through Synapses")
+        "neuromorph: error: NeuronGroup 'neurongroup': 'dv/dt = -v/(10*ms) + v*xi/sqrt(ms)' has multiplicative noise "
+        "(the factor of xi depends on ['v']), integrated by method 'heun'; neuromorph replays additive noise only "
+        "(Euler-Maruyama, method 'euler'): make the factor of xi a constant")
     assert "Brian 2 encountered" not in done.stderr and "Traceback" not in done.stderr
     assert not left, left

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import InputError, NeuromorphError, OverflowDetected
+from ..model.noise import NOISE_MODES
 from .options import (add_comparison_command, add_codegen_option, add_input_options, check_arguments, json_text, log,
     prepare_output, reference_codegen, resolve_target_config, write_json)
 
@@ -17,6 +18,9 @@ RELAYS_HELP = ("refuse delays longer than the target's synapses hold (its max_de
                "through relay neurons")
 NETWORK_SEED_HELP = ("redraw the network file's connectivity, weights, delays and inputs with this seed "
                      "(default: the file's seed)")
+NOISE_HELP = ("how xi in the equations is generated: 'replay' (drawn once, fed to Brian2 and the program as a sampled "
+              "input: spike-by-spike comparable) or 'target' (Brian2 draws its own, the program the target's "
+              "generator: compared statistically) (default: the file's [simulation] noise, else replay)")
 
 
 def add_network(subparsers) -> None:
@@ -27,6 +31,7 @@ def add_network(subparsers) -> None:
         input_name="network", seed_flag="--network-seed", seed_help=NETWORK_SEED_HELP, handler=run_network_command,
         backend="emulator", out="out/network", out_help="output directory",
         strict_help="fail (exit 3) if any register or intermediate overflowed or any weight was clipped")
+    p.add_argument("--noise", choices=NOISE_MODES, default=None, help=NOISE_HELP)
     p.add_argument("--no-floor", dest="floor", action="store_false",
                    help="skip the perturbed Brian2 run that measures the float model's own divergence")
     p.add_argument("--no-relays", dest="relays", action="store_false", help=RELAYS_HELP)
@@ -62,7 +67,7 @@ def network_inputs(args: argparse.Namespace, export: bool = False):
 
     check_arguments(args)
     out = check_export_output(args.out) if export else prepare_output(args.out)
-    spec = load_network_file(args.network, seed=args.network_seed)
+    spec = load_network_file(args.network, seed=args.network_seed, noise=getattr(args, "noise", None))
     target, config = resolve_target_config(args, "exponential_euler")
     check_network_fits(spec, target, args.relays)
     check_effects(spec, args.network)

@@ -58,11 +58,27 @@ def format_table(report: dict) -> str:
     ]
     if report.get("gamma_undefined"):
         rows.insert(2, f"  ({report['gamma_undefined']})")
+    noise = report.get("noise")
+    if noise is not None:
+        rows += _noise_rows(noise)
     lava = report.get("lava_matches_emulator")
     if lava is not None:
         rows.append(_row("Lava fixed_pt == emulator", f"{'exact' if lava['match'] else 'MISMATCH'} over "
                                                       f"{lava['steps_compared']} steps x {lava['neurons']} neurons"))
     return "\n".join(rows)
+
+
+def _noise_rows(noise: dict) -> list[str]:
+    """The noise lines: its mode, and for ``target`` (compared statistically, not spike by spike) the statistics."""
+    statistics = noise["statistics"]
+    cv = statistics["isi_cv"]
+    rows = [_row("noise", f"{noise['mode']} ({', '.join(noise['variables'])}, seed {noise['seed']})"
+                          + ("; Gamma compares different draws" if noise["mode"] == "target" else ""))]
+    if noise["mode"] == "target":
+        rows += [_row("ISI CV ref / cand", "/".join("nan" if cv[k] is None else f"{cv[k]:.4f}"
+                                                    for k in ("reference", "candidate"))),
+                 _row("v distribution KS distance", statistics["v_ks"])]
+    return rows
 
 
 def _row(name: str, value) -> str:

@@ -34,7 +34,10 @@ def trace_from_run(run: KernelRun, label: str, dt: float, v_scale: float, overfl
 def emulate_float(model: ModelFile, stimulus: np.ndarray, record: bool = True,
                   method: str = "exponential_euler", bars: BarFactory = no_bars,
                   backend: str | None = None) -> Trace:
-    """The lowered algorithm in float64 with exact functions (separates algorithm error)."""
+    """The lowered algorithm in float64 with exact functions (separates algorithm error).
+
+    ``stimulus``: (T, N) for the first input, or (T, inputs, N) for every input (SI units).
+    """
     kernel = FloatKernel(model.spec, model.simulation.dt, dict(model.initial), method, backend,
                          work=(len(stimulus), stimulus.shape[-1]))
     started = time.perf_counter()

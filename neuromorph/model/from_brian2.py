@@ -241,10 +241,11 @@ def _polynomial_terms(lowering: _Lowering, expr: sympy.Expr, gates: list[str], l
         monomial = tuple((n, int(p)) for n, p in zip(names, powers) if p)
         input_part = [(n, p) for n, p in monomial if n in lowering.inputs]
         if input_part:
-            if len(monomial) != 1 or monomial[0][1] != 1 or not coefficient.is_number:  # a per-neuron factor too
+            if len(monomial) != 1 or monomial[0][1] != 1 or coefficient.free_symbols:  # a per-neuron factor too
                 raise lowering.error(f"cannot lower '{equation}': the input must enter linearly, with a constant "
                                      "factor and not multiplied by states")
-            inputs[monomial[0][0]] = float(coefficient)
+            # a constant factor may still hold functions of constants (``sigma * sqrt(tau)``): evaluate it
+            inputs[monomial[0][0]] = float(evaluate(coefficient, np.zeros(1))[0])
             continue
         in_linear = [(n, p) for n, p in monomial if n in linear]
         if len(in_linear) > 1 or any(p != 1 for _, p in in_linear):

@@ -26,6 +26,7 @@ from ..units import expression_depth, to_si
 from .from_brian2 import EQUATIONS_FIELD, parse_equations, spec_from_equations
 from .names import ParameterName, parameter_name_problem
 from .neuron_spec import NeuronSpec, evaluate
+from .noise import DEFAULT_NOISE, NOISE_MODES, NoiseStreams, noise_streams
 from .physiology import Ions, ReversalText, TemperatureSection, derived_parameters
 
 # Groups built only to check units, or refused half-way through building (reported as a
@@ -114,6 +115,8 @@ class SimulationSection(Section):
     neurons: Size
     method: Method = "exponential_euler"
     codegen: Literal[CODEGEN_TARGETS] = "numpy"
+    noise: Literal[NOISE_MODES] = DEFAULT_NOISE
+    noise_seed: Seed = 0
 
 
 class ModelFileSchema(Section):
@@ -229,6 +232,7 @@ class ModelFile:
     initial: Mapping[str, float]
     stimulus: StimulusConfig
     simulation: SimulationConfig
+    noise: NoiseStreams | None = None
 
     @property
     def parameters_si(self) -> dict[str, float]:
@@ -370,15 +374,19 @@ def check_units(equations: str, parameters: dict[str, Any], source: str, field: 
         raise ModelFileError(f"inconsistent units: {shorten(message, 300)}", source, field) from None
 
 
-def _spec(schema: ModelFileSchema, parameters: dict[str, Any], source: str) -> NeuronSpec:
-    neuron = schema.neuron
+def _spec(schema: ModelFileSchema, parameters: dict[str, Any], source: str) -> tuple[NeuronSpec, NoiseStreams | None]:
+    """The neuron IR; its noise variables (``xi``) replaced by inputs (:mod:`neuromorph.model.noise`)."""
+    neuron, simulation = schema.neuron, schema.simulation
     check_equations(neuron.equations, parameters, source)
+    equations, noise = noise_streams(neuron.equations, simulation.method, simulation.noise, simulation.noise_seed,
+                                     source=source)
+    inputs = [neuron.input, *(noise.parameters.values() if noise else ())]
     try:
         return spec_from_equations(
-            neuron.equations, name=neuron.name, parameters={k: float(v) for k, v in parameters.items()},
-            voltage=neuron.voltage, input_name=neuron.input, threshold=neuron.threshold,
+            equations, name=neuron.name, parameters={k: float(v) for k, v in parameters.items()},
+            voltage=neuron.voltage, input_name=inputs, threshold=neuron.threshold,
             refractory=neuron.refractory, reset=neuron.reset, source=source,
-        )
+        ), noise
     except (RecursionError, MemoryError):
         raise ModelFileError("the equations are too large or too deeply nested to lower", source,
                              EQUATIONS_FIELD) from None
@@ -389,11 +397,11 @@ def load_model(path: str | Path) -> ModelFile:
     source = str(path)
     schema = validate_file(ModelFileSchema, read_toml(path), source, ModelFileError)
     parameters = _parameters(schema, source)
-    spec = _spec(schema, parameters, source)
+    spec, noise = _spec(schema, parameters, source)
     check_units(spec.equations, parameters, source)
     return ModelFile(
         path=source, spec=spec, parameters=MappingProxyType(parameters),
         initial=MappingProxyType(_initial(schema.initial, spec, source)),
         stimulus=stimulus_config(schema.stimulus, source, brian2.get_unit(spec.stimulus.dimension)),
-        simulation=_simulation(schema.simulation, source),
+        simulation=_simulation(schema.simulation, source), noise=noise,
     )

@@ -177,12 +177,16 @@ class InputSpec:
         ``d(dX/dt)/dI`` in SI units (``1/C_m`` for a current into the voltage).
     dimension : brian2 Dimension
         The input's physical dimension (current, current density, ...).
+    drawn : (int, int) or None
+        A noise input the program draws itself from the target's generator: (seed, stream);
+        None: the input comes from outside (a port).
     """
 
     name: str
     state: str
     gain: float
     dimension: object
+    drawn: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -47,9 +47,11 @@ from brian2.stateupdaters.base import StateUpdateMethod, UnsupportedEquationsExc
 from brian2.utils.stringtools import get_identifiers
 
 from ..errors import InputError
+from ..model.noise import DEFAULT_NOISE
 from ..reference.brian2_functions import BRIAN2_FUNCTIONS
 from .ir import (NetworkSpec, NeuronModel, PoissonSource, Population, Projection, SIQuantity, SpikeTimesSource,
                  unit_string)
+from .noise import replay_noise
 
 SUPPORTED = ("supported: NeuronGroup, PoissonGroup (constant rates), SpikeGeneratorGroup, subgroups, "
              "Synapses with one on_pre increment ('g_e_post += w', 'ge += w*nS', 'v_post += 0.2*mV') "
@@ -462,7 +464,7 @@ def _common_dt(objects) -> float:
 
 
 def from_brian2(*objects, duration, dt=None, seed: int | None = None, voltage: str | Mapping[str, str] | None = None,
-                level: int = 0, namespace: Mapping | None = None) -> NetworkSpec:
+                level: int = 0, namespace: Mapping | None = None, noise: str | None = DEFAULT_NOISE) -> NetworkSpec:
     """Read the Brian2 objects a script built into a :class:`NetworkSpec`.
 
     Parameters
@@ -485,6 +487,10 @@ def from_brian2(*objects, duration, dt=None, seed: int | None = None, voltage: s
         not define (as in ``Network.run(level=...)``).
     namespace : mapping, optional
         That namespace itself (as in ``Network.run(namespace=...)``); ``level`` is then unused.
+    noise : str or None
+        How ``xi`` in the equations is generated: ``"replay"`` (the default; increments drawn once
+        from ``seed``, 0 without one, and fed to every backend as sampled inputs,
+        :func:`~neuromorph.network.noise.replay_noise`); None keeps ``xi`` in the equations.
 
     Returns
     -------
@@ -502,9 +508,10 @@ def from_brian2(*objects, duration, dt=None, seed: int | None = None, voltage: s
     context = {"duration": _seconds(duration, "duration"), "voltage": voltage}
     flat = _flatten(objects)
     nodes = [node for node in (_handler(obj)(obj, namespace, context) for obj in flat) if node is not None]
-    return NetworkSpec(
+    spec = NetworkSpec(
         populations=[n for n in nodes if isinstance(n, Population)],
         sources=[n for n in nodes if isinstance(n, (PoissonSource, SpikeTimesSource))],
         projections=[n for n in nodes if isinstance(n, Projection)],
         dt=_seconds(dt, "dt") if dt is not None else _common_dt([o for o in flat if not isinstance(o, IGNORED)]),
         duration=context["duration"], seed=seed)
+    return replay_noise(spec, noise, source="from_brian2")

@@ -224,6 +224,10 @@ class NeuronModel(_Node):
         Initial value of state variables, scalar or one per neuron; others start at 0. A
         refractory model may also set :data:`REFRACTORY_VARIABLES` (by default no neuron is
         refractory at the start).
+    noise : str or None
+        ``"target"``: the equations keep their noise variables (``xi``), which Brian2 draws
+        itself and the lowered program draws from the target's generator
+        (:mod:`neuromorph.network.noise`); None otherwise (replayed noise is a sampled input).
     """
 
     name: str
@@ -235,8 +239,11 @@ class NeuronModel(_Node):
     method: str
     voltage: str
     initial: Mapping[str, SIQuantity]
+    noise: str | None = None
 
     def __post_init__(self):
+        if self.noise not in (None, "target"):
+            raise InputError(f"must be 'target' or None, got {self.noise!r}", field="noise")
         object.__setattr__(self, "parameters", _quantities(self.parameters, "parameters"))
         object.__setattr__(self, "initial", _quantities(self.initial, "initial"))
         if isinstance(self.refractory, (int, float)) and not isinstance(self.refractory, bool):

@@ -36,6 +36,7 @@ from brian2.equations.equations import PARAMETER
 from ..errors import InputError, LoweringError
 from ..model.from_brian2 import parse_equations, per_neuron_roles, spec_from_equations
 from ..model.neuron_spec import NeuronSpec
+from ..model.noise import noise_streams, noise_variables
 from ..quantization.formats import RangeProfile
 from ..quantization.lowering import initial_register_rows
 from ..quantization.quantize import QuantConfig, default_method, quantize
@@ -131,8 +132,8 @@ def _declared(model) -> tuple[dict, list[str]]:
     return values, varying
 
 
-def population_spec(population: Population, source: str = "network", sampled: tuple[str, ...] = ()
-                    ) -> tuple[NeuronSpec, dict]:
+def population_spec(population: Population, source: str = "network", sampled: tuple[str, ...] = (),
+                    noise_seed: int = 0) -> tuple[NeuronSpec, dict]:
     """The neuron IR of a population, and the per-neuron values (SI) of its constant drive inputs and
     per-neuron parameters.
 
@@ -143,9 +144,12 @@ def population_spec(population: Population, source: str = "network", sampled: tu
     threshold, a refractory period); one the model never reads is a constant. The parameters
     ``sampled`` (set every step by a :class:`~neuromorph.network.ir.CurrentSource`) are inputs too,
     first, in the order given. A population without a threshold never spikes (no reset, no
-    refractoriness: :func:`~neuromorph.model.from_brian2.spec_from_equations`).
+    refractoriness: :func:`~neuromorph.model.from_brian2.spec_from_equations`). A population
+    whose noise the target draws (``model.noise == "target"``) gets its noise variables as the
+    last inputs, each marked ``drawn`` from ``(noise_seed, k)``.
     """
     model = population.model
+    equations, drawn = target_noise(population, source)
     parameters = {name: float(q.value) for name, q in model.parameters.items()}
     declared, varying = _declared(model)
     varying = [name for name in varying if name not in sampled]
@@ -155,19 +159,57 @@ def population_spec(population: Population, source: str = "network", sampled: tu
     codes = (model.threshold, model.reset, refractory if isinstance(refractory, str) else None)
     constant = {name: float(np.ravel(values)[0]) if values.size else 0.0 for name, values in declared.items()}
     parameters.update({name: value for name, value in constant.items() if name not in varying and name not in sampled})
-    inputs, unused = per_neuron_roles(model.equations, varying, parameters, codes, model.voltage, sampled) \
+    inputs, unused = per_neuron_roles(equations, varying, parameters, codes, model.voltage, sampled) \
         if varying else ((), ())
     parameters.update({name: constant[name] for name in unused})  # a per-neuron label the model never reads
     varying = [name for name in varying if name not in unused]
     try:
-        spec = spec_from_equations(model.equations, name=model.name, parameters=parameters, voltage=model.voltage,
-                                   input_name=[*sampled, *inputs], threshold=model.threshold, refractory=refractory,
-                                   reset=model.reset, source=f"{source}:populations.{population.name}",
+        spec = spec_from_equations(equations, name=model.name, parameters=parameters, voltage=model.voltage,
+                                   input_name=[*sampled, *inputs, *drawn], threshold=model.threshold,
+                                   refractory=refractory, reset=model.reset,
+                                   source=f"{source}:populations.{population.name}",
                                    per_neuron=[name for name in varying if name not in inputs])
     except LoweringError as exc:
         raise exc.located(source) from None
     drives = {name: np.broadcast_to(declared[name], (population.size,)).astype(float) for name in varying}
-    return spec, drives  # the drive inputs' and the per-neuron parameters' values
+    spec_inputs = tuple(replace(i, drawn=(noise_seed, drawn.index(i.name))) if i.name in drawn else i
+                        for i in spec.inputs)
+    return replace(spec, inputs=spec_inputs), drives  # the drive inputs' and the per-neuron parameters' values
+
+
+def target_noise(population: Population, source: str = "network") -> tuple[str, list[str]]:
+    """The equations to lower and the parameters that replace their noise variables (drawn by the
+    target, ``model.noise == "target"``; else the equations unchanged and no parameters)."""
+    model = population.model
+    if model.noise != "target":
+        if noise_variables(model.equations):
+            raise InputError(f"the equations use {list(noise_variables(model.equations))} (noise) with no noise mode: "
+                             "replay it (neuromorph.network.noise.replay_noise, what every loader does) or mark "
+                             "the model noise='target'", source, f"populations.{population.name}.equations")
+        return model.equations, []
+    equations, streams = noise_streams(model.equations, model.method, "target", 0, InputError, source,
+                                       f"populations.{population.name}.equations")
+    return equations, list(streams.parameters.values()) if streams else []
+
+
+def population_noise_seed(spec: NetworkSpec, population: str) -> int:
+    """Seed of the target's draws for ``population``: a hash of the network's seed and the population's
+    place, so that populations draw independent streams (32 bits, an immediate of the program)."""
+    index = [p.name for p in spec.populations].index(population)
+    return int(np.random.SeedSequence([spec.seed or 0, index]).generate_state(1)[0])
+
+
+#: Largest drawn increment (standard deviations) assumed without a target: the sum of 16 uniforms,
+#: the most a target file allows (``sqrt(48)``, beyond any inverse-CDF table's outermost quantile).
+LARGEST_DRAW = float(np.sqrt(48.0))
+
+
+def drawn_magnitudes(neuron: NeuronSpec, target, dt: float) -> dict[str, np.ndarray]:
+    """Largest magnitude of each drawn noise input (SI: the generator's largest increment in standard
+    deviations, :attr:`~neuromorph.targets.hardware_target.NoiseGenerator.largest`, over ``sqrt(dt)``;
+    :data:`LARGEST_DRAW` without a target), as a one-value array for the range profile."""
+    largest = target.noise.largest if target is not None and target.noise is not None else LARGEST_DRAW
+    return {i.name: np.array([largest / np.sqrt(dt)]) for i in neuron.inputs if i.drawn is not None}
 
 
 def _initial_si(population: Population, spec: NeuronSpec) -> dict[str, np.ndarray]:
@@ -366,7 +408,8 @@ def reference_profile(spec: NetworkSpec, reference: NetworkTrace, population: st
     """The ranges the lowering takes from ``reference`` for ``population`` (voltage, linear states, inputs)."""
     sampled = sampled_inputs(spec, population)
     neuron, drives = population_spec(spec.population(population), sampled=tuple(sampled))
-    return population_profile(reference.populations[population], neuron, {**drives, **sampled})
+    return population_profile(reference.populations[population], neuron,
+                              {**drives, **sampled, **drawn_magnitudes(neuron, None, spec.dt)})
 
 
 def sampled_inputs(spec: NetworkSpec, population: str) -> dict[str, np.ndarray]:
@@ -390,9 +433,10 @@ def _lower_one(spec: NetworkSpec, population: Population, reference: NetworkTrac
     given, replaces the ranges of the reference run.
     """
     sampled = sampled_inputs(spec, population.name)
-    spec_drives = population_spec(population, sampled=tuple(sampled))
+    spec_drives = population_spec(population, sampled=tuple(sampled),
+                                  noise_seed=population_noise_seed(spec, population.name))
     increments = _increments(spec, population)
-    if sampled:
+    if sampled or population.model.noise == "target":
         if lif == "require":
             raise InputError("a population driven by a sampled input cannot be Lava's LIF", "network",
                              f"populations.{population.name}")
@@ -405,7 +449,8 @@ def _lower_one(spec: NetworkSpec, population: Population, reference: NetworkTrac
         return lowered, f"{population.name}: {describe(lowered.lif)}"
     population_config = replace(config, method=method or default_method(population.model.method))
     if profile is None:
-        profile = population_profile(trace, spec_drives[0], {**spec_drives[1], **sampled})
+        profile = population_profile(trace, spec_drives[0], {**spec_drives[1], **sampled,
+                                                             **drawn_magnitudes(spec_drives[0], target, spec.dt)})
     lowered = lower_population(population, spec_drives, profile, target, population_config.validated(target),
                                increments, spec.dt)
     return lowered, f"{population.name}: lowered program, not Lava's LIF ({decision.code}: {decision.reason})"

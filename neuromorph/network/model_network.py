@@ -12,6 +12,8 @@ start of every step, as the model file's own reference always did.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..errors import InputError, ModelFileError
@@ -21,6 +23,7 @@ from ..progress import BarFactory, no_bars
 from .ir import NAME_PATTERN, CurrentSource, NetworkSpec, NeuronModel, Population, SIQuantity, state_dimensions, \
     unit_string
 from .lower import recorded_variables
+from .noise import noise_sources
 from .reference import NetworkTrace, Recording, run_network_brian2
 
 #: Name of the current source that carries a model file's stimulus.
@@ -62,14 +65,32 @@ def neuron_model(model: ModelFile) -> NeuronModel:
 
 
 def network_of_model(model: ModelFile, stimulus: np.ndarray) -> NetworkSpec:
-    """One population of ``stimulus.shape[1]`` neurons of ``model``, its input set to ``stimulus`` (T, N, SI)."""
+    """One population of ``stimulus.shape[1]`` neurons of ``model``, its input set to ``stimulus`` (T, N, SI),
+    and its noise variables (if any) set to replayed increments (:func:`~neuromorph.network.noise.noise_sources`)."""
     name = population_name(model)
     neuron = neuron_model(model)
     unit = unit_string(state_dimensions(model.spec.equations)[model.spec.input])
     source = CurrentSource(name=STIMULUS_SOURCE, target=name, variable=model.spec.input, values=stimulus, unit=unit)
     dt = model.simulation.dt
-    return NetworkSpec(populations=(Population(name=name, size=int(stimulus.shape[1]), model=neuron),),
-                       sources=(source,), projections=(), dt=dt, duration=stimulus.shape[0] * dt)
+    n_steps, size = stimulus.shape
+    noise, seed = model.noise, None
+    if noise is not None and noise.mode == "target":  # Brian2 and the program draw their own, from noise_seed
+        neuron, seed = replace(neuron, equations=noise.equations, noise="target"), noise.seed
+    sources = noise_sources(name, size, noise, dt, n_steps) if noise is not None and noise.mode == "replay" else ()
+    return NetworkSpec(populations=(Population(name=name, size=int(size), model=neuron),),
+                       sources=(source, *sources), projections=(), dt=dt, duration=n_steps * dt, seed=seed)
+
+
+def model_inputs(model: ModelFile, spec: NetworkSpec) -> np.ndarray:
+    """Every input of the model's neuron per step, (T, inputs, N) SI, in the order of ``model.spec.inputs``
+    (the stimulus, then the noise), as the model's network ``spec`` sets them; noise the target draws
+    (``noise = "target"``) as one replayed realisation of it (the float emulator's)."""
+    values = {s.variable: s.values for s in spec.current_sources}
+    if model.noise is not None and model.noise.mode == "target":
+        n_steps, size = spec.n_steps, spec.populations[0].size
+        values.update({s.variable: s.values for s in noise_sources(spec.populations[0].name, size, model.noise,
+                                                                  spec.dt, n_steps)})
+    return np.stack([values[i.name] for i in model.spec.inputs], axis=1)
 
 
 def run_model_reference(model: ModelFile, spec: NetworkSpec, *, codegen: str | None = None, record: bool = True,

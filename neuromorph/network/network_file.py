@@ -22,6 +22,8 @@ equivalent Brian2 script.
     dt = "0.025 * ms"
     duration = "1 * second"
     seed = 1                        # seeds every random choice below that has no seed
+    noise = "replay"                # default: xi in equations drawn once, fed to every backend
+    noise_seed = 2                  # default: seed (0 without one)
 
     [populations.E]
     size = 100
@@ -99,10 +101,12 @@ from ..model.model_file import (Code, EquationsText, Method, ModelName, Populati
                                 SimulationConfig, Size, StimulusTable, check_equations, check_units,
                                 load_population_model, stimulus_config)
 from ..model.names import ParameterName, builtin_names
+from ..model.noise import DEFAULT_NOISE, NOISE_MODES
 from ..model.neuron_spec import V, compile_expression
 from ..schema import MAX_SEED, AnyQuantity, Identifier, NumberOrText, Section, Seed, by_shape, quantity, text, validate_file
 from ..units import to_si
 from .brian2_import import equations_text
+from .noise import replay_noise
 from .ir import (CurrentSource, NetworkSpec, NeuronModel, PoissonSource, Population, Projection, SIQuantity,
                  SpikeTimesSource, unit_string, within)
 
@@ -125,6 +129,8 @@ class SimulationSection(Section):
     dt: PositiveTime
     duration: PositiveTime
     seed: Seed | None = None
+    noise: Literal[NOISE_MODES] = DEFAULT_NOISE
+    noise_seed: Seed | None = None
 
 
 class NormalDraw(Section):
@@ -634,11 +640,12 @@ def is_network_file(path: str | Path) -> bool:
     return "populations" in read_toml_file(path, error=NetworkFileError)
 
 
-def load_network_file(path: str | Path, *, seed: int | None = None) -> NetworkSpec:
+def load_network_file(path: str | Path, *, seed: int | None = None, noise: str | None = None) -> NetworkSpec:
     """Load and validate a network file into a :class:`NetworkSpec`.
 
     ``seed`` replaces ``[simulation] seed``: every draw without its own seed (connectivity,
     weights, delays, initial values) and the run's random numbers change with it.
+    ``noise`` replaces ``[simulation] noise`` (:func:`~neuromorph.network.noise.replay_noise`).
 
     Raises
     ------
@@ -659,7 +666,8 @@ def load_network_file(path: str | Path, *, seed: int | None = None) -> NetworkSp
     groups = {**populations, **sources}
     projections = [_projection(n, s, groups, populations, seed, source) for n, s in schema.projections.items()]
     try:
-        return NetworkSpec(populations=tuple(populations.values()), sources=tuple(sources.values()),
+        spec = NetworkSpec(populations=tuple(populations.values()), sources=tuple(sources.values()),
                            projections=tuple(projections), dt=simulation.dt, duration=simulation.duration, seed=seed)
+        return replay_noise(spec, noise or simulation.noise, simulation.noise_seed, source)
     except InputError as exc:
         raise exc.located(source=source) from None

@@ -160,6 +160,48 @@ class ProgramBuilder:
         return self._emit("port", imm=(index,), frac=frac, low=low, high=high, width=width_of(low, high),
                           overflow="saturate", label=label)
 
+    def draw(self, seed: int, stream: int, bits: int, frac: int, label: str) -> Value:
+        """A uniform integer in ``[0, 2**bits)`` of (seed, step, stream, neuron) (the ``draw`` opcode)."""
+        return self._emit("draw", imm=(seed, stream, bits), frac=frac, low=0, high=(1 << bits) - 1, width=bits + 1,
+                          label=label)
+
+    def gaussian(self, seed: int, stream: int, uniforms: int, bits: int, sigma: float, frac: int,
+                 label: str) -> Value:
+        """``sigma * z`` with ``z`` of mean 0 and variance 1, in ``frac`` (``sigma`` in its LSB).
+
+        ``z`` is the centred sum of ``uniforms`` draws of ``bits`` bits (Irwin-Hall):
+        ``C = 2 sum(u_k) - K (2**bits - 1)`` has mean 0 and variance ``K (4**bits - 1) / 3``;
+        one multiply by ``sigma / sd(C)`` and a rounded shift give the result. Stream
+        ``stream`` uses the draw streams ``stream * uniforms + k``.
+        """
+        total = None
+        for k in range(uniforms):
+            u = self.draw(seed, stream * uniforms + k, bits, frac, f"{label}: uniform {k}")
+            total = u if total is None else self.add(total, u, f"{label}: sum of uniforms")
+        top = uniforms * ((1 << bits) - 1)
+        centred = self.sub(self.add(total, total, f"{label}: 2 sum"), self.constant(top, frac, f"{label}: K (2^b - 1)"),
+                           f"{label}: centred sum", bounds=(-top, top))
+        factor = self.real_constant(sigma / math.sqrt(uniforms * ((1 << 2 * bits) - 1) / 3.0), f"{label}: sigma / sd")
+        return self.rescale(self.mul(centred, factor, f"{label}: scaled"), frac, f"{label}: increment")
+
+    def inverse_cdf(self, seed: int, stream: int, bits: int, size: int, entry_bits: int, sigma: float, frac: int,
+                    label: str) -> Value:
+        """``sigma * z`` in ``frac`` (``sigma`` in its LSB), ``z`` a normal quantile read at one draw.
+
+        The draw's top ``log2(size)`` bits address a table of ``Phi^-1((k + 1/2) / size)``
+        (equiprobable levels, symmetric, within ``+-Phi^-1(1 - 1/(2 size))``); one multiply by
+        ``sigma / rms`` of the stored entries makes the variance exactly ``sigma**2``.
+        """
+        from scipy.stats import norm
+
+        u = self.draw(seed, stream, bits, 0, f"{label}: uniform")
+        grid = LutGrid(origin=0, shift=bits - int(size).bit_length() + 1, size=size, interpolate=False)
+        quantiles = norm.ppf((np.arange(size) + 0.5) / size)
+        z = self.signed_table(f"{label} inverse CDF", quantiles, entry_bits, grid, u, f"{label}: quantile")
+        stored = self.tables[-1].entries * 2.0 ** -self.tables[-1].frac
+        factor = self.real_constant(sigma * 2.0 ** -frac / math.sqrt(np.mean(stored ** 2)), f"{label}: sigma / rms")
+        return self.rescale(self.mul(z, factor, f"{label}: scaled"), frac, f"{label}: increment")
+
     # -- arithmetic -------------------------------------------------------------------------
     def add(self, a: Value, b: Value, label: str, bounds: tuple[int, int] | None = None) -> Value:
         """``a + b`` in the accumulator (same format required)."""

@@ -37,12 +37,12 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Callable
 
-from .fixed_point import NOISE_BITS, OVERFLOW_MODES, register_limits
+from .fixed_point import DRAW_BASE, NOISE_BITS, OVERFLOW_MODES, register_limits
 from .program import Op, Program
 from .ranges import CheckPlan
 
 #: Bumped whenever the templates change, so cached kernels of older templates are not reused.
-CODEGEN_VERSION = 3
+CODEGEN_VERSION = 4
 #: The noise generator's module: its text is hashed into every kernel's header, so a changed
 #: generator never reuses a kernel compiled against the old one.
 NOISE_MODULE = resources.files(__package__) / "noise_kernels.py"
@@ -156,7 +156,7 @@ class Context:
 
     def _key(self, op: Op) -> tuple | None:
         """Identity of a pure operation (no check that can fire, no noise of its own), else None."""
-        if any(self.plan.needs(op.dst)) or op.code == "port":
+        if any(self.plan.needs(op.dst)) or op.code in ("port", "draw"):
             return None
         site = op.site if op.code == "shr" and self.rounding in NOISY else -1
         return (op.code, tuple(self.names[a] for a in op.args), op.imm, op.width, op.operand_width, op.overflow, site)
@@ -294,6 +294,8 @@ TEMPLATES: dict[str, Callable[[Op, Context], list[str]]] = {
     "and": _binary("&"),
     "select": _select,
     "min": lambda op, ctx: [f"s{op.dst} = min({ctx.arg(op, 0)}, {ctx.arg(op, 1)})"],
+    "draw": lambda op, ctx: [f"s{op.dst} = hashed_noise(dkey{op.imm[0]}, ({DRAW_BASE + op.imm[1]}) * n + i) "
+                             f">> {NOISE_BITS - op.imm[2]}"],
 }
 #: Opcodes that only name a value (``const`` always, the others when :meth:`Context.emit` aliases them).
 ALIASED = frozenset({"const"})
@@ -380,7 +382,10 @@ def _step(program: Program, ctx: Context, n_lanes: int) -> list[str]:
         low, high = ctx.plan.registers[j]
         per_lane.append(f"w0 |= (r{j} < {low}) | (r{j} > {high})")
     recording = _lanes([f"states[k, {j}, i] = r{j}" for j in range(len(program.registers))], n_lanes)
-    return STEP_NOISE.get(program.rounding, []) + _lanes(per_lane, n_lanes) + ["if record:"] + _indented(recording, 1)
+    draws = [f"dkey{seed} = noise_key({seed}, step0 + k)" for seed in sorted({op.imm[0] for op in program.ops
+                                                                             if op.code == "draw"})]
+    return STEP_NOISE.get(program.rounding, []) + draws + _lanes(per_lane, n_lanes) + ["if record:"] + \
+        _indented(recording, 1)
 
 
 def _group_end(program: Program, layout: Layout, n_lanes: int) -> list[str]:

@@ -35,6 +35,17 @@ def stochastic_offset(seed: int, step: int, site: int, neuron: int, n: int) -> i
     return splitmix64(splitmix64(counter ^ key)) >> (64 - NOISE_BITS)
 
 
+#: First counter row of the program's random draws (``fixed_point.DRAW_BASE``, restated).
+DRAW_BASE = 1 << 24
+
+
+def draw(seed: int, step: int, stream: int, neuron: int, n: int, bits: int) -> int:
+    """A ``draw``: the top ``bits`` of the hash of (seed, step, counter ``(DRAW_BASE + stream) * n + neuron``)."""
+    key = ((seed * _SEED_KEY) & MASK64) ^ ((step * _STEP_KEY) & MASK64)
+    counter = ((((DRAW_BASE + stream) * n + neuron) & MASK64) * _STREAM_KEY) & MASK64
+    return splitmix64(splitmix64(counter ^ key)) >> (64 - bits)
+
+
 def weyl(phase: int, step: int) -> int:
     """Dither offset of ``step``: the site's hashed ``phase`` plus ``step`` golden increments, modulo ``2**62``."""
     return (phase + step * _WEYL_STEP) & ((1 << NOISE_BITS) - 1)
@@ -94,6 +105,10 @@ class ExactInterpreter:
             return lambda s, r, i, noise: ([value] * len(noise.neurons), 0)
         if code == "load":
             return lambda s, r, i, noise: ([x + imm[1] for x in r[imm[0]]], 0)
+        if code == "draw":
+            seed, stream, bits = imm
+            return lambda s, r, i, noise: ([draw(seed, noise.step, stream, k, len(noise.neurons), bits)
+                                            for k in noise.neurons], 0)
         if code == "mul":
             def multiply(s, r, i, noise):
                 left, bad_a = fit_column(s[args[0]], op.operand_width, op.overflow)

@@ -97,6 +97,23 @@ def dither_advance(phases: np.ndarray, step: int) -> np.ndarray:
     return (advanced & np.uint64((1 << NOISE_BITS) - 1)).astype(np.int64)
 
 
+#: First counter row of the random draws of the program (``draw``), far past every rounding site's row.
+DRAW_BASE = 1 << 24
+
+
+def counter_uniform(seed: int, step: int, stream: int, n: int, bits: int) -> np.ndarray:
+    """A ``draw``: uniform integers in ``[0, 2**bits)``, one per neuron, of (seed, step, stream).
+
+    The top ``bits`` of :func:`stochastic_noise`'s hash with the counter row
+    ``DRAW_BASE + stream``: entry ``i`` depends on (seed, step, stream, i) only.
+    """
+    with np.errstate(over="ignore"):
+        key = (np.uint64(seed) * _SEED_KEY) ^ (np.uint64(step) * _STEP_KEY)
+        counters = (np.uint64(DRAW_BASE + stream) * np.uint64(n) + np.arange(n, dtype=np.uint64)) * _STREAM_KEY
+        mixed = splitmix64(splitmix64(counters ^ key))
+    return (mixed >> np.uint64(64 - bits)).astype(np.int64)
+
+
 #: Noise generators of the rounding modes that need one.
 NOISE_SOURCES = {"stochastic": stochastic_noise, "dither": dither_noise}
 

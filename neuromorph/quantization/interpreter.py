@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .fixed_point import (
-    dither_advance, register_limits, shift_round, stochastic_noise, table_index, table_remainder,
+    counter_uniform, dither_advance, register_limits, shift_round, stochastic_noise, table_index, table_remainder,
 )
 from .program import Op, Program
 
@@ -129,10 +129,21 @@ class Interpreter:
         self.program = program
         tables = [np.asarray(t, dtype=np.int64) for t in tables]
         constants = np.asarray(constants, dtype=np.int64)
+        self._step_index = 0
         self._steps = [self._compile(i, op, tables, constants) for i, op in enumerate(program.ops)]
         self._phases: dict[int, np.ndarray] = {}
 
+    def _draw(self, op: Op) -> Step:
+        """``counter_uniform`` of the step being run (the program's random draws)."""
+        seed, stream, bits = op.imm
+
+        def run(slots, registers, inputs, noise, counts):
+            slots[op.dst] = counter_uniform(seed, self._step_index, stream, registers.shape[1], bits)
+        return run
+
     def _compile(self, index: int, op: Op, tables, constants) -> Step:
+        if op.code == "draw":
+            return self._draw(op)
         if op.code == "mul":
             return _mul(index, op)
         if op.code == "shr":
@@ -174,6 +185,7 @@ class Interpreter:
         slots: Slots = [None] * len(self._steps)
         counts = np.zeros(len(self._steps), dtype=np.int64)
         noise = self.noise(step, n)
+        self._step_index = step
         for run in self._steps:
             run(slots, registers, inputs, noise, counts)
         program = self.program

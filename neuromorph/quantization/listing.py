@@ -29,6 +29,7 @@ def _expression(op: Op) -> str:
         "read": lambda: f"T{imm[0]}[{args[0]}" + (f" + {imm[1]}]" if imm[1] else "]"),
         "select": lambda: f"{args[0]} ? {args[1]} : {args[2]}",
         "min": lambda: f"min({args[0]}, {args[1]})",
+        "draw": lambda: f"uniform{imm[2]}(seed {imm[0]}, stream {imm[1]})",
     }[op.code]()
 
 

@@ -52,7 +52,7 @@ from typing import Mapping
 
 import numpy as np
 
-from ..errors import LoweringError
+from ..errors import ConfigError, LoweringError
 from ..model.functions import exprel
 from ..model.neuron_spec import NeuronSpec, StateEquation, Term, evaluate, per_neuron_values
 from .builder import Datapath, LutGrid, ProgramBuilder, Value, bits_for_magnitude, width_of
@@ -374,8 +374,25 @@ def _drive(step: IntegerStep, phase: StateUpdate, index: int, spec_input, scale:
     port = Port(name=spec_input.name, kind="drive", state=phase.equation.name, bits=ctx.input_bits, frac=frac,
                 scale=spec_input.gain * scale * 2.0**frac)
     step.ports[index] = port
+    if spec_input.drawn is not None:
+        return _drawn(step, spec_input, port.scale / np.sqrt(ctx.dt), frac)
     magnitude = int(np.ceil(abs(port.scale) * ctx.profile.input_max(spec_input.name)))
     return step.b.port(index, frac, ctx.input_bits, ctx.input_overflow, f"input {spec_input.name}", magnitude)
+
+
+def _drawn(step: IntegerStep, spec_input, sigma: float, frac: int) -> Value:
+    """A noise input the program draws itself: ``sigma * z`` (``z ~ N(0, 1)`` from the target's
+    generator, ``sigma = dt * gain * 2**frac / sqrt(dt)`` LSB, i.e. ``gain * sqrt(dt) * z``), in ``frac``."""
+    generator = step.target.noise
+    if generator is None:
+        raise ConfigError(f"{step.target.name} declares no random source ([noise] in its target file); "
+                          "noise = 'target' needs one: add it, or use noise = 'replay'", field="noise")
+    seed, stream = spec_input.drawn
+    label = f"noise {spec_input.name}"
+    if generator.gaussian == "inverse_cdf":
+        return step.b.inverse_cdf(seed, stream, generator.uniform_bits, generator.table_entries, step.ctx.entry_bits,
+                                  sigma, frac, label)
+    return step.b.gaussian(seed, stream, generator.uniforms, generator.uniform_bits, sigma, frac, label)
 
 
 def _state_update(step: IntegerStep, phase: StateUpdate) -> None:

@@ -23,6 +23,8 @@ gt, ge     ``a > b``, ``a >= b`` (0 or 1)                   -
 and        ``a & b`` of two flags                           -
 select     ``a if c else b``                                -
 min        ``min(a, b)``                                    -
+draw       uniform in ``[0, 2**bits)`` of (seed, step,      - (``bits`` < ``width``)
+           stream, neuron): ``imm == (seed, stream, bits)``
 ========== ================================================ ===========================
 
 *fit* applies the op's overflow rule (``saturate`` or ``wrap``, from the target) and
@@ -44,7 +46,7 @@ OPCODES = {
     "const": "constant", "load": "register read", "port": "input read", "add": "add", "sub": "add",
     "mul": "multiply", "shr": "shift", "shl": "shift", "fit": "saturate/wrap", "index": "table address",
     "remainder": "table address", "read": "table read", "gt": "compare", "ge": "compare", "and": "logic",
-    "select": "select", "min": "compare",
+    "select": "select", "min": "compare", "draw": "random draw",
 }
 #: Opcodes that enforce their result width.
 CHECKED = frozenset({"port", "add", "sub", "mul", "shl", "fit"})

@@ -258,6 +258,7 @@ RULES: dict[str, Callable[[_Analysis, int, Op], Interval]] = {
     "and": _and,
     "select": _select,
     "min": _minimum,
+    "draw": lambda an, i, op: (0, (1 << op.imm[2]) - 1),
 }
 
 def plan_checks(program: Program, data: DataBounds) -> CheckPlan:

@@ -12,6 +12,8 @@ checkout's ``hw_targets/``, so code and targets always come from the same tree.
 """
 from __future__ import annotations
 
+import math
+
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -110,6 +112,25 @@ class CoresSection(Section):
     table_memory_bits_per_core: Positive
 
 
+#: How a target forms a Gaussian increment from uniform draws (``[noise] gaussian``).
+GAUSSIAN_FORMS = ("sum_of_uniforms", "inverse_cdf")
+
+
+class NoiseSection(Section):
+    """``[noise]``: the target's random source for ``noise = "target"`` (optional).
+
+    ``uniform_bits``: bits of one uniform draw. ``gaussian = "sum_of_uniforms"``: a Gaussian
+    increment is the centred sum of ``uniforms`` draws (Irwin-Hall), scaled by one multiply;
+    ``"inverse_cdf"``: one draw addresses a table of ``table_entries`` quantiles of the normal
+    distribution (its top bits), scaled by one multiply.
+    """
+
+    uniform_bits: Annotated[int, Field(ge=2, le=32)]
+    gaussian: Literal[GAUSSIAN_FORMS]
+    uniforms: Annotated[int, Field(ge=1, le=16)] = 1
+    table_entries: Optional[Positive] = None
+
+
 class DefaultsSection(Section):
     """``[defaults]``: the settings a user gets without flags."""
 
@@ -130,6 +151,7 @@ class TargetFile(Section):
     network: NetworkSection
     defaults: DefaultsSection
     cores: Optional[CoresSection] = None
+    noise: Optional[NoiseSection] = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +183,28 @@ class CoreLimits:
 
 
 @dataclass(frozen=True)
+class NoiseGenerator:
+    """How the target draws a Gaussian increment (``[noise]``): the centred sum of ``uniforms``
+    draws of ``uniform_bits`` bits each (``gaussian == "sum_of_uniforms"``), or one draw addressing a
+    table of ``table_entries`` normal quantiles (``"inverse_cdf"``)."""
+
+    uniform_bits: int
+    gaussian: str
+    uniforms: int = 1
+    table_entries: int | None = None
+
+    @property
+    def largest(self) -> float:
+        """Largest magnitude of an increment, in standard deviations: ``sqrt(3 K)`` for the sum of ``K``
+        uniforms, the outermost quantile ``Phi^-1(1 - 1 / (2 entries))`` for an inverse-CDF table."""
+        if self.gaussian == "inverse_cdf":
+            from scipy.stats import norm
+
+            return float(norm.ppf(1.0 - 0.5 / self.table_entries))
+        return math.sqrt(3.0 * self.uniforms)
+
+
+@dataclass(frozen=True)
 class HardwareTarget:
     """A validated hardware target (widths in bits, delays in time steps; ``cores``: per-core limits, if declared)."""
 
@@ -189,6 +233,7 @@ class HardwareTarget:
     default_narrow_rounding: str
     source: str
     cores: CoreLimits | None = None
+    noise: NoiseGenerator | None = None
 
     def rounding_for(self, state_bits: int) -> tuple[str, str]:
         """The default rounding at a register width, and why (for people).
@@ -251,6 +296,13 @@ def _check_consistency(target: HardwareTarget) -> None:
         ("network.weight_exponent_max", target.weight_exponent_max >= target.weight_exponent_min,
          "must be >= network.weight_exponent_min"),
     ]
+    noise = target.noise
+    if noise is not None and noise.gaussian == "inverse_cdf":
+        entries = noise.table_entries or 0
+        rules.append(("noise.table_entries", entries >= 2 and entries & (entries - 1) == 0
+                      and entries <= min(target.lut_max_entries, 1 << noise.uniform_bits),
+                      "inverse_cdf needs a power of two from 2 to lookup_tables.max_entries "
+                      f"({target.lut_max_entries}) and 2**uniform_bits"))
     for where, ok, message in rules:
         if not ok:
             raise TargetFileError(message, target.source, where)
@@ -261,7 +313,8 @@ def load_target_file(path: str | Path) -> HardwareTarget:
     source = str(path)
     file = validate_file(TargetFile, read_toml_file(path, error=TargetFileError), source, TargetFileError)
     cores = CoreLimits(**file.cores.model_dump()) if file.cores is not None else None
-    target = HardwareTarget(**_field_values(file), source=source, cores=cores)
+    noise = NoiseGenerator(**file.noise.model_dump()) if file.noise is not None else None
+    target = HardwareTarget(**_field_values(file), source=source, cores=cores, noise=noise)
     _check_consistency(target)
     return target
 
