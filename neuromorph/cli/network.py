@@ -2,7 +2,9 @@
 
 ``network`` runs it through Brian2, the lowering, the emulator and/or Lava, prints a table
 per population, writes ``report.json``, ``activity.png`` (rasters and population rates,
-Brian2 against fixed point) and ``statistics_<population>.png``. ``export`` lowers it and
+Brian2 against fixed point) and ``statistics_<population>.png`` into ``--out`` (only those names,
+atomically; in a directory that holds any of them, only over an earlier ``network`` run's output:
+:func:`~.options.check_output_names`). ``export`` lowers it and
 writes it as data (JSON, ``.npy``, SHA-256 manifest) with its resource report.
 """
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 import argparse
 
 from ..errors import InputError, NeuromorphError, OverflowDetected
-from .options import (add_comparison_command, add_codegen_option, add_input_options, check_arguments, json_text, log,
-    prepare_output, reference_codegen, resolve_target_config, write_json)
+from .options import (add_comparison_command, add_codegen_option, add_input_options, check_arguments,
+    check_output_names, json_text, log, prepare_output, reference_codegen, resolve_target_config, write_json)
 
 NETWORK_SEED_HELP = ("redraw the network file's connectivity, weights, delays and inputs with this seed "
                      "(default: the file's seed)")
@@ -23,8 +25,11 @@ def add_network(subparsers) -> None:
         subparsers, "network", "run a network file in Brian2 and in fixed point (emulator and/or Lava graph) and "
                                "report per-population fidelity",
         input_name="network", seed_flag="--network-seed", seed_help=NETWORK_SEED_HELP, handler=run_network_command,
-        backend="emulator", out="out/network", out_help="output directory",
-        strict_help="fail (exit 3) if any register or intermediate overflowed or any weight was clipped")
+        backend="emulator", out="out/network",
+        out_help="output directory: writes report.json, activity.png and statistics_<population>.png there, "
+                 "replacing only an earlier network run's files",
+        strict_help="fail (exit 3) if any register or intermediate overflowed, any weight was clipped or "
+                                "any nonzero weight was quantised to 0")
     p.add_argument("--no-floor", dest="floor", action="store_false",
                    help="skip the perturbed Brian2 run that measures the float model's own divergence")
 
@@ -62,7 +67,14 @@ def network_inputs(args: argparse.Namespace, export: bool = False):
     target, config = resolve_target_config(args, "exponential_euler")
     check_network_fits(spec, target)
     check_effects(spec, args.network)
+    if not export:
+        check_output_names(out, network_output_names(spec), "network")
     return out, spec, target, config
+
+
+def network_output_names(spec) -> list[str]:
+    """The files ``network`` writes into ``--out``: its report and figures, nothing else."""
+    return ["report.json", "activity.png", *(f"statistics_{p.name}.png" for p in spec.populations)]
 
 
 def network_codegen(args: argparse.Namespace, spec) -> str:
@@ -108,7 +120,8 @@ def _state_error(name: str, rmse: float, population: dict) -> str:
 
 
 def network_problems(report: dict) -> dict[str, str]:
-    """What went beyond a format: overflows per population, clipped weights per projection (empty if none)."""
+    """What went beyond a format: overflows per population, clipped weights and nonzero weights quantised to 0
+    per projection (empty if none)."""
     found = {}
     for name, p in report["populations"].items():
         registers = {k: v for k, v in p["overflows"].get("registers", {}).items() if v}
@@ -116,9 +129,15 @@ def network_problems(report: dict) -> dict[str, str]:
         if registers or operations:
             found[f"population {name}"] = f"overflows {({**registers, **operations})}"
     for name, p in report["projections"].items():
+        lost = []
         if p["weights_clipped"]:
-            found[f"projection {name}"] = (f"{p['weights_clipped']} weights clipped to the {p['sign_mode']} weight "
-                                           f"range (largest relative weight error {p['weight_error']['max_rel']:.2%})")
+            lost.append(f"{p['weights_clipped']} weights clipped to the {p['sign_mode']} weight range")
+        if p.get("weights_zeroed"):
+            lost.append(f"{p['weights_zeroed']} nonzero weights (of {p['synapses']} synapses) quantised to 0, "
+                        f"below half the weight LSB at weight_exp {p['weight_exp']}")
+        if lost:
+            found[f"projection {name}"] = (f"{' and '.join(lost)} (largest relative weight error "
+                                           f"{p['weight_error']['max_rel']:.2%})")
     return found
 
 

@@ -47,6 +47,7 @@ from brian2.stateupdaters.base import StateUpdateMethod, UnsupportedEquationsExc
 from brian2.utils.stringtools import get_identifiers
 
 from ..errors import InputError
+from ..model.from_brian2 import check_method
 from ..reference.brian2_functions import BRIAN2_FUNCTIONS
 from .ir import (NetworkSpec, NeuronModel, PoissonSource, Population, Projection, SIQuantity, SpikeTimesSource,
                  unit_string)
@@ -171,10 +172,13 @@ def _method(group, namespace) -> str:
     for candidate in candidates:
         if not isinstance(candidate, str) or candidate.lower() not in StateUpdateMethod.stateupdaters:
             raise InputError(f"integration method {candidate!r} is not a registered Brian2 method name", _where(group))
-    if isinstance(choice, str) or not group.equations.diff_eq_names:
+    if not group.equations.diff_eq_names:
         return candidates[0].lower()
     equations = group.equations
     variables = group.resolve_all(equations.names | equations.identifiers | {"dt"}, namespace, user_identifiers=set())
+    if isinstance(choice, str):
+        check_method(equations, choice.lower(), _where(group), "method", InputError)
+        return choice.lower()
     for candidate in candidates:
         try:
             StateUpdateMethod.apply_stateupdater(equations, variables, candidate.lower())

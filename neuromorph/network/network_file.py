@@ -93,8 +93,8 @@ from pydantic import Field
 from ..errors import InputError, LoweringError
 from ..files import read_toml_file
 from ..execution.stimulus import sample_stimulus
-from ..model.from_brian2 import (numeric_values, parse_condition, parse_equations, parse_refractory, parse_reset,
-                                 to_ir_expression)
+from ..model.from_brian2 import (check_method, numeric_values, parse_condition, parse_equations, parse_refractory,
+                                 parse_reset, to_ir_expression)
 from ..model.model_file import (Code, EquationsText, Method, ModelName, PopulationModel, PositiveTime, RefractoryText,
                                 SimulationConfig, Size, StimulusTable, check_equations, check_units,
                                 load_population_model, stimulus_config)
@@ -518,6 +518,8 @@ def _population(name: str, section: PopulationSection, base_dir: Path, base_seed
     equations = parse_equations(code.value, code.source, code.field, NetworkFileError)
     quantities = _parameters(equations, keys, inherited, dict(section.parameters), field, source)
     refractory = _check_code(equations, keys, quantities)
+    method = keys.get("method") or Given("exponential_euler", source, f"{field}.method")
+    check_method(equations, method.value, method.source, method.field, NetworkFileError)
     parameters = {k: SIQuantity(float(q), unit_string(get_dimensions(q))) for k, q in quantities.items()}
     voltage = keys["voltage"]
     initial = _initial(equations, given, Given(voltage.value, source, field), section.size, parameters, base_seed,
