@@ -204,3 +204,34 @@ def test_weights_quantised_to_zero_are_counted_printed_and_refused_under_strict(
     status, stdout, err = run_cli(capsys, "export", path, "--out", tmp_path / "c", "--codegen", "numpy")
     assert status == 0 and f"projection noise_to_L: 0 weights clipped, {zeroed} nonzero weights quantised to 0" in stdout
     assert json.loads((tmp_path / "c" / "resources.json").read_text())["projections"][0]["zeroed_weights"] == zeroed
+
+
+# -- 6. every error about a network file names the file -------------------------------------------------
+
+@pytest.mark.parametrize("source, field, located", [
+    ("projection 'x'", "delay", "net.toml:projections.x.delay: m"),
+    ("projection 'x'", "norm", "net.toml:projections.x: norm: m"),
+    ("population 'L' as Lava's LIF", "threshold", "net.toml:populations.L.threshold: m"),
+    ("LIF 'L'", "du", "net.toml:populations.L: du: m"),
+    ("reference", None, "net.toml:populations: m"),
+    ("network", "populations.L", "net.toml:populations.L: m"),
+    ("network:populations.L", "neuron.equations", "net.toml:populations.L.equations: m"),
+    (None, "populations.L.equations", "net.toml:populations.L.equations: m"),
+    (None, "lut_size", "--lut-size: m"),
+    (None, "--window", "--window: m"),
+    ("/elsewhere/model.toml", "neuron.threshold", "/elsewhere/model.toml:neuron.threshold: m"),
+])
+def test_errors_of_the_lowering_are_located_in_the_network_file(source, field, located):
+    """They used to print ``projection 'x':delay``, ``network:populations.L:neuron.equations`` or
+    ``reference: Brian2 run failed`` without the file."""
+    from neuromorph.cli.network import in_network_file
+
+    assert str(in_network_file(InputError("m", source, field), "net.toml")) == located
+
+
+def test_a_parameter_that_divides_by_zero_is_refused_before_the_run_not_an_internal_error(tmp_path, capsys):
+    """tau_v = 0 ended in 'internal error: TypeError: Cannot convert complex to float'."""
+    path = write(tmp_path, NETWORK.replace('tau_v = "10 * ms"', 'tau_v = "0 * ms"'))
+    status, _, err = run_cli(capsys, "network", path, "--out", tmp_path / "out")
+    assert status == 2 and f"{path}:populations.L.equations: cannot lower 'dv/dt = (-v + I) / tau_v': a coefficient " \
+                           "is infinite or undefined" in one_line(err) and "reference: Brian2" not in err

@@ -10,6 +10,7 @@ writes it as data (JSON, ``.npy``, SHA-256 manifest) with its resource report.
 from __future__ import annotations
 
 import argparse
+import re
 
 from ..errors import InputError, NeuromorphError, OverflowDetected
 from .options import (add_comparison_command, add_codegen_option, add_input_options, check_arguments,
@@ -141,15 +142,55 @@ def network_problems(report: dict) -> dict[str, str]:
     return found
 
 
+#: ``KIND 'NAME'`` origins of the lowering's errors -> the network file's section of that object.
+OBJECT_SECTIONS = {"projection": "projections", "population": "populations", "LIF": "populations"}
+#: Keys of a network file's projection and population tables: an error field that is one stays a field.
+SECTION_KEYS = {"projections": {"source", "target", "connect", "weight", "delay", "effect"},
+                "populations": {"size", "model", "equations", "threshold", "reset", "refractory", "method",
+                                "voltage", "parameters", "initial"}}
+#: Settings of the quantisation config that are command-line options.
+QUANTISATION_OPTIONS = ("state_bits", "gate_bits", "lut_size", "interpolate", "rounding", "seed", "headroom",
+                        "residual_bits", "feedback", "method")
+#: The top-level tables of a network file.
+FILE_SECTIONS = ("simulation", "populations", "sources", "projections")
+#: Origins that are a stage, not a file: their errors are about the network file as a whole.
+STAGES = ("network", "reference", "lower_network")
+OBJECT = re.compile(r"^(projection|population|LIF) '([A-Za-z_]\w*)'")
+
+
+def in_network_file(exc: InputError, path: str) -> InputError:
+    """``exc`` naming ``path`` and a field of the network file, where it named no file, a stage of the
+    pipeline (``reference``) or an object of the lowering (``projection 'x'``, field ``delay``);
+    errors that name a file (the network file, a model file, a target) or an option are kept."""
+    source, field = exc.source, exc.field
+    if source is None:
+        if field in QUANTISATION_OPTIONS:  # a quantisation setting: its option (or the --config's key)
+            return type(exc)(exc.message, None, "--" + field.replace("_", "-"))
+        if field is None or field.split(".")[0] not in FILE_SECTIONS:
+            return exc
+        return type(exc)(exc.message, path, field)
+    if source.startswith("network:"):  # a population's neuron, its field written as a model file's
+        section, key = source[len("network:"):], (field or "").removeprefix("neuron.")
+        return type(exc)(exc.message, path, f"{section}.{key}" if key else section)
+    if source in STAGES:
+        return type(exc)(exc.message, path, field if field and field.split(".")[0] in SECTION_KEYS else "populations")
+    match = OBJECT.match(source)
+    if match is None:
+        return exc
+    section = f"{OBJECT_SECTIONS[match.group(1)]}.{match.group(2)}"
+    key = (field or "").split(".")[0]
+    if key in SECTION_KEYS[OBJECT_SECTIONS[match.group(1)]]:
+        return type(exc)(exc.message, path, f"{section}.{field}")
+    return type(exc)(f"{field}: {exc.message}" if field else exc.message, path, section)
+
+
 def _located(command):
-    """Run ``command(args)``, naming the network file in errors that name only a field (a diverged reference)."""
+    """Run ``command(args)`` with every error about the network file naming it (:func:`in_network_file`)."""
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
         except InputError as exc:
-            if exc.source is None and exc.field and exc.field.startswith("populations."):
-                raise exc.located(source=args.network) from None
-            raise
+            raise in_network_file(exc, args.network) from None
     run.__doc__, run.__name__ = command.__doc__, command.__name__
     return run
 

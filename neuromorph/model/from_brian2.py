@@ -90,6 +90,10 @@ def check_method(equations: brian2.Equations, method: str, source: str | None, f
     from brian2.stateupdaters.base import StateUpdateMethod, UnsupportedEquationsException
 
     updaters = StateUpdateMethod.stateupdaters
+    if method.startswith("gsl"):
+        raise error(f"Brian2's {method} needs the GNU Scientific Library and generated C code, which neuromorph's "
+                    "reference does not use; methods: exponential_euler, euler, exact, heun, rk2, rk4",
+                    source, field)
     if not equations.diff_eq_names or method not in updaters:
         return
     try:
@@ -296,6 +300,10 @@ def _polynomial_terms(lowering: _Lowering, expr: sympy.Expr, gates: list[str], l
     terms, inputs = [], {}
     for powers, coefficient in pairs:
         coefficient = sympy.sympify(coefficient)
+        if coefficient.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
+            raise lowering.error(f"cannot lower '{equation}': a coefficient is infinite or undefined ({coefficient}) "
+                                 "with these parameter values (a parameter of 0 divides?); every coefficient must be "
+                                 "finite")
         if not _only_voltage(coefficient):
             others = sorted(s.name for s in coefficient.free_symbols - {V})
             raise lowering.error(f"cannot lower '{equation}': a coefficient depends on {others}; the right-hand "
