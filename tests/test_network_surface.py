@@ -11,6 +11,7 @@ from neuromorph.cli import main
 from neuromorph.errors import InputError
 from neuromorph.network.network_file import load_network_file
 
+from .conftest import EXAMPLES
 from .test_network_hardening import NETWORK
 
 QUADRATIC = NETWORK.replace("dv/dt = (-v + I) / tau_v : volt", "dv/dt = (v**2/(10*mV) - v + I) / tau_v : volt")
@@ -235,3 +236,103 @@ def test_a_parameter_that_divides_by_zero_is_refused_before_the_run_not_an_inter
     status, _, err = run_cli(capsys, "network", path, "--out", tmp_path / "out")
     assert status == 2 and f"{path}:populations.L.equations: cannot lower 'dv/dt = (-v + I) / tau_v': a coefficient " \
                            "is infinite or undefined" in one_line(err) and "reference: Brian2" not in err
+
+
+# -- the Python API: neuromorph exceptions naming the object -------------------------------------------
+
+def _group(name="G", eqs="dv/dt = -v/(10*ms) : volt", **kw):
+    import brian2 as b
+
+    return b.NeuronGroup(3, eqs, threshold="v > 10*mV", reset="v = 0*mV", name=name, **kw)
+
+
+def _api_cases():
+    import brian2 as b
+
+    from neuromorph.network import build_lava, compare, from_brian2, load_lava
+
+    def spec(**kw):
+        return from_brian2(_group(**kw), duration=2 * b.ms)
+
+    def with_value(setup):
+        group = _group()
+        setup(group)
+        return from_brian2(group, duration=2 * b.ms)
+
+    def weights(value):
+        source = b.PoissonGroup(4, 50 * b.Hz, name="P")
+        group = _group()
+        synapses = b.Synapses(source, group, "w : volt", on_pre="v += w", name="S")
+        synapses.connect()
+        synapses.w = value
+        return from_brian2(source, group, synapses, duration=2 * b.ms)
+
+    nan, inf = float("nan"), float("inf")
+    return {
+        "duration negative": (lambda: from_brian2(_group(), duration=-1 * b.ms), "from_brian2:duration: must be a "
+                                                                                 "positive number of seconds"),
+        "duration without unit": (lambda: from_brian2(_group(), duration=5), "from_brian2:duration: must be a Brian2"),
+        "duration in volts": (lambda: from_brian2(_group(), duration=5 * b.mV), "from_brian2:duration: must be a "
+                                                                                "Brian2 time"),
+        "duration of 1e300 s": (lambda: from_brian2(_group(), duration=1e300 * b.second),
+                                "from_brian2:simulation.duration: 1e+300 s at dt"),
+        "duration NaN": (lambda: from_brian2(_group(), duration=nan * b.second), "from_brian2:duration: must be a "
+                                                                                 "positive"),
+        "dt 0": (lambda: from_brian2(_group(), duration=5 * b.ms, dt=0 * b.ms), "from_brian2:dt: must be a positive"),
+        "seed negative": (lambda: from_brian2(_group(), duration=5 * b.ms, seed=-1), "from_brian2:seed: must be a seed"),
+        "seed 2^40": (lambda: from_brian2(_group(), duration=5 * b.ms, seed=2 ** 40), "from_brian2:seed: must be a "
+                                                                                      "seed"),
+        "seed a string": (lambda: from_brian2(_group(), duration=5 * b.ms, seed="1"), "from_brian2:seed: must be an "
+                                                                                      "integer"),
+        "voltage unknown": (lambda: from_brian2(_group(), duration=5 * b.ms, voltage="nope"),
+                            "NeuronGroup 'G': voltage 'nope' is not a differential equation"),
+        "voltage of a group not given": (lambda: from_brian2(_group(), duration=5 * b.ms, voltage={"X": "v"}),
+                                         "from_brian2:voltage: names ['X'], which are not NeuronGroups given"),
+        "nothing": (lambda: from_brian2(duration=5 * b.ms), "from_brian2:objects: nothing to read"),
+        "a string": (lambda: from_brian2("G", duration=5 * b.ms), "objects of type str are not supported"),
+        "a GSL method": (lambda: spec(method="gsl"), "NeuronGroup 'G':method: Brian2's gsl needs the GNU Scientific"),
+        "exact on a quadratic": (lambda: spec(eqs="dv/dt = (v**2/(10*mV) - v)/(10*ms) : volt", method="exact"),
+                                 "NeuronGroup 'G':method: Brian2's exact cannot integrate"),
+        "a NaN constant": (lambda: spec(eqs="dv/dt = -v/tau : volt", namespace={"tau": nan * b.ms}),
+                           "NeuronGroup 'G':namespace.tau: must be finite"),
+        "a NaN initial value": (lambda: with_value(lambda g: setattr(g, "v", nan * b.mV)),
+                                "NeuronGroup 'G':v: must be finite"),
+        "an infinite weight": (lambda: weights(inf * b.mV), "Synapses 'S':weights: must be finite"),
+        "a spike at 3e9 steps": (lambda: from_brian2(b.SpikeGeneratorGroup(1, [0], [3e5] * b.second, name="SG"),
+                                                     _group(), duration=5 * b.ms),
+                                 "from_brian2:sources.SG.times_s: spike time 300000 s is step 3e+09"),
+        "compare: tau 0, before the reference": (
+            lambda: compare(spec(eqs="dv/dt = -v/tau : volt", namespace={"tau": 0 * b.ms})),
+            "populations.G.equations: cannot lower 'dv/dt = -v/tau': a coefficient is infinite"),
+        "compare: unknown target": (lambda: compare(spec(), target="loihi9"), "unknown target 'loihi9'"),
+        "compare: backend gpu": (lambda: compare(spec(), backend="gpu"), "backend: must be one of"),
+        "compare: window -1": (lambda: compare(spec(), window=-1), "window: must be a finite time"),
+        "compare: an unknown option": (lambda: compare(spec(), colour="red"), "unknown option(s) ['colour']"),
+        "build_lava: unknown target": (lambda: build_lava(spec(), "loihi9"), "unknown target 'loihi9'"),
+        "load_network_file: seed True": (lambda: load_network_file(EXAMPLES / "networks" / "lif_net.toml", seed=True),
+                                         "lif_net.toml:--network-seed: must be a seed"),
+        "load_network_file: a directory": (lambda: load_network_file(EXAMPLES), "is a directory, not a file"),
+        "load_lava: no export there": (lambda: load_lava(EXAMPLES / "nowhere"), "manifest.json: file not found"),
+        "load_lava: a file": (lambda: load_lava(EXAMPLES / "squid_hh.toml"), "manifest.json: a component of the path"),
+    }
+
+
+@pytest.mark.parametrize("name", ["duration negative", "duration without unit", "duration in volts",
+                                  "duration of 1e300 s", "duration NaN", "dt 0", "seed negative", "seed 2^40",
+                                  "seed a string", "voltage unknown", "voltage of a group not given", "nothing",
+                                  "a string", "a GSL method", "exact on a quadratic", "a NaN constant",
+                                  "a NaN initial value", "an infinite weight", "a spike at 3e9 steps",
+                                  "compare: tau 0, before the reference", "compare: unknown target",
+                                  "compare: backend gpu", "compare: window -1", "compare: an unknown option",
+                                  "build_lava: unknown target", "load_network_file: seed True",
+                                  "load_network_file: a directory", "load_lava: no export there", "load_lava: a file"])
+def test_the_python_api_raises_neuromorph_errors_naming_the_object(name, brian2_numpy_target):
+    import brian2 as b
+
+    from neuromorph.errors import NeuromorphError
+
+    b.start_scope()
+    call, message = _api_cases()[name]
+    with pytest.raises(NeuromorphError) as info:
+        call()
+    assert message in str(info.value) and "\n" not in str(info.value), str(info.value)
