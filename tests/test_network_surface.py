@@ -336,3 +336,29 @@ def test_the_python_api_raises_neuromorph_errors_naming_the_object(name, brian2_
     with pytest.raises(NeuromorphError) as info:
         call()
     assert message in str(info.value) and "\n" not in str(info.value), str(info.value)
+
+
+# -- memory before drawing: every-pair rules and replayed spike rasters ------------------------------------
+
+@pytest.mark.parametrize("command", ["network", "export"])
+@pytest.mark.parametrize("edits, message", [
+    ([("size = 4", "size = 2000"), ("size = 5", "size = 2000")],
+     "net.toml:projections.noise_to_L.connect.rule: probability over 2,000 x 2,000 pairs needs about 0.1 GB while "
+     "connecting, but 0.1 GB are available"),
+    ([("size = 4", "size = 3000"), ("size = 5", "size = 3000"),
+      ('connect = { rule = "probability", p = 0.8 }', 'connect = { rule = "all_to_all" }')],
+     "net.toml:projections.noise_to_L.connect.rule: all_to_all over 3,000 x 3,000 pairs"),
+    ([("size = 5", "size = 1000000"), ('duration = "3 * ms"', 'duration = "100 * ms"'),
+      ('connect = { rule = "probability", p = 0.8 }', 'connect = { rule = "explicit", i = [0], j = [0] }')],
+     "net.toml:simulation.duration: the run needs about 2 GB of memory"),
+])
+def test_a_network_too_large_to_connect_or_replay_is_refused_before_allocating(tmp_path, capsys, monkeypatch, command,
+                                                                                edits, message):
+    """A probability rule draws one number per pair of neurons: 10^5 x 10^5 neurons asked for 80 GB before
+    any check; a Poisson source's replayed raster (steps x trains) was not counted by the memory check."""
+    monkeypatch.setattr("neuromorph.resources_check.available_memory", lambda: 10 ** 8)
+    text = NETWORK
+    for old, new in edits:
+        text = text.replace(old, new)
+    status, _, err = run_cli(capsys, command, write(tmp_path, text), "--out", tmp_path / "out")
+    assert status == 2 and message in one_line(err), err

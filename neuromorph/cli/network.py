@@ -247,7 +247,8 @@ def check_network_memory(spec, path: str, *, floor: bool = False, backend: str =
     neurons = sum(p.size for p in spec.populations)
     cell = float(spec.n_steps) * neurons * VALUE_BYTES
     record = 2 * len(recorded_variables(spec)) * cell  # Brian2's monitors grow by doubling
-    parts = {"Brian2 state record": record, "emulator": 2 * cell}
+    parts = {"Brian2 state record": record, "emulator": 2 * cell,
+             "replayed spike rasters": 2.0 * spec.n_steps * sum(s.size for s in spec.spike_sources)}  # 1 byte each
     if floor:
         parts["float floor (a second Brian2 run)"] = record
     if backend in ("lava", "both"):

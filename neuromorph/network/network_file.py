@@ -566,8 +566,26 @@ CONNECT_RULES = {"probability": _probability, "all_to_all": _all_to_all, "one_to
                  "explicit": _explicit}
 
 
+#: Bytes per pair of neurons a rule allocates while drawing: probability (a float64 draw, the pair
+#: mask and up to two int64 indices), all_to_all (two int64 indices).
+PAIR_BYTES = {"probability": 8 + 1 + 16, "all_to_all": 16}
+
+
+def _check_pairs(c, sizes: tuple[int, int], source: str, field: str) -> None:
+    """Refuse, before drawing, a rule over every pair of neurons that would not fit in memory."""
+    from ..resources_check import USABLE_FRACTION, available_memory
+
+    needed = PAIR_BYTES.get(c.rule, 0) * float(sizes[0]) * float(sizes[1])
+    available = available_memory()
+    if needed > USABLE_FRACTION * available:
+        raise NetworkFileError(f"{c.rule} over {sizes[0]:,} x {sizes[1]:,} pairs needs about {needed / 1e9:.3g} GB "
+                               f"while connecting, but {available / 1e9:.3g} GB are available; use smaller groups "
+                               "or an explicit rule", source, f"{field}.rule")
+
+
 def _connect(c, sizes: tuple[int, int], recurrent: bool, base_seed, source: str, field: str):
     """``(i, j)`` of a connection rule; autapses (i == j within one group) removed when asked."""
+    _check_pairs(c, sizes, source, field)
     try:
         i, j = CONNECT_RULES[c.rule](c, *sizes, lambda: _rng(c.seed, base_seed, source, field))
     except ValueError as exc:
