@@ -75,12 +75,14 @@ def parse_equations(text: str, source: str | None = None, field: str = EQUATIONS
 
 
 def check_method(equations: brian2.Equations, method: str, source: str | None, field: str,
-                 error: type[InputError] = ModelFileError, variables: dict | None = None) -> None:
+                 error: type[InputError] = ModelFileError) -> None:
     """Refuse, before any run, an integration ``method`` Brian2 cannot apply to ``equations``.
 
     Brian2 finds out only when the run starts (``exponential_euler`` on a quadratic leak:
     "Can only solve conditionally linear systems"); its state updater is asked here, on the
-    equations alone (every other name a constant, as in a run) or on ``variables`` when given.
+    equations alone (every other name a constant, as in a run). Under ``exponential_euler`` the
+    split ``A x + B`` Brian2 would use is also checked against the equation: Brian2 2.9 splits
+    ``(v**2/mV - v)/tau`` into ``A = -1/tau, B = 0`` and silently integrates another model.
 
     Raises
     ------
@@ -97,10 +99,10 @@ def check_method(equations: brian2.Equations, method: str, source: str | None, f
     if not equations.diff_eq_names or method not in updaters:
         return
     try:
-        _apply_method(equations, method, variables)
+        updaters[method](equations)
     except UnsupportedEquationsException as exc:
         usable = [name for name in ("exponential_euler", "euler", "exact", "heun", "rk2", "rk4")
-                  if name != method and _applies(equations, name, variables)]
+                  if name != method and _applies(equations, name)]
         reason = " ".join(str(exc).split()).rstrip(".")
         raise error(f"Brian2's {method} cannot integrate these equations ({_cut(reason, 200)}); "
                     f"methods that can: {', '.join(usable) or 'none'}", source, field) from None
@@ -143,18 +145,12 @@ def _differ(left: sympy.Expr, right: sympy.Expr) -> bool:
     return False
 
 
-def _apply_method(equations: brian2.Equations, method: str, variables: dict | None) -> None:
+def _applies(equations: brian2.Equations, method: str) -> bool:
+    """Whether Brian2's ``method`` integrates ``equations`` (its state updater accepts them)."""
     from brian2.stateupdaters.base import StateUpdateMethod
 
-    if variables is None:
-        StateUpdateMethod.stateupdaters[method](equations)
-    else:
-        StateUpdateMethod.apply_stateupdater(equations, variables, method)
-
-
-def _applies(equations: brian2.Equations, method: str, variables: dict | None) -> bool:
     try:
-        _apply_method(equations, method, variables)
+        StateUpdateMethod.stateupdaters[method](equations)
     except Exception:  # noqa: BLE001 - any failure means the method does not apply
         return False
     return True
