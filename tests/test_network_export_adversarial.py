@@ -293,8 +293,8 @@ CASES = {
     "nested 100,000 deep": (lambda directory: ((directory / "network.json").write_text("[" * 100000 + "]" * 100000),
                                                _rehash(directory, "network.json")), None, "malformed JSON"),
 }
-CASES["-1e999 LIF threshold"] = (_text('"threshold": ', '"threshold": -1e999, "w": '), "populations.L.lif.match.threshold",
-                                 "is not a finite number")
+CASES["-1e999 LIF threshold"] = (_text('"threshold": ', '"threshold": -1e999, "w": '),
+                                 "populations.L.lif.match.threshold", "is not a finite number")
 
 
 @pytest.mark.parametrize("name", list(CASES))

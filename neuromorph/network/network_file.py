@@ -95,8 +95,8 @@ from ..files import read_toml_file
 from ..execution.stimulus import sample_stimulus
 from ..model.from_brian2 import (check_method, numeric_values, parse_condition, parse_equations, parse_refractory,
                                  parse_reset, to_ir_expression)
-from ..model.model_file import (MAX_NEURONS, Code, EquationsText, Method, ModelName, PopulationModel, PositiveTime, RefractoryText,
-                                SimulationConfig, Size, StimulusTable, check_equations, check_units,
+from ..model.model_file import (MAX_NEURONS, Code, EquationsText, Method, ModelName, PopulationModel, PositiveTime,
+                                RefractoryText, SimulationConfig, Size, StimulusTable, check_equations, check_units,
                                 load_population_model, stimulus_config)
 from ..model.names import ParameterName, builtin_names
 from ..model.neuron_spec import V, compile_expression

@@ -148,7 +148,8 @@ class LavaLifPopulation(LoweredPopulation):
         lava_initial = np.stack([np.broadcast_to(conversion.lava.u, (data.size,)),
                                  np.broadcast_to(conversion.lava.v, (data.size,))])
         if not np.array_equal(initial, lava_initial):
-            reader.refuse("differs from the u and v of lif.lava (the values Lava's LIF starts from)", f"{field}.initial")
+            reader.refuse("differs from the u and v of lif.lava (the values Lava's LIF starts from)",
+                          f"{field}.initial")
         return {"initial": initial, "lif": conversion}
 
     def decode_states(self, registers: np.ndarray) -> dict[str, np.ndarray]:
