@@ -367,6 +367,10 @@ def _current(data, arrays, n_steps: int, populations: dict, field: str) -> Lower
         drives = [k for k, p in enumerate(ports) if p.kind == "drive"]
         _refuse(f"port {data.port} is not a drive port of {data.target!r} (its drive ports: {drives}; a "
                 f"{target.kind!r} population)", arrays.source, f"{field}.port")
+    if data.port < target.drive.shape[0] and np.any(target.drive[data.port]):
+        _refuse(f"port {data.port} of {data.target!r} also has a constant drive (populations.{data.target}.drive row "
+                f"{data.port}); a sampled input's port has a drive of 0, its values come from here", arrays.source,
+                f"{field}.port")
     values = arrays.get(data.values, f"{field}.values", shape=(n_steps, target.size))
     if values.size and np.abs(values).max() >= 1 << 62:
         _refuse("values beyond 62 bits (the lowering clamps sampled inputs there)", arrays.source, f"{field}.values")
