@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 import tomli
@@ -90,3 +91,30 @@ def read_toml_file(path: str | Path, *, error: type[InputError] = InputError) ->
         raise error(f"malformed TOML: {exc}", str(path)) from None
     except (RecursionError, MemoryError):
         raise error("malformed TOML: nesting too deep", str(path)) from None
+
+
+def replace_file(path: str | Path, write) -> Path:
+    """Write ``path`` atomically: ``write(temporary_path)`` creates a new file beside it, which then
+    replaces ``path`` (a rename: a symlink at ``path`` is replaced, never followed; a reader sees
+    the old file or the new one, never a part)."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix or ".tmp")
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

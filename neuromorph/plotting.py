@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .execution.trace import Trace  # noqa: E402
+from .files import replace_file  # noqa: E402
 
 REFERENCE_STYLE = {"color": "black", "lw": 1.2}
 CANDIDATE_STYLE = {"color": "tab:red", "lw": 0.9, "ls": "--"}
@@ -49,7 +50,8 @@ def save_figure(fig, title: str, path: str | Path) -> Path:
     title : str
         Its suptitle.
     path : str or Path
-        Where the PNG goes (110 dpi); missing directories are created.
+        Where the PNG goes (110 dpi); missing directories are created. Written atomically
+        (:func:`~neuromorph.files.replace_file`): never through a symlink.
 
     Returns
     -------
@@ -60,8 +62,10 @@ def save_figure(fig, title: str, path: str | Path) -> Path:
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        replace_file(path, lambda temporary: fig.savefig(temporary, dpi=110, format="png"))
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -2,17 +2,20 @@
 
 ``network`` runs it through Brian2, the lowering, the emulator and/or Lava, prints a table
 per population, writes ``report.json``, ``activity.png`` (rasters and population rates,
-Brian2 against fixed point) and ``statistics_<population>.png``. ``export`` lowers it and
+Brian2 against fixed point) and ``statistics_<population>.png`` into ``--out`` (only those names,
+atomically; in a directory that holds any of them, only over an earlier ``network`` run's output:
+:func:`~.options.check_output_names`). ``export`` lowers it and
 writes it as data (JSON, ``.npy``, SHA-256 manifest) with its resource report.
 """
 from __future__ import annotations
 
 import argparse
+import re
 
 from ..errors import InputError, NeuromorphError, OverflowDetected
 from ..model.noise import NOISE_MODES
-from .options import (add_comparison_command, add_codegen_option, add_input_options, check_arguments, json_text, log,
-    prepare_output, reference_codegen, resolve_target_config, write_json)
+from .options import (add_comparison_command, add_codegen_option, add_input_options, check_arguments,
+    check_output_names, json_text, log, prepare_output, reference_codegen, resolve_target_config, write_json)
 
 RELAYS_HELP = ("refuse delays longer than the target's synapses hold (its max_delay_steps) instead of carrying them "
                "through relay neurons")
@@ -29,8 +32,11 @@ def add_network(subparsers) -> None:
         subparsers, "network", "run a network file in Brian2 and in fixed point (emulator and/or Lava graph) and "
                                "report per-population fidelity",
         input_name="network", seed_flag="--network-seed", seed_help=NETWORK_SEED_HELP, handler=run_network_command,
-        backend="emulator", out="out/network", out_help="output directory",
-        strict_help="fail (exit 3) if any register or intermediate overflowed or any weight was clipped")
+        backend="emulator", out="out/network",
+        out_help="output directory: writes report.json, activity.png and statistics_<population>.png there, "
+                 "replacing only an earlier network run's files",
+        strict_help="fail (exit 3) if any register or intermediate overflowed, any weight was clipped or "
+                                "any nonzero weight was quantised to 0")
     p.add_argument("--noise", choices=NOISE_MODES, default=None, help=NOISE_HELP)
     p.add_argument("--no-floor", dest="floor", action="store_false",
                    help="skip the perturbed Brian2 run that measures the float model's own divergence")
@@ -71,7 +77,14 @@ def network_inputs(args: argparse.Namespace, export: bool = False):
     target, config = resolve_target_config(args, "exponential_euler")
     check_network_fits(spec, target, args.relays)
     check_effects(spec, args.network)
+    if not export:
+        check_output_names(out, network_output_names(spec), "network")
     return out, spec, target, config
+
+
+def network_output_names(spec) -> list[str]:
+    """The files ``network`` writes into ``--out``: its report and figures, nothing else."""
+    return ["report.json", "activity.png", *(f"statistics_{p.name}.png" for p in spec.populations)]
 
 
 def network_codegen(args: argparse.Namespace, spec) -> str:
@@ -117,7 +130,8 @@ def _state_error(name: str, rmse: float, population: dict) -> str:
 
 
 def network_problems(report: dict) -> dict[str, str]:
-    """What went beyond a format: overflows per population, clipped weights per projection (empty if none)."""
+    """What went beyond a format: overflows per population, clipped weights and nonzero weights quantised to 0
+    per projection (empty if none)."""
     found = {}
     for name, p in report["populations"].items():
         registers = {k: v for k, v in p["overflows"].get("registers", {}).items() if v}
@@ -125,21 +139,67 @@ def network_problems(report: dict) -> dict[str, str]:
         if registers or operations:
             found[f"population {name}"] = f"overflows {({**registers, **operations})}"
     for name, p in report["projections"].items():
+        lost = []
         if p["weights_clipped"]:
-            found[f"projection {name}"] = (f"{p['weights_clipped']} weights clipped to the {p['sign_mode']} weight "
-                                           f"range (largest relative weight error {p['weight_error']['max_rel']:.2%})")
+            lost.append(f"{p['weights_clipped']} weights clipped to the {p['sign_mode']} weight range")
+        if p.get("weights_zeroed"):
+            lost.append(f"{p['weights_zeroed']} nonzero weights (of {p['synapses']} synapses) quantised to 0, "
+                        f"below half the weight LSB at weight_exp {p['weight_exp']}")
+        if lost:
+            found[f"projection {name}"] = (f"{' and '.join(lost)} (largest relative weight error "
+                                           f"{p['weight_error']['max_rel']:.2%})")
     return found
 
 
+#: ``KIND 'NAME'`` origins of the lowering's errors -> the network file's section of that object.
+OBJECT_SECTIONS = {"projection": "projections", "population": "populations", "LIF": "populations"}
+#: Keys of a network file's projection and population tables: an error field that is one stays a field.
+SECTION_KEYS = {"projections": {"source", "target", "connect", "weight", "delay", "effect"},
+                "populations": {"size", "model", "equations", "threshold", "reset", "refractory", "method",
+                                "voltage", "parameters", "initial"}}
+#: Settings of the quantisation config that are command-line options.
+QUANTISATION_OPTIONS = ("state_bits", "gate_bits", "lut_size", "interpolate", "rounding", "seed", "headroom",
+                        "residual_bits", "feedback", "method")
+#: The top-level tables of a network file.
+FILE_SECTIONS = ("simulation", "populations", "sources", "projections")
+#: Origins that are a stage, not a file: their errors are about the network file as a whole.
+STAGES = ("network", "reference", "lower_network")
+OBJECT = re.compile(r"^(projection|population|LIF) '([A-Za-z_]\w*)'")
+
+
+def in_network_file(exc: InputError, path: str) -> InputError:
+    """``exc`` naming ``path`` and a field of the network file, where it named no file, a stage of the
+    pipeline (``reference``) or an object of the lowering (``projection 'x'``, field ``delay``);
+    errors that name a file (the network file, a model file, a target) or an option are kept."""
+    source, field = exc.source, exc.field
+    if source is None:
+        if field in QUANTISATION_OPTIONS:  # a quantisation setting: its option (or the --config's key)
+            return type(exc)(exc.message, None, "--" + field.replace("_", "-"))
+        if field is None or field.split(".")[0] not in FILE_SECTIONS:
+            return exc
+        return type(exc)(exc.message, path, field)
+    if source.startswith("network:"):  # a population's neuron, its field written as a model file's
+        section, key = source[len("network:"):], (field or "").removeprefix("neuron.")
+        return type(exc)(exc.message, path, f"{section}.{key}" if key else section)
+    if source in STAGES:
+        return type(exc)(exc.message, path, field if field and field.split(".")[0] in SECTION_KEYS else "populations")
+    match = OBJECT.match(source)
+    if match is None:
+        return exc
+    section = f"{OBJECT_SECTIONS[match.group(1)]}.{match.group(2)}"
+    key = (field or "").split(".")[0]
+    if key in SECTION_KEYS[OBJECT_SECTIONS[match.group(1)]]:
+        return type(exc)(exc.message, path, f"{section}.{field}")
+    return type(exc)(f"{field}: {exc.message}" if field else exc.message, path, section)
+
+
 def _located(command):
-    """Run ``command(args)``, naming the network file in errors that name only a field (a diverged reference)."""
+    """Run ``command(args)`` with every error about the network file naming it (:func:`in_network_file`)."""
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
         except InputError as exc:
-            if exc.source is None and exc.field and exc.field.startswith("populations."):
-                raise exc.located(source=args.network) from None
-            raise
+            raise in_network_file(exc, args.network) from None
     run.__doc__, run.__name__ = command.__doc__, command.__name__
     return run
 
@@ -196,7 +256,8 @@ def check_network_memory(spec, path: str, *, floor: bool = False, backend: str =
     neurons = sum(p.size for p in spec.populations)
     cell = float(spec.n_steps) * neurons * VALUE_BYTES
     record = 2 * len(recorded_variables(spec)) * cell  # Brian2's monitors grow by doubling
-    parts = {"Brian2 state record": record, "emulator": 2 * cell}
+    parts = {"Brian2 state record": record, "emulator": 2 * cell,
+             "replayed spike rasters": 2.0 * spec.n_steps * sum(s.size for s in spec.spike_sources)}  # 1 byte each
     if floor:
         parts["float floor (a second Brian2 run)"] = record
     if backend in ("lava", "both"):

@@ -5,8 +5,8 @@ import argparse
 import dataclasses
 
 from ..errors import NeuromorphError, OverflowDetected
-from .options import (add_comparison_command, add_input_options, check_arguments, gamma_text, grid_field, json_text,
-    log, prepare_output, reference_codegen, resolve_target_config, write_json)
+from .options import (add_comparison_command, add_input_options, check_arguments, check_output_names, gamma_text,
+    grid_field, json_text, log, prepare_output, reference_codegen, resolve_target_config, write_json)
 
 
 def add_compare(subparsers) -> None:
@@ -139,6 +139,7 @@ def run_compare_command(args: argparse.Namespace) -> int:
 
     out = prepare_output(args.out)
     model, target, config = model_target_config(args)
+    check_output_names(out, ["report.json", "compare.png"], "compare")
     if args.codegen:
         model = with_codegen(model, reference_codegen(args.codegen, None, [model.spec.equations]))
     options = CompareOptions(backend=args.backend, window=args.window * 1e-3, stimulus_seed=args.stimulus_seed)

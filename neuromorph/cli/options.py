@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import InputError
-from ..files import shorten
+from ..files import replace_file, shorten
 from ..quantization.fixed_point import ROUNDING_MODES
 from ..schema import MAX_SEED
 
@@ -108,6 +108,55 @@ def prepare_output(directory: str) -> Path:
     return out
 
 
+#: Keys every report of a command has (``compare``, ``network``): an existing ``report.json`` with them
+#: is an earlier run's, whose files the command may replace.
+REPORT_KEYS = {"compare": ("model", "reference", "candidate", "gamma", "config"),
+               "network": ("network", "target", "config", "populations", "projections")}
+
+
+def check_output_names(out: Path, names: Iterable[str], command: str) -> None:
+    """Refuse, before any run, to write ``names`` into ``--out`` where that could clobber what is not ours.
+
+    A command writes only its own names into ``--out`` (``report.json`` and its figures) and
+    leaves every other file alone. Each name that exists must be a regular file, never a
+    symlink (files are replaced by a rename, :func:`~neuromorph.files.replace_file`, so a
+    symlink would not be followed, but it was put there by someone else), and when any exists,
+    ``report.json`` must be the report of an earlier run of the same command.
+
+    Raises
+    ------
+    InputError
+        Naming ``--out``, the file and what to do.
+    """
+    existing = []
+    for name in names:
+        path = out / name
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            kind = "a symlink" if path.is_symlink() else "not a regular file"
+            raise InputError(f"{shorten(str(path))} is {kind}; `{command}` writes its own regular files only and never "
+                             "through a symlink: remove it or choose another directory", field="--out")
+        if path.exists():
+            existing.append(name)
+    if existing and not _is_report(out / "report.json", REPORT_KEYS[command]):
+        found = ("its report.json is not the report of an earlier `neuromorph {command}` run" if "report.json" in
+                 existing else f"it holds {', '.join(existing[:3])} but no report.json of an earlier "
+                               f"`neuromorph {command}` run").format(command=command)
+        raise InputError(f"{shorten(str(out))}: {found}; `{command}` replaces only its own earlier output (report.json "
+                         "and figures) and never overwrites other files: choose another directory or remove them",
+                         field="--out")
+
+
+def _is_report(path: Path, keys: tuple[str, ...]) -> bool:
+    """Whether ``path`` is a regular JSON file of at most 100 MB holding an object with ``keys``."""
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 100_000_000:
+            return False
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and all(key in data for key in keys)
+
+
 def json_text(data: dict) -> str:
     """``data`` as strict, indented JSON (non-finite floats become null)."""
     from ..results_file import json_safe
@@ -116,9 +165,9 @@ def json_text(data: dict) -> str:
 
 
 def write_json(path: Path, data: dict) -> str:
-    """Write ``data`` to ``path`` as :func:`json_text` and return the text."""
+    """Write ``data`` to ``path`` as :func:`json_text` (atomically, never through a symlink) and return the text."""
     text = json_text(data)
-    path.write_text(text)
+    replace_file(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
     return text
 
 

@@ -75,6 +75,93 @@ def parse_equations(text: str, source: str | None = None, field: str = EQUATIONS
         raise error(f"Brian2 cannot parse the equations: {message}", source, field) from None
 
 
+def check_method(equations: brian2.Equations, method: str, source: str | None, field: str,
+                 error: type[InputError] = ModelFileError) -> None:
+    """Refuse, before any run, an integration ``method`` Brian2 cannot apply to ``equations``.
+
+    Brian2 finds out only when the run starts (``exponential_euler`` on a quadratic leak:
+    "Can only solve conditionally linear systems"); its state updater is asked here, on the
+    equations alone (every other name a constant, as in a run). Under ``exponential_euler`` the
+    split ``A x + B`` Brian2 would use is also checked against the equation: Brian2 2.9 splits
+    ``(v**2/mV - v)/tau`` into ``A = -1/tau, B = 0`` and silently integrates another model.
+
+    Raises
+    ------
+    InputError
+        ``error`` naming ``source:field``, Brian2's reason and the methods that apply.
+    """
+    from brian2.stateupdaters.base import StateUpdateMethod, UnsupportedEquationsException
+
+    updaters = StateUpdateMethod.stateupdaters
+    if method.startswith("gsl"):
+        raise error(f"Brian2's {method} needs the GNU Scientific Library and generated C code, which neuromorph's "
+                    "reference does not use; methods: exponential_euler, euler, exact, heun, rk2, rk4",
+                    source, field)
+    if not equations.diff_eq_names or method not in updaters:
+        return
+    try:
+        updaters[method](equations)
+    except UnsupportedEquationsException as exc:
+        usable = [name for name in ("exponential_euler", "euler", "exact", "heun", "rk2", "rk4")
+                  if name != method and _applies(equations, name)]
+        reason = " ".join(str(exc).split()).rstrip(".")
+        raise error(f"Brian2's {method} cannot integrate these equations ({_cut(reason, 200)}); "
+                    f"methods that can: {', '.join(usable) or 'none'}", source, field) from None
+    if method == "exponential_euler":
+        dropped = _dropped_by_split(equations)
+        if dropped:
+            raise error(f"Brian2's exponential_euler splits the equation of '{dropped[0]}' into A*{dropped[0]} + B "
+                        f"and drops the term {_cut(str(dropped[1]), 120)}, so Brian2 would integrate another model; "
+                        "methods that can: euler, heun, rk2, rk4", source, field) from None
+
+
+def _dropped_by_split(equations: brian2.Equations) -> tuple[str, sympy.Expr] | None:
+    """The first ``(variable, missing term)`` where Brian2's conditionally linear split ``A x + B``
+    is not its right-hand side (``(v**2/mV - v)/tau`` splits into ``A = -1/tau, B = 0``), else None."""
+    try:
+        system = get_conditionally_linear_system(equations)
+        for name, expression in equations.get_substituted_expressions():
+            a, b = system[name]
+            rhs, split = str_to_sympy(expression.code), a * sympy.Symbol(name, real=True) + b
+            if _differ(rhs, split):
+                return name, sympy.simplify(rhs - split)
+    except Exception:  # noqa: BLE001 - Brian2 refuses the equations itself (checked above)
+        return None
+    return None
+
+
+def _differ(left: sympy.Expr, right: sympy.Expr) -> bool:
+    """Whether two expressions differ at one of a few points where every symbol is in 0.5..1.5 (numerically,
+    since sympy cannot always prove ``exp(v/mV)**(1/20) == exp(v/(20*mV))`` for symbols of unknown sign)."""
+    symbols = sorted((left - right).free_symbols | left.free_symbols | right.free_symbols, key=str)
+    points = np.random.default_rng(0).uniform(0.5, 1.5, (3, len(symbols)))
+    for point in points:
+        values = dict(zip(symbols, point))
+        try:
+            x, y = complex(left.evalf(subs=values)), complex(right.evalf(subs=values))
+        except (TypeError, ValueError):
+            return False  # a function sympy cannot evaluate: Brian2's split is trusted
+        if abs(x - y) > 1e-9 * max(abs(x), abs(y), 1e-300):
+            return True
+    return False
+
+
+def _applies(equations: brian2.Equations, method: str) -> bool:
+    """Whether Brian2's ``method`` integrates ``equations`` (its state updater accepts them)."""
+    from brian2.stateupdaters.base import StateUpdateMethod
+
+    try:
+        StateUpdateMethod.stateupdaters[method](equations)
+    except Exception:  # noqa: BLE001 - any failure means the method does not apply
+        return False
+    return True
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters (``...`` marks a cut)."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 @functools.lru_cache(maxsize=256)
 def _brian2_equations(text: str) -> brian2.Equations:
     return brian2.Equations(text)
@@ -146,10 +233,6 @@ class _Lowering:
 
     def rhs(self, name: str) -> sympy.Expr:
         return self.to_ir(str_to_sympy(self.substituted[name].code), self.written(name))
-
-
-def _only_voltage(expr: sympy.Expr) -> bool:
-    return expr.free_symbols <= {V}
 
 
 def _is_zero(expr: sympy.Expr) -> bool:
@@ -234,6 +317,10 @@ def _polynomial_terms(lowering: _Lowering, expr: sympy.Expr, gates: list[str], l
     terms, inputs = [], {}
     for powers, coefficient in pairs:
         coefficient = sympy.sympify(coefficient)
+        if coefficient.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
+            raise lowering.error(f"cannot lower '{equation}': a coefficient is infinite or undefined ({coefficient}) "
+                                 "with these parameter values (a parameter of 0 divides?); every coefficient must be "
+                                 "finite")
         if not coefficient.free_symbols <= {V} | lowering.per_neuron:
             others = sorted(s.name for s in coefficient.free_symbols - {V})
             raise lowering.error(f"cannot lower '{equation}': a coefficient depends on {others}; the right-hand "

@@ -23,7 +23,7 @@ from ..errors import ModelFileError
 from ..files import read_toml_file, shorten
 from ..schema import AnyQuantity, Identifier, NumberOrText, Section, Seed, quantity, refuse, text, validate_file
 from ..units import expression_depth, to_si
-from .from_brian2 import EQUATIONS_FIELD, parse_equations, spec_from_equations
+from .from_brian2 import EQUATIONS_FIELD, check_method, parse_equations, spec_from_equations
 from .names import ParameterName, parameter_name_problem
 from .neuron_spec import NeuronSpec, evaluate
 from .noise import DEFAULT_NOISE, NOISE_MODES, NoiseStreams, noise_streams
@@ -399,6 +399,7 @@ def load_model(path: str | Path) -> ModelFile:
     parameters = _parameters(schema, source)
     spec, noise = _spec(schema, parameters, source)
     check_units(spec.equations, parameters, source)
+    check_method(parse_equations(spec.equations, source), schema.simulation.method, source, "simulation.method")
     return ModelFile(
         path=source, spec=spec, parameters=MappingProxyType(parameters),
         initial=MappingProxyType(_initial(schema.initial, spec, source)),

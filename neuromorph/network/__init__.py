@@ -30,6 +30,16 @@ def _target(target):
     return load_target(target) if isinstance(target, str) else target
 
 
+def check_before_run(spec, target) -> None:
+    """What the lowering would refuse after the Brian2 reference, refused before it: delays beyond the
+    target, equations the lowering cannot hold, effects on gates (errors name ``populations.NAME``)."""
+    from .lower import check_network_fits
+    from .network_file import check_effects
+
+    check_network_fits(spec, target)
+    check_effects(spec, None)
+
+
 def compare(spec, **options):
     """Run ``spec`` in Brian2 and in fixed point and return the report (:class:`~neuromorph.report.NetworkReport`).
 
@@ -45,6 +55,7 @@ def compare(spec, **options):
     if options.get("reference", True) is not True:
         raise InputError("compare always runs the reference (reference=True)", "compare", "reference")
     resolved = resolve_options(options).for_network(spec)
+    check_before_run(spec, resolved.target)
     result = run(spec, resolved.target, resolved.config, resolved.network, method=resolved.method)
     return NetworkReport(build_report(result), result)
 
@@ -57,11 +68,11 @@ def build_lava(spec, target="loihi2", config=None, record_steps: int = 0):
     """
     from ..quantization.quantize import QuantConfig
     from ..lava.graph import build_graph
-    from .lower import check_network_fits, lower_network, recorded_variables
+    from .lower import lower_network, recorded_variables
     from .reference import Recording, replay_sources, run_network_brian2
 
     target = _target(target)
-    check_network_fits(spec, target)
+    check_before_run(spec, target)
     reference = run_network_brian2(spec, record=Recording(variables=recorded_variables(spec)))
     lowered = lower_network(replay_sources(spec, reference), reference, target,
                             config or QuantConfig.for_target(target))

@@ -47,6 +47,7 @@ from brian2.stateupdaters.base import StateUpdateMethod, UnsupportedEquationsExc
 from brian2.utils.stringtools import get_identifiers
 
 from ..errors import InputError
+from ..model.from_brian2 import check_method
 from ..model.noise import DEFAULT_NOISE
 from ..reference.brian2_functions import BRIAN2_FUNCTIONS
 from .ir import (NetworkSpec, NeuronModel, PoissonSource, Population, Projection, SIQuantity, SpikeTimesSource,
@@ -132,7 +133,10 @@ def _external_constants(group, identifiers, namespace) -> dict[str, SIQuantity]:
                              "not a constant value; only constants can be exported", _where(group))
         if np.ndim(item.value) != 0:
             raise InputError(f"'{name}' is an array; use a per-neuron state variable instead", _where(group))
-        values[name] = SIQuantity(float(item.value), unit_string(item.dim))
+        try:
+            values[name] = SIQuantity(float(item.value), unit_string(item.dim))
+        except InputError as exc:
+            raise InputError(exc.message, _where(group), f"namespace.{name}") from None
     return values
 
 
@@ -173,10 +177,13 @@ def _method(group, namespace) -> str:
     for candidate in candidates:
         if not isinstance(candidate, str) or candidate.lower() not in StateUpdateMethod.stateupdaters:
             raise InputError(f"integration method {candidate!r} is not a registered Brian2 method name", _where(group))
-    if isinstance(choice, str) or not group.equations.diff_eq_names:
+    if not group.equations.diff_eq_names:
         return candidates[0].lower()
     equations = group.equations
     variables = group.resolve_all(equations.names | equations.identifiers | {"dt"}, namespace, user_identifiers=set())
+    if isinstance(choice, str):
+        check_method(equations, choice.lower(), _where(group), "method", InputError)
+        return choice.lower()
     for candidate in candidates:
         try:
             StateUpdateMethod.apply_stateupdater(equations, variables, candidate.lower())
@@ -223,8 +230,15 @@ def _voltage(group, threshold: str | None, hint: str | None) -> str:
 
 def _initial_values(group) -> dict[str, SIQuantity]:
     """Current value of every state variable (differential equations and parameters), one per neuron."""
-    return {name: SIQuantity(np.asarray(group.variables[name].get_value(), dtype=float).copy(), unit_string(eq.dim))
-            for name, eq in group.user_equations.items() if eq.type in (DIFFERENTIAL_EQUATION, PARAMETER)}
+    values = {}
+    for name, eq in group.user_equations.items():
+        if eq.type in (DIFFERENTIAL_EQUATION, PARAMETER):
+            try:
+                values[name] = SIQuantity(np.asarray(group.variables[name].get_value(), dtype=float).copy(),
+                                          unit_string(eq.dim))
+            except InputError as exc:
+                raise InputError(exc.message, _where(group), name) from None
+    return values
 
 
 def _check_neuron_group(group) -> None:
@@ -508,10 +522,18 @@ def from_brian2(*objects, duration, dt=None, seed: int | None = None, voltage: s
     context = {"duration": _seconds(duration, "duration"), "voltage": voltage}
     flat = _flatten(objects)
     nodes = [node for node in (_handler(obj)(obj, namespace, context) for obj in flat) if node is not None]
-    spec = NetworkSpec(
-        populations=[n for n in nodes if isinstance(n, Population)],
-        sources=[n for n in nodes if isinstance(n, (PoissonSource, SpikeTimesSource))],
-        projections=[n for n in nodes if isinstance(n, Projection)],
-        dt=_seconds(dt, "dt") if dt is not None else _common_dt([o for o in flat if not isinstance(o, IGNORED)]),
-        duration=context["duration"], seed=seed)
+    populations = [n for n in nodes if isinstance(n, Population)]
+    if isinstance(voltage, Mapping):
+        unknown = sorted(set(voltage) - {p.name for p in populations})
+        if unknown:
+            raise InputError(f"names {unknown}, which are not NeuronGroups given; groups: "
+                             f"{sorted(p.name for p in populations)}", "from_brian2", "voltage")
+    try:
+        spec = NetworkSpec(
+            populations=populations, sources=[n for n in nodes if isinstance(n, (PoissonSource, SpikeTimesSource))],
+            projections=[n for n in nodes if isinstance(n, Projection)],
+            dt=_seconds(dt, "dt") if dt is not None else _common_dt([o for o in flat if not isinstance(o, IGNORED)]),
+            duration=context["duration"], seed=seed)
+    except InputError as exc:
+        raise exc.located(source="from_brian2") from None
     return replay_noise(spec, noise, source="from_brian2")

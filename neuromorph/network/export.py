@@ -32,7 +32,10 @@ Layout (data only: no pickles, no code; every ``.npy`` file is read with ``allow
   ``kind``, ``pre``, ``post``, ``weights``, ``delays``, ``weight_exp``, ``sign_mode``, ...),
   ``weights`` (the quantised weights with their error statistics) and ``delay_steps``;
 * ``sources``: ``name``, ``size``, ``n_steps`` and the ``steps`` and ``neurons`` of every spike
-  of the replayed raster.
+  of the replayed raster;
+* ``currents``: the sampled inputs (:class:`~neuromorph.network.lower.LoweredCurrent`): ``name``,
+  ``target`` (a lowered population), ``port`` (one of its program's drive ports) and ``values``
+  (steps x neurons, the integer drive added to that port in each step).
 
 Writing owns its output (:func:`check_export_output`, :func:`export_network`): everything is
 written into a new temporary directory beside ``out_dir`` and renamed into place; an existing
@@ -65,7 +68,7 @@ from ..schema import validate_file
 from .export_load import lowered_network_from_data
 from .export_schema import FORMAT, VERSION, ExportFileError, ManifestFile, NetworkData
 from .kinds import LoweredPopulation
-from .lower import LoweredNetwork, LoweredProjection, LoweredSource
+from .lower import LoweredCurrent, LoweredNetwork, LoweredProjection, LoweredSource
 
 MANIFEST = "manifest.json"
 NETWORK = "network.json"
@@ -204,12 +207,18 @@ def _source(source: LoweredSource, arrays: _ArrayWriter, k: int) -> dict:
             "neurons": arrays.add(f"s{k}_neurons", neurons.astype(np.int64))}
 
 
+def _current(current: LoweredCurrent, arrays: _ArrayWriter, k: int) -> dict:
+    return {"name": current.name, "target": current.target, "port": int(current.port),
+            "values": arrays.add(f"c{k}_values", np.asarray(current.values, dtype=np.int64))}
+
+
 def _network_data(lowered: LoweredNetwork, arrays: _ArrayWriter) -> dict:
     return {"format": FORMAT, "version": VERSION, "target": lowered.target, "dt": lowered.dt,
             "n_steps": lowered.n_steps, "config": lowered.config.to_dict(), "notes": list(lowered.notes),
             "populations": [_population(p, arrays, k) for k, p in enumerate(lowered.populations)],
             "projections": [_projection(p, arrays, k) for k, p in enumerate(lowered.projections)],
-            "sources": [_source(s, arrays, k) for k, s in enumerate(lowered.sources)]}
+            "sources": [_source(s, arrays, k) for k, s in enumerate(lowered.sources)],
+            "currents": [_current(c, arrays, k) for k, c in enumerate(lowered.currents)]}
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -397,16 +406,45 @@ def _move_into_place(staging: Path, directory: Path) -> None:
 # Reading
 # ----------------------------------------------------------------------------------------
 
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a finite JSON number")
+def _non_finite_constant(name: str) -> float:
+    """``NaN``, ``Infinity``, ``-Infinity`` (not JSON, but Python writes them) read as what they are, then
+    refused by field (:func:`_non_finite`)."""
+    return float(name.replace("Infinity", "inf"))
 
 
 def _read_json(path: Path):
+    """JSON data of ``path``; ``NaN``/``Infinity`` and numbers beyond float64 (``1e999``) refused by field."""
     text = read_text_file(path, max_bytes=MAX_JSON_BYTES, error=ExportFileError)
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        data = json.loads(text, parse_constant=_non_finite_constant)
     except (ValueError, RecursionError) as exc:
         raise ExportFileError(f"malformed JSON: {exc}", str(path)) from None
+    try:
+        where = _non_finite(data, "")
+    except RecursionError:
+        raise ExportFileError("malformed JSON: nested too deeply", str(path)) from None
+    if where is not None:
+        raise ExportFileError("is not a finite number (NaN, Infinity, or beyond float64 such as 1e999); every "
+                              "number of an export is finite", str(path), where.lstrip(".") or None)
+    return data
+
+
+def _non_finite(data, field: str) -> str | None:
+    """The field of the first non-finite float in ``data`` (list items by their ``name`` when they have one)."""
+    if isinstance(data, float):
+        return None if math.isfinite(data) else field
+    if isinstance(data, dict):
+        items = ((f"{field}.{key}", value) for key, value in data.items())
+    elif isinstance(data, list):
+        items = ((f"{field}.{item['name']}" if isinstance(item, dict) and isinstance(item.get("name"), str)
+                  else f"{field}[{k}]", item) for k, item in enumerate(data))
+    else:
+        return None
+    for where, value in items:
+        found = _non_finite(value, where)
+        if found is not None:
+            return found
+    return None
 
 
 def _check_format(data, source: str) -> None:

@@ -28,7 +28,7 @@ from .export_schema import ArrayRef, ExportFileError
 from .kinds import EXPORT_KEYS, KINDS, LoweredPopulation
 from .lava_lif import LavaLif, lava_lif
 from .lava_semantics import LavaProjection
-from .lower import LoweredNetwork, LoweredProjection, LoweredSource
+from .lower import LoweredCurrent, LoweredNetwork, LoweredProjection, LoweredSource
 from .weights import QuantizedWeights, WeightError
 
 #: Number of argument slots each opcode reads.
@@ -328,6 +328,18 @@ def _projection(data, arrays, groups: dict, populations: dict, field: str) -> Lo
                              port=data.port, layers=layers, weights=weights, delay_steps=delays)
 
 
+def _check_raster_memory(sources, source: str) -> None:
+    """Refuse spike rasters (steps x neurons, one byte each) that would not fit in memory, before allocating them."""
+    from ..resources_check import USABLE_FRACTION, available_memory
+
+    total, budget = 0, USABLE_FRACTION * available_memory()
+    for data in sources:
+        total += data.n_steps * data.size
+        if total > budget:
+            _refuse(f"the spike rasters need {total / 1e9:.3g} GB ({data.n_steps:,} steps x {data.size:,} neurons "
+                    f"here) but {budget / 1e9:.3g} GB are available", source, f"sources.{data.name}.n_steps")
+
+
 def _source(data, arrays, n_steps: int, field: str) -> LoweredSource:
     steps = arrays.get(data.steps, f"{field}.steps")
     neurons = arrays.get(data.neurons, f"{field}.neurons", shape=steps.shape)
@@ -335,12 +347,35 @@ def _source(data, arrays, n_steps: int, field: str) -> LoweredSource:
         _refuse("must be a 1-D array", arrays.source, f"{field}.steps")
     if data.n_steps < n_steps:
         _refuse(f"the raster has {data.n_steps} steps; the network runs {n_steps}", arrays.source, f"{field}.n_steps")
+    if data.n_steps > n_steps:
+        _refuse(f"the raster has {data.n_steps} steps; the network runs {n_steps}", arrays.source, f"{field}.n_steps")
     for name, values, bound in (("steps", steps, data.n_steps), ("neurons", neurons, data.size)):
         if values.size and (values.min() < 0 or values.max() >= bound):
             _refuse(f"values must lie in [0, {bound})", arrays.source, f"{field}.{name}")
     spikes = np.zeros((data.n_steps, data.size), dtype=bool)
     spikes[steps, neurons] = True
     return LoweredSource(name=data.name, size=data.size, spikes=spikes)
+
+
+def _current(data, arrays, n_steps: int, populations: dict, field: str) -> LoweredCurrent:
+    """A sampled input: the integer drive of one drive port of a lowered population, one row per step."""
+    target = populations.get(data.target)
+    if target is None:
+        _refuse(f"unknown target {data.target!r}; populations: {sorted(populations)}", arrays.source, f"{field}.target")
+    ports = getattr(getattr(target, "neuron", None), "program", None)
+    ports = ports.ports if ports is not None else ()
+    if not (data.port < len(ports) and ports[data.port].kind == "drive"):
+        drives = [k for k, p in enumerate(ports) if p.kind == "drive"]
+        _refuse(f"port {data.port} is not a drive port of {data.target!r} (its drive ports: {drives}; a "
+                f"{target.kind!r} population)", arrays.source, f"{field}.port")
+    if data.port < target.drive.shape[0] and np.any(target.drive[data.port]):
+        _refuse(f"port {data.port} of {data.target!r} also has a constant drive (populations.{data.target}.drive row "
+                f"{data.port}); a sampled input's port has a drive of 0, its values come from here", arrays.source,
+                f"{field}.port")
+    values = arrays.get(data.values, f"{field}.values", shape=(n_steps, target.size))
+    if values.size and np.abs(values).max() >= 1 << 62:
+        _refuse("values beyond 62 bits (the lowering clamps sampled inputs there)", arrays.source, f"{field}.values")
+    return LoweredCurrent(name=data.name, target=data.target, port=data.port, values=values)
 
 
 def _check_unique(names: list[str], source: str, field: str) -> None:
@@ -353,15 +388,28 @@ def _check_unique(names: list[str], source: str, field: str) -> None:
 
 def lowered_network_from_data(network, arrays) -> LoweredNetwork:
     """The :class:`LoweredNetwork` of a validated ``network.json`` (``arrays`` loads its ``.npy`` files)."""
-    _check_unique([p.name for p in network.populations] + [s.name for s in network.sources], arrays.source,
-                  "populations")
+    _check_unique([p.name for p in network.populations] + [s.name for s in network.sources]
+                  + [c.name for c in network.currents], arrays.source, "populations")
     _check_unique([p.name for p in network.projections], arrays.source, "projections")
+    _check_raster_memory(network.sources, arrays.source)
     reader = PayloadReader(arrays)
     populations = tuple(_population(p, reader, f"populations.{p.name}") for p in network.populations)
     sources = tuple(_source(s, arrays, network.n_steps, f"sources.{s.name}") for s in network.sources)
     groups = {**{p.name: p.size for p in populations}, **{s.name: s.size for s in sources}}
     by_name = {p.name: p for p in populations}
     projections = tuple(_projection(p, arrays, groups, by_name, f"projections.{p.name}") for p in network.projections)
+    currents = tuple(_current(c, arrays, network.n_steps, by_name, f"currents.{c.name}") for c in network.currents)
+    _check_one_current_per_port(currents, arrays.source)
     return LoweredNetwork(target=network.target, dt=network.dt, n_steps=network.n_steps, populations=populations,
                           projections=projections, sources=sources, config=QuantConfig(**network.config.model_dump()),
-                          notes=tuple(network.notes))
+                          notes=tuple(network.notes), currents=currents)
+
+
+def _check_one_current_per_port(currents: tuple, source: str) -> None:
+    seen = {}
+    for current in currents:
+        key = (current.target, current.port)
+        if key in seen:
+            _refuse(f"port {current.port} of {current.target!r} is also set by {seen[key]!r}; one sampled input "
+                    "per port", source, f"currents.{current.name}.port")
+        seen[key] = current.name

@@ -39,6 +39,8 @@ class ExportFileError(InputError):
 
 
 Count = Annotated[int, Field(ge=0)]
+#: Steps of a run: Brian2 counts them in int32, so at most 2^31 - 1 (as a network file's duration).
+Steps = Annotated[int, Field(ge=1, le=2 ** 31 - 1)]
 Positive = Annotated[int, Field(ge=1)]
 Name = text(200, 1)
 Label = text(2000)
@@ -254,9 +256,18 @@ class SourceData(Section):
 
     name: Name
     size: Positive
-    n_steps: Count
+    n_steps: Steps
     steps: ArrayRef
     neurons: ArrayRef
+
+
+class CurrentData(Section):
+    """:class:`~neuromorph.network.lower.LoweredCurrent`: the integer drive of one port, (steps, neurons)."""
+
+    name: Name
+    target: Name
+    port: Count
+    values: ArrayRef
 
 
 class NetworkData(Section):
@@ -266,9 +277,10 @@ class NetworkData(Section):
     version: int
     target: Name
     dt: Annotated[float, Field(gt=0)]
-    n_steps: Count
+    n_steps: Steps
     config: ConfigData
     notes: list[Label]
     populations: list[PopulationData]
     projections: list[ProjectionData]
     sources: list[SourceData]
+    currents: list[CurrentData] = []

@@ -95,10 +95,10 @@ from pydantic import Field
 from ..errors import InputError, LoweringError
 from ..files import read_toml_file
 from ..execution.stimulus import sample_stimulus
-from ..model.from_brian2 import (numeric_values, parse_condition, parse_equations, parse_refractory, parse_reset,
-                                 to_ir_expression)
-from ..model.model_file import (Code, EquationsText, Method, ModelName, PopulationModel, PositiveTime, RefractoryText,
-                                SimulationConfig, Size, StimulusTable, check_equations, check_units,
+from ..model.from_brian2 import (check_method, numeric_values, parse_condition, parse_equations, parse_refractory,
+                                 parse_reset, to_ir_expression)
+from ..model.model_file import (MAX_NEURONS, Code, EquationsText, Method, ModelName, PopulationModel, PositiveTime,
+                                RefractoryText, SimulationConfig, Size, StimulusTable, check_equations, check_units,
                                 load_population_model, stimulus_config)
 from ..model.names import ParameterName, builtin_names
 from ..model.noise import DEFAULT_NOISE, NOISE_MODES
@@ -107,8 +107,8 @@ from ..schema import MAX_SEED, AnyQuantity, Identifier, NumberOrText, Section, S
 from ..units import to_si
 from .brian2_import import equations_text
 from .noise import replay_noise
-from .ir import (CurrentSource, NetworkSpec, NeuronModel, PoissonSource, Population, Projection, SIQuantity,
-                 SpikeTimesSource, unit_string, within)
+from .ir import (MAX_STEPS, CurrentSource, NetworkSpec, NeuronModel, PoissonSource, Population, Projection,
+                 SIQuantity, SpikeTimesSource, unit_string, within)
 
 EFFECT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(\+=|-=)\s*w\s*$")
 #: The keys of a population that define its neuron (as in a model file's [neuron], plus ``method``).
@@ -182,7 +182,7 @@ class SpikeTimesSection(Section):
 
     kind: Literal["spike_times"]
     size: Size
-    indices: list[Annotated[int, Field(ge=0)]]
+    indices: list[Annotated[int, Field(ge=0, lt=MAX_NEURONS)]]
     times: list[NumberOrText]
     time_unit: PositiveTime | None = None
 
@@ -223,8 +223,8 @@ class ExplicitConnect(Section):
     """``rule = "explicit"``: ``i[k]`` to ``j[k]``."""
 
     rule: Literal["explicit"]
-    i: list[Annotated[int, Field(ge=0)]]
-    j: list[Annotated[int, Field(ge=0)]]
+    i: list[Annotated[int, Field(ge=0, lt=MAX_NEURONS)]]
+    j: list[Annotated[int, Field(ge=0, lt=MAX_NEURONS)]]
 
 
 class ProjectionSection(Section):
@@ -382,6 +382,9 @@ class Given(NamedTuple):
 def _model_file(path_text: str, base_dir: Path, source: str, field: str) -> PopulationModel:
     """The model file a population names (relative to the network file), validated as a model file."""
     path = base_dir / path_text
+    if path.exists() and not path.is_file():
+        raise NetworkFileError(f"model file '{path_text}' is not a regular file (a directory, device or pipe); give "
+                               "a model file (TOML)", source, field)
     if not path.is_file():
         raise NetworkFileError(f"model file '{path_text}' not found (paths are relative to the network file)",
                                source, field)
@@ -524,6 +527,8 @@ def _population(name: str, section: PopulationSection, base_dir: Path, base_seed
     equations = parse_equations(code.value, code.source, code.field, NetworkFileError)
     quantities = _parameters(equations, keys, inherited, dict(section.parameters), field, source)
     refractory = _check_code(equations, keys, quantities)
+    method = keys.get("method") or Given("exponential_euler", source, f"{field}.method")
+    check_method(equations, method.value, method.source, method.field, NetworkFileError)
     parameters = {k: SIQuantity(float(q), unit_string(get_dimensions(q))) for k, q in quantities.items()}
     voltage = keys["voltage"]
     initial = _initial(equations, given, Given(voltage.value, source, field), section.size, parameters, base_seed,
@@ -567,8 +572,26 @@ CONNECT_RULES = {"probability": _probability, "all_to_all": _all_to_all, "one_to
                  "explicit": _explicit}
 
 
+#: Bytes per pair of neurons a rule allocates while drawing: probability (a float64 draw, the pair
+#: mask and up to two int64 indices), all_to_all (two int64 indices).
+PAIR_BYTES = {"probability": 8 + 1 + 16, "all_to_all": 16}
+
+
+def _check_pairs(c, sizes: tuple[int, int], source: str, field: str) -> None:
+    """Refuse, before drawing, a rule over every pair of neurons that would not fit in memory."""
+    from ..resources_check import USABLE_FRACTION, available_memory
+
+    needed = PAIR_BYTES.get(c.rule, 0) * float(sizes[0]) * float(sizes[1])
+    available = available_memory()
+    if needed > USABLE_FRACTION * available:
+        raise NetworkFileError(f"{c.rule} over {sizes[0]:,} x {sizes[1]:,} pairs needs about {needed / 1e9:.3g} GB "
+                               f"while connecting, but {available / 1e9:.3g} GB are available; use smaller groups "
+                               "or an explicit rule", source, f"{field}.rule")
+
+
 def _connect(c, sizes: tuple[int, int], recurrent: bool, base_seed, source: str, field: str):
     """``(i, j)`` of a connection rule; autapses (i == j within one group) removed when asked."""
+    _check_pairs(c, sizes, source, field)
     try:
         i, j = CONNECT_RULES[c.rule](c, *sizes, lambda: _rng(c.seed, base_seed, source, field))
     except ValueError as exc:
@@ -580,7 +603,7 @@ def _connect(c, sizes: tuple[int, int], recurrent: bool, base_seed, source: str,
 
 
 def _projection(name: str, section: ProjectionSection, groups: dict, populations: dict, base_seed,
-                source: str) -> Projection:
+                source: str, dt: float) -> Projection:
     """Connectivity, weights, delays and effect of one projection."""
     field = f"projections.{name}"
     if section.source not in groups:
@@ -603,6 +626,10 @@ def _projection(name: str, section: ProjectionSection, groups: dict, populations
     delays = _values(section.delay, brian2.second, i.size, base_seed=base_seed, source=source, field=f"{field}.delay")
     if np.min(delays, initial=0.0) < 0:
         raise NetworkFileError("delays must be >= 0", source, f"{field}.delay")
+    longest = float(np.max(delays, initial=0.0))
+    if longest / dt >= MAX_STEPS:
+        raise NetworkFileError(f"a delay of {longest:g} s is {longest / dt:.3g} steps of dt = {dt:g} s; "
+                               f"Brian2 counts steps in int32: at most {MAX_STEPS:,}", source, f"{field}.delay")
     with within(field):
         return Projection(name=name, source=section.source, target=section.target, i=i, j=j,
                           weights=np.broadcast_to(weights, i.shape), weight_unit=unit_string(states[variable]),
@@ -610,22 +637,23 @@ def _projection(name: str, section: ProjectionSection, groups: dict, populations
 
 
 def check_effects(spec: NetworkSpec, source: str) -> None:
-    """Refuse, before any run, a projection whose effect increments what the lowering cannot:
-    a gate or any state other than the voltage and the linear states of the target's neuron.
+    """Refuse, before any run, a population whose equations the lowering cannot hold and a projection
+    whose effect increments what the lowering cannot: a gate or any state other than the voltage and
+    the linear states of the target's neuron.
 
     Raises
     ------
     NetworkFileError
         Naming ``source:projections.NAME.effect`` and the states allowed.
     """
-    from .lower import population_spec
+    from .lower import population_spec, sampled_inputs
 
     allowed = {}
     for population in spec.populations:
         try:
-            neuron = population_spec(population, source)[0]
-        except InputError:
-            continue  # refused (or lowered differently) later, with its own message
+            neuron = population_spec(population, source, sampled=tuple(sampled_inputs(spec, population.name)))[0]
+        except LoweringError as exc:  # the lowering would refuse it after the reference: refuse it now
+            raise LoweringError(exc.message, source, f"populations.{population.name}.equations") from None
         allowed[population.name] = sorted({e.name for e in neuron.equations_of})
     for projection in spec.projections:
         states = allowed.get(projection.target)
@@ -664,7 +692,8 @@ def load_network_file(path: str | Path, *, seed: int | None = None, noise: str |
     sources = {n: _current(n, s, populations, simulation, source) if isinstance(s, CurrentSection)
                else _source(n, s, source) for n, s in schema.sources.items()}
     groups = {**populations, **sources}
-    projections = [_projection(n, s, groups, populations, seed, source) for n, s in schema.projections.items()]
+    projections = [_projection(n, s, groups, populations, seed, source, simulation.dt)
+                   for n, s in schema.projections.items()]
     try:
         spec = NetworkSpec(populations=tuple(populations.values()), sources=tuple(sources.values()),
                            projections=tuple(projections), dt=simulation.dt, duration=simulation.duration, seed=seed)

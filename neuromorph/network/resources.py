@@ -91,6 +91,7 @@ class ProjectionResources:
     weight_error_max_lsb: float
     weight_error_max_relative: float
     clipped_weights: int
+    zeroed_weights: int = 0
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,8 @@ def projection_resources(projection: LoweredProjection, target) -> ProjectionRes
         max_delay_steps=max((layer.max_delay for layer in layers), default=0),
         weight_exp=projection.weights.weight_exp, sign_mode=projection.weights.sign_mode,
         weight_error_max_lsb=projection.weights.error.max_abs,
-        weight_error_max_relative=projection.weights.error.max_rel, clipped_weights=projection.weights.n_clipped)
+        weight_error_max_relative=projection.weights.error.max_rel, clipped_weights=projection.weights.n_clipped,
+        zeroed_weights=projection.weights.n_zeroed)
 
 
 def population_resources(population: LoweredPopulation, synapses_in: int, cores: int) -> PopulationResources:
@@ -381,6 +383,8 @@ def _projection_rows(report: ResourceReport) -> list[str]:
              f"{p.weight_bits} + {p.delay_bits} | {p.synaptic_memory_bits:,} | {p.delay_buffer_slots:,} | "
              f"{p.weight_exp}, {p.sign_mode} | {p.weight_error_max_lsb:.3g}, {p.weight_error_max_relative:.2%} |"
              for p in report.projections]
+    rows += [f"projection {p.name}: {p.clipped_weights} weights clipped, {p.zeroed_weights} nonzero weights "
+             "quantised to 0" for p in report.projections if p.clipped_weights or p.zeroed_weights]
     return rows
 
 

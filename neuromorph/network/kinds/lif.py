@@ -163,7 +163,9 @@ class LavaLifPopulation(LavaLifProcess):
     @classmethod
     def read_payload(cls, data, reader, field: str) -> dict:
         """The initial ``u``, ``v`` and the conversion (its ``lava.n`` the population size); no drive rows."""
-        initial = reader.matrix(data.initial, f"{field}.initial", data.size)
+        if data.initial is None:
+            reader.refuse("is null; a LIF population needs its initial u and v (2 x neurons)", f"{field}.initial")
+        initial = reader.matrix(data.initial, f"{field}.initial", data.size, rows=2)
         drive = reader.matrix(data.drive, f"{field}.drive", data.size)
         if drive is not None and drive.shape[0]:
             reader.refuse(f"{drive.shape[0]} drive rows: Lava's LIF takes no drive", f"{field}.drive")
@@ -171,6 +173,11 @@ class LavaLifPopulation(LavaLifProcess):
         if conversion.lava.n != data.size:
             reader.refuse(f"n = {conversion.lava.n} differs from the population size {data.size}",
                           f"{field}.lif.lava.n")
+        lava_initial = np.stack([np.broadcast_to(conversion.lava.u, (data.size,)),
+                                 np.broadcast_to(conversion.lava.v, (data.size,))])
+        if not np.array_equal(initial, lava_initial):
+            reader.refuse("differs from the u and v of lif.lava (the values Lava's LIF starts from)",
+                          f"{field}.initial")
         return {"initial": initial, "lif": conversion}
 
     def decode_states(self, registers: np.ndarray) -> dict[str, np.ndarray]:

@@ -132,6 +132,9 @@ class LoweredProgramPopulation(LoweredPopulation):
     def read_payload(cls, data, reader, field: str) -> dict:
         """The neuron, the initial registers (one row per register) and the drive (at most one row per port)."""
         neuron = reader.neuron(data.neuron, f"{field}.neuron")
+        for key, shape in (("initial", "registers x neurons"), ("drive", "drive ports x neurons, possibly 0 rows")):
+            if getattr(data, key) is None:
+                reader.refuse(f"is null; a lowered population needs its {key} array ({shape})", f"{field}.{key}")
         initial = reader.matrix(data.initial, f"{field}.initial", data.size, rows=len(neuron.program.registers))
         drive = reader.matrix(data.drive, f"{field}.drive", data.size)
         ports = max(len(neuron.program.ports), 1)
