@@ -69,17 +69,11 @@ def connect(scheduler: str):
     return client
 
 
-def check_scheduler(address: str | None, reach: bool = False) -> str | None:
-    """Refuse a scheduler address that is not ``tcp://host:port`` (or ``tls://host:port``); with
-    ``reach``, also one that does not answer or has no worker (:func:`connect`), before any work."""
+def check_scheduler(address: str | None) -> str | None:
+    """Refuse a scheduler address that is not ``tcp://host:port`` (or ``tls://host:port``)."""
     if address is None:
         return None
     if not address.startswith(("tcp://", "tls://")) or ":" not in address.split("://", 1)[1]:
         raise InputError(f"expected a Dask scheduler address like tcp://HOST:8786, got {address!r}",
                          field="--scheduler")
-    if reach:
-        import dask
-
-        with dask.config.set(DASK_CONFIG), connect(address):
-            pass
     return address

@@ -145,7 +145,6 @@ def search_setup(args: argparse.Namespace):
     if args.workers and args.workers > workers:
         log(f"using {workers} workers, not {args.workers}: no more than the cores ({os.cpu_count()}) "
             f"or the {len(space)} configurations")
-    check_scheduler(args.scheduler, reach=True)  # a scheduler without workers is refused before the references run
     bars = bar_factory()
     bench = search_benchmark(args, target, workers, bars)
     return target, space, bench, out, Evaluator(bench, workers, check_scheduler(args.scheduler)), bars
