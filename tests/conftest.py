@@ -1,4 +1,5 @@
 """Shared fixtures: the squid axon equations and parameters, written out independently of examples/."""
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,16 @@ neurons = {neurons}
 def squid_toml(duration="50 * ms", neurons=10, seed=3, equations=SQUID_EQUATIONS) -> str:
     """A squid HH model file as text (independent of examples/squid_hh.toml)."""
     return SQUID_TOML.format(equations=equations, duration=duration, neurons=neurons, seed=seed)
+
+
+@pytest.fixture(autouse=True)
+def brian2_default_clock():
+    """Each test starts at Brian2's default dt (0.1 ms): a script that sets ``defaultclock.dt`` (several of
+    Brian2's examples do) would otherwise change it for the tests after it in the same worker."""
+    brian2 = sys.modules.get("brian2")
+    if brian2 is not None:
+        brian2.defaultclock.dt = 0.1 * brian2.ms
+    yield
 
 
 @pytest.fixture

@@ -239,7 +239,7 @@ def test_without_relays_the_cli_refuses_the_delay_in_one_line(tmp_path, capsys):
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("neuromorph: error:")]
     assert status == 2 and len(errors) == 1
     err = errors[0]
-    assert re.search(r"projection '(A_to_Q|cue_to_P)':delay: delays up to 1\d\d steps", err)
+    assert re.search(r"net\.toml:projections\.(A_to_Q|cue_to_P)\.delay: delays up to 1\d\d steps", err)
     assert "loihi2 holds at most 63 steps" in err
     assert "relays are off (--no-relays" in err
     assert not (tmp_path / "out").exists()

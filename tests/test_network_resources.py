@@ -157,7 +157,9 @@ def test_invalid_cores_keys_are_refused_by_key(tmp_path, line, key):
     text = (targets_dir() / "loihi2.toml").read_text()
     name = line.split(" =")[0]
     lines = [entry for entry in text.splitlines() if not entry.startswith(f"{name} =")]
+    cores = lines.index(next(entry for entry in lines if entry.startswith("[cores]")))
+    lines.insert(cores + 1, line)  # inside [cores], whatever section follows it
     path = tmp_path / "bad.toml"
-    path.write_text("\n".join(lines + [line]) + "\n")
+    path.write_text("\n".join(lines) + "\n")
     with pytest.raises(TargetFileError, match=key):
         load_target(path)
