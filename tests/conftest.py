@@ -120,9 +120,7 @@ TESTS = Path(__file__).parent.name
 def pytest_collection_modifyitems(config, items):
     """Tests that share a module- or session-scoped fixture go to one xdist worker (``xdist_group``),
     so that what the fixture computes (a Brian2 reference, a Dask cluster, a compiled network) is
-    computed once, as in a serial run; every other test goes to whichever worker is free. The
-    slow tests that share nothing are handed out first (in their order), so that a long one
-    does not start when the other worker has nothing left to do.
+    computed once, as in a serial run; every other test goes to whichever worker is free.
 
     Without ``-n`` (or without pytest-xdist) the mark does nothing and the order is unchanged.
     """
@@ -149,7 +147,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if shared[item.nodeid] is not None:
             item.add_marker(pytest.mark.xdist_group(find(shared[item.nodeid])))
-    items[:] = sorted(items, key=lambda item: not (shared[item.nodeid] is None and item.get_closest_marker("slow")))
 
 
 def lower_network_text(directory, text: str, target: str = "loihi2"):
