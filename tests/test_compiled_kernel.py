@@ -401,3 +401,34 @@ def test_a_run_shorter_than_compiling_is_interpreted_unless_the_kernel_is_cached
     assert np.array_equal(auto.v, forced.v)
     del compiled.sys.modules[FixedPointKernel(neuron, backend="numba").compiled.module.__name__]
     assert FixedPointKernel(neuron, work=short).compiled is not None  # cached on disk: compiled although short
+
+
+def test_the_first_call_of_a_kernel_holds_its_lock_file_and_later_calls_do_not(tmp_path):
+    """Two processes needing one uncached kernel compile it once: the first call (numba's compile) runs under
+    an exclusive lock on ``<module>.lock``, so it waits while another process holds it; later calls do not."""
+    import subprocess
+    import sys
+    import time
+    import types
+
+    from neuromorph.quantization.compiled import compiled_once
+
+    module = types.SimpleNamespace(__file__=str(tmp_path / "kernel.py"))
+
+    def hold_lock():
+        holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
+                                   "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(1.5)",
+                                   str(tmp_path / "kernel.lock")], stdout=subprocess.PIPE, text=True)
+        assert holder.stdout.readline().strip() == "held"
+        return holder
+
+    calls = []
+    call = compiled_once(lambda *args: calls.append(args) or len(calls), module)
+    holder, started = hold_lock(), time.perf_counter()
+    assert call(1, 2) == 1 and calls == [(1, 2)]
+    assert time.perf_counter() - started > 0.5  # waited for the other process
+    holder.wait(timeout=30)
+    holder, started = hold_lock(), time.perf_counter()
+    assert call(3) == 2 and calls[1] == (3,)
+    assert time.perf_counter() - started < 0.5  # compiled: no lock
+    holder.wait(timeout=30)

@@ -23,6 +23,7 @@ region; the workqueue layer aborts when entered from two threads).
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import sys
@@ -188,6 +189,41 @@ def load_module(source: str, prefix: str) -> ModuleType:
     return module
 
 
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    """An exclusive lock on ``path`` (created if missing) held by this process, shared by all processes."""
+    import fcntl
+
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def compiled_once(function, module: ModuleType):
+    """``function`` of a generated ``module``, whose first call holds the module's lock file.
+
+    numba compiles on the first call; two processes (pytest-xdist workers, Dask workers) that
+    need the same kernel before it is cached would both compile it. Under the lock the second
+    waits, then loads the machine code the first wrote to numba's cache. Later calls take no lock.
+    """
+    guard, done = threading.Lock(), []
+
+    def call(*args):
+        if not done:
+            with guard:
+                if not done:
+                    with _file_lock(Path(module.__file__).with_suffix(".lock")):
+                        result = function(*args)
+                    done.append(True)
+                    return result
+        return function(*args)
+
+    return call
+
+
 def _chunking(n: int, parallel: bool) -> tuple[int, int]:
     """(neurons per chunk, threads) of a run over ``n`` neurons."""
     threads = thread_count() if parallel else 1
@@ -244,6 +280,7 @@ class CompiledProgram:
         self.tables = _flat_tables(self.tables_in, self.layout)
         self.constants = self.constants_in.copy() if self.constants_in.size else np.zeros(1, dtype=np.int64)
         self.module = load_module(source, "program")
+        self.run_chunks = compiled_once(self.module.run_chunks, self.module)
         self.checked = np.array(sorted(self.layout.counters, key=self.layout.counters.get), dtype=np.int64)
         self._phases: dict[int, np.ndarray] = {}
         self._reference = None
@@ -306,7 +343,7 @@ class CompiledProgram:
             chunk, threads = _chunking(n, parallel)
             counts = np.zeros((-(-n // chunk), self.checked.size + 1), dtype=np.int64)
             before = regs.copy()
-            run_chunks(self.module.run_chunks, counts.shape[0], threads,
+            run_chunks(self.run_chunks, counts.shape[0], threads,
                        (chunk, regs, inputs, self.tables, self.constants, self.phases(n), self.program.seed, step0,
                         record, states, spikes, counts))
             totals = counts.sum(axis=0)
@@ -395,6 +432,7 @@ class CompiledFloat:
         if not worth_compiling(source, "float", interpreter_seconds):
             raise NotWorthCompiling(f"{interpreter_seconds:.1f} s interpreted, shorter than compiling")
         self.module = load_module(source, "float")
+        self.run_chunks = compiled_once(self.module.run_chunks, self.module)
         self.parallel = parallel
 
     def run(self, state: np.ndarray, inputs: np.ndarray, step0: int = 0, record: bool = False,
@@ -409,7 +447,7 @@ class CompiledFloat:
         chunk, threads = _chunking(n, self.parallel if threads is None else threads)
         for start in range(0, n_steps, TIME_BLOCK):
             stop = min(n_steps, start + TIME_BLOCK)
-            run_chunks(self.module.run_chunks, -(-n // chunk), threads,
+            run_chunks(self.run_chunks, -(-n // chunk), threads,
                        (chunk, regs, inputs[start:stop], record, states[start:stop] if record else states,
                         spikes[start:stop]))
         return regs, (states if record else None), spikes, np.zeros(1, dtype=np.int64)
