@@ -65,6 +65,50 @@ neurons = {neurons}
 '''
 
 
+#: The tests' small network file: the leaky integrate-and-fire population ``L`` in equations, a Poisson
+#: source ``noise`` into its ``I`` through ``noise_to_L`` (delayed); ``{populations}``, ``{sources}`` and
+#: ``{projections}`` add tables after the ones of their kind (see :func:`small_network`).
+SMALL_NETWORK = '''
+[simulation]
+dt = "0.1 * ms"
+duration = "{duration}"
+seed = {seed}
+
+[populations.L]
+size = {size}
+equations = """
+dv/dt = (-v + I) / tau_v : volt
+dI/dt = -I / tau_I : volt
+"""
+threshold = "v > 10*mV"
+reset = "v = 0*mV"
+parameters = {{ tau_v = "10 * ms", tau_I = "5 * ms" }}
+initial = {{ v = {{ distribution = "uniform", low = "0 * mV", high = "10 * mV" }} }}
+{populations}
+[sources.noise]
+kind = "poisson"
+size = {trains}
+rate = "{rate}"
+{sources}
+[projections.noise_to_L]
+source = "noise"
+target = "L"
+connect = {{ rule = "probability", p = {p} }}
+weight = "6 * mV"
+delay = "0.5 * ms"
+effect = "I += w"
+{projections}'''
+
+
+def small_network(duration: str, seed: int, size: int, trains: int, rate: str, p: float, populations: str = "",
+                  sources: str = "", projections: str = "") -> str:
+    """The text of :data:`SMALL_NETWORK`: ``size`` neurons in ``L``, ``trains`` Poisson trains at ``rate``,
+    connection probability ``p``; ``populations``, ``sources`` and ``projections``: more tables (TOML text
+    ending in a blank line), each after the tables of its kind."""
+    return SMALL_NETWORK.format(duration=duration, seed=seed, size=size, trains=trains, rate=rate, p=p,
+                                populations=populations, sources=sources, projections=projections)
+
+
 def squid_toml(duration="50 * ms", neurons=10, seed=3, equations=SQUID_EQUATIONS) -> str:
     """A squid HH model file as text (independent of examples/squid_hh.toml)."""
     return SQUID_TOML.format(equations=equations, duration=duration, neurons=neurons, seed=seed)

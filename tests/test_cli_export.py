@@ -10,36 +10,9 @@ from neuromorph.network.emulator import run_network
 from neuromorph.network.export import load_export
 from neuromorph.targets import targets_dir
 
-NETWORK = '''
-[simulation]
-dt = "0.1 * ms"
-duration = "20 * ms"
-seed = 2
+from .conftest import small_network
 
-[populations.L]
-size = 10
-equations = """
-dv/dt = (-v + I) / tau_v : volt
-dI/dt = -I / tau_I : volt
-"""
-threshold = "v > 10*mV"
-reset = "v = 0*mV"
-parameters = { tau_v = "10 * ms", tau_I = "5 * ms" }
-initial = { v = { distribution = "uniform", low = "0 * mV", high = "10 * mV" } }
-
-[sources.noise]
-kind = "poisson"
-size = 20
-rate = "100 * Hz"
-
-[projections.noise_to_L]
-source = "noise"
-target = "L"
-connect = { rule = "probability", p = 0.5 }
-weight = "6 * mV"
-delay = "0.5 * ms"
-effect = "I += w"
-'''
+NETWORK = small_network("20 * ms", seed=2, size=10, trains=20, rate="100 * Hz", p=0.5)
 
 
 @pytest.fixture

@@ -15,25 +15,10 @@ from neuromorph.errors import InputError
 from neuromorph.network.emulator import run_network
 from neuromorph.network.export import ExportFileError, export_network, load_export
 
-from .conftest import lower_network_text
+from .conftest import lower_network_text, small_network
 
-NETWORK = '''
-[simulation]
-dt = "0.1 * ms"
-duration = "5 * ms"
-seed = 4
-
-[populations.L]
-size = 4
-equations = """
-dv/dt = (-v + I) / tau_v : volt
-dI/dt = -I / tau_I : volt
-"""
-threshold = "v > 10*mV"
-reset = "v = 0*mV"
-parameters = { tau_v = "10 * ms", tau_I = "5 * ms" }
-initial = { v = { distribution = "uniform", low = "0 * mV", high = "10 * mV" } }
-
+#: A second population, H, with a per-neuron drive I_b and a sampled input I_inj, fed by L.
+POPULATION_H = '''
 [populations.H]
 size = 3
 equations = """
@@ -47,26 +32,15 @@ reset = "v = 0*mV"
 parameters = { tau_v = "10 * ms", tau_I = "5 * ms" }
 initial = { v = { distribution = "uniform", low = "0 * mV", high = "10 * mV" },
             I_b = { distribution = "uniform", low = "0 * mV", high = "5 * mV" } }
-
-[sources.noise]
-kind = "poisson"
-size = 5
-rate = "500 * Hz"
-
+'''
+CURRENT_INTO_H = '''
 [sources.drive]
 kind = "current"
 target = "H"
 variable = "I_inj"
 stimulus = { kind = "ou", mean = "5 * mV", sigma = "3 * mV", tau = "2 * ms", seed = 3 }
-
-[projections.noise_to_L]
-source = "noise"
-target = "L"
-connect = { rule = "probability", p = 0.8 }
-weight = "6 * mV"
-delay = "0.5 * ms"
-effect = "I += w"
-
+'''
+L_TO_H = '''
 [projections.L_to_H]
 source = "L"
 target = "H"
@@ -74,6 +48,8 @@ connect = { rule = "all_to_all" }
 weight = "3 * mV"
 effect = "I += w"
 '''
+NETWORK = small_network("5 * ms", seed=4, size=4, trains=5, rate="500 * Hz", p=0.8, populations=POPULATION_H,
+                        sources=CURRENT_INTO_H, projections=L_TO_H)
 
 
 @pytest.fixture(scope="module")

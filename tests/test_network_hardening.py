@@ -14,39 +14,10 @@ from neuromorph.errors import InputError
 from neuromorph.network.export import ExportFileError, check_export_output, export_network, load_export
 from neuromorph.network.network_file import load_network_file
 
-from .conftest import lower_network_text
+from .conftest import lower_network_text, small_network
 
 #: A small network: one LIF population in equations, a Poisson source, a delayed projection.
-NETWORK = '''
-[simulation]
-dt = "0.1 * ms"
-duration = "3 * ms"
-seed = 2
-
-[populations.L]
-size = 4
-equations = """
-dv/dt = (-v + I) / tau_v : volt
-dI/dt = -I / tau_I : volt
-"""
-threshold = "v > 10*mV"
-reset = "v = 0*mV"
-parameters = { tau_v = "10 * ms", tau_I = "5 * ms" }
-initial = { v = { distribution = "uniform", low = "0 * mV", high = "10 * mV" } }
-
-[sources.noise]
-kind = "poisson"
-size = 5
-rate = "500 * Hz"
-
-[projections.noise_to_L]
-source = "noise"
-target = "L"
-connect = { rule = "probability", p = 0.8 }
-weight = "6 * mV"
-delay = "0.5 * ms"
-effect = "I += w"
-'''
+NETWORK = small_network("3 * ms", seed=2, size=4, trains=5, rate="500 * Hz", p=0.8)
 
 
 @pytest.fixture(scope="module")
