@@ -20,7 +20,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Callable, ClassVar, Iterable, Literal
+from typing import Annotated, Callable, ClassVar, Iterable, Literal, Mapping
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -37,8 +37,9 @@ from .quantization.fixed_point import ROUNDING_MODES
 from .quantization.formats import RangeProfile
 from .network.comparison import candidate_trace
 from .network.emulator import run_network
-from .network.lower import lower_network, reference_profile
+from .network.lower import LoweredNetwork, lower_network, reference_profile
 from .network.model_network import network_of_model, run_model_brian2, run_model_reference
+from .quantization.ranges import SharedChecks, shared_checks, structure_key
 from .quantization.quantize import FEEDBACK_KINDS, MAX_RESIDUAL_BITS, METHODS, QuantConfig, default_method
 from .reference.codegen import choose_codegen
 from .results_file import append_record, exclusive, read_records, repair
@@ -97,6 +98,9 @@ class Benchmark:
     stimulus: np.ndarray
     reference: Trace
     window: float = 2e-3
+    #: :func:`~neuromorph.quantization.ranges.structure_key` -> checks shared by the space's programs of
+    #: that structure (:meth:`sharing`); empty: each configuration compiles its own kernel.
+    shared: Mapping[tuple, SharedChecks] = dataclasses.field(default_factory=dict)
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -116,16 +120,37 @@ class Benchmark:
         """The model's name (results are stored under it)."""
         return self.model.spec.name
 
-    def evaluate(self, candidate: Candidate) -> dict:
-        """Fidelity of one candidate on every held-out seed (plain data, one JSON line)."""
+    def lowered(self, candidate: Candidate) -> LoweredNetwork:
+        """The candidate's one-population network, lowered (its neuron marked with the shared checks of
+        its structure, when :meth:`sharing` found any)."""
         config = candidate.config(self.target, default_method(self.model.simulation.method))
         spec = network_of_model(self.model, self.stimulus)
         name = spec.populations[0].name
         lowered = lower_network(spec, None, self.target, config, method=config.method, lif="never",
                                 profiles={name: self.profile})
         population = lowered.population(name)
+        shared = self.shared.get(structure_key(population.neuron.program))
+        if shared is None:
+            return lowered
+        neuron = dataclasses.replace(population.neuron, shared_checks=shared)
+        return dataclasses.replace(lowered, populations=(dataclasses.replace(population, neuron=neuron),))
+
+    def sharing(self, space: Iterable[Candidate]) -> "Benchmark":
+        """This benchmark with the checks the programs of ``space`` share per structure: each structure is
+        then compiled once, as a kernel with runtime constants, for every configuration of it (a sweep
+        over widths and table sizes compiles a kernel per rounding mode and table layout, not per point)."""
+        programs = []
+        for candidate in space:
+            neuron = self.lowered(candidate).populations[0].neuron
+            programs.append((neuron.program, [t.entries for t in neuron.tables], neuron.constants))
+        return dataclasses.replace(self, shared=shared_checks(programs))
+
+    def evaluate(self, candidate: Candidate) -> dict:
+        """Fidelity of one candidate on every held-out seed (plain data, one JSON line)."""
+        lowered = self.lowered(candidate)
+        population = lowered.populations[0]
         run = run_network(lowered, record=False, parallel=False)
-        trace = candidate_trace(run, population, spec.dt)
+        trace = candidate_trace(run, population, lowered.dt)
         size = self.stimulus.shape[1] // len(self.seeds)
         per_seed = [compare(seed_slice(self.reference, i, size), seed_slice(trace, i, size),
                             window=self.window).to_dict() for i in range(len(self.seeds))]
@@ -142,7 +167,7 @@ class Benchmark:
             "gamma_undefined": undefined,
             "spike_time_error_ms": float(np.mean(errors)) if errors else None,
             "table_memory_bits": population.neuron.table_memory_bits,
-            "overflows": int(run.populations[name].overflows.sum()),
+            "overflows": int(run.populations[population.name].overflows.sum()),
             "state_bits_per_neuron": population.neuron.state_bits_per_neuron(population.drive_si),
         }
 

@@ -24,7 +24,7 @@ from neuromorph.quantization.interpreter import Interpreter
 from neuromorph.quantization.kernel import FixedPointKernel, FloatKernel
 from neuromorph.quantization.program import Op, Program, Register
 from neuromorph.quantization.quantize import QuantConfig, quantize
-from neuromorph.quantization.ranges import DataBounds, plan_checks, stored_range
+from neuromorph.quantization.ranges import DataBounds, plan_checks, shared_checks, stored_range, structure_key
 from neuromorph.targets import load_target
 
 from .conftest import EXAMPLES, SQUID_EQUATIONS, squid_toml
@@ -152,10 +152,10 @@ def interpreted(neuron, registers, inputs, step0):
     return np.array(states), np.array(spikes), np.array(counts).sum(axis=0)
 
 
-def assert_equal_runs(neuron, registers, inputs, step0, parallel=True, lanes=None):
+def assert_equal_runs(neuron, registers, inputs, step0, parallel=True, lanes=None, checks=None):
     options = {"lanes": lanes} if lanes else {}
     kernel = CompiledProgram(neuron.program, [t.entries for t in neuron.tables], neuron.constants, parallel=parallel,
-                             **options)
+                             checks=checks, **options)
     final, states, spikes, counts = kernel.run(registers, inputs, step0, record=True)
     expected_states, expected_spikes, expected_counts = interpreted(neuron, registers, inputs, step0)
     np.testing.assert_array_equal(states, expected_states)
@@ -263,7 +263,7 @@ def test_most_checks_are_proved_unnecessary_and_the_rest_stay(models):
 def test_generated_source_holds_numbers_and_templates_only(models, targets):
     neuron = lowered(models["adapting"], targets["w16"], "dither")
     plan = plan_checks(neuron.program, DataBounds.of([t.entries for t in neuron.tables], neuron.constants))
-    source = kernel_source(neuron.program, plan)
+    source, _ = kernel_source(neuron.program, plan)
     labels = {op.label for op in neuron.program.ops} | {r.name for r in neuron.program.registers}
     assert not any(f"{label}" in source for label in labels if len(label) > 3)
     assert "squid" not in source and "I_inj" not in source and "eval" not in source and "exec" not in source
@@ -432,3 +432,30 @@ def test_the_first_call_of_a_kernel_holds_its_lock_file_and_later_calls_do_not(t
     assert call(3) == 2 and calls[1] == (3,)
     assert time.perf_counter() - started < 0.5  # compiled: no lock
     holder.wait(timeout=30)
+
+
+@pytest.mark.parametrize("rounding", ["nearest", "stochastic", "dither", "error_feedback"])
+def test_one_kernel_with_runtime_constants_serves_every_width_and_equals_the_interpreter(models, targets, rounding, rng):
+    """Programs of one model at 9-16 bits and two table sizes share one compiled kernel (their shifts,
+    widths, offsets and grids passed at run time, the union of their checks compiled in), and each
+    run of it equals the numpy interpreter bit for bit, from states inside and outside the widths."""
+    target = targets["w16"]
+    neurons = []
+    for bits in (9, 11, 13, 16):
+        for size in (64, 256):
+            config = QuantConfig.for_target(target, rounding=rounding, seed=5, state_bits=bits, lut_size=size)
+            profile = RangeProfile(v_min=-0.08, v_max=0.045, dv_max=0.01, drive_max=0.3,
+                                   states={"g_e": (0.0, 5.0), "w": (-0.5, 0.5)})
+            neurons.append(quantize(models["adapting"].spec, target, config, profile, models["adapting"].simulation.dt,
+                                    dict(models["adapting"].initial)))
+    shared = shared_checks([(n.program, [t.entries for t in n.tables], n.constants) for n in neurons])
+    assert len(shared) == 1  # the direction of a rescale, a gate's offset: operations at every width
+    modules = set()
+    for neuron in neurons:
+        checks = shared[structure_key(neuron.program)]
+        for outside in (False, True):
+            registers = random_registers(neuron.program, 40, rng, outside=outside)
+            assert_equal_runs(neuron, registers, random_inputs(neuron.program, 30, 40, rng), 7_000, checks=checks)
+        kernel = CompiledProgram(neuron.program, [t.entries for t in neuron.tables], neuron.constants, checks=checks)
+        modules.add(kernel.module.__name__)
+    assert len(modules) == 1

@@ -145,6 +145,31 @@ def test_error_feedback_keeps_spike_timing_at_12_bits_on_generic16(squid_generic
     assert record["gamma"] >= 0.99
 
 
+@pytest.mark.slow
+def test_the_readme_sweep_compiles_at_most_10_kernels_and_sharing_them_changes_no_record(squid_generic16_benchmark):
+    """Issue 20's bar: the README's 84-point generic16 sweep needs at most 10 compiled kernels (one per
+    program structure and shared checks, the widths, shifts and grids passed at run time), and a
+    configuration run on the shared kernel gives the record of its own specialised kernel, to the bit."""
+    from neuromorph.quantization.codegen import kernel_source
+    from neuromorph.quantization.ranges import DataBounds
+    from neuromorph.tuning import Candidate, evaluate, search_space
+
+    bench = squid_generic16_benchmark
+    space = search_space(bench.target, bits=range(10, 17), lut_sizes=(256, 1024),
+                         roundings=("nearest", "stochastic", "dither"))
+    assert len(space) == 84
+    shared = bench.sharing(space)
+    sources = set()
+    for candidate in space:
+        neuron = shared.lowered(candidate).populations[0].neuron
+        plan = neuron.shared_checks.plan(neuron.program, DataBounds.of([t.entries for t in neuron.tables],
+                                                                       neuron.constants))
+        sources.add(kernel_source(neuron.program, plan, runtime=True)[0])
+    assert len(sources) <= 10
+    for candidate in (Candidate(12, 256, True, "dither"), Candidate(16, 1024, False, "stochastic")):
+        assert evaluate(shared, candidate) == evaluate(bench, candidate)
+
+
 def test_results_of_another_stimulus_or_model_are_not_resumed():
     import dataclasses
 

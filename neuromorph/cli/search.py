@@ -147,6 +147,8 @@ def search_setup(args: argparse.Namespace):
             f"or the {len(space)} configurations")
     bars = bar_factory()
     bench = search_benchmark(args, target, workers, bars)
+    log(f"lowering the {len(space)} configurations to find the compiled kernels they can share")
+    bench = bench.sharing(space)
     return target, space, bench, out, Evaluator(bench, workers, check_scheduler(args.scheduler)), bars
 
 

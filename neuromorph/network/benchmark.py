@@ -86,6 +86,10 @@ class NetworkBenchmark:
         digest.update(repr((sorted(self.profiles.items()), self.target, self.window)).encode())
         return digest.hexdigest()
 
+    def sharing(self, space) -> "NetworkBenchmark":
+        """This benchmark (a network's configurations each compile their own kernels)."""
+        return self
+
     def evaluate(self, candidate) -> dict:
         """One candidate on every held-out draw (plain data, one JSON line)."""
         config = candidate.config(self.target)

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from ..errors import InputError
 from ..files import shorten
 from ..quantization.builder import LutGrid, Table
-from ..quantization.program import Op, Port, Program, Register
+from ..quantization.program import Op, Port, Program, Register, rounds
 from ..quantization.quantize import QuantConfig, QuantizedNeuron
 from .export_schema import ArrayRef, ExportFileError
 from .kinds import EXPORT_KEYS, KINDS, LoweredPopulation
@@ -32,11 +32,11 @@ from .lower import LoweredCurrent, LoweredNetwork, LoweredProjection, LoweredSou
 from .weights import QuantizedWeights, WeightError
 
 #: Number of argument slots each opcode reads.
-ARITY = {"const": 0, "load": 0, "port": 0, "add": 2, "sub": 2, "mul": 2, "shr": 1, "shl": 1, "fit": 1,
+ARITY = {"const": 0, "load": 0, "port": 0, "add": 2, "sub": 2, "mul": 2, "shr": 1, "shl": 1, "scale": 1, "fit": 1,
          "index": 1, "remainder": 1, "read": 1, "gt": 2, "ge": 2, "and": 2, "select": 3, "min": 2,
          "draw": 0}
 #: Number of immediates of each opcode (``fit``: 0, or 1 for an unsigned register).
-IMMEDIATES = {"const": (1,), "load": (2,), "port": (1,), "shr": (1,), "shl": (1,), "fit": (0, 1), "index": (3,),
+IMMEDIATES = {"const": (1,), "load": (2,), "port": (1,), "shr": (1,), "shl": (1,), "scale": (1,), "fit": (0, 1), "index": (3,),
               "remainder": (3,), "read": (2,), "draw": (3,)}
 
 
@@ -79,18 +79,22 @@ def _check_op(k: int, op: Op, sizes: dict, source: str, field: str) -> None:
         _refuse(f"{op.code} refers to entry {limit[0]} of {limit[1]}", source, f"{where}.imm")
     if op.code in ("shr", "shl") and not 0 <= op.imm[0] < 63:
         _refuse(f"shift must be 0..62, got {op.imm[0]}", source, f"{where}.imm")
+    if op.code == "scale" and not -63 < op.imm[0] < 63:
+        _refuse(f"scale shift must be -62..62, got {op.imm[0]}", source, f"{where}.imm")
     if op.code in ("index", "remainder") and not (0 <= op.imm[1] < 63 and op.imm[2] >= 1):
         _refuse(f"grid shift must be 0..62 and size >= 1, got {list(op.imm)}", source, f"{where}.imm")
-    if (op.code == "shr") != (0 <= op.site < sizes["sites"]):
-        _refuse(f"rounding site {op.site} (shr ops use 0..{sizes['sites'] - 1}, others -1)", source, f"{where}.site")
+    if rounds(op) != (0 <= op.site < sizes["sites"]):
+        _refuse(f"rounding site {op.site} (shr and right scale ops use 0..{sizes['sites'] - 1}, others -1)", source,
+                f"{where}.site")
 
 
 def _check_program(program: Program, n_tables: int, n_constants: int, source: str, field: str) -> None:
     n_ops, n_registers = len(program.ops), len(program.registers)
     sizes = {"constants": n_constants, "registers": n_registers, "ports": len(program.ports), "tables": n_tables,
              "sites": program.n_sites}
-    if program.n_sites != sum(op.code == "shr" for op in program.ops):
-        _refuse(f"n_sites {program.n_sites} differs from the number of shr operations", source, f"{field}.n_sites")
+    if program.n_sites != sum(rounds(op) for op in program.ops):
+        _refuse(f"n_sites {program.n_sites} differs from the number of rounding operations", source,
+                f"{field}.n_sites")
     for k, op in enumerate(program.ops):
         _check_op(k, op, sizes, source, field)
     if len(program.outputs) != n_registers or any(o >= n_ops for o in program.outputs):

@@ -106,7 +106,7 @@ class ProgramBuilder:
               operand_width: int = 0, overflow: str = "", label: str = "") -> Value:
         slot = len(self.ops)
         site = -1
-        if code == "shr":
+        if code == "shr" or (code == "scale" and imm[0] > 0):
             site, self.sites = self.sites, self.sites + 1
         declared = width if width is not None else width_of(low, high)
         may_overflow = False
@@ -234,19 +234,25 @@ class ProgramBuilder:
                                  high=a.high << shift, label=label)
 
     def rescale(self, a: Value, frac: int, label: str) -> Value:
-        """``a`` in the format with ``frac`` fractional bits (rounded when bits are dropped)."""
-        if frac < a.frac:
-            return self.shr(a, a.frac - frac, label)
-        if frac > a.frac:
-            return self.shl(a, frac - a.frac, label)
-        return a
+        """``a`` in the format with ``frac`` fractional bits: one ``scale`` by ``a.frac - frac``.
+
+        Rounded when bits are dropped, held to the accumulator when bits are added, unchanged
+        when the formats agree. The operation is there in every case, so that programs of one
+        model at other widths have the same operations (one compiled kernel serves them all).
+        """
+        shift = a.frac - frac
+        if shift > 0:
+            low, high = a.low >> shift, -((-a.high) >> shift)
+        else:
+            low, high = a.low << -shift, a.high << -shift
+        return self._accumulator("scale", (a,), (shift,), frac=frac, low=low, high=high, label=label)
 
     def narrow(self, a: Value, bits: int, label: str) -> Value:
-        """``a`` shifted right (rounded) until its static bounds fit ``bits`` bits."""
+        """``a`` shifted right (rounded) until its static bounds fit ``bits`` bits (a ``scale``, by 0 if they do)."""
         shift = max(0, a.width - bits)
         while shift and width_of(a.low >> shift, -((-a.high) >> shift)) > bits:
             shift += 1
-        return self.shr(a, shift, f"{label}: operand to {bits} bits") if shift else a
+        return self.rescale(a, a.frac - shift, f"{label}: operand to {bits} bits")
 
     def fit(self, a: Value, bits: int, overflow: str, label: str, unsigned: bool = False) -> Value:
         """``a`` in a ``bits``-wide register (unsigned: ``[0, 2**bits)``), by the ``overflow`` rule (counted)."""

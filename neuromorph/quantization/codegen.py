@@ -25,8 +25,18 @@ branch-free but the rare path of a check that fires.
 Semantics are exactly those of :class:`~neuromorph.quantization.interpreter.Interpreter`
 (two's-complement ``int64`` arithmetic, the same fit, rounding and table rules), which
 stays the readable reference; ``tests/test_compiled_kernel.py`` checks equality bit for
-bit, overflow counts included. Tables and constants are arguments, so one compiled
-kernel serves every table content of the same program structure.
+bit, overflow counts included.
+
+Tables and constants are always arguments. **Runtime constants** (``runtime=True``): every
+immediate too (shifts and their rounding offsets, widths and limits of each fit, grid
+origins and sizes, table offsets, rounding sites, register ranges); the text then holds
+only the program's *structure* (opcodes, operands, which checks exist), each immediate
+being a local ``p<j> = params[j]`` read once per chunk (:attr:`Context.params` lists their
+values). One compiled kernel then serves every configuration of a model with the same
+structure and checks: the programs of a sweep over widths, table sizes and shifts share it
+(:func:`kernel_source` returns the text and the parameter vector). Without it the
+immediates are literals, which LLVM folds: a faster kernel for one configuration (about
+2x for dither rounding on squid HH), compiled per configuration.
 """
 from __future__ import annotations
 
@@ -37,12 +47,12 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Callable
 
-from .fixed_point import DRAW_BASE, NOISE_BITS, OVERFLOW_MODES, register_limits
+from .fixed_point import DRAW_BASE, NOISE_BITS, OVERFLOW_MODES, ROUNDING_MODES, register_limits
 from .program import Op, Program
 from .ranges import CheckPlan
 
 #: Bumped whenever the templates change, so cached kernels of older templates are not reused.
-CODEGEN_VERSION = 4
+CODEGEN_VERSION = 5
 #: The noise generator's module: its text is hashed into every kernel's header, so a changed
 #: generator never reuses a kernel compiled against the old one.
 NOISE_MODULE = resources.files(__package__) / "noise_kernels.py"
@@ -68,10 +78,11 @@ from neuromorph.quantization.noise_kernels import hashed_noise, noise_key, noise
 DRIVER = '''
 
 @njit(cache=True, nogil=True)
-def run_chunks(first, last, chunk, regs, inputs, tables, consts, phases, seed, step0, record, states, spikes, counts):
+def run_chunks(first, last, chunk, regs, inputs, tables, consts, params, phases, seed, step0, record, states, spikes,
+               counts):
     """Chunks ``first .. last - 1`` (the GIL released: threads run disjoint chunks at once)."""
     for c in range(first, last):
-        _chunk(c, chunk, regs, inputs, tables, consts, phases, seed, step0, record, states, spikes, counts)
+        _chunk(c, chunk, regs, inputs, tables, consts, params, phases, seed, step0, record, states, spikes, counts)
 '''
 
 
@@ -116,11 +127,23 @@ class Context:
     fit that cannot fire, or an earlier identical pure operation).
     """
 
-    def __init__(self, program: Program, plan: CheckPlan, layout: Layout):
-        self.program, self.plan, self.layout = program, plan, layout
+    def __init__(self, program: Program, plan: CheckPlan, layout: Layout, runtime: bool = False):
+        self.program, self.plan, self.layout, self.runtime = program, plan, layout, runtime
         self.rounding = program.rounding
         self.names: dict[int, str] = {}
         self._pure: dict[tuple, str] = {}
+        #: Values of the runtime constants ``p<j>``, in order.
+        self.params: list[int] = []
+
+    def p(self, value: int) -> str:
+        """An immediate: the name of a new runtime constant holding ``value`` (``runtime``), else its literal."""
+        value = int(value)
+        if not -(1 << 63) <= value < (1 << 63):
+            raise ValueError(f"immediate {value} does not fit int64")
+        if not self.runtime:
+            return f"({value})" if value < 0 else str(value)
+        self.params.append(value)
+        return f"p{len(self.params) - 1}"
 
     def arg(self, op: Op, k: int) -> str:
         """Name of operand ``k`` of ``op``."""
@@ -128,7 +151,8 @@ class Context:
 
     def counter(self, op: Op, k: int = 0) -> int | None:
         """Counter column of fit ``k`` of ``op``, or None when that fit cannot fire."""
-        return self.layout.counters[op.dst] if self.plan.needs(op.dst)[k] else None
+        needs = self.plan.needs(op.dst)
+        return self.layout.counters[op.dst] if k < len(needs) and needs[k] else None
 
     def emit(self, op: Op) -> list[str]:
         """Lines computing ``op`` (none when its value already has a name)."""
@@ -148,8 +172,6 @@ class Context:
     def _alias(self, op: Op) -> str | None:
         if op.code == "const":
             return f"k{op.imm[0]}"
-        if op.code == "load" and not op.imm[1]:
-            return f"r{op.imm[0]}"
         if op.code == "fit" and not any(self.plan.needs(op.dst)):
             return self.arg(op, 0)
         return None
@@ -158,7 +180,7 @@ class Context:
         """Identity of a pure operation (no check that can fire, no noise of its own), else None."""
         if any(self.plan.needs(op.dst)) or op.code in ("port", "draw"):
             return None
-        site = op.site if op.code == "shr" and self.rounding in NOISY else -1
+        site = op.site if op.code in ("shr", "scale") and self.rounding in NOISY else -1
         return (op.code, tuple(self.names[a] for a in op.args), op.imm, op.width, op.operand_width, op.overflow, site)
 
 
@@ -167,19 +189,22 @@ NOISY = frozenset({"stochastic", "dither"})
 
 
 # -- fit: the checked operations' width rule ------------------------------------------------
-FIT_RULES: dict[str, Callable[[str, int, int, int], str]] = {
-    "saturate": lambda v, low, high, width: f"min(max({v}, {low}), {high})",
-    "wrap": lambda v, low, high, width: f"(({v} - {low}) & {(1 << width) - 1}) + {low}",
+#: ``rule(value, low, limit)``: ``limit`` is the largest value (saturate) or the mask ``2**width - 1`` (wrap).
+FIT_RULES: dict[str, Callable[[str, str, str], str]] = {
+    "saturate": lambda v, low, high: f"min(max({v}, {low}), {high})",
+    "wrap": lambda v, low, mask: f"(({v} - {low}) & {mask}) + {low}",
 }
 
 
-def fit_lines(out: str, raw: str, width: int, overflow: str, counter: int | None, unsigned: bool = False) -> list[str]:
+def fit_lines(ctx: "Context", out: str, raw: str, width: int, overflow: str, counter: int | None,
+              unsigned: bool = False) -> list[str]:
     """``out`` = ``raw`` held to ``width`` bits by the overflow rule, counting a value that did not fit.
 
     ``counter`` None: the check cannot fire (:mod:`.ranges`), ``out`` is ``raw``. Otherwise
     one test, ``(raw - low) >> width`` is non-zero exactly when ``raw`` is outside
     ``[low, low + 2**width)`` (also when ``raw - low`` wraps), and the rare branch counts
-    and fits. Any rule other than ``saturate`` wraps, as in the interpreter.
+    and fits. Any rule other than ``saturate`` wraps, as in the interpreter. The limits and
+    the width are immediates (:meth:`Context.p`).
     """
     if counter is None:
         return [f"{out} = {raw}"]
@@ -188,9 +213,11 @@ def fit_lines(out: str, raw: str, width: int, overflow: str, counter: int | None
     if width < 1 or width > (62 if unsigned else 63):
         raise ValueError(f"the compiled kernel does not check {'unsigned ' if unsigned else ''}widths of {width} bits")
     low, high = (0, (1 << width) - 1) if unsigned else register_limits(width)
+    lo, bits = ctx.p(low), ctx.p(width)
     rule = FIT_RULES["saturate" if overflow == "saturate" else "wrap"]
-    return [f"{out} = {raw}", f"if ({raw} - {low}) >> {width}:", f"    c{counter} += 1",
-            f"    {out} = {rule(raw, low, high, width)}"]
+    limit = ctx.p(high if overflow == "saturate" else (1 << width) - 1)
+    return [f"{out} = {raw}", f"if ({raw} - {lo}) >> {bits}:", f"    c{counter} += 1",
+            f"    {out} = {rule(raw, lo, limit)}"]
 
 
 # -- opcode templates -----------------------------------------------------------------------
@@ -199,8 +226,8 @@ def _checked(expression: Callable[[Op, Context], str]) -> Callable[[Op, Context]
         unsigned = op.code == "fit" and op.imm == (1,)
         if ctx.counter(op) is None:
             return [f"s{op.dst} = {expression(op, ctx)}"]
-        return [f"u{op.dst} = {expression(op, ctx)}"] + fit_lines(f"s{op.dst}", f"u{op.dst}", op.width, op.overflow,
-                                                                 ctx.counter(op), unsigned)
+        return [f"u{op.dst} = {expression(op, ctx)}"] + fit_lines(ctx, f"s{op.dst}", f"u{op.dst}", op.width,
+                                                                 op.overflow, ctx.counter(op), unsigned)
     return emit
 
 
@@ -210,12 +237,12 @@ def _mul(op: Op, ctx: Context) -> list[str]:
         if ctx.counter(op, k) is None:
             operands.append(ctx.arg(op, k))
         else:
-            lines += fit_lines(f"{prefix}{d}", ctx.arg(op, k), op.operand_width, op.overflow, ctx.counter(op, k))
+            lines += fit_lines(ctx, f"{prefix}{d}", ctx.arg(op, k), op.operand_width, op.overflow, ctx.counter(op, k))
             operands.append(f"{prefix}{d}")
     product = f"{operands[0]} * {operands[1]}"
     if ctx.counter(op, 2) is None:
         return lines + [f"s{d} = {product}"]
-    return lines + [f"u{d} = {product}"] + fit_lines(f"s{d}", f"u{d}", op.width, op.overflow, ctx.counter(op, 2))
+    return lines + [f"u{d} = {product}"] + fit_lines(ctx, f"s{d}", f"u{d}", op.width, op.overflow, ctx.counter(op, 2))
 
 
 def _checked_shift(shift: int) -> int:
@@ -224,39 +251,60 @@ def _checked_shift(shift: int) -> int:
     return shift
 
 
-def _toward_zero(x: str, s: int) -> str:
+def _toward_zero(x: str, s: str) -> str:
     """``sign(x) * (|x| >> s)`` without a branch: ``m = x >> 63`` is 0 or -1, ``(x ^ m) - m = |x|``."""
     return f"(((({x} ^ ({x} >> 63)) - ({x} >> 63)) >> {s}) ^ ({x} >> 63)) - ({x} >> 63)"
 
 
-ROUNDINGS: dict[str, Callable[[str, int, int], str]] = {
-    "nearest": lambda x, s, site: f"({x} + {1 << (s - 1)}) >> {s}",
-    "truncate": lambda x, s, site: f"{x} >> {s}",
-    "toward_zero": lambda x, s, site: _toward_zero(x, s),
-    "stochastic": lambda x, s, site: f"({x} + (hashed_noise(key, {site} * n + i) >> {NOISE_BITS - s})) >> {s}",
-    "dither": lambda x, s, site: f"({x} + (((phases[{site}, i] + weyl) & _NOISE_MASK) >> {NOISE_BITS - s})) >> {s}",
-}
-#: Error feedback rounds every shift to nearest (its residuals are operations of the program).
-ROUNDINGS["error_feedback"] = ROUNDINGS["nearest"]
+def _rounded(ctx: Context, x: str, shift: int, site: int) -> str:
+    """``x / 2**shift`` (``shift >= 0``; 0 leaves ``x``) rounded in the program's mode; shift, rounding
+    offset and noise site are immediates (:meth:`Context.p`)."""
+    if shift == 0 and not ctx.runtime:
+        return x
+    s = ctx.p(_checked_shift(shift))
+    rounding = ctx.rounding
+    if rounding in ("nearest", "error_feedback"):  # error feedback: its residuals are operations of the program
+        return f"({x} + {ctx.p((1 << shift) >> 1)}) >> {s}"  # 0 added when the shift is 0
+    if rounding == "truncate":
+        return f"{x} >> {s}"
+    if rounding == "toward_zero":
+        return _toward_zero(x, s)
+    drop = ctx.p(NOISE_BITS - shift)  # the noise is below 2**NOISE_BITS: a shift of 0 adds 0
+    if rounding == "stochastic":
+        return f"({x} + (hashed_noise(key, {ctx.p(max(site, 0))} * n + i) >> {drop})) >> {s}"
+    if rounding == "dither":
+        return f"({x} + (((phases[{ctx.p(max(site, 0))}, i] + weyl) & _NOISE_MASK) >> {drop})) >> {s}"
+    raise ValueError(f"unknown rounding mode {rounding!r}")
 
 
 def _shr(op: Op, ctx: Context) -> list[str]:
     shift, x = _checked_shift(op.imm[0]), ctx.arg(op, 0)
     if shift <= 0:
-        return [f"s{op.dst} = {x} << {-shift}"]
-    return [f"s{op.dst} = {ROUNDINGS[ctx.rounding](x, shift, op.site)}"]
+        return [f"s{op.dst} = {x} << {ctx.p(-shift)}"]
+    return [f"s{op.dst} = {_rounded(ctx, x, shift, op.site)}"]
+
+
+def _scale(op: Op, ctx: Context) -> list[str]:
+    """``round(x / 2**r) << l`` held to the width, with ``r = max(s, 0)`` and ``l = max(-s, 0)`` runtime
+    constants: no branch on the direction, which differs between configurations sharing the kernel."""
+    shift, x, d = _checked_shift(op.imm[0]), ctx.arg(op, 0), op.dst
+    raw = f"({_rounded(ctx, x, max(shift, 0), op.site)}) << {ctx.p(max(-shift, 0))}"
+    if ctx.counter(op) is None:
+        return [f"s{d} = {raw}"]
+    return [f"u{d} = {raw}"] + fit_lines(ctx, f"s{d}", f"u{d}", op.width, op.overflow, ctx.counter(op))
 
 
 def _index(op: Op, ctx: Context) -> list[str]:
     origin, shift, size = op.imm
-    return [f"s{op.dst} = min(max(({ctx.arg(op, 0)} - {origin}) >> {_checked_shift(shift)}, 0), {size - 1})"]
+    return [f"s{op.dst} = min(max(({ctx.arg(op, 0)} - {ctx.p(origin)}) >> {ctx.p(_checked_shift(shift))}, 0), "
+            f"{ctx.p(size - 1)})"]
 
 
 def _remainder(op: Op, ctx: Context) -> list[str]:
     origin, shift, size = op.imm
     d = op.dst
-    return [f"o{d} = {ctx.arg(op, 0)} - {origin}", f"q{d} = o{d} >> {_checked_shift(shift)}",
-            f"s{d} = (o{d} & {(1 << shift) - 1}) * ((q{d} >= 0) & (q{d} < {size - 1}))"]
+    return [f"o{d} = {ctx.arg(op, 0)} - {ctx.p(origin)}", f"q{d} = o{d} >> {ctx.p(_checked_shift(shift))}",
+            f"s{d} = (o{d} & {ctx.p((1 << shift) - 1)}) * ((q{d} >= 0) & (q{d} < {ctx.p(size - 1)}))"]
 
 
 def _read(op: Op, ctx: Context) -> list[str]:
@@ -265,7 +313,7 @@ def _read(op: Op, ctx: Context) -> list[str]:
     offset, _ = ctx.layout.table_offsets[table]
     if not 0 <= step <= PAD:
         raise ValueError(f"table reads {step} entries ahead; the compiled kernel pads {PAD}")
-    return [f"s{op.dst} = tables[{offset + step} + {ctx.arg(op, 0)}]"]
+    return [f"s{op.dst} = tables[{ctx.p(offset + step)} + {ctx.arg(op, 0)}]"]
 
 
 def _binary(symbol: str) -> Callable[[Op, Context], list[str]]:
@@ -278,7 +326,7 @@ def _select(op: Op, ctx: Context) -> list[str]:
 
 
 TEMPLATES: dict[str, Callable[[Op, Context], list[str]]] = {
-    "load": lambda op, ctx: [f"s{op.dst} = r{op.imm[0]} + {op.imm[1]}"],
+    "load": lambda op, ctx: [f"s{op.dst} = r{op.imm[0]} + {ctx.p(op.imm[1])}"],
     "port": _checked(lambda op, ctx: f"inputs[k, {op.imm[0]}, i]"),
     "add": _checked(lambda op, ctx: f"{ctx.arg(op, 0)} + {ctx.arg(op, 1)}"),
     "sub": _checked(lambda op, ctx: f"{ctx.arg(op, 0)} - {ctx.arg(op, 1)}"),
@@ -286,6 +334,7 @@ TEMPLATES: dict[str, Callable[[Op, Context], list[str]]] = {
     "fit": _checked(lambda op, ctx: ctx.arg(op, 0)),
     "mul": _mul,
     "shr": _shr,
+    "scale": _scale,
     "index": _index,
     "remainder": _remainder,
     "read": _read,
@@ -312,7 +361,7 @@ def check_structure(program: Program) -> None:
             raise ValueError(f"operation {index} cannot be compiled")
         if op.code == "read" and program.ops[op.args[0]].code != "index":
             raise ValueError(f"table read {index} is not addressed by an index operation")
-    if program.rounding not in ROUNDINGS:
+    if program.rounding not in ROUNDING_MODES:
         raise ValueError(f"unknown rounding mode {program.rounding!r}")
 
 
@@ -346,15 +395,15 @@ def _lanes(lines: list[str], n_lanes: int) -> list[str]:
 
 
 # -- the module ------------------------------------------------------------------------------
-CHUNK_SIGNATURE = ("def _chunk(c, chunk, regs, inputs, tables, consts, phases, seed, step0, record, states, spikes, "
-                   "counts):")
+CHUNK_SIGNATURE = ("def _chunk(c, chunk, regs, inputs, tables, consts, params, phases, seed, step0, record, states, "
+                   "spikes, counts):")
 
 
-def _prologue(program: Program, layout: Layout) -> list[str]:
-    """Per chunk: sizes, constants and the chunk's counters as locals."""
+def _prologue(program: Program, layout: Layout, n_params: int) -> list[str]:
+    """Per chunk: sizes, constants, runtime constants and the chunk's counters as locals."""
     constants = sorted({op.imm[0] for op in program.ops if op.code == "const"})
     lines = ["n = regs.shape[1]", "n_steps = inputs.shape[0]", "stop = min(n, (c + 1) * chunk)"]
-    lines += [f"k{j} = consts[{j}]" for j in constants]
+    lines += [f"k{j} = consts[{j}]" for j in constants] + [f"p{j} = params[{j}]" for j in range(n_params)]
     return lines + [f"c{column} = 0" for column in layout.counters.values()] + ["violated = 0"]
 
 
@@ -380,7 +429,7 @@ def _step(program: Program, ctx: Context, n_lanes: int) -> list[str]:
     per_lane += [f"r{j} = {'e' + str(j) if name.startswith('r') else name}" for j, name in enumerate(outputs)]
     for j in ctx.plan.unproven:
         low, high = ctx.plan.registers[j]
-        per_lane.append(f"w0 |= (r{j} < {low}) | (r{j} > {high})")
+        per_lane.append(f"w0 |= (r{j} < {ctx.p(low)}) | (r{j} > {ctx.p(high)})")
     recording = _lanes([f"states[k, {j}, i] = r{j}" for j in range(len(program.registers))], n_lanes)
     draws = [f"dkey{seed} = noise_key({seed}, step0 + k)" for seed in sorted({op.imm[0] for op in program.ops
                                                                              if op.code == "draw"})]
@@ -401,8 +450,10 @@ def _indented(lines: list[str], depth: int) -> list[str]:
     return ["    " * depth + line for line in lines]
 
 
-def chunk_source(program: Program, plan: CheckPlan, n_lanes: int = 1) -> str:
-    """The ``_chunk`` function: neurons ``[c*chunk, (c+1)*chunk)``, ``n_lanes`` at a time, every step of the call.
+def chunk_source(program: Program, plan: CheckPlan, n_lanes: int = 1,
+                 runtime: bool = False) -> tuple[str, tuple[int, ...]]:
+    """The ``_chunk`` function: neurons ``[c*chunk, (c+1)*chunk)``, ``n_lanes`` at a time, every step of the call,
+    and the values of its runtime constants (the ``params`` argument).
 
     Row ``c`` of ``counts`` gets the chunk's overflow count per counter column, and in its
     last column whether a register left its declared range (then the caller redoes the
@@ -410,17 +461,18 @@ def chunk_source(program: Program, plan: CheckPlan, n_lanes: int = 1) -> str:
     """
     check_structure(program)
     layout = Layout.of(program, plan)
-    ctx = Context(program, plan, layout)
+    ctx = Context(program, plan, layout, runtime)
+    step = _step(program, ctx, n_lanes)
     lines = ["@njit(cache=True, nogil=True)", CHUNK_SIGNATURE]
-    lines += _indented(_prologue(program, layout), 1)
+    lines += _indented(_prologue(program, layout, len(ctx.params)), 1)
     lines += _indented([f"for first in range(c * chunk, stop, {n_lanes}):"], 1)
     lines += _indented(_group_start(program, layout, n_lanes), 2)
     lines += _indented(["for k in range(n_steps):"], 2)
-    lines += _indented(_step(program, ctx, n_lanes), 3)
+    lines += _indented(step, 3)
     lines += _indented(_group_end(program, layout, n_lanes), 2)
     lines += _indented([f"counts[c, {column}] += c{column}" for column in layout.counters.values()], 1)
     lines += _indented([f"counts[c, {len(layout.counters)}] += violated"], 1)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", tuple(ctx.params)
 
 
 #: Neurons run in lockstep by one thread (their independent dependency chains overlap in the
@@ -429,10 +481,14 @@ def chunk_source(program: Program, plan: CheckPlan, n_lanes: int = 1) -> str:
 LANES = 1
 
 
-def kernel_source(program: Program, plan: CheckPlan, n_lanes: int = LANES) -> str:
-    """The whole generated module of ``program`` with the checks of ``plan`` (see the module docstring)."""
+def kernel_source(program: Program, plan: CheckPlan, n_lanes: int = LANES,
+                  runtime: bool = False) -> tuple[str, tuple[int, ...]]:
+    """The whole generated module of ``program`` with the checks of ``plan`` (see the module docstring), and
+    the values of its runtime constants (``runtime``; else the immediates are literals of the text, which
+    LLVM folds: a faster kernel that serves this configuration only)."""
     header = HEADER.format(version=CODEGEN_VERSION, noise_digest=_noise_digest())
-    return header + "\n" + chunk_source(program, plan, n_lanes) + DRIVER
+    chunk, params = chunk_source(program, plan, n_lanes, runtime)
+    return header + "\n" + chunk + DRIVER, params
 
 
 @functools.lru_cache(maxsize=1)

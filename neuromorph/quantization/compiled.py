@@ -39,7 +39,7 @@ import numpy as np
 
 from .codegen import LANES, PAD, Layout, kernel_source, source_digest
 from .program import Program
-from .ranges import DataBounds, plan_checks
+from .ranges import DataBounds, SharedChecks, plan_checks
 
 CACHE_ENV = "NEUROMORPH_KERNEL_CACHE"
 DISABLE_ENV = "NEUROMORPH_NO_NUMBA"
@@ -257,6 +257,11 @@ class CompiledProgram:
         inside a Lava process, which shares the cores with its sibling processes).
     lanes : int
         Neurons one thread runs in lockstep (:data:`.codegen.LANES`).
+    checks : SharedChecks, optional
+        Checks shared by the programs of a sweep: the kernel is then compiled with runtime
+        constants and these checks, one kernel for every program of the same structure
+        (:func:`.ranges.shared_checks`). Default: the program's own checks, its immediates
+        as literals (faster, compiled for this configuration only).
 
     Raises
     ------
@@ -265,20 +270,22 @@ class CompiledProgram:
     """
 
     def __init__(self, program: Program, tables: Sequence[np.ndarray], constants: np.ndarray, parallel: bool = True,
-                 lanes: int = LANES, interpreter_seconds: float | None = None):
+                 lanes: int = LANES, interpreter_seconds: float | None = None, checks: SharedChecks | None = None):
         self.program, self.parallel = program, parallel
         self.tables_in = [np.asarray(t, dtype=np.int64).ravel() for t in tables]
         self.constants_in = np.asarray(constants, dtype=np.int64).ravel()
         try:
-            self.plan = plan_checks(program, DataBounds.of(self.tables_in, self.constants_in))
+            data = DataBounds.of(self.tables_in, self.constants_in)
+            self.plan = plan_checks(program, data) if checks is None else checks.plan(program, data)
             self.layout = Layout.of(program, self.plan)
-            source = kernel_source(program, self.plan, lanes)
+            source, params = kernel_source(program, self.plan, lanes, runtime=checks is not None)
         except ValueError as exc:
             raise UncompilableProgram(str(exc)) from None
         if not worth_compiling(source, "program", interpreter_seconds):
             raise NotWorthCompiling(f"{interpreter_seconds:.1f} s interpreted, shorter than compiling")
         self.tables = _flat_tables(self.tables_in, self.layout)
         self.constants = self.constants_in.copy() if self.constants_in.size else np.zeros(1, dtype=np.int64)
+        self.params = np.array(params or (0,), dtype=np.int64)
         self.module = load_module(source, "program")
         self.run_chunks = compiled_once(self.module.run_chunks, self.module)
         self.checked = np.array(sorted(self.layout.counters, key=self.layout.counters.get), dtype=np.int64)
@@ -290,7 +297,8 @@ class CompiledProgram:
         if self.program.rounding != "dither":
             return np.zeros((0, n), dtype=np.int64)
         if n not in self._phases:
-            self._phases[n] = self.module.noise_phases(self.program.seed, self.program.n_sites, n)
+            # one row at least: a scale by 0 reads row 0 and adds nothing from it
+            self._phases[n] = self.module.noise_phases(self.program.seed, max(self.program.n_sites, 1), n)
         return self._phases[n]
 
     def registers_in_range(self, registers: np.ndarray) -> bool:
@@ -344,8 +352,8 @@ class CompiledProgram:
             counts = np.zeros((-(-n // chunk), self.checked.size + 1), dtype=np.int64)
             before = regs.copy()
             run_chunks(self.run_chunks, counts.shape[0], threads,
-                       (chunk, regs, inputs, self.tables, self.constants, self.phases(n), self.program.seed, step0,
-                        record, states, spikes, counts))
+                       (chunk, regs, inputs, self.tables, self.constants, self.params, self.phases(n),
+                        self.program.seed, step0, record, states, spikes, counts))
             totals = counts.sum(axis=0)
             if not totals[-1]:
                 overflows = np.zeros(len(self.program.ops), dtype=np.int64)

@@ -120,12 +120,26 @@ class ExactInterpreter:
             rounding, shift = self.program.rounding, imm[0]
             return lambda s, r, i, noise: ([round_shift(x, shift, rounding, offset)
                                             for x, offset in zip(s[args[0]], noise(op.site))], 0)
+        if code == "scale":
+            return self._scale(op)
         if code in ("port", "add", "sub", "shl", "fit"):
             raw = self._raw(op)
             unsigned = code == "fit" and imm == (1,)
             return lambda s, r, i, noise: fit_column(raw(s, i), op.width, op.overflow, unsigned)
         logic = self._logic(op)
         return lambda s, r, i, noise: (logic(s), 0)
+
+    def _scale(self, op: Op):
+        """Rounded right shift (``s > 0``) or left shift by ``-s``, held to the width."""
+        rounding, shift, a = self.program.rounding, op.imm[0], op.args[0]
+
+        def scale(s, r, i, noise):
+            if shift <= 0:
+                column = [x << -shift for x in s[a]]
+            else:
+                column = [round_shift(x, shift, rounding, offset) for x, offset in zip(s[a], noise(op.site))]
+            return fit_column(column, op.width, op.overflow)
+        return scale
 
     @staticmethod
     def _raw(op: Op):

@@ -76,6 +76,17 @@ def _shr(op: Op, rounding: str) -> Step:
     return run
 
 
+def _scale(index: int, op: Op, rounding: str) -> Step:
+    """``shift_round`` by the signed shift (a left shift when negative), held to the width."""
+    (a,), (shift,) = op.args, op.imm
+
+    def run(slots, registers, inputs, noise, counts):
+        rounded = shift_round(slots[a], shift, rounding, None if noise is None or shift <= 0 else noise[op.site])
+        slots[op.dst], count = fit(rounded, op.width, op.overflow)
+        counts[index] += _per_neuron(count, slots[op.dst], registers.shape[1])
+    return run
+
+
 def _arithmetic(op: Op, tables: Sequence[np.ndarray], constants: np.ndarray) -> Callable:
     """The computation of every operation but mul and shr, as a function of (slots, registers, inputs)."""
     args, imm = op.args, op.imm
@@ -148,8 +159,11 @@ class Interpreter:
             return _mul(index, op)
         if op.code == "shr":
             return _shr(op, self.program.rounding)
+        if op.code == "scale":
+            return _scale(index, op, self.program.rounding)
         compute = _arithmetic(op, tables, constants)
-        return _checked(index, op, compute) if op.code in ("port", "add", "sub", "shl", "fit") else _plain(op, compute)
+        return _checked(index, op, compute) if op.code in ("port", "add", "sub", "shl", "scale", "fit") \
+            else _plain(op, compute)
 
     def noise(self, step: int, n: int) -> np.ndarray | None:
         """The step's rounding noise, (rounding sites, N), or None for deterministic rounding."""

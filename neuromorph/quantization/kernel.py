@@ -116,7 +116,8 @@ class FixedPointKernel:
             neuron = self.neuron
             self._compiled = _compile_or_none(
                 lambda: CompiledProgram(neuron.program, [t.entries for t in neuron.tables], neuron.constants,
-                                        parallel=self.parallel, interpreter_seconds=self.interpreter_seconds),
+                                        parallel=self.parallel, interpreter_seconds=self.interpreter_seconds,
+                                        checks=neuron.shared_checks),
                 "running the numpy interpreter")
             self.backend = "numba" if self._compiled is not None else "numpy"
         return self._compiled

@@ -23,6 +23,8 @@ def _expression(op: Op) -> str:
         "port": lambda: f"in{imm[0]}",
         "shr": lambda: f"{args[0]} >> {imm[0]} (rounded)",
         "shl": lambda: f"{args[0]} << {imm[0]}",
+        "scale": lambda: (f"{args[0]} >> {imm[0]} (rounded)" if imm[0] > 0 else
+                          f"{args[0]} << {-imm[0]}" if imm[0] < 0 else args[0]),
         "fit": lambda: args[0],
         "index": lambda: f"clip(({args[0]} - {imm[0]}) >> {imm[1]}, 0, {imm[2] - 1})",
         "remainder": lambda: f"({args[0]} - {imm[0]}) mod 2^{imm[1]}",

@@ -609,8 +609,13 @@ def _fit_register(b: ProgramBuilder, register: Register, value: Value) -> Value:
 
 
 def _stored(b: ProgramBuilder, register: Register, value: Value) -> Value:
-    """Register contents for a value: offset binary subtracts the offset."""
-    if not register.offset:
+    """Register contents for a value: offset binary subtracts the offset.
+
+    A register of a kind that may be stored offset-binary (gates) subtracts its offset even
+    when the offset is 0 at this width, so that the program has the same operations at every
+    width (one compiled kernel serves them all).
+    """
+    if not register.offset and register.signed and register.kind != "gate":
         return value
     return b.sub(value, b.constant(register.offset, value.frac, f"{register.name} offset"),
                  f"{register.name}: offset binary")

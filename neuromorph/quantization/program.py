@@ -14,6 +14,9 @@ add, sub   ``a + b``, ``a - b``                             fit to ``width``
 mul        ``fit(a, operand) * fit(b, operand)``            operands and result
 shr        ``round(a / 2**s)`` in the rounding mode         - (cannot grow)
 shl        ``a * 2**s``                                     fit to ``width``
+scale      ``s > 0``: as ``shr``; ``s < 0``: ``a * 2**-s``;   fit to ``width``
+           ``s == 0``: ``a`` (a change of format whose
+           direction depends on the configuration)
 fit        ``a`` in a ``width``-bit register (unsigned:      fit to ``width``
            ``[0, 2**width)``, when ``imm == (1,)``)
 index      ``clip((a - origin) >> shift, 0, size - 1)``     -
@@ -44,14 +47,22 @@ import numpy as np
 #: Opcodes and what they count as in the per-neuron-step operation totals.
 OPCODES = {
     "const": "constant", "load": "register read", "port": "input read", "add": "add", "sub": "add",
-    "mul": "multiply", "shr": "shift", "shl": "shift", "fit": "saturate/wrap", "index": "table address",
+    "mul": "multiply", "shr": "shift", "shl": "shift", "scale": "shift", "fit": "saturate/wrap", "index": "table address",
     "remainder": "table address", "read": "table read", "gt": "compare", "ge": "compare", "and": "logic",
     "select": "select", "min": "compare", "draw": "random draw",
 }
 #: Opcodes that enforce their result width.
-CHECKED = frozenset({"port", "add", "sub", "mul", "shl", "fit"})
-#: Opcodes that round (one noise row each for stochastic and dither rounding).
-ROUNDING = frozenset({"shr"})
+CHECKED = frozenset({"port", "add", "sub", "mul", "shl", "fit", "scale"})
+
+
+def rounds(op: "Op") -> bool:
+    """Whether ``op`` rounds (and has a row of the step's noise matrix): a ``shr``, or a ``scale`` to the right."""
+    return op.code == "shr" or (op.code == "scale" and op.imm[0] > 0)
+
+
+def is_identity(op: "Op") -> bool:
+    """A ``scale`` by 0: the value unchanged (no operation on the target)."""
+    return op.code == "scale" and op.imm[0] == 0
 
 
 @dataclass(frozen=True)
@@ -67,8 +78,8 @@ class Op:
     args : tuple of int
         Slots read.
     imm : tuple of int
-        Immediates: constant index; register and offset; port; shift; grid origin, shift
-        and size; table and step.
+        Immediates: constant index; register and offset; port; shift (``scale``: signed);
+        grid origin, shift and size; table and step.
     width : int
         Width of the result (bits, two's complement), enforced for checked opcodes.
     operand_width : int
@@ -76,7 +87,7 @@ class Op:
     overflow : str
         ``"saturate"`` or ``"wrap"`` for checked opcodes, else ``""``.
     site : int
-        ``shr`` only: row of the step's noise matrix it rounds with.
+        ``shr`` and right ``scale`` only: row of the step's noise matrix it rounds with.
     label : str
         What the operation computes, for people.
     may_overflow : bool
@@ -199,7 +210,7 @@ class Program:
 
     def operation_counts(self) -> dict[str, int]:
         """Operations per neuron-step by kind (multiplies, adds, table reads, shifts, ...)."""
-        counts = Counter(OPCODES[op.code] for op in self.ops)
+        counts = Counter(OPCODES[op.code] for op in self.ops if not is_identity(op))
         return dict(sorted(counts.items()))
 
     def checked_sites(self) -> list[int]:

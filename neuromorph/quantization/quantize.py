@@ -148,6 +148,9 @@ class QuantizedNeuron:
     ``parameter_rows``: the contents (one per neuron) of each parameter port (per-neuron
     constants of the program, see :func:`~neuromorph.quantization.lowering.lower`), by port;
     a network population holds them in its drive (empty when loaded from an export).
+    ``shared_checks``: when set, the compiled kernel takes its immediates at run time and has
+    these checks (:class:`~neuromorph.quantization.ranges.SharedChecks`), so that one kernel
+    serves every configuration of a sweep with this program structure.
     """
 
     name: str
@@ -160,6 +163,7 @@ class QuantizedNeuron:
     initial: np.ndarray
     datapath: dict
     parameter_rows: Mapping[int, np.ndarray] = field(default_factory=dict, compare=False)
+    shared_checks: object = field(default=None, compare=False)
 
     @property
     def state_names(self) -> tuple[str, ...]:

@@ -217,6 +217,11 @@ def _shl(an: _Analysis, index: int, op: Op) -> Interval:
     return an.checked(index, op, _clamp64(a[0] << op.imm[0], a[1] << op.imm[0]))
 
 
+def _scale(an: _Analysis, index: int, op: Op) -> Interval:
+    """A rounded right shift, or a left shift, then the width's check."""
+    return an.checked(index, op, _shr(an.arg(op, 0), op.imm[0], an.program.rounding))
+
+
 def _load(an: _Analysis, index: int, op: Op) -> Interval:
     register, offset = op.imm
     low, high = an.registers[register]
@@ -249,6 +254,7 @@ RULES: dict[str, Callable[[_Analysis, int, Op], Interval]] = {
     "mul": _mul,
     "shr": lambda an, i, op: _shr(an.arg(op, 0), op.imm[0], an.program.rounding),
     "shl": _shl,
+    "scale": _scale,
     "fit": lambda an, i, op: an.checked(i, op, an.arg(op, 0)),
     "index": lambda an, i, op: (0, op.imm[2] - 1),
     "remainder": lambda an, i, op: (0, (1 << op.imm[1]) - 1),
@@ -267,3 +273,48 @@ def plan_checks(program: Program, data: DataBounds) -> CheckPlan:
     analysis = _Analysis(program, registers, data).run()
     unproven = tuple(r for r, slot in enumerate(program.outputs) if not _inside(analysis.values[slot], registers[r]))
     return CheckPlan(checks=analysis.checks, registers=registers, data=data, unproven=unproven)
+
+
+
+def structure_key(program: Program) -> tuple:
+    """What a kernel with runtime constants depends on besides its checks: opcodes, operands,
+    overflow rules, the rounding mode and the shape of the state (not shifts, widths, grids,
+    offsets or data)."""
+    def shape(op: Op) -> tuple:
+        kept = op.imm if op.code == "draw" else (op.imm == (1,),) if op.code == "fit" else ()
+        return op.code, op.args, op.overflow, kept, op.width >= 64, op.operand_width >= 64
+
+    return (program.rounding, len(program.registers), len(program.ports), program.spike, program.outputs,
+            tuple(shape(op) for op in program.ops))
+
+
+@dataclass(frozen=True)
+class SharedChecks:
+    """The checks of several programs of one structure (the union of their plans).
+
+    A kernel with runtime constants compiled with these checks serves each of the programs:
+    a check one program needs and another does not never fires in the other, so every
+    program computes exactly what its own plan would (:func:`shared_checks`).
+    """
+
+    checks: tuple[tuple[int, tuple[bool, ...]], ...]
+    unproven: tuple[int, ...]
+
+    def plan(self, program: Program, data: DataBounds) -> CheckPlan:
+        """The plan of ``program`` (its register ranges and data) with the shared checks."""
+        registers = tuple(stored_range(program, r) for r in range(len(program.registers)))
+        return CheckPlan(checks=dict(self.checks), registers=registers, data=data, unproven=self.unproven)
+
+
+def shared_checks(programs) -> dict[tuple, SharedChecks]:
+    """Per :func:`structure_key`, the union of the plans of ``programs`` ((program, tables, constants) triples)."""
+    union: dict[tuple, tuple[dict, set]] = {}
+    for program, tables, constants in programs:
+        plan = plan_checks(program, DataBounds.of(tables, constants))
+        checks, unproven = union.setdefault(structure_key(program), ({}, set()))
+        for index, flags in plan.checks.items():
+            before = checks.get(index, (False,) * len(flags))
+            checks[index] = tuple(a or b for a, b in zip(before, flags))
+        unproven.update(plan.unproven)
+    return {key: SharedChecks(checks=tuple(sorted(checks.items())), unproven=tuple(sorted(unproven)))
+            for key, (checks, unproven) in union.items()}
