@@ -13,7 +13,9 @@ Timed: Brian2's ``Network.run`` of the whole duration after code generation and 
 lowered network (loihi2 defaults) over the same 10,000 steps, spikes recorded, after its
 neuron kernels were compiled (or loaded from the cache). The
 emulator's time is then split into neurons and synapses by running the synapse emulators
-alone on the spikes the emulator produced (same calls, same order).
+alone on the spikes the emulator produced (same calls, same order). A last row times the
+compiled neuron programs alone over all steps (fused, every thread, zero inputs): the floor
+of what any network kernel, fused or not, spends on the neurons with these integer programs.
 
     python bench/bench_network.py [--scale 1.0] [--duration 1.0] [--target loihi2]
 """
@@ -26,6 +28,7 @@ import time
 from pathlib import Path
 
 import brian2
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -106,6 +109,25 @@ def time_synapses(lowered, run) -> float:
     return time.perf_counter() - started
 
 
+def time_neuron_floor(lowered, block: int = 500) -> float:
+    """Seconds the compiled neuron programs alone take over every step, fused (the chunk kernel runs
+    ``block`` steps per call on every thread, registers kept in the CPU between steps), with zero
+    inputs: what any network kernel spends on the neurons, without synapses or per-step calls (the
+    programs are branch-free, so their cost does not depend on the inputs)."""
+    from neuromorph.quantization.kernel import FixedPointKernel
+
+    total = 0.0
+    for population in lowered.populations:
+        kernel = FixedPointKernel(population.neuron, backend="numba")
+        state = population.initial.copy()
+        inputs = np.zeros((block, population.input_rows, population.size), dtype=np.int64)
+        started = time.perf_counter()
+        for _ in range(0, lowered.n_steps, block):
+            state = kernel.run(state, inputs, record=False)[0]
+        total += time.perf_counter() - started
+    return total
+
+
 def lower(spec, target_name: str):
     """The Brian2 profiling run (every state of every neuron recorded) and the lowered network."""
     target = load_target(target_name)
@@ -114,15 +136,18 @@ def lower(spec, target_name: str):
 
 
 def compile_kernels(lowered) -> None:
-    """Compile (or load from the cache) every population's neuron kernel before the timed run.
+    """Compile (or load from the cache) every population's neuron kernel before the timed run, and call it
+    once: numba loads a cached kernel at its first call (1.5-1.8 s each for COBAHH's), which the timed
+    run would otherwise pay.
 
-    A short warm-up run would not: for a few steps the emulator chooses the interpreter over
+    A short warm-up run would not do: for a few steps the emulator chooses the interpreter over
     compiling a kernel it has not cached, and the timed run would then compile.
     """
     from neuromorph.quantization.kernel import FixedPointKernel
 
     for population in lowered.populations:
-        FixedPointKernel(population.neuron, backend="numba").compiled
+        kernel = FixedPointKernel(population.neuron, backend="numba")
+        kernel.step(population.initial, np.zeros((population.input_rows, population.size), dtype=np.int64), 0)
 
 
 def _kernel_backend(lowered) -> str:
@@ -165,12 +190,15 @@ def main(argv=None) -> int:
     run = run_network(lowered, record=False)
     emulator_spikes = int(sum(r.spikes.sum() for r in run.populations.values()))
     synapse_time = time_synapses(lowered, run)
+    floor_time = time_neuron_floor(lowered)
     steps = neurons * spec.n_steps
     rows = [("Brian2 cython (after compilation)", brian2_time, steps, brian2_spikes),
             (f"network emulator ({_kernel_backend(lowered)} neuron kernel, {args.target} defaults)", run.wall_time_s,
              steps, emulator_spikes),
             ("  of which synapses (SynapseEmulator, alone on the same spikes)", synapse_time, steps, None),
-            ("  of which neurons (the rest)", run.wall_time_s - synapse_time, steps, None)]
+            ("  of which neurons (the rest)", run.wall_time_s - synapse_time, steps, None),
+            ("neuron programs alone, compiled, all steps fused (no synapses, no per-step call)", floor_time, steps,
+             None)]
     print(table(rows, brian2_time))
     return 0
 

@@ -291,6 +291,7 @@ class CompiledProgram:
         self.checked = np.array(sorted(self.layout.counters, key=self.layout.counters.get), dtype=np.int64)
         self._phases: dict[int, np.ndarray] = {}
         self._reference = None
+        self._limits: np.ndarray | None = None
 
     def phases(self, n: int) -> np.ndarray:
         """Dither phases (rounding sites, N): the hashed noise of step 0, computed once per N."""
@@ -303,9 +304,11 @@ class CompiledProgram:
 
     def registers_in_range(self, registers: np.ndarray) -> bool:
         """Whether every register holds a value of its declared range (the analysis' assumption)."""
-        return all(low <= row.min() and row.max() <= high
-                   for row, (low, high) in zip(registers, self.plan.registers)) \
-            if registers.shape[1] else True
+        if not registers.shape[1]:
+            return True
+        if self._limits is None:
+            self._limits = np.array(self.plan.registers, dtype=np.int64).reshape(-1, 2).T[:, :, None]
+        return bool(((registers >= self._limits[0]) & (registers <= self._limits[1])).all())
 
     def run(self, registers: np.ndarray, inputs: np.ndarray, step0: int = 0, record: bool = False,
             threads: bool | None = None):
