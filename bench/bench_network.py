@@ -13,7 +13,9 @@ Timed: Brian2's ``Network.run`` of the whole duration after code generation and 
 lowered network (loihi2 defaults) over the same 10,000 steps, spikes recorded, after its
 neuron kernels were compiled (or loaded from the cache). The
 emulator's time is then split into neurons and synapses by running the synapse emulators
-alone on the spikes the emulator produced (same calls, same order). A last row times the
+alone on the spikes the emulator produced (same calls, same order). The emulator runs twice:
+stepped from Python (``fused_loop=False``) and as the fused network loop
+(:mod:`neuromorph.network.fused`, compiled before), with the same spikes. A last row times the
 compiled neuron programs alone over all steps (fused, every thread, zero inputs): the floor
 of what any network kernel, fused or not, spends on the neurons with these integer programs.
 
@@ -148,6 +150,7 @@ def compile_kernels(lowered) -> None:
     for population in lowered.populations:
         kernel = FixedPointKernel(population.neuron, backend="numba")
         kernel.step(population.initial, np.zeros((population.input_rows, population.size), dtype=np.int64), 0)
+    run_network(lowered, record=False, n_steps=2, fused_loop=True)  # the fused loop, compiled and cached
 
 
 def _kernel_backend(lowered) -> str:
@@ -187,13 +190,17 @@ def main(argv=None) -> int:
     lowered = lower(spec, args.target)
     print(f"profiling run and lowering: {time.perf_counter() - started:.1f} s", flush=True)
     compile_kernels(lowered)
-    run = run_network(lowered, record=False)
+    run = run_network(lowered, record=False, fused_loop=False)
+    fused = run_network(lowered, record=False)
+    assert all(np.array_equal(fused.populations[name].spikes, r.spikes) for name, r in run.populations.items())
     emulator_spikes = int(sum(r.spikes.sum() for r in run.populations.values()))
     synapse_time = time_synapses(lowered, run)
     floor_time = time_neuron_floor(lowered)
     steps = neurons * spec.n_steps
     rows = [("Brian2 cython (after compilation)", brian2_time, steps, brian2_spikes),
-            (f"network emulator ({_kernel_backend(lowered)} neuron kernel, {args.target} defaults)", run.wall_time_s,
+            (f"network emulator, fused loop ({args.target} defaults; the default)", fused.wall_time_s, steps,
+             emulator_spikes),
+            (f"network emulator, stepped from Python ({_kernel_backend(lowered)} neuron kernel)", run.wall_time_s,
              steps, emulator_spikes),
             ("  of which synapses (SynapseEmulator, alone on the same spikes)", synapse_time, steps, None),
             ("  of which neurons (the rest)", run.wall_time_s - synapse_time, steps, None),

@@ -47,23 +47,57 @@ def ff_hh_80ms():
 @pytest.mark.slow
 @pytest.mark.parametrize("bits", [None, 16])
 def test_feed_forward_network_lava_graph_equals_emulator_every_spike_and_state(bits, ff_hh_80ms):
+    """Lava's graph, the emulator stepped from Python and the fused network loop: the same integers in
+    every step (a spike raster through 1-5 ms delays into HH neurons)."""
     spec, reference = ff_hh_80ms
     network, _ = lowered(spec, bits, reference)
-    emulated, lava = run_network(network), run_graph(network)
+    emulated, lava = run_network(network, fused_loop=False), run_graph(network)
     check = check_lava(emulated, lava)
     assert check.match and check.steps_compared == network.n_steps
     run = emulated.populations["hh"]
     assert run.spikes.sum() > 50 and run.states.shape == (network.n_steps,) + network.populations[0].initial.shape
+    assert_same_runs(run_network(network, fused_loop=True), emulated)
+    assert max(layer.max_delay for p in network.projections for layer in p.layers) > 1  # a ring of many rows
+
+
+def assert_same_runs(fused, stepped, looped=True):
+    """Every spike, every register after every step, every overflow count and the final registers equal."""
+    assert fused.fused_loop is looped and not stepped.fused_loop
+    assert fused.populations.keys() == stepped.populations.keys()
+    for name, run in stepped.populations.items():
+        other = fused.populations[name]
+        np.testing.assert_array_equal(other.spikes, run.spikes)
+        np.testing.assert_array_equal(other.states, run.states)
+        np.testing.assert_array_equal(other.overflows, run.overflows)
+        np.testing.assert_array_equal(other.final, run.final)
 
 
 @pytest.mark.slow
 def test_recurrent_network_lava_graph_equals_emulator():
     """10 ms of PING: E fires from about 1.3 ms, so E -> I and I -> E spikes (1 ms delays) cross the graph."""
     network, _ = lowered(shortened("ping", 0.010), 16)
-    emulated = run_network(network)
+    emulated = run_network(network, fused_loop=False)
     check = check_lava(emulated, run_graph(network))
     assert check.match and set(check.populations) == {"E", "I"}
     assert all(emulated.populations[name].spikes[200:].sum() > 5 for name in ("E", "I"))
+    assert_same_runs(run_network(network, fused_loop=True), emulated)  # the recurrent loop fused
+
+
+def test_the_fused_loop_steps_aside_for_registers_outside_their_ranges(ff_hh_80ms):
+    """Registers that start outside their declared widths break the compiled program's assumption: the
+    network is then stepped from Python (whose kernel interprets such blocks), with the same results."""
+    from neuromorph.network.fused import fuse
+
+    spec, reference = ff_hh_80ms
+    network, _ = lowered(spec, reference=reference)
+    population = network.populations[0]
+    initial = population.initial.copy()
+    initial[0, :3] = (1 << (population.neuron.program.registers[0].bits + 2))  # beyond the voltage register
+    network = dataclasses.replace(network, populations=(dataclasses.replace(population, initial=initial),))
+    kernels = {population.name: network.populations[0].stepper(network.n_steps)}
+    rasters = {source.name: source.spikes for source in network.sources}
+    assert fuse(network, kernels, rasters, network.n_steps, always=True) is None
+    assert_same_runs(run_network(network, fused_loop=True), run_network(network, fused_loop=False), looped=False)
 
 
 def test_a_mismatch_is_reported_with_its_first_step(ff_hh_80ms):

@@ -326,3 +326,23 @@ def test_lava_weights_follow_lavas_documented_ranges():
     assert mixed.min() == -256 and mixed.max() == 254 and np.all(mixed % 2 == 0)
     np.testing.assert_array_equal(lava_weights([-3, -2, -1, 1, 2, 3], "mixed"), [-4, -2, -2, 0, 2, 2])  # floor
     np.testing.assert_array_equal(lava_weights([-3, -1], "inhibitory", 7), [-2, 0])  # toward zero
+
+
+@pytest.mark.parametrize("name", QUANTISED + RAW)
+def test_the_fused_network_loop_sends_what_lava_sends(lava_graph, name):
+    """The fused loop's synapse step (``neuromorph.network.fused``: int64 sums per delay and target, a
+    negative exponent's floor, the delay ring) sends what Lava's process sends, every value of every
+    step, for every process kind and sign mode, exponents below and above 0."""
+    from neuromorph.network.fused import receive_kernel, synapse_arrays
+
+    projections, spikes, a_out, _, _ = lava_graph
+    projection = projections[name]
+    receive = receive_kernel()
+    indptr, key, weight, shift, ring, scratch, touched = synapse_arrays(projection)
+    expected = a_out[name].astype(np.int64)
+    for t in range(spikes.shape[0]):
+        row = t % ring.shape[0]
+        np.testing.assert_array_equal(ring[row], expected[t], err_msg=f"step {t}")
+        ring[row] = 0
+        assert receive(np.ascontiguousarray(spikes[t], dtype=np.bool_), indptr, key, weight, shift, ring, scratch,
+                       touched, t)

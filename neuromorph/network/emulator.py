@@ -12,6 +12,10 @@ force on them (each synapse process sends before it receives):
 3. every synapse process receives the spikes its source emitted in step ``t`` (a source
    ``RingBuffer`` sends column ``t`` in step ``t``).
 
+The populations projections reach run these steps either from Python (``_run_stepped``) or,
+when the run repays compiling it, in one compiled loop (:mod:`~neuromorph.network.fused`),
+with the same integers.
+
 Because Lava's synapse code is Lava's, the Lava graph built from the same
 :class:`LoweredNetwork` must give the same integers in every step
 (``tests/test_network_compare.py``, ``tests/test_network_lif_population.py``,
@@ -45,12 +49,14 @@ class PopulationRun:
 @dataclass(frozen=True)
 class NetworkRun:
     """What a network run produced, per population, plus the wall time (s) of the run and, by stage,
-    of everything around it (``timings``: e.g. Lava's ``build``, ``run``, ``read_back``)."""
+    of everything around it (``timings``: e.g. Lava's ``build``, ``run``, ``read_back``);
+    ``fused_loop``: the emulator stepped its populations in the fused network loop."""
 
     populations: dict
     wall_time_s: float
     label: str = "emulator"
     timings: Mapping[str, float] = field(default_factory=dict)
+    fused_loop: bool = False
 
 
 #: Steps per call of a fused population run (bounds the input block: steps x ports x neurons int64).
@@ -86,7 +92,7 @@ def _run_fused(kernel, currents, n_steps: int, record: bool, progress=None):
 
 
 def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | None = None,
-                progress=None, parallel: bool = True) -> NetworkRun:
+                progress=None, parallel: bool = True, fused_loop: bool | None = None) -> NetworkRun:
     """Run ``lowered`` for ``n_steps`` steps (default: all of the spec).
 
     ``record`` keeps every register of every neuron after every step (for the exact
@@ -96,6 +102,11 @@ def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | Non
     spikes of the fused ones read from their record. ``progress``, if given, is called with
     ``k`` after step ``k`` (of the stepped populations; of the fused ones when none step).
     ``parallel``: compiled kernels may use several threads (False inside a worker process).
+    ``fused_loop``: step the populations projections reach in one compiled loop
+    (:mod:`~neuromorph.network.fused`) when every one of them has a compiled integer program:
+    None when the loop is cached or the run repays compiling it, True whenever it can run,
+    False never. Otherwise (or when the loop stops) they are stepped from Python, with the same
+    results.
     """
     n_steps = lowered.n_steps if n_steps is None else n_steps
     kernels = {p.name: p.stepper(n_steps, parallel) for p in lowered.populations}
@@ -108,12 +119,33 @@ def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | Non
         spikes[name], history[name], overflows[name], final[name] = _run_fused(
             kernels[name], currents, n_steps, record, progress if len(fused) == len(kernels) else None)
     stepped = {name: kernel for name, kernel in kernels.items() if name not in spikes}
+    looped = False
     if stepped:
-        final.update(_run_stepped(lowered, stepped, n_steps, record, progress, (spikes, history, overflows)))
+        results = (spikes, history, overflows)
+        looped = fused_loop is not False and _run_fused_network(lowered, stepped, n_steps, record, progress, results,
+                                                                final, always=bool(fused_loop))
+        if not looped:
+            final.update(_run_stepped(lowered, stepped, n_steps, record, progress, results))
     wall = time.perf_counter() - started
     runs = {p.name: PopulationRun(name=p.name, spikes=spikes[p.name], states=history[p.name],
                                   overflows=overflows[p.name], final=final[p.name]) for p in lowered.populations}
-    return NetworkRun(populations=runs, wall_time_s=wall)
+    return NetworkRun(populations=runs, wall_time_s=wall, fused_loop=looped)
+
+
+def _run_fused_network(lowered: LoweredNetwork, kernels: dict, n_steps: int, record: bool, progress, results,
+                       final: dict, always: bool) -> bool:
+    """The stepped populations in one compiled loop (:mod:`.fused`); False when it does not run them or stopped."""
+    from .fused import fuse
+
+    spikes, history, overflows = results
+    rasters = {s.name: s.spikes for s in lowered.sources} | {name: spikes[name] for name in spikes}
+    loop = fuse(lowered, kernels, rasters, n_steps, always)
+    outcome = None if loop is None else loop.run(n_steps, record, progress)
+    if outcome is None:
+        return False
+    for name, (fired, states, counts, registers) in zip(loop.names, outcome):
+        spikes[name], history[name], overflows[name], final[name] = fired, states, counts, registers
+    return True
 
 
 def _run_stepped(lowered: LoweredNetwork, kernels: dict, n_steps: int, record: bool, progress, results) -> dict:

@@ -319,6 +319,20 @@ def _gather(indptr: np.ndarray, active: np.ndarray) -> np.ndarray:
     return offsets + np.arange(total, dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class SynapseRouting:
+    """A synapse layer's routing as :class:`SynapseEmulator` runs it: the synapses of presynaptic neuron
+    ``i`` are ``indptr[i]:indptr[i + 1]``, each adding ``weights[s]`` (held weight times ``2**max(e, 0)``)
+    to the entry ``key[s] = delay * n_post + post``; per step each entry's sum is shifted right by
+    ``shift = max(-e, 0)`` (floor) into ring row ``(t + 1 + delay) mod slots``."""
+
+    indptr: np.ndarray
+    key: np.ndarray
+    weights: np.ndarray
+    shift: int
+    slots: int
+
+
 class SynapseEmulator:
     """Step-by-step numpy emulation of one Lava fixed_pt synapse process.
 
@@ -360,6 +374,11 @@ class SynapseEmulator:
         bound = entry_bound(projection)
         self._checked = bound > (1 << (LAVA_PORT_BITS - 1)) - 1
         self._counted = bound > (1 << (LAVA_DECLARED_A_OUT_BITS - 1)) - 1
+
+    def routing(self) -> SynapseRouting:
+        """The layer's routing tables (exact int64 weights) for a compiled loop (:mod:`.fused`)."""
+        return SynapseRouting(indptr=self._indptr.astype(np.int64), key=self._key.astype(np.int64),
+                              weights=self._weights.astype(np.int64), shift=-self._shift, slots=self._slots)
 
     def step(self, spikes: np.ndarray) -> np.ndarray:
         """Consume the spikes of this step (n_pre,), return ``a_out`` (n_post,) sent in it."""
