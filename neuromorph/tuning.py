@@ -35,11 +35,12 @@ from .model.model_file import ModelFile
 from .progress import BarFactory, no_bars
 from .quantization.fixed_point import ROUNDING_MODES
 from .quantization.formats import RangeProfile
+from .network.benchmark import kernel_programs, with_shared_checks
 from .network.comparison import candidate_trace
 from .network.emulator import run_network
 from .network.lower import LoweredNetwork, lower_network, reference_profile
 from .network.model_network import network_of_model, run_model_brian2, run_model_reference
-from .quantization.ranges import SharedChecks, shared_checks, structure_key
+from .quantization.ranges import SharedChecks, shared_checks
 from .quantization.quantize import FEEDBACK_KINDS, MAX_RESIDUAL_BITS, METHODS, QuantConfig, default_method
 from .reference.codegen import choose_codegen
 from .results_file import append_record, exclusive, read_records, repair
@@ -128,21 +129,13 @@ class Benchmark:
         name = spec.populations[0].name
         lowered = lower_network(spec, None, self.target, config, method=config.method, lif="never",
                                 profiles={name: self.profile})
-        population = lowered.population(name)
-        shared = self.shared.get(structure_key(population.neuron.program))
-        if shared is None:
-            return lowered
-        neuron = dataclasses.replace(population.neuron, shared_checks=shared)
-        return dataclasses.replace(lowered, populations=(dataclasses.replace(population, neuron=neuron),))
+        return with_shared_checks(lowered, self.shared)
 
     def sharing(self, space: Iterable[Candidate]) -> "Benchmark":
         """This benchmark with the checks the programs of ``space`` share per structure: each structure is
         then compiled once, as a kernel with runtime constants, for every configuration of it (a sweep
         over widths and table sizes compiles a kernel per rounding mode and table layout, not per point)."""
-        programs = []
-        for candidate in space:
-            neuron = self.lowered(candidate).populations[0].neuron
-            programs.append((neuron.program, [t.entries for t in neuron.tables], neuron.constants))
+        programs = [program for candidate in space for program in kernel_programs(self.lowered(candidate))]
         return dataclasses.replace(self, shared=shared_checks(programs))
 
     def evaluate(self, candidate: Candidate) -> dict:

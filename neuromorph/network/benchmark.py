@@ -19,19 +19,21 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Iterable, Mapping
 
 import numpy as np
 
 from ..fidelity import compare as fidelity_compare
 from ..quantization.formats import RangeProfile
+from ..quantization.ranges import SharedChecks, shared_checks, structure_key
 from ..targets import HardwareTarget
 from .comparison import candidate_trace, recurrent_populations
 from .emulator import run_network
 from .ir import NetworkSpec
-from .lower import check_network_fits, lower_network, recorded_variables, reference_profile
+from .kinds.lowered import LoweredProgramPopulation
+from .lower import LoweredNetwork, check_network_fits, lower_network, recorded_variables, reference_profile
 from .network_file import load_network_file
 from .reference import NetworkTrace, Recording, replay_sources, run_network_brian2
 
@@ -39,6 +41,26 @@ from .reference import NetworkTrace, Recording, replay_sources, run_network_bria
 RATE_TOLERANCE = 0.1
 #: Offset of held-out network seeds from the file's seed.
 HELD_OUT_OFFSET = 1000
+
+
+def kernel_programs(lowered: LoweredNetwork) -> list[tuple]:
+    """(program, tables, constants) of every population of ``lowered`` that runs an integer program."""
+    return [(p.neuron.program, [t.entries for t in p.neuron.tables], p.neuron.constants)
+            for p in lowered.populations if isinstance(p, LoweredProgramPopulation)]
+
+
+def with_shared_checks(lowered: LoweredNetwork, shared: Mapping[tuple, SharedChecks]) -> LoweredNetwork:
+    """``lowered`` with each program population's neuron marked with the checks its structure shares in
+    ``shared`` (:func:`~neuromorph.quantization.ranges.shared_checks`): its compiled kernel then takes its
+    immediates at run time and serves every configuration of that structure."""
+    def marked(population):
+        if not isinstance(population, LoweredProgramPopulation):
+            return population
+        checks = shared.get(structure_key(population.neuron.program))
+        return population if checks is None else replace(population,
+                                                          neuron=replace(population.neuron, shared_checks=checks))
+
+    return replace(lowered, populations=tuple(marked(p) for p in lowered.populations)) if shared else lowered
 
 
 def held_out_network_seeds(spec: NetworkSpec, count: int) -> tuple[int, ...]:
@@ -64,6 +86,8 @@ class NetworkBenchmark:
     references: tuple[NetworkTrace, ...]
     profiles: dict
     window: float = 2e-3
+    #: Checks shared per program structure by the configurations of a search (:meth:`sharing`).
+    shared: Mapping[tuple, SharedChecks] = field(default_factory=dict)
     #: The command that runs a configuration this benchmark chose.
     command: ClassVar[str] = "network"
 
@@ -86,16 +110,23 @@ class NetworkBenchmark:
         digest.update(repr((sorted(self.profiles.items()), self.target, self.window)).encode())
         return digest.hexdigest()
 
-    def sharing(self, space) -> "NetworkBenchmark":
-        """This benchmark (a network's configurations each compile their own kernels)."""
-        return self
+    def lowered(self, candidate, draw: int = 0) -> LoweredNetwork:
+        """Held-out draw ``draw`` lowered for ``candidate`` (with the shared checks of :meth:`sharing`)."""
+        lowered = lower_network(self.specs[draw], self.references[draw], self.target, candidate.config(self.target),
+                                profiles=self.profiles)
+        return with_shared_checks(lowered, self.shared)
+
+    def sharing(self, space: Iterable) -> "NetworkBenchmark":
+        """This benchmark with the checks the configurations of ``space`` share per program structure (every
+        draw lowers to the same programs: the ranges are the file's own draw's)."""
+        programs = [program for candidate in space for program in kernel_programs(self.lowered(candidate))]
+        return replace(self, shared=shared_checks(programs))
 
     def evaluate(self, candidate) -> dict:
         """One candidate on every held-out draw (plain data, one JSON line)."""
-        config = candidate.config(self.target)
         gammas, rate_errors, memory, state_bits, overflows, undefined = [], [], 0, 0, 0, None
-        for spec, reference in zip(self.specs, self.references):
-            lowered = lower_network(spec, reference, self.target, config, profiles=self.profiles)
+        for draw, (spec, reference) in enumerate(zip(self.specs, self.references)):
+            lowered = self.lowered(candidate, draw)
             run = run_network(lowered, record=False, parallel=False)
             seed_gammas = []
             for population in lowered.network_populations:

@@ -101,7 +101,7 @@ def _step_lines(wiring: Wiring) -> list[str]:
         lines += [f"_chunk{m}(0, max(regs{m}.shape[1], 1), regs{m}, inputs{m}, tables{m}, consts{m}, params{m}, "
                   f"phases{m}, seed{m}, t, False, none{m}, spikes{m}[t:t + 1], counts{m})",
                   f"if counts{m}[0, counts{m}.shape[1] - 1]:",
-                  f"    stopped[0] = t", f"    stopped[1] = {VIOLATED}", "    return",
+                  "    stopped[0] = t", f"    stopped[1] = {VIOLATED}", "    return",
                   "if record:", f"    states{m}[t] = regs{m}"]
     for k, (kind, source, _, _) in enumerate(wiring.layers):
         fired = f"spikes{source}[t]" if kind == "p" else f"rasters{source}[t]"
