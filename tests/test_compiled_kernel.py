@@ -435,7 +435,8 @@ def test_the_first_call_of_a_kernel_holds_its_lock_file_and_later_calls_do_not(t
 
 
 @pytest.mark.parametrize("rounding", ["stochastic", "error_feedback"])
-def test_one_kernel_with_runtime_constants_serves_every_width_and_equals_the_interpreter(models, targets, rounding, rng):
+def test_one_kernel_with_runtime_constants_serves_every_width_and_equals_the_interpreter(models, targets, rounding,
+                                                                                        rng):
     """Programs of one model at 9-16 bits and two table sizes share one compiled kernel (their shifts,
     widths, offsets and grids passed at run time, the union of their checks compiled in), and each
     run of it equals the numpy interpreter bit for bit, from states inside and outside the widths.

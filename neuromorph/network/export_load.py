@@ -36,8 +36,8 @@ ARITY = {"const": 0, "load": 0, "port": 0, "add": 2, "sub": 2, "mul": 2, "shr": 
          "index": 1, "remainder": 1, "read": 1, "gt": 2, "ge": 2, "and": 2, "select": 3, "min": 2,
          "draw": 0}
 #: Number of immediates of each opcode (``fit``: 0, or 1 for an unsigned register).
-IMMEDIATES = {"const": (1,), "load": (2,), "port": (1,), "shr": (1,), "shl": (1,), "scale": (1,), "fit": (0, 1), "index": (3,),
-              "remainder": (3,), "read": (2,), "draw": (3,)}
+IMMEDIATES = {"const": (1,), "load": (2,), "port": (1,), "shr": (1,), "shl": (1,), "scale": (1,), "fit": (0, 1),
+              "index": (3,), "remainder": (3,), "read": (2,), "draw": (3,)}
 
 
 @contextmanager

@@ -275,7 +275,6 @@ def plan_checks(program: Program, data: DataBounds) -> CheckPlan:
     return CheckPlan(checks=analysis.checks, registers=registers, data=data, unproven=unproven)
 
 
-
 def structure_key(program: Program) -> tuple:
     """What a kernel with runtime constants depends on besides its checks: opcodes, operands,
     overflow rules, the rounding mode and the shape of the state (not shifts, widths, grids,
