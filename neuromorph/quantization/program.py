@@ -48,8 +48,8 @@ import numpy as np
 OPCODES = {
     "const": "constant", "load": "register read", "port": "input read", "add": "add", "sub": "add",
     "mul": "multiply", "shr": "shift", "shl": "shift", "scale": "shift", "fit": "saturate/wrap",
-    "index": "table address", "remainder": "table address", "read": "table read", "gt": "compare", "ge": "compare", "and": "logic",
-    "select": "select", "min": "compare", "draw": "random draw",
+    "index": "table address", "remainder": "table address", "read": "table read", "gt": "compare", "ge": "compare",
+    "and": "logic", "select": "select", "min": "compare", "draw": "random draw",
 }
 #: Opcodes that enforce their result width.
 CHECKED = frozenset({"port", "add", "sub", "mul", "shl", "fit", "scale"})
