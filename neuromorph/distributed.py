@@ -36,6 +36,8 @@ def dask_client(scheduler: str | None = None, workers: int = 1) -> Iterator:
     import dask
     from distributed import Client, LocalCluster
 
+    from .dask_worker import ImportOnWorkerLoop
+
     with dask.config.set(DASK_CONFIG):
         if scheduler is not None:
             with connect(scheduler) as client:
@@ -44,6 +46,9 @@ def dask_client(scheduler: str | None = None, workers: int = 1) -> Iterator:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR, death_timeout="30s")
         with cluster, Client(cluster) as client:
+            # a worker spawned from ``python -m neuromorph.cli`` does not re-import the parent's __main__ (nor
+            # Brian2 with it): the first task unpickled on a comm thread would import it there and fail
+            client.register_plugin(ImportOnWorkerLoop())
             yield client
 
 
