@@ -172,43 +172,41 @@ class FusedNetwork:
     """The stepped part of a lowered network as one compiled loop (see the module docstring).
 
     Built by :func:`fuse`, which returns None when the network has something the loop does
-    not run (a population without a compiled integer program).
+    not run (a population without a compiled integer program). Construction only works out
+    the wiring and the generated text; :meth:`load` builds the routing tables and imports the
+    module, once the loop is known to run.
     """
 
-    def __init__(self, lowered, names: list[str], programs: list, initial: list[np.ndarray], rasters: dict):
-        self.lowered, self.names, self.programs = lowered, names, programs
-        index = {name: m for m, name in enumerate(names)}
-        populations = [lowered.population(name) for name in names]
+    def __init__(self, lowered, steppers: dict, programs: list, initial: list[np.ndarray], rasters: dict):
+        self.lowered, self.names, self.programs, self.registers = lowered, list(steppers), programs, initial
+        self.drives = [stepper.inputs() for stepper in steppers.values()]
+        index = {name: m for m, name in enumerate(self.names)}
         raster_names = list(dict.fromkeys(p.source for p in lowered.projections if p.source not in index))
         currents = [c for c in lowered.currents if c.target in index]
-        layers, self.synapses = [], []
+        layers = []
         for projection in lowered.projections:
-            for layer in projection.layers:
-                source = ("p", index[projection.source]) if projection.source in index else \
-                    ("r", raster_names.index(projection.source))
-                layers.append((*source, index[projection.target], projection.port))
-                self.synapses.append(synapse_arrays(layer))
+            source = ("p", index[projection.source]) if projection.source in index else \
+                ("r", raster_names.index(projection.source))
+            layers += [(*source, index[projection.target], projection.port)] * len(projection.layers)
         self.wiring = Wiring(modules=tuple(p.module.__name__ for p in programs),
                              currents=tuple((index[c.target], c.port) for c in currents), layers=tuple(layers),
                              rasters=len(raster_names))
         self.currents = [np.ascontiguousarray(c.values, dtype=np.int64) for c in currents]
         self.rasters = [np.ascontiguousarray(rasters[name], dtype=np.bool_) for name in raster_names]
-        self.registers = [np.array(state, dtype=np.int64, order="C", copy=True) for state in initial]
-        self.drives = []
-        for population in populations:
-            drive = np.zeros((population.input_rows, population.size), dtype=np.int64)
-            drive[:population.drive.shape[0]] = population.drive
-            self.drives.append(drive)
         self.source = fused_source(self.wiring)
+        self.synapses: list[tuple] = []
         self.run_steps = None
 
     def worth_compiling(self, n_steps: int) -> bool:
         """Whether the loop is cached, or saves more than compiling it costs (:data:`FUSE_COMPILE_SECONDS`)."""
-        calls = len(self.names) + len(self.synapses)
+        calls = len(self.names) + len(self.wiring.layers)
         return is_cached(self.source, "network") or n_steps * calls * STEP_CALL_SECONDS >= FUSE_COMPILE_SECONDS
 
     def load(self) -> "FusedNetwork":
-        """Import the generated module (numba compiles it, or loads it from its cache, at the first run)."""
+        """The routing tables of every synapse layer, and the generated module imported (numba compiles
+        it, or loads it from its cache, at the first run)."""
+        self.synapses = [synapse_arrays(layer) for projection in self.lowered.projections
+                         for layer in projection.layers]
         module = load_module(self.source, "network")
         self.run_steps = compiled_once(module.run, module)
         return self
@@ -236,12 +234,8 @@ class FusedNetwork:
             if progress is not None:
                 for k in range(start, stop):
                     progress(k)
-        results = []
-        for m, program in enumerate(self.programs):
-            overflows = np.zeros(len(program.program.ops), dtype=np.int64)
-            overflows[program.checked] = counts[m][0, :-1]
-            results.append((spikes[m], states[m] if record else None, overflows, self.registers[m]))
-        return results
+        return [(spikes[m], states[m] if record else None, program.overflows(counts[m][0]), self.registers[m])
+                for m, program in enumerate(self.programs)]
 
 
 def fuse(lowered, kernels: dict, rasters: dict, n_steps: int, always: bool = False) -> FusedNetwork | None:
@@ -253,14 +247,13 @@ def fuse(lowered, kernels: dict, rasters: dict, n_steps: int, always: bool = Fal
     compiling the loop (:meth:`FusedNetwork.worth_compiling`).
     """
     programs, initial = [], []
-    for name, stepper in kernels.items():
+    for stepper in kernels.values():
         if not isinstance(stepper, ProgramStepper) or stepper.kernel.compiled is None:
             return None
-        compiled = stepper.kernel.compiled
-        state = stepper.initial()
-        if not compiled.registers_in_range(np.asarray(state, dtype=np.int64)):
+        state = np.ascontiguousarray(stepper.initial(), dtype=np.int64)
+        if not stepper.kernel.compiled.registers_in_range(state):
             return None
-        programs.append(compiled)
+        programs.append(stepper.kernel.compiled)
         initial.append(state)
-    loop = FusedNetwork(lowered, list(kernels), programs, initial, rasters)
+    loop = FusedNetwork(lowered, kernels, programs, initial, rasters)
     return loop.load() if always or loop.worth_compiling(n_steps) else None

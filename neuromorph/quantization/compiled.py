@@ -291,7 +291,8 @@ class CompiledProgram:
         self.checked = np.array(sorted(self.layout.counters, key=self.layout.counters.get), dtype=np.int64)
         self._phases: dict[int, np.ndarray] = {}
         self._reference = None
-        self._limits: np.ndarray | None = None
+        #: (low, high) of every register, shaped (2, registers, 1) to compare with a state matrix.
+        self._limits = np.array(self.plan.registers, dtype=np.int64).reshape(-1, 2).T[:, :, None]
 
     def phases(self, n: int) -> np.ndarray:
         """Dither phases (rounding sites, N): the hashed noise of step 0, computed once per N."""
@@ -302,12 +303,17 @@ class CompiledProgram:
             self._phases[n] = self.module.noise_phases(self.program.seed, max(self.program.n_sites, 1), n)
         return self._phases[n]
 
+    def overflows(self, totals: np.ndarray) -> np.ndarray:
+        """Overflow counts per operation from a row of the kernel's count matrix (its counter columns, then
+        the register-range flag)."""
+        overflows = np.zeros(len(self.program.ops), dtype=np.int64)
+        overflows[self.checked] = totals[:-1]
+        return overflows
+
     def registers_in_range(self, registers: np.ndarray) -> bool:
         """Whether every register holds a value of its declared range (the analysis' assumption)."""
         if not registers.shape[1]:
             return True
-        if self._limits is None:
-            self._limits = np.array(self.plan.registers, dtype=np.int64).reshape(-1, 2).T[:, :, None]
         return bool(((registers >= self._limits[0]) & (registers <= self._limits[1])).all())
 
     def run(self, registers: np.ndarray, inputs: np.ndarray, step0: int = 0, record: bool = False,
@@ -359,9 +365,7 @@ class CompiledProgram:
                         self.program.seed, step0, record, states, spikes, counts))
             totals = counts.sum(axis=0)
             if not totals[-1]:
-                overflows = np.zeros(len(self.program.ops), dtype=np.int64)
-                overflows[self.checked] = totals[:-1]
-                return regs, overflows
+                return regs, self.overflows(totals)
             regs = before
         regs, block_states, block_spikes, overflows = self._interpreted(regs, inputs, step0, record)
         spikes[:] = block_spikes
