@@ -19,7 +19,7 @@ clocks from the fixed-point run (:mod:`neuromorph.device_fill`).
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,11 +87,15 @@ def run_fixed_point_only(spec, options: RunOptions, progress) -> FixedPointOutco
     lowered = lower_network(replay_sources(spec, reference), reference, options.target, options.config, options.method,
                             lif=options.network.lif, relays=options.network.relays)
     backend, record = options.network.backend, options.network.record
-    candidate = run_network(lowered, record=record) if backend in ("emulator", "both") else None
+    lava_run = None
     if backend in ("lava", "both"):
-        from .lava.graph import run_graph  # Lava is imported only when it is used
+        from .lava.graph import start_graph  # Lava is imported only when it is used
 
-        lava = run_graph(lowered, record=record)
+        lava_run = start_graph(lowered, record=record)
+    with lava_run or nullcontext():  # the emulator runs while Lava steps
+        candidate = run_network(lowered, record=record) if backend in ("emulator", "both") else None
+    if lava_run is not None:
+        lava = lava_run.finish()
         _check_lava(check_lava(candidate, lava) if candidate is not None else None)
         candidate = candidate or lava
     return FixedPointOutcome(lowered, candidate, None)

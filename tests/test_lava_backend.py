@@ -5,6 +5,10 @@ stimulus through a ``RingBuffer`` into the lowered neuron's port, the emulator t
 fused loop. Every register, spike and overflow count must be equal in every step.
 """
 
+import multiprocessing
+import os
+import time
+
 import numpy as np
 import pytest
 
@@ -63,7 +67,8 @@ def test_lava_fixed_pt_equals_emulator_every_value_every_step(squid, config):
     np.testing.assert_array_equal(other.overflows, run.overflows)
     check = check_lava(emulated, lava)
     assert check.match and check.steps_compared == N_STEPS
-    assert set(lava.timings) == {"build", "run", "read_back"} and lava.wall_time_s == lava.timings["run"]
+    assert set(lava.timings) == {"build", "start_up", "stepping", "run", "waited", "read_back"}
+    assert lava.wall_time_s == lava.timings["run"]
 
 
 def test_lava_run_without_states_records_spikes_only(squid):
@@ -75,6 +80,39 @@ def test_lava_run_without_states_records_spikes_only(squid):
     (name,) = emulated.populations
     assert lava.populations[name].states is None and emulated.populations[name].spikes.sum() > 20
     np.testing.assert_array_equal(lava.populations[name].spikes, emulated.populations[name].spikes)
+
+def test_lava_steps_while_the_host_works_and_states_its_own_stepping_time(squid):
+    """The host runs the emulator between start and finish; Lava's result is still exact, and the
+    stepping time its processes' clocks give lies within what the host saw of the run."""
+    from neuromorph.lava.graph import start_graph
+
+    network = lowered(squid, state_bits=16)
+    started = time.perf_counter()
+    with start_graph(network) as running:
+        emulated = run_network(network, fused_loop=False)
+        lava = running.finish()
+    seen = time.perf_counter() - started
+    (name,) = emulated.populations
+    np.testing.assert_array_equal(lava.populations[name].states, emulated.populations[name].states)
+    assert check_lava(emulated, lava).match
+    timings = lava.timings
+    assert 0 < timings["stepping"] < timings["run"] < seen
+    assert timings["start_up"] > 0 and timings["waited"] >= 0
+    assert not os.path.exists(running.graph.record_dir), "finish removes the record files"
+
+
+def test_an_error_on_the_host_while_lava_steps_stops_lava(squid):
+    from neuromorph.lava.graph import start_graph
+
+    network = lowered(squid, state_bits=16)
+    with pytest.raises(RuntimeError, match="the host failed"):
+        with start_graph(network) as running:
+            raise RuntimeError("the host failed")
+    assert not os.path.exists(running.graph.record_dir)
+    for child in multiprocessing.active_children():
+        child.join(timeout=10)
+    assert not multiprocessing.active_children(), "Lava's processes were stopped"
+
 
 def test_mismatch_detection_reports_the_first_bad_step(squid):
     network = lowered(squid, state_bits=16)

@@ -51,7 +51,7 @@ def _short_interval_share(reference: np.ndarray, candidate: np.ndarray, window: 
     return float(np.mean(intervals < 2 * window)) if intervals.size else 0.0
 
 
-def coincidence(reference, candidate, window: float, duration: float) -> Coincidence:
+def coincidence(reference, candidate, window: float, duration: float, count: int | None = None) -> Coincidence:
     """Coincidence factor Gamma (Kistler et al. 1997; Jolivet et al. 2008), or why it is undefined.
 
     ``Gamma = (N_coinc - 2 nu window N_ref) / (0.5 (N_ref + N_cand)) / (1 - 2 nu window)``
@@ -67,12 +67,14 @@ def coincidence(reference, candidate, window: float, duration: float) -> Coincid
     the fraction of the run covered by a train's windows, changes Gamma by more than
     :data:`CHANCE_TOLERANCE` (trains at high rates without refractoriness, e.g. independent
     Poisson trains at 200 Hz with a 2 ms window, where the formula gives about -1.8).
+
+    ``count``: ``N_coinc`` when the caller matched the trains already (:func:`match_spikes`).
     """
     reference, candidate = np.asarray(reference, float), np.asarray(candidate, float)
     n_ref, n_cand = reference.size, candidate.size
     if n_ref == 0 or n_cand == 0:
         return Coincidence(1.0 if n_ref == n_cand else 0.0, None, 0)
-    count = len(match_spikes(reference, candidate, window)[0])
+    count = len(match_spikes(reference, candidate, window)[0]) if count is None else count
     rate = n_cand / duration
     if not 2 * rate * window < 1:
         return Coincidence(None, f"Gamma is undefined: 2 nu Delta = {2 * rate * window:.3g} >= 1 (candidate rate "
@@ -132,7 +134,7 @@ def neuron_fidelity(ref_times, cand_times, ref_v, cand_v, window: float, duratio
     """Metrics of one neuron and the absolute errors (s) of its matched spikes."""
     pairs, missed, extra = match_spikes(ref_times, cand_times, window)
     errors = np.abs(np.asarray(cand_times, float)[pairs[:, 1]] - np.asarray(ref_times, float)[pairs[:, 0]])
-    gamma = coincidence(ref_times, cand_times, window, duration)
+    gamma = coincidence(ref_times, cand_times, window, duration, count=len(pairs))
     result = NeuronFidelity(
         gamma=gamma.gamma, gamma_undefined=gamma.undefined,
         n_reference=len(ref_times), n_candidate=len(cand_times),
@@ -163,10 +165,12 @@ class FidelityReport:
     v_rmse_mV: float | None
     per_neuron: tuple[NeuronFidelity, ...]
 
-    def to_dict(self) -> dict:
-        """Plain, JSON-serialisable data."""
-        data = asdict(self)
-        data["per_neuron"] = [asdict(n) for n in self.per_neuron]
+    def to_dict(self, per_neuron: bool = True) -> dict:
+        """Plain, JSON-serialisable data (without the ``per_neuron`` entries unless ``per_neuron``)."""
+        data = {key: value for key, value in self.__dict__.items() if key != "per_neuron"}
+        data["spike_time_error_ms"] = dict(self.spike_time_error_ms)
+        if per_neuron:
+            data["per_neuron"] = [asdict(n) for n in self.per_neuron]
         return data
 
 

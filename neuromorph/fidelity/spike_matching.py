@@ -43,6 +43,11 @@ def match_spikes(reference: np.ndarray, candidate: np.ndarray, window: float):
             pairs.append((ref_order[i], cand_order[j]))
             j += 1
     pairs = np.array(pairs, dtype=int).reshape(-1, 2)
-    missed = np.setdiff1d(np.arange(reference.size), pairs[:, 0])
-    extra = np.setdiff1d(np.arange(candidate.size), pairs[:, 1])
-    return pairs, missed, extra
+    return pairs, _unpaired(reference.size, pairs[:, 0]), _unpaired(candidate.size, pairs[:, 1])
+
+
+def _unpaired(size: int, paired: np.ndarray) -> np.ndarray:
+    """The indices below ``size`` not in ``paired``, ascending."""
+    unpaired = np.ones(size, dtype=bool)
+    unpaired[paired] = False
+    return np.flatnonzero(unpaired)

@@ -13,11 +13,12 @@ a 64-bit ``RingBuffer`` into its port. Run with ``Loihi2SimCfg(select_tag="fixed
 Readout, by kind (``LoweredPopulation.lava_readout``, ``read_lava``): a ``LoweredNeuron``
 records its own state, spikes and overflow counts; Lava's ``LIF`` records nothing and is read
 by processes that stream every step to the host while the run goes on
-(:mod:`neuromorph.lava.readout`; :func:`run_graph` runs non-blocking and receives).
+(:mod:`neuromorph.lava.readout`; the run is non-blocking and a host thread receives).
 """
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from ..network.emulator import NetworkRun, PopulationRun
 from ..network.lower import LoweredNetwork, LoweredPopulation
 from .build import build_process, spike_source
 from .models import PySendModelInt64
+from .processes import LoweredNeuron
 
 
 @dataclass
@@ -133,53 +135,150 @@ def read_population(graph: LavaGraph, population: LoweredPopulation, n_steps: in
     return PopulationRun(name=population.name, spikes=spikes, states=states, overflows=overflows)
 
 
+def _receive(receivers: dict, received: dict, n_steps: int, errors: list) -> None:
+    """Receive every step's vector of every readout into ``received`` (on a thread of the host)."""
+    try:
+        for t in range(n_steps):
+            for name, keys in receivers.items():
+                for key, receiver in keys.items():
+                    received[name][key][t] = receiver.receive()
+    except BaseException as exc:  # handed to the thread that waits for the run
+        errors.append(exc)
+
+
 def run_receiving(graph: LavaGraph, n_steps: int) -> dict:
     """Run the graph for ``n_steps`` steps; receive every step's vector of every readout meanwhile.
 
     Returns ``{population: {"u", "v", "spikes", "a_in": ndarray (n_steps, N) float}}``. Without
     readouts the run is a plain blocking run.
     """
-    process = graph.any_process()
-    receivers = {name: probes.receivers() for name, probes in graph.monitors.items()}
-    if not receivers:
-        process.run(condition=RunSteps(num_steps=n_steps), run_cfg=graph.run_config())
-        return {}
-    received = {name: {key: np.zeros((n_steps,) + graph.populations[name].s_out.shape) for key in keys}
-                for name, keys in receivers.items()}
-    process.run(condition=RunSteps(num_steps=n_steps, blocking=False), run_cfg=graph.run_config())
-    for t in range(n_steps):
-        for name, keys in receivers.items():
-            for key, receiver in keys.items():
-                received[name][key][t] = receiver.receive()
-    process.wait()
-    return received
+    started = _StartedSteps.start(graph, n_steps)
+    started.wait()
+    return started.received
+
+
+@dataclass
+class _StartedSteps:
+    """Lava stepping the graph without blocking the host; readouts received on a thread meanwhile."""
+
+    graph: LavaGraph
+    received: dict
+    receiver: threading.Thread | None
+    errors: list
+
+    @classmethod
+    def start(cls, graph: LavaGraph, n_steps: int) -> "_StartedSteps":
+        receivers = {name: probes.receivers() for name, probes in graph.monitors.items()}
+        received = {name: {key: np.zeros((n_steps,) + graph.populations[name].s_out.shape) for key in keys}
+                    for name, keys in receivers.items()}
+        with warnings.catch_warnings():  # Lava's DelaySparse model builds its per-delay matrices by csr assignment
+            warnings.filterwarnings("ignore", message="Changing the sparsity structure", module="scipy")
+            graph.any_process().run(condition=RunSteps(num_steps=n_steps, blocking=False), run_cfg=graph.run_config())
+        errors, receiver = [], None
+        if receivers:
+            receiver = threading.Thread(target=_receive, args=(receivers, received, n_steps, errors), daemon=True,
+                                        name="neuromorph-lava-readout")
+            receiver.start()
+        return cls(graph=graph, received=received, receiver=receiver, errors=errors)
+
+    def wait(self) -> None:
+        """Until every step ran and every readout vector arrived (a readout's error raised here)."""
+        if self.receiver is not None:
+            self.receiver.join()
+            if self.errors:
+                raise self.errors[0]
+        self.graph.any_process().wait()
+
+
+def _stepping_clock(graph: LavaGraph) -> tuple[float, float] | None:
+    """When Lava's first step started and its last step ended (``time.perf_counter``), from the clocks
+    the lowered neurons record (:meth:`~neuromorph.lava.processes.LoweredNeuron.recorded`); None without."""
+    clocks = [np.load(process.proc_params["record_files"]["clock"]) for process in graph.populations.values()
+              if isinstance(process, LoweredNeuron) and "clock" in process.proc_params["record_files"]]
+    if not clocks or not all(clock.size and clock[-1, 1] > 0 for clock in clocks):
+        return None
+    return min(clock[0, 0] for clock in clocks), max(clock[-1, 1] for clock in clocks)
+
+
+class LavaGraphRun:
+    """A run of a lowered network's Lava graph under way (:func:`start_graph`); :meth:`finish` ends it.
+
+    The host is free between the two: :func:`neuromorph.network.comparison.compare` runs the
+    emulator, the float floor and the statistics while Lava steps. :meth:`finish` waits for the
+    last step, reads back what the processes recorded and stops them; :meth:`stop` abandons
+    the run (as does an error inside ``with run:``). The processes are stopped and the record
+    files removed either way.
+    """
+
+    def __init__(self, lowered: LoweredNetwork, n_steps: int, record: bool):
+        self.lowered, self.n_steps, self.record = lowered, n_steps, record
+        self._directory = tempfile.TemporaryDirectory(prefix="neuromorph-lava-")
+        self.timings, self.graph, self._steps = {}, None, None
+        try:
+            started = time.perf_counter()
+            self.graph = build_graph(lowered, record_steps=n_steps, record_dir=self._directory.name,
+                                     record_states=record)
+            self.timings["build"] = time.perf_counter() - started
+            self._started = time.perf_counter()
+            self._steps = _StartedSteps.start(self.graph, n_steps)
+        except BaseException:
+            self.stop()
+            raise
+
+    def __enter__(self) -> "LavaGraphRun":
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        """Leaving a ``with`` block by an error abandons the run (:meth:`stop`); else nothing (call :meth:`finish`)."""
+        if exc_type is not None:
+            self.stop()
+
+    def finish(self) -> NetworkRun:
+        """Wait for the run, read back spikes, states and overflows, stop the processes.
+
+        ``wall_time_s``: from starting the run (Lava's compiler and start-up included) to the end of
+        its last step, as the lowered neurons' clocks tell (else until the host saw it end).
+        ``timings``: ``build`` (processes and compiled kernels), ``start_up`` (to the first step),
+        ``stepping`` (first to last step), ``run`` (= ``wall_time_s``), ``waited`` (how long the host
+        waited in :meth:`finish`) and ``read_back`` (the record files, one read each).
+        """
+        try:
+            waiting = time.perf_counter()
+            self._steps.wait()
+            ended = time.perf_counter()
+            self.timings["waited"] = ended - waiting
+            clock = _stepping_clock(self.graph)
+            if clock is not None:
+                self.timings.update(start_up=clock[0] - self._started, stepping=clock[1] - clock[0])
+                ended = clock[1]
+            self.timings["run"] = ended - self._started
+            started = time.perf_counter()
+            runs = {population.name: read_population(self.graph, population, self.n_steps, self.record,
+                                                     self._steps.received) for population in self.lowered.populations}
+            self.timings["read_back"] = time.perf_counter() - started
+        finally:
+            self.stop()
+        return NetworkRun(populations=runs, wall_time_s=self.timings["run"], label="lava fixed_pt",
+                          timings=dict(self.timings))
+
+    def stop(self) -> None:
+        """Stop the processes (when they run) and remove the record files."""
+        try:
+            if self.graph is not None:
+                self.graph.any_process().stop()  # stops nothing when the run never started
+        finally:
+            self._directory.cleanup()
+
+
+def start_graph(lowered: LoweredNetwork, n_steps: int | None = None, record: bool = True) -> LavaGraphRun:
+    """Build the graph and start running it for ``n_steps`` (default all) steps without waiting.
+
+    States are recorded only when ``record``. Call :meth:`LavaGraphRun.finish` for the results.
+    """
+    return LavaGraphRun(lowered, lowered.n_steps if n_steps is None else n_steps, record)
 
 
 def run_graph(lowered: LoweredNetwork, n_steps: int | None = None, record: bool = True) -> NetworkRun:
-    """Build the graph, run it for ``n_steps`` (default all) steps, read back spikes, states and overflows.
-
-    ``wall_time_s`` is the run (Lava's start-up included) with the LIF readouts received
-    during it; ``timings`` lists ``build`` (processes and compiled kernels), ``run`` and
-    ``read_back`` (the record files, one read each) separately. States are recorded only
-    when ``record``. The processes are always stopped, also after an error.
-    """
-    n_steps = lowered.n_steps if n_steps is None else n_steps
-    timings = {}
-    with tempfile.TemporaryDirectory(prefix="neuromorph-lava-") as record_dir:
-        started = time.perf_counter()
-        graph = build_graph(lowered, record_steps=n_steps, record_dir=record_dir, record_states=record)
-        timings["build"] = time.perf_counter() - started
-        process = graph.any_process()
-        try:
-            started = time.perf_counter()
-            with warnings.catch_warnings():  # Lava's DelaySparse model builds its per-delay matrices by csr assignment
-                warnings.filterwarnings("ignore", message="Changing the sparsity structure", module="scipy")
-                received = run_receiving(graph, n_steps)
-            timings["run"] = time.perf_counter() - started
-            started = time.perf_counter()
-            runs = {population.name: read_population(graph, population, n_steps, record, received)
-                    for population in lowered.populations}
-            timings["read_back"] = time.perf_counter() - started
-        finally:
-            process.stop()
-    return NetworkRun(populations=runs, wall_time_s=timings["run"], label="lava fixed_pt", timings=timings)
+    """Build the graph, run it for ``n_steps`` (default all) steps, read back spikes, states and overflows
+    (:func:`start_graph`, then :meth:`LavaGraphRun.finish` at once)."""
+    return start_graph(lowered, n_steps, record).finish()

@@ -10,6 +10,8 @@ currents and replayed inputs reach the program's ports whole).
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
 from lava.magma.core.model.py.model import PyLoihiProcessModel
@@ -76,7 +78,9 @@ class PyLoweredNeuronFixed(PyLoihiProcessModel):
 
     Each ``run_spk``: receive every port, add the constant drive, step, record, send spikes.
     Records go into the memory-mapped files the process created (``record_files``), one row
-    per step, so reading them back is one file read, not one Lava message per value.
+    per step, so reading them back is one file read, not one Lava message per value; with
+    them the clock at the start and the end of each step (after the kernel is loaded), from
+    which the host reads Lava's own stepping time.
     """
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64)
@@ -113,6 +117,7 @@ class PyLoweredNeuronFixed(PyLoihiProcessModel):
     def run_spk(self) -> None:
         if self._step is None:
             self._step = self._stepper()
+        started = time.perf_counter()
         step = self.time_step - 1  # Lava counts time steps from 1
         state, spiked, overflow = self._step(self.state, self._inputs(), step)
         self.state[:] = state
@@ -124,6 +129,7 @@ class PyLoweredNeuronFixed(PyLoihiProcessModel):
             self._records["spikes"][step] = spiked
             if "states" in self._records:
                 self._records["states"][step] = state
+            self._records["clock"][step] = started, time.perf_counter()
         self.s_out.send(spiked.astype(np.int32))
 
 

@@ -97,7 +97,8 @@ class LoweredNeuron(AbstractProcess):
         neuron = kernel.neuron
         n_ports = max(len(neuron.program.ports), 1)
         initial = kernel.initial_state(n_neurons) if initial is None else np.asarray(initial)
-        shapes = {"spikes": ((n_neurons,), np.int8), **({"states": (initial.shape, np.int64)} if record_states else {})}
+        shapes = {"spikes": ((n_neurons,), np.int8), "clock": ((2,), np.float64),
+                  **({"states": (initial.shape, np.int64)} if record_states else {})}
         super().__init__(n_neurons=n_neurons, record_steps=record_steps, name=name, n_ports=n_ports,
                          program=neuron.program, backend=kernel.backend,
                          record_files=_record_files(record_dir, record_steps, shapes))
@@ -120,5 +121,7 @@ class LoweredNeuron(AbstractProcess):
 
     def recorded(self) -> dict[str, np.ndarray]:
         """What the run recorded, read in one pass per file: ``{"spikes": (record_steps, N) int8,
-        "states": (record_steps, n_state, N) int64}`` (``states`` only with ``record_states``)."""
+        "states": (record_steps, n_state, N) int64, "clock": (record_steps, 2) float64}`` (``states``
+        only with ``record_states``; ``clock``: ``time.perf_counter()`` at the start and the end of
+        each step's ``run_spk``, a system-wide monotonic clock on Linux, so comparable with the host's)."""
         return {key: np.load(path) for key, path in self.proc_params["record_files"].items()}

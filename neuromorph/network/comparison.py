@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -100,6 +101,7 @@ class NetworkResult:
     wall_time_s: dict
     fidelity: dict = field(default_factory=dict)
     lava: NetworkRun | None = None
+    state_errors: dict = field(default_factory=dict)
 
     def candidate_trace(self, population: str) -> Trace:
         """The candidate's run of ``population`` as a :class:`Trace` (voltage decoded when recorded)."""
@@ -183,28 +185,53 @@ def compare(spec: NetworkSpec, target, config: QuantConfig | None = None, option
     progress(f"lowering for {target.name} ({config.state_bits}-bit state, {config.rounding} rounding)")
     lowered = lower_network(replayed, reference, target, config, method, lif=options.lif, relays=options.relays)
     record = options.records_states
-    candidate = _run_emulator(lowered, record, progress, bars) if options.backend in ("emulator", "both") else None
-    walls["emulator"] = candidate.wall_time_s if candidate is not None else None
-    lava_check, lava = None, None
-    if options.backend in ("lava", "both"):
-        from ..lava.graph import run_graph  # Lava is imported only when it is used
-
-        progress("Lava graph on Loihi2SimCfg(select_tag='fixed_pt')")
-        lava = run_graph(lowered, record=record)
+    lava_run = _start_lava(lowered, record, progress) if options.backend in ("lava", "both") else None
+    with lava_run or nullcontext():  # while Lava steps, the host runs the emulator, the floor and the statistics
+        candidate = _run_emulator(lowered, record, progress, bars) if options.backend in ("emulator", "both") else None
+        walls["emulator"] = candidate.wall_time_s if candidate is not None else None
+        floor = _run_floor(spec, replayed, lowered, options, progress, walls) if options.floor else None
+        measured = _measure(spec, lowered, reference, floor, candidate, options) if candidate is not None else None
+    lava, lava_check = None, None
+    if lava_run is not None:
+        lava = lava_run.finish()
         walls["lava"] = lava.wall_time_s
         walls.update({f"lava_{stage}": seconds for stage, seconds in lava.timings.items() if stage != "run"})
         if candidate is not None:
             started = time.perf_counter()
             lava_check = check_lava(candidate, lava)
             walls["lava_check"] = time.perf_counter() - started
-        candidate = candidate or lava
-    floor = None
-    if options.floor:
-        variable, amplitude = _floor_amplitude(lowered)
-        progress(f"float floor: Brian2 with {variable} kicked by up to {amplitude * 1e6:.3g} uV per step")
-        floor = run_network_brian2(replayed, codegen=options.codegen, record=None,
-                                   perturbation=(variable, amplitude, (spec.seed or 0) + 1))
-        walls["floor"] = floor.extra.get("wall_time_s")
+        else:
+            candidate, measured = lava, _measure(spec, lowered, reference, floor, lava, options)
+    statistics, fidelity, state_errors = measured
+    return NetworkResult(spec=spec, target=target, lowered=lowered, reference=reference, floor=floor,
+                         candidate=candidate, lava_check=lava_check, statistics=statistics,
+                         recurrent=recurrent_populations(spec), options=options, wall_time_s=walls,
+                         fidelity=fidelity, lava=lava, state_errors=state_errors)
+
+
+def _start_lava(lowered: LoweredNetwork, record: bool, progress):
+    """The Lava graph of ``lowered``, started (:func:`~neuromorph.lava.graph.start_graph`)."""
+    from ..lava.graph import start_graph  # Lava is imported only when it is used
+
+    progress("Lava graph on Loihi2SimCfg(select_tag='fixed_pt')")
+    return start_graph(lowered, record=record)
+
+
+def _run_floor(spec: NetworkSpec, replayed: NetworkSpec, lowered: LoweredNetwork, options: NetworkOptions, progress,
+               walls: dict) -> NetworkTrace:
+    """Brian2 again with every neuron's voltage kicked by up to half a voltage LSB each step (step 4)."""
+    variable, amplitude = _floor_amplitude(lowered)
+    progress(f"float floor: Brian2 with {variable} kicked by up to {amplitude * 1e6:.3g} uV per step")
+    floor = run_network_brian2(replayed, codegen=options.codegen, record=None,
+                               perturbation=(variable, amplitude, (spec.seed or 0) + 1))
+    walls["floor"] = floor.extra.get("wall_time_s")
+    return floor
+
+
+def _measure(spec: NetworkSpec, lowered: LoweredNetwork, reference: NetworkTrace, floor: NetworkTrace | None,
+             candidate: NetworkRun, options: NetworkOptions) -> tuple[dict, dict, dict]:
+    """Per population: the statistics of the candidate and the floor against the reference (step 5),
+    the candidate's spike-timing fidelity and its states' RMSE (:func:`~neuromorph.network.states.state_rmse`)."""
     statistics = {}
     for population in spec.populations:
         name = population.name
@@ -215,10 +242,9 @@ def compare(spec: NetworkSpec, target, config: QuantConfig | None = None, option
             labels=("brian2", candidate.label, "brian2 perturbed"))
     fidelity = {p.name: fidelity_compare(reference.trace(p.name), candidate_trace(candidate, p, spec.dt),
                                          window=options.window) for p in lowered.network_populations}
-    return NetworkResult(spec=spec, target=target, lowered=lowered, reference=reference, floor=floor,
-                         candidate=candidate, lava_check=lava_check, statistics=statistics,
-                         recurrent=recurrent_populations(spec), options=options, wall_time_s=walls,
-                         fidelity=fidelity, lava=lava)
+    state_errors = {p.name: state_rmse(reference.populations[p.name], p, candidate.populations[p.name], spec.dt)
+                    for p in lowered.network_populations}
+    return statistics, fidelity, state_errors
 
 
 def _run_emulator(lowered: LoweredNetwork, record: bool, progress, bars: BarFactory) -> NetworkRun:
@@ -247,8 +273,8 @@ def population_fidelity(result: NetworkResult, name: str, per_neuron: bool = Fal
     """Spike-timing fidelity of one population (:func:`neuromorph.fidelity.compare`): Gamma (mean and
     worst over neurons, or why undefined), spike-time error, missed and extra spikes, voltage RMSE
     (None unless the candidate recorded its states); ``per_neuron`` adds every neuron's entry."""
-    fidelity = result.fidelity[name].to_dict()
-    for key in ("reference", "candidate") + (() if per_neuron else ("per_neuron",)):
+    fidelity = result.fidelity[name].to_dict(per_neuron=per_neuron)
+    for key in ("reference", "candidate"):
         fidelity.pop(key)
     return fidelity
 
@@ -271,7 +297,7 @@ def _population_report(result: NetworkResult, name: str) -> dict:
         "gamma": {"mean": comparison["gamma_mean"], "worst": comparison["gamma_min"],
                   "floor": stats.floor_vs_reference.gamma_mean if stats.floor_vs_reference else None},
         "fidelity": population_fidelity(result, name),
-        "state_rmse": state_rmse(result.reference.populations[name], population, run, result.spec.dt),
+        "state_rmse": result.state_errors[name],
         "statistics": stats.to_dict(),
         "overflows": population.overflow_report(run.overflows),
         "formats": population.formats(),

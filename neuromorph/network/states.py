@@ -19,10 +19,16 @@ import numpy as np
 def states_at_steps(population, run, steps: np.ndarray, neurons: np.ndarray) -> dict[str, np.ndarray]:
     """The state variables (SI, ``(len(steps), len(neurons))``) at ``t = k dt`` for each step ``k`` of
     ``steps``, of a run that recorded its registers (see the module docstring)."""
-    steps = np.asarray(steps, dtype=np.int64)
-    registers = run.states[np.maximum(steps - 1, 0)][..., neurons]
+    steps, neurons = np.asarray(steps, dtype=np.int64), _all_or(np.asarray(neurons, dtype=np.int64), run.states.shape[-1])
+    registers = run.states[np.maximum(steps - 1, 0)]
+    registers = registers if isinstance(neurons, slice) else registers[..., neurons]
     registers[steps == 0] = population.initial[:, neurons]
     return population.decode_states(registers)
+
+
+def _all_or(indices: np.ndarray, size: int) -> np.ndarray | slice:
+    """``slice(None)`` when ``indices`` are ``0 .. size - 1`` in order (no copy through fancy indexing), else them."""
+    return slice(None) if indices.size == size and np.array_equal(indices, np.arange(size)) else indices
 
 
 def state_rmse(reference, population, run, dt: float) -> dict[str, float]:

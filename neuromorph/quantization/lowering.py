@@ -494,11 +494,16 @@ def _refractory_register(spec: NeuronSpec, dt: float, parameters: Mapping[str, n
     return Register("steps_since_spike", "refractory", max(2, steps.bit_length() + 1), 0, 0, "saturate", "steps")
 
 
+def register_values(values: np.ndarray, register: Register) -> np.ndarray:
+    """The integers ``q`` (int64) of ``values`` (SI) in the register's format, rounded and clipped to its range."""
+    low, high = register.value_range
+    scaled = np.clip(np.asarray(values, dtype=float) * 2.0**register.frac, -2.0**62, 2.0**62)
+    return np.clip(to_fixed(scaled, 0), low, high)
+
+
 def register_value(value: float, register: Register) -> int:
     """The integer ``q`` of ``value`` in the register's format, rounded and clipped to its range."""
-    low, high = register.value_range
-    q = int(to_fixed(float(np.clip(value * 2.0**register.frac, -2.0**62, 2.0**62)), 0))
-    return int(np.clip(q, low, high))
+    return int(register_values(np.array([value], dtype=float), register)[0])
 
 
 def initial_registers(spec: NeuronSpec, registers: tuple[Register, ...], initial: dict[str, float],
@@ -547,7 +552,7 @@ def initial_register_rows(spec: NeuronSpec, registers: tuple[Register, ...], ini
             rows[row] = 0
             continue
         values = np.broadcast_to(np.asarray(initial[register.name], dtype=float), (n,))
-        rows[row] = [register_value(x, register) - register.offset for x in values]
+        rows[row] = register_values(values, register) - register.offset
     return rows
 
 
