@@ -22,7 +22,7 @@ demo: $(STAMP)
 # One pytest-xdist worker per core; tests sharing a module- or session-scoped fixture stay on one
 # worker (tests/conftest.py), so that a Brian2 reference or a cluster is still built once.
 test: $(STAMP)
-	$(PY) -m pytest -q -n auto --dist loadgroup
+	$(PY) -m pytest -q -n auto --dist loadgroup --durations=25
 
 bench: $(STAMP)
 	$(PY) bench/bench_neuron.py

@@ -3,7 +3,7 @@
 The network is Brian2's COBAHH example (Brette et al. 2007, J. Comput. Neurosci. 23:349,
 benchmark 3): 3,200 excitatory and 800 inhibitory Hodgkin-Huxley neurons
 (``examples/networks/cobahh_neuron.toml``), each pair connected with probability 2 %
-(about 320,000 synapses), exponential conductances ``g_e += 6 nS`` (tau 5 ms) and
+(about 320,000 synapses; ``--scale`` divides the probability by the scale, so the in-degree stays), exponential conductances ``g_e += 6 nS`` (tau 5 ms) and
 ``g_i += 67 nS`` (tau 10 ms), no delay, no external input; initial ``v ~ N(-65, 5) mV``,
 ``g_e ~ N(40, 15) nS``, ``g_i ~ N(200, 120) nS`` (clipped at 0 by the network file). 1 s
 at dt = 0.1 ms (10,000 steps).
@@ -19,13 +19,25 @@ stepped from Python (``fused_loop=False``) and as the fused network loop
 compiled neuron programs alone over all steps (fused, every thread, zero inputs): the floor
 of what any network kernel, fused or not, spends on the neurons with these integer programs.
 
-    python bench/bench_network.py [--scale 1.0] [--duration 1.0] [--target loihi2]
+With ``--memory`` each run is repeated in a fresh process of its own and its peak memory
+measured: the resident set size, sampled every millisecond, above what the process held after
+its imports. Brian2's process builds the network and runs it (code from the Cython cache); the
+emulator's loads the lowered network from an export (``neuromorph export``'s files, so it holds
+the network as a user's run does, and nothing of the profiling run) and runs the fused loop
+(kernels from the cache). Beyond 4,000 neurons the profiling run samples the first 3,200 neurons
+of each population (what it records at 4,000): recording all of them at 20,000 neurons would
+take about 10 GB for ranges the same sample gives.
+
+    python bench/bench_network.py [--scale 1.0] [--duration 1.0] [--target loihi2] [--memory]
 """
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -71,17 +83,18 @@ PROJECTION = '''
 [projections.{source}_to_{target}]
 source = "{source}"
 target = "{target}"
-connect = {{ rule = "probability", p = 0.02, autapses = true }}
+connect = {{ rule = "probability", p = {p}, autapses = true }}
 weight = "{weight}"
 effect = "{variable} += w"
 '''
 
 
 def network_text(scale: float, duration: float) -> str:
-    """The network file of the benchmark (``scale`` times 3,200 E and 800 I neurons)."""
+    """The network file of the benchmark (``scale`` times 3,200 E and 800 I neurons, connection probability
+    ``0.02 / scale``: every neuron keeps COBAHH's in-degree, 64 excitatory and 16 inhibitory synapses on average)."""
     weights = {"E": ("6 * nS", "g_e"), "I": ("67 * nS", "g_i")}
-    projections = "".join(PROJECTION.format(source=s, target=t, weight=weights[s][0], variable=weights[s][1])
-                          for s in ("E", "I") for t in ("E", "I"))
+    projections = "".join(PROJECTION.format(source=s, target=t, weight=weights[s][0], variable=weights[s][1],
+                                            p=repr(0.02 / scale)) for s in ("E", "I") for t in ("E", "I"))
     return NETWORK.format(duration=duration, n_e=int(round(3200 * scale)), n_i=int(round(800 * scale)),
                           neuron=NEURON, initial=INITIAL, projections=projections)
 
@@ -130,11 +143,77 @@ def time_neuron_floor(lowered, block: int = 500) -> float:
     return total
 
 
+#: Neurons per population the profiling run records (all of them at scale 1).
+PROFILED_NEURONS = 3200
+
+
 def lower(spec, target_name: str):
-    """The Brian2 profiling run (every state of every neuron recorded) and the lowered network."""
+    """The Brian2 profiling run (every state of the first :data:`PROFILED_NEURONS` neurons of each
+    population recorded) and the lowered network."""
     target = load_target(target_name)
-    reference = run_network_brian2(spec, codegen="cython", record=Recording(variables=recorded_variables(spec)))
+    record = Recording(variables=recorded_variables(spec), neurons=PROFILED_NEURONS)
+    reference = run_network_brian2(spec, codegen="cython", record=record)
     return lower_network(spec, reference, target, QuantConfig.for_target(target))
+
+
+def resident_bytes() -> int:
+    """This process's resident set size (bytes), from ``/proc/self/statm``."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakMemory:
+    """The largest resident set size above the one at entry (bytes, ``added``), sampled every millisecond."""
+
+    def __enter__(self) -> "PeakMemory":
+        self.baseline = self.peak = resident_bytes()
+        self._done = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.001):
+            self.peak = max(self.peak, resident_bytes())
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._sampler.join()
+        self.peak = max(self.peak, resident_bytes())
+        self.added = self.peak - self.baseline
+
+
+def measure_brian2_memory(network_file: str) -> tuple[int, int]:
+    """Peak added memory (bytes) of reading the network file and building its network in Brian2 (Cython code
+    loaded by a zero-length run), and of that and running it."""
+    with PeakMemory() as memory:
+        spec = load_network_file(network_file)
+        network, _, _, _ = build_brian2_network(spec, "cython", record=None)
+        network.run(0 * brian2.second, namespace={})
+        built = resident_bytes() - memory.baseline
+        network.run(spec.n_steps * spec.dt * brian2.second, namespace={})
+    return built, memory.added
+
+
+def measure_emulator_memory(export_dir: str) -> tuple[int, int]:
+    """Peak added memory (bytes) of loading an exported lowered network with its kernels (numba loads them at
+    their first call: two steps), and of that and running the fused loop on it."""
+    from neuromorph.network.export import load_export
+
+    with PeakMemory() as memory:
+        lowered = load_export(export_dir)
+        run_network(lowered, record=False, n_steps=2, fused_loop=True)
+        built = resident_bytes() - memory.baseline
+        run_network(lowered, record=False, fused_loop=True)
+    return built, memory.added
+
+
+def memory_in_fresh_process(what: str, path: str) -> tuple[int, int]:
+    """Run :func:`measure_brian2_memory` or :func:`measure_emulator_memory` in a new Python process."""
+    output = subprocess.run([sys.executable, __file__, f"--measure-{what}", path], check=True, capture_output=True,
+                            text=True).stdout
+    built, total = output.strip().splitlines()[-1].split()
+    return int(built), int(total)
 
 
 def compile_kernels(lowered) -> None:
@@ -175,11 +254,23 @@ def main(argv=None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="network size relative to 3,200 E + 800 I")
     parser.add_argument("--duration", type=float, default=1.0, help="simulated time (s)")
     parser.add_argument("--target", default="loihi2")
+    parser.add_argument("--memory", action="store_true", help="also measure each run's peak memory (fresh processes)")
+    parser.add_argument("--measure-brian2", metavar="NETWORK_FILE", help=argparse.SUPPRESS)
+    parser.add_argument("--measure-emulator", metavar="EXPORT_DIR", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.measure_brian2 or args.measure_emulator:
+        print(*(measure_brian2_memory(args.measure_brian2) if args.measure_brian2
+                else measure_emulator_memory(args.measure_emulator)))
+        return 0
     with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "cobahh.toml"
-        path.write_text(network_text(args.scale, args.duration))
-        spec = load_network_file(path)
+        return benchmark(args, Path(directory))
+
+
+def benchmark(args, directory: Path) -> int:
+    """The timed runs of the module docstring, and with ``--memory`` the memory of two of them."""
+    path = directory / "cobahh.toml"
+    path.write_text(network_text(args.scale, args.duration))
+    spec = load_network_file(path)
     neurons = sum(p.size for p in spec.populations)
     synapses = sum(p.n_synapses for p in spec.projections)
     print(f"COBAHH-like: {neurons:,} neurons, {synapses:,} synapses, {spec.n_steps:,} steps of "
@@ -207,6 +298,16 @@ def main(argv=None) -> int:
             ("neuron programs alone, compiled, all steps fused (no synapses, no per-step call)", floor_time, steps,
              None)]
     print(table(rows, brian2_time))
+    if args.memory:
+        from neuromorph.network.export import export_network
+
+        export_network(lowered, directory / "export")
+        brian2_bytes = memory_in_fresh_process("brian2", str(path))
+        emulator_bytes = memory_in_fresh_process("emulator", str(directory / "export"))
+        print("\n| in a fresh process | network and code loaded (MB) | peak with the run (MB) |\n|---|---|---|")
+        print(f"| Brian2 cython: read, build, then run | {brian2_bytes[0] / 1e6:.0f} | {brian2_bytes[1] / 1e6:.0f} |")
+        print(f"| network emulator: load the export and its kernels, then run the fused loop | "
+              f"{emulator_bytes[0] / 1e6:.0f} | {emulator_bytes[1] / 1e6:.0f} |")
     return 0
 
 

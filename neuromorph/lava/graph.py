@@ -149,8 +149,8 @@ def _receive(receivers: dict, received: dict, n_steps: int, errors: list) -> Non
 def run_receiving(graph: LavaGraph, n_steps: int) -> dict:
     """Run the graph for ``n_steps`` steps; receive every step's vector of every readout meanwhile.
 
-    Returns ``{population: {"u", "v", "spikes", "a_in": ndarray (n_steps, N) float}}``. Without
-    readouts the run is a plain blocking run.
+    Returns ``{population: {"u", "v", "spikes", "a_in": ndarray (n_steps, N) float}}`` (empty without
+    readouts). The caller stops the processes.
     """
     started = _StartedSteps.start(graph, n_steps)
     started.wait()
