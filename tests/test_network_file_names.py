@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_FUNCTIONS, DEFAULT_UNITS
 
+from neuromorph.cli import main
 from neuromorph.errors import InputError
 from neuromorph.model.model_file import load_model
 from neuromorph.network.network_file import load_network_file
@@ -49,7 +50,7 @@ KINDS = {
     "Python keyword": sorted(keyword.kwlist),
     "neuromorph name": ["ghk_current", "woodhull_unblocked_fraction", "neuromorph_stimulus"],
 }
-#: One name of each kind for the command-line runs (each starts Python and Brian2: seconds), mV the case that ran.
+#: One name of each kind for the command-line runs, mV the case that ran.
 REPRESENTATIVES = ["mV", "pi", "exp", "t", "if", "ghk_current"]
 
 
@@ -103,19 +104,33 @@ def test_a_reserved_name_in_a_population_model_file_is_refused_in_that_file(tmp_
         load_network_file(network)
 
 
+def check_refused(path: Path, out: Path, name: str, status: int, stdout: str, stderr: str) -> None:
+    """One line naming file and field, exit 2, no traceback, nothing written."""
+    lines = stderr.strip().splitlines()
+    assert status == 2, stderr
+    assert len(lines) == 1 and lines[0].startswith(f"neuromorph: error: {path}:populations.E.parameters.{name}: ")
+    assert lines[0].endswith("rename it"), lines[0]
+    assert "Traceback" not in stderr and stdout == ""
+    assert not list(out.glob("**/*.*"))  # refused before any run wrote a result
+
+
 @pytest.mark.parametrize("name", REPRESENTATIVES)
-def test_the_command_line_refuses_a_reserved_name_with_exit_2(tmp_path, name):
-    """``neuromorph network FILE`` as a user runs it: one line naming file and field, exit 2, no run."""
+def test_the_command_refuses_a_reserved_name_with_exit_2(tmp_path, name, capsys):
+    """``neuromorph network FILE`` through the CLI's entry function, one name of each kind."""
     path = network_file(tmp_path, name)
+    status = main(["network", str(path), "--out", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    check_refused(path, tmp_path / "out", name, status, captured.out, captured.err)
+
+
+def test_the_console_script_refuses_mv_with_exit_2(tmp_path):
+    """``neuromorph network FILE`` as a user runs it (the installed console script, a process of its own):
+    the parameter named ``mV`` that once ran."""
+    path = network_file(tmp_path, "mV")
     environment = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
     started = time.perf_counter()
     result = subprocess.run([str(CONSOLE_SCRIPT), "network", str(path), "--out", str(tmp_path / "out")],
                             capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=120)
     elapsed = time.perf_counter() - started
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2, result.stderr
-    assert len(lines) == 1 and lines[0].startswith(f"neuromorph: error: {path}:populations.E.parameters.{name}: ")
-    assert lines[0].endswith("rename it"), lines[0]
-    assert "Traceback" not in result.stderr and result.stdout == ""
-    assert not list((tmp_path / "out").glob("**/*.*"))  # refused before any run wrote a result
+    check_refused(path, tmp_path / "out", "mV", result.returncode, result.stdout, result.stderr)
     assert elapsed < 30, elapsed  # importing Brian2 and the CLI, on a loaded 2-core machine; no simulation

@@ -305,9 +305,23 @@ def test_target_noise_needs_a_target_with_a_random_source(tmp_path):
                     QuantConfig.for_target(bare, method="euler"))
 
 
+@pytest.fixture(scope="module")
+def noisy_lif_references(tmp_path_factory):
+    """1,000 noisy LIF neurons for 1 s: (model, its one-population network, Brian2's run, and Brian2's run
+    with another network seed, the floor), shared by the three generators below."""
+    from dataclasses import replace
+
+    from neuromorph.execution.stimulus import sample_stimulus
+    from neuromorph.network.model_network import network_of_model, run_model_reference
+
+    model = target_model(tmp_path_factory.mktemp("noise"), neurons=1000)
+    spec = network_of_model(model, sample_stimulus(model.stimulus, model.simulation))
+    return model, spec, run_model_reference(model, spec), run_model_reference(model, replace(spec, seed=spec.seed + 1000))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("generator, state_bits", [("loihi2", None), ("loihi2", 16), ("inverse_cdf", None)])
-def test_target_noise_matches_brian2_statistically(tmp_path, generator, state_bits):
+def test_target_noise_matches_brian2_statistically(noisy_lif_references, generator, state_bits):
     """1,000 LIF neurons, 1 s, loihi2 (defaults, then 16 bits): rate within 3 %, ISI CV within 5 % of Brian2
     and the voltage distribution's KS distance to Brian2 at most twice the floor's (Brian2 with another seed).
 
@@ -317,19 +331,12 @@ def test_target_noise_matches_brian2_statistically(tmp_path, generator, state_bi
     matters: at 200 neurons Brian2's own CV scatters by +-3.5 % from seed to seed, as much as the
     tolerance.
     """
-    from dataclasses import replace
-
-    from neuromorph.execution.stimulus import sample_stimulus
     from neuromorph.network.comparison import NetworkOptions, compare
-    from neuromorph.network.model_network import network_of_model, run_model_reference
     from neuromorph.network.noise import noise_statistics
     from neuromorph.quantization.quantize import QuantConfig
     from neuromorph.targets import load_target
 
-    model = target_model(tmp_path, neurons=1000)
-    spec = network_of_model(model, sample_stimulus(model.stimulus, model.simulation))
-    reference = run_model_reference(model, spec)
-    floor = run_model_reference(model, replace(spec, seed=spec.seed + 1000))
+    model, spec, reference, floor = noisy_lif_references
     target = inverse_cdf_target() if generator == "inverse_cdf" else load_target(generator)
     config = QuantConfig.for_target(target, method="euler", **({"state_bits": state_bits} if state_bits else {}))
     result = compare(spec, target, config, NetworkOptions(backend="emulator", floor=False, record=True, lif="never"),

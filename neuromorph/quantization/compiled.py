@@ -262,11 +262,17 @@ class CompiledProgram:
         constants and these checks, one kernel for every program of the same structure
         (:func:`.ranges.shared_checks`). Default: the program's own checks, its immediates
         as literals (faster, compiled for this configuration only).
+    interpreter_seconds : float, optional
+        Estimated numpy interpreter time of the run the kernel is for: compiling is declined
+        (:class:`NotWorthCompiling`) when it is shorter than compiling, counted once for every
+        program ``checks`` serves, and the kernel is not cached. None: compile.
 
     Raises
     ------
     UncompilableProgram
         The structure or the data break an assumption of the generated code.
+    NotWorthCompiling
+        See ``interpreter_seconds``.
     """
 
     def __init__(self, program: Program, tables: Sequence[np.ndarray], constants: np.ndarray, parallel: bool = True,
@@ -281,6 +287,8 @@ class CompiledProgram:
             source, params = kernel_source(program, self.plan, lanes, runtime=checks is not None)
         except ValueError as exc:
             raise UncompilableProgram(str(exc)) from None
+        if checks is not None and interpreter_seconds is not None:
+            interpreter_seconds *= checks.programs  # the kernel serves every program of the structure
         if not worth_compiling(source, "program", interpreter_seconds):
             raise NotWorthCompiling(f"{interpreter_seconds:.1f} s interpreted, shorter than compiling")
         self.tables = _flat_tables(self.tables_in, self.layout)

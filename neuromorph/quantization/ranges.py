@@ -294,10 +294,19 @@ class SharedChecks:
     A kernel with runtime constants compiled with these checks serves each of the programs:
     a check one program needs and another does not never fires in the other, so every
     program computes exactly what its own plan would (:func:`shared_checks`).
+
+    Attributes
+    ----------
+    checks, unproven
+        The union of the programs' check flags per operation, and of their unproven operations.
+    programs : int
+        How many programs share them: the runs one compiled kernel serves (a kernel that is
+        not worth compiling for one short run may be for all of them).
     """
 
     checks: tuple[tuple[int, tuple[bool, ...]], ...]
     unproven: tuple[int, ...]
+    programs: int = 1
 
     def plan(self, program: Program, data: DataBounds) -> CheckPlan:
         """The plan of ``program`` (its register ranges and data) with the shared checks."""
@@ -307,13 +316,15 @@ class SharedChecks:
 
 def shared_checks(programs) -> dict[tuple, SharedChecks]:
     """Per :func:`structure_key`, the union of the plans of ``programs`` ((program, tables, constants) triples)."""
-    union: dict[tuple, tuple[dict, set]] = {}
+    union: dict[tuple, tuple[dict, set, list]] = {}
     for program, tables, constants in programs:
         plan = plan_checks(program, DataBounds.of(tables, constants))
-        checks, unproven = union.setdefault(structure_key(program), ({}, set()))
+        checks, unproven, members = union.setdefault(structure_key(program), ({}, set(), []))
         for index, flags in plan.checks.items():
             before = checks.get(index, (False,) * len(flags))
             checks[index] = tuple(a or b for a, b in zip(before, flags))
         unproven.update(plan.unproven)
-    return {key: SharedChecks(checks=tuple(sorted(checks.items())), unproven=tuple(sorted(unproven)))
-            for key, (checks, unproven) in union.items()}
+        members.append(program)
+    return {key: SharedChecks(checks=tuple(sorted(checks.items())), unproven=tuple(sorted(unproven)),
+                              programs=len(members))
+            for key, (checks, unproven, members) in union.items()}
