@@ -207,15 +207,21 @@ class Evaluator:
 
     The benchmark (stimuli, references) is sent to every worker once; each candidate is one
     task, and results come back as they finish. One evaluator serves a whole search (all
-    rounds of a bisection) so the cluster starts once. Use as a context manager.
+    rounds of a bisection) so the cluster starts once. One local worker is this process: the
+    candidates run one after the other here, without starting a cluster (a worker process
+    and its nanny cost 3-4 s of start-up, more than a short sweep's points). Use as a context
+    manager.
     """
 
     def __init__(self, bench: Benchmark, workers: int, scheduler: str | None = None):
         self.bench, self.workers, self.scheduler = bench, workers, scheduler
         self._stack: contextlib.ExitStack | None = None
+        self.client = None
 
     def __enter__(self) -> "Evaluator":
         self._stack = contextlib.ExitStack()
+        if self.scheduler is None and self.workers == 1:
+            return self
         self.client = self._stack.enter_context(dask_client(self.scheduler, self.workers))
         self._bench = self.client.scatter(self.bench, broadcast=True)
         return self
@@ -225,6 +231,9 @@ class Evaluator:
 
     def map(self, candidates: list[Candidate]) -> Iterable[dict]:
         """The record of every candidate, in the order they finish."""
+        if self.client is None:
+            yield from (evaluate(self.bench, candidate) for candidate in candidates)
+            return
         from distributed import as_completed
 
         futures = [self.client.submit(evaluate, self._bench, c, pure=False, key=f"evaluate-{c.key()}-{id(self)}")

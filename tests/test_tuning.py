@@ -94,7 +94,8 @@ def test_sweep_resumes_and_compare_accepts_the_tuned_config(tmp_path, squid_file
     assert (out / "results.jsonl").read_text().splitlines() == lines
     tune_out = tmp_path / "tune"
     status = main(["tune", str(model), "--target", "generic16", "--bits", "12,16", "--lut-sizes", "256",
-                   "--roundings", "nearest", "--seeds", "2", "--min-gamma", "0.5", "--out", str(tune_out)])
+                   "--roundings", "nearest", "--seeds", "2", "--min-gamma", "0.5", "--workers", "1",
+                   "--out", str(tune_out)])
     assert status == 0
     best = read_config(tune_out / "best.toml")
     assert best["target"] == "generic16"
