@@ -60,12 +60,14 @@ def bar_factory(json_output: bool = False, stream: TextIO | None = None) -> BarF
 
 def step_counter(bar: Bar, total: int, updates: int = 200) -> Callable[[int], None]:
     """A callback ``done(k)`` for a loop over ``total`` steps that advances ``bar`` about
-    ``updates`` times in all (cheap enough to call every step)."""
+    ``updates`` times in all (cheap enough to call every step). The bar never goes back: a loop
+    started again from step 0 (the fused network loop's fallback to stepping) advances it only
+    once it passes the step shown."""
     stride = max(1, total // updates)
     shown = [0]
 
     def done(k: int) -> None:
-        if (k + 1) % stride == 0 or k + 1 == total:
+        if ((k + 1) % stride == 0 or k + 1 == total) and k + 1 > shown[0]:
             bar.update(k + 1 - shown[0])
             shown[0] = k + 1
 

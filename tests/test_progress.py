@@ -56,6 +56,20 @@ def test_step_counter_reaches_the_total():
     assert recorder.bars["loop"] == [1234, 1234]
 
 
+def test_a_loop_started_again_never_moves_the_bar_back():
+    """The fused network loop stopped at step 700 of 1,000, then the same steps from 0, stepped."""
+    updates = []
+
+    class Bar:
+        def update(self, n=1):
+            updates.append(n)
+
+    done = step_counter(Bar(), 1000)
+    for k in [*range(700), *range(1000)]:
+        done(k)
+    assert min(updates) > 0 and sum(updates) == 1000
+
+
 def test_brian2_and_the_emulators_drive_their_bars_to_the_end(squid_file):
     from neuromorph.execution.emulator import emulate_float
     from neuromorph.execution.stimulus import sample_stimulus
