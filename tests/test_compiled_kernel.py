@@ -453,6 +453,7 @@ def test_one_kernel_with_runtime_constants_serves_every_width_and_equals_the_int
                                     dict(models["adapting"].initial)))
     shared = shared_checks([(n.program, [t.entries for t in n.tables], n.constants) for n in neurons])
     assert len(shared) == 1  # the direction of a rescale, a gate's offset: operations at every width
+    assert next(iter(shared.values())).programs == 8  # the runs the kernel serves, for the decision to compile it
     modules = set()
     for neuron in neurons:
         checks = shared[structure_key(neuron.program)]

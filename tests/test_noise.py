@@ -316,7 +316,8 @@ def noisy_lif_references(tmp_path_factory):
 
     model = target_model(tmp_path_factory.mktemp("noise"), neurons=1000)
     spec = network_of_model(model, sample_stimulus(model.stimulus, model.simulation))
-    return model, spec, run_model_reference(model, spec), run_model_reference(model, replace(spec, seed=spec.seed + 1000))
+    floor = run_model_reference(model, replace(spec, seed=spec.seed + 1000))
+    return model, spec, run_model_reference(model, spec), floor
 
 
 @pytest.mark.slow

@@ -160,6 +160,7 @@ def test_the_readme_sweep_compiles_at_most_10_kernels_and_sharing_them_changes_n
                          roundings=("nearest", "stochastic", "dither"))
     assert len(space) == 84
     shared = bench.sharing(space)
+    assert sum(checks.programs for checks in shared.shared.values()) == 84  # one program per configuration
     sources = set()
     for candidate in space:
         neuron = shared.lowered(candidate).populations[0].neuron

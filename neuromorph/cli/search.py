@@ -37,7 +37,8 @@ def add_search_options(p: argparse.ArgumentParser, default_out: str) -> None:
                    help="error_feedback: kinds of state that keep a residual, e.g. voltage,gate "
                         "(default: voltage,gate,linear)")
     add_window_option(p)
-    p.add_argument("--workers", type=int, help="local worker processes; 1: this process, no cluster (default: one per core)")
+    p.add_argument("--workers", type=int,
+                   help="local worker processes; 1: this process, no cluster (default: one per core)")
     p.add_argument("--scheduler", help="run on an existing Dask cluster, e.g. tcp://HOST:8786 (see the README; "
                                        "default: a local cluster)")
     p.add_argument("--out", default=default_out, help=f"output directory (default {default_out})")
