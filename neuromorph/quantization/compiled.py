@@ -263,9 +263,9 @@ class CompiledProgram:
         (:func:`.ranges.shared_checks`). Default: the program's own checks, its immediates
         as literals (faster, compiled for this configuration only).
     interpreter_seconds : float, optional
-        Estimated numpy interpreter time of the run the kernel is for: compiling is declined
-        (:class:`NotWorthCompiling`) when it is shorter than compiling, counted once for every
-        program ``checks`` serves, and the kernel is not cached. None: compile.
+        Estimated numpy interpreter time of the run the kernel is for, counted once for every
+        program ``checks`` serves: when that is shorter than compiling and the kernel is not
+        cached, compiling is declined (:class:`NotWorthCompiling`). None: compile.
 
     Raises
     ------

@@ -26,6 +26,7 @@ full int64 range.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
@@ -316,15 +317,17 @@ class SharedChecks:
 
 def shared_checks(programs) -> dict[tuple, SharedChecks]:
     """Per :func:`structure_key`, the union of the plans of ``programs`` ((program, tables, constants) triples)."""
-    union: dict[tuple, tuple[dict, set, list]] = {}
+    union: dict[tuple, tuple[dict, set]] = {}
+    members: Counter = Counter()
     for program, tables, constants in programs:
         plan = plan_checks(program, DataBounds.of(tables, constants))
-        checks, unproven, members = union.setdefault(structure_key(program), ({}, set(), []))
+        key = structure_key(program)
+        checks, unproven = union.setdefault(key, ({}, set()))
         for index, flags in plan.checks.items():
             before = checks.get(index, (False,) * len(flags))
             checks[index] = tuple(a or b for a, b in zip(before, flags))
         unproven.update(plan.unproven)
-        members.append(program)
+        members[key] += 1
     return {key: SharedChecks(checks=tuple(sorted(checks.items())), unproven=tuple(sorted(unproven)),
-                              programs=len(members))
-            for key, (checks, unproven, members) in union.items()}
+                              programs=members[key])
+            for key, (checks, unproven) in union.items()}
