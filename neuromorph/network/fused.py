@@ -18,10 +18,10 @@ generated kernel modules only, as :mod:`neuromorph.quantization.codegen`) and ca
 
 That is :class:`~neuromorph.network.lava_semantics.SynapseEmulator`'s arithmetic (whose float64
 sums are exact integers) and the step order of the stepped emulator, so the results are equal bit
-for bit (``tests/test_network_fused.py``). The loop stops and reports the step when a register
-leaves its declared range (the compiled program's assumption) or a sum or ring entry leaves int32
-(Lava's buffers; the stepped emulator raises there): the caller then runs the stepped emulator
-from the start instead, which handles both exactly as before.
+for bit (``assert_same_runs`` in ``tests/test_network_compare.py``). The loop stops and reports the
+step when a register leaves its declared range (the compiled program's assumption) or a sum or ring
+entry leaves int32 (Lava's buffers; the stepped emulator raises there): the caller then runs the
+stepped emulator from the start instead, which handles both exactly as before.
 """
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ class Wiring:
 
 
 def _arguments(wiring: Wiring) -> list[str]:
-    names = ["t0", "t1", "record", "stopped"]
+    names = ["t0", "t1", "record", "stopped", "chunk_index", "chunk_records"]
     for m in range(len(wiring.modules)):
         names += [f"regs{m}", f"inputs{m}", f"drive{m}", f"tables{m}", f"consts{m}", f"params{m}", f"phases{m}",
                   f"seed{m}", f"spikes{m}", f"counts{m}", f"states{m}", f"none{m}"]
@@ -92,17 +92,29 @@ def _arguments(wiring: Wiring) -> list[str]:
 
 
 def _step_lines(wiring: Wiring) -> list[str]:
-    """One step ``t`` (see the module docstring); ``stopped[0..1]`` = (step, code) on a stop."""
-    lines = [f"inputs{m}[0, :, :] = drive{m}" for m in range(len(wiring.modules))]
-    lines += [f"inputs{m}[0, {port}, :] += current{c}[t]" for c, (m, port) in enumerate(wiring.currents)]
-    for k, (_, _, m, port) in enumerate(wiring.layers):
-        lines += [f"row = t % ring{k}.shape[0]", f"inputs{m}[0, {port}, :] += ring{k}[row]", f"ring{k}[row] = 0"]
+    """One step ``t`` (see the module docstring); ``stopped[0..1]`` = (step, code) on a stop.
+
+    Element loops rather than numpy slice expressions, and the chunk index and record flag of
+    ``_chunk`` passed as arguments rather than literals: numba then compiles no array-expression
+    implementations (2.7 s of a cold compile) and calls each population's ``_chunk`` with the
+    signature its own kernel was compiled (and cached) for, instead of compiling it again.
+    """
+    lines = []
     for m in range(len(wiring.modules)):
-        lines += [f"_chunk{m}(0, max(regs{m}.shape[1], 1), regs{m}, inputs{m}, tables{m}, consts{m}, params{m}, "
-                  f"phases{m}, seed{m}, t, False, none{m}, spikes{m}[t:t + 1], counts{m})",
+        lines += [f"for p in range(drive{m}.shape[0]):", f"    for j in range(drive{m}.shape[1]):",
+                  f"        inputs{m}[0, p, j] = drive{m}[p, j]"]
+    for c, (m, port) in enumerate(wiring.currents):
+        lines += [f"for j in range(inputs{m}.shape[2]):", f"    inputs{m}[0, {port}, j] += current{c}[t, j]"]
+    for k, (_, _, m, port) in enumerate(wiring.layers):
+        lines += [f"row = t % ring{k}.shape[0]", f"for j in range(ring{k}.shape[1]):",
+                  f"    inputs{m}[0, {port}, j] += ring{k}[row, j]", f"    ring{k}[row, j] = 0"]
+    for m in range(len(wiring.modules)):
+        lines += [f"_chunk{m}(chunk_index, max(regs{m}.shape[1], 1), regs{m}, inputs{m}, tables{m}, consts{m}, "
+                  f"params{m}, phases{m}, seed{m}, t, chunk_records, none{m}, spikes{m}[t:t + 1], counts{m})",
                   f"if counts{m}[0, counts{m}.shape[1] - 1]:",
                   "    stopped[0] = t", f"    stopped[1] = {VIOLATED}", "    return",
-                  "if record:", f"    states{m}[t] = regs{m}"]
+                  "if record:", f"    for r in range(regs{m}.shape[0]):", f"        for j in range(regs{m}.shape[1]):",
+                  f"            states{m}[t, r, j] = regs{m}[r, j]"]
     for k, (kind, source, _, _) in enumerate(wiring.layers):
         fired = f"spikes{source}[t]" if kind == "p" else f"rasters{source}[t]"
         lines += [f"if not _receive({fired}, indptr{k}, key{k}, weight{k}, shift{k}, ring{k}, scratch{k}, "
@@ -228,7 +240,7 @@ class FusedNetwork:
         stopped = np.array([-1, 0], dtype=np.int64)
         for start in range(0, n_steps, block):
             stop = min(n_steps, start + block)
-            self.run_steps(start, stop, record, stopped, *arguments)
+            self.run_steps(start, stop, record, stopped, 0, False, *arguments)  # one chunk, not recording
             if stopped[1]:
                 return None
             if progress is not None:
