@@ -122,21 +122,48 @@ def squid_toml(duration="50 * ms", neurons=10, seed=3, equations=SQUID_EQUATIONS
 BRIAN2_TEST_COMPILE_ARGS = ["-w", "-O0", "-std=c++11"]
 
 
-def pytest_configure(config):
-    """Brian2's Cython code compiled with :data:`BRIAN2_TEST_COMPILE_ARGS`."""
+def apply_brian2_test_prefs():
+    """Brian2's Cython code compiled with :data:`BRIAN2_TEST_COMPILE_ARGS`. Again after every
+    ``reinit_devices()``, which restores the preferences Brian2 had when it was imported."""
     import brian2
 
     brian2.prefs.codegen.cpp.extra_compile_args_gcc = BRIAN2_TEST_COMPILE_ARGS
 
 
+def pytest_configure(config):
+    apply_brian2_test_prefs()
+
+
 @pytest.fixture(autouse=True)
 def brian2_default_clock():
-    """Each test starts at Brian2's default dt (0.1 ms): a script that sets ``defaultclock.dt`` (several of
-    Brian2's examples do) would otherwise change it for the tests after it in the same worker."""
+    """Each test starts at Brian2's default dt (0.1 ms) and with the tests' compiler flags: a script that
+    sets ``defaultclock.dt`` (several of Brian2's examples do) would otherwise change it for the tests
+    after it in the same worker."""
     brian2 = sys.modules.get("brian2")
     if brian2 is not None:
         brian2.defaultclock.dt = 0.1 * brian2.ms
+        apply_brian2_test_prefs()
     yield
+
+
+def execute_script(text: str, seed: int = 1, filename: str = "<script>") -> dict:
+    """Run the Brian2 script ``text`` after ``seed(seed)`` with its own objects' code on Brian2's numpy
+    target (rand() initialisation, connect(), setters: compiling them buys a test nothing); return its
+    namespace. Brian2's devices, preferences and default clock are reset afterwards, and the tests'
+    preferences applied again."""
+    import brian2
+    from brian2.devices.device import reinit_devices
+
+    namespace = {"__name__": "__main__"}
+    try:
+        brian2.prefs.codegen.target = "numpy"
+        brian2.seed(seed)
+        exec(compile(text, filename, "exec"), namespace)  # noqa: S102 -- the test's script
+    finally:
+        brian2.set_device("runtime")
+        reinit_devices()
+        apply_brian2_test_prefs()
+    return namespace
 
 
 @pytest.fixture

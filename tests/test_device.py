@@ -23,6 +23,8 @@ from brian2.devices.device import reinit_devices
 import neuromorph
 from neuromorph.errors import InputError
 
+from .conftest import execute_script
+
 EXAMPLES = Path(__file__).parent / "data" / "brian2_examples"
 DEVICE_LINE = "set_device('neuromorph', target='loihi2')"
 ADDED = ("import neuromorph\n", DEVICE_LINE + "\n")
@@ -45,19 +47,8 @@ def plain(name: str) -> str:
 
 
 def execute(text: str, seed: int = 1, extra: str = "") -> dict:
-    """Run ``text`` (then ``extra``) as a script after ``seed(seed)``, on numpy; return its namespace.
-
-    Brian2's devices, preferences and default clock are reset afterwards.
-    """
-    namespace = {"__name__": "__main__"}
-    try:
-        brian2.prefs.codegen.target = "numpy"
-        brian2.seed(seed)
-        exec(compile(text + "\n" + extra, "<example>", "exec"), namespace)  # noqa: S102 -- the example script
-    finally:
-        brian2.set_device("runtime")
-        reinit_devices()
-    return namespace
+    """Run ``text`` (then ``extra``) as a script (:func:`tests.conftest.execute_script`)."""
+    return execute_script(text + "\n" + extra, seed, "<example>")
 
 
 class _Rates:

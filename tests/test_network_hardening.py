@@ -216,7 +216,7 @@ def _brian2_projection(shared: bool, constructor_delay: bool, per_synapse_delays
 
 @pytest.mark.parametrize("shared, constructor_delay, per_synapse_delays", [
     (True, True, False), (True, False, True), (True, False, False), (False, True, False)])
-def test_a_shared_weight_keeps_every_synapse(shared, constructor_delay, per_synapse_delays):
+def test_a_shared_weight_keeps_every_synapse(shared, constructor_delay, per_synapse_delays, brian2_numpy_target):
     """A (shared) weight with the delay given to the constructor turned a 54-synapse projection into 1; with
     per-synapse delays it was refused as 'delays_s: has 54 values for 1 synapses' naming no object."""
     projection = _brian2_projection(shared, constructor_delay, per_synapse_delays)
@@ -237,7 +237,7 @@ def test_only_monitors_is_refused_as_input_not_stop_iteration():
 
 
 @pytest.mark.parametrize("on_pre", ["v += 1*mV; u += 1*mV", "v += 1*mV;", "v += (1*mV", "v += 1*mV +", "v += 1*mV)"])
-def test_an_on_pre_that_is_not_one_increment_is_refused_naming_the_synapses(on_pre):
+def test_an_on_pre_that_is_not_one_increment_is_refused_naming_the_synapses(on_pre, brian2_numpy_target):
     import brian2 as b
 
     from neuromorph.network import from_brian2

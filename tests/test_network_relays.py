@@ -18,7 +18,7 @@ from neuromorph.network.resources import format_report, resource_report
 from neuromorph.network.states import states_at_steps
 from neuromorph.targets import load_target
 
-from .conftest import lower_network_text
+from .conftest import execute_script, lower_network_text
 
 TAU_G = 5e-3  # s, the decay of g in NETWORK
 WEIGHT = 0.5  # the increment of g per spike in NETWORK
@@ -315,20 +315,11 @@ run(15*ms)
 
 
 @pytest.mark.slow
-def test_a_brian2_script_on_the_device_gets_brian2s_spikes_through_relays(brian2_numpy_target):
+def test_a_brian2_script_on_the_device_gets_brian2s_spikes_through_relays():
     """8-10 ms (160-200 steps) on set_device('neuromorph'): the same spikes as Brian2's own run;
     relays=False refuses the delays at run()."""
-    import brian2
-    from brian2.devices.device import reinit_devices
-
     def execute(device: str) -> dict:
-        namespace = {"__name__": "__main__"}
-        try:
-            exec(compile(DEVICE_SCRIPT.format(device=device), "<script>", "exec"), namespace)  # noqa: S102
-        finally:
-            brian2.set_device("runtime")
-            reinit_devices()
-        return namespace
+        return execute_script(DEVICE_SCRIPT.format(device=device))
 
     plain = execute("")
     device = execute("import neuromorph\nset_device('neuromorph', target='loihi2')")

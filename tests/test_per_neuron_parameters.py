@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import brian2
 import numpy as np
 import pytest
 from brian2 import NeuronGroup, mV, ms
-from brian2.devices.device import reinit_devices
 
 import neuromorph  # noqa: F401 -- registers the device
 from neuromorph.errors import InputError
@@ -25,6 +23,8 @@ from neuromorph.quantization.exact import ExactInterpreter
 from neuromorph.quantization.interpreter import Interpreter
 from neuromorph.quantization.quantize import QuantConfig
 from neuromorph.targets import load_target
+
+from .conftest import execute_script as execute
 
 EXAMPLES = Path(__file__).parent / "data" / "brian2_examples"
 DEVICE = "import neuromorph\nset_device('neuromorph', target='loihi2', floor=False)\n"
@@ -54,19 +54,6 @@ G.tref = '2*ms + 3*ms*i/N'
 M = SpikeMonitor(G)
 run(DURATION)
 """
-
-
-def execute(text: str) -> dict:
-    """Run a script on Brian2's numpy target (seed 1); return its namespace; devices reset afterwards."""
-    namespace = {"__name__": "__main__"}
-    try:
-        brian2.prefs.codegen.target = "numpy"
-        brian2.seed(1)
-        exec(compile(text, "<script>", "exec"), namespace)  # noqa: S102 -- the test's script
-    finally:
-        brian2.set_device("runtime")
-        reinit_devices()
-    return namespace
 
 
 def adaptive_lif(duration: str, device: bool) -> str:
