@@ -1,5 +1,6 @@
-"""tune / sweep on Dask: an explicit LocalCluster of 2 worker processes reached by address, and
-real ``dask scheduler`` / ``dask worker`` processes started with the README's commands.
+"""tune / sweep on Dask: real ``dask scheduler`` / ``dask worker`` processes started with the
+README's commands (``sweep --workers 2`` without a scheduler, on a LocalCluster of its own, is
+tests/test_tuning.py).
 
 Expected values come from the other code path: every record computed on the cluster must
 equal, field for field, the record :func:`neuromorph.tuning.evaluate` computes in this process.
@@ -14,49 +15,14 @@ import sys
 import time
 from pathlib import Path
 
-import dask
 import pytest
 
 from neuromorph.cli import main
-from neuromorph.distributed import DASK_CONFIG
 from neuromorph.model.model_file import load_model
 from neuromorph.targets import load_target
-from neuromorph.tuning import Candidate, Evaluator, evaluate, held_out_seeds, prepare_benchmark, run_points
+from neuromorph.tuning import Candidate, evaluate, held_out_seeds, prepare_benchmark
 
-CANDIDATES = [Candidate(bits, 256, True, rounding) for bits in (10, 14) for rounding in ("nearest", "dither")]
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    """Two single-threaded, non-daemonic worker processes, as the README tells users to start them."""
-    from distributed import LocalCluster
-
-    with dask.config.set(DASK_CONFIG):
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
-            yield local
-
-
-@pytest.fixture(scope="module")
-def small_benchmark(tmp_path_factory):
-    from .conftest import squid_toml
-
-    path = tmp_path_factory.mktemp("model") / "squid.toml"
-    path.write_text(squid_toml(duration="40 * ms", neurons=2))
-    return path, prepare_benchmark(load_model(path), load_target("generic16"), seeds=(11, 12))
-
-
-@pytest.mark.slow
-def test_records_from_two_cluster_workers_equal_the_in_process_evaluation(cluster, small_benchmark, tmp_path):
-    _, bench = small_benchmark
-    with Evaluator(bench, workers=2, scheduler=cluster.scheduler_address) as evaluator:
-        assert len(evaluator.client.scheduler_info()["workers"]) == 2
-        records = run_points(bench, CANDIDATES, tmp_path / "results.jsonl", workers=evaluator)
-    expected = {c.key(): evaluate(bench, c) for c in CANDIDATES}
-    assert set(records) == set(expected)
-    for key, record in expected.items():
-        assert json.loads(json.dumps(records[key])) == json.loads(json.dumps(record)), key
-    stored = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
-    assert sorted(r["key"] for r in stored) == sorted(expected)
+from .conftest import squid_toml
 
 
 def readme_cluster_commands(port: int) -> tuple[list[str], list[str]]:
@@ -94,9 +60,10 @@ def started(command: list[str], log: Path):
 
 
 @pytest.mark.slow
-def test_sweep_on_a_scheduler_and_workers_started_as_the_readme_says(small_benchmark, tmp_path, capsys, monkeypatch):
+def test_sweep_on_a_scheduler_and_workers_started_as_the_readme_says(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("neuromorph.distributed.WORKER_WAIT_S", 3)  # the wait for a first worker, 10 s by default
-    path, _ = small_benchmark
+    path = tmp_path / "squid.toml"
+    path.write_text(squid_toml(duration="40 * ms", neurons=2))
     port = free_port()
     scheduler, worker = readme_cluster_commands(port)
     address = f"tcp://127.0.0.1:{port}"
