@@ -118,9 +118,9 @@ class NetworkBenchmark:
 
     def sharing(self, space: Iterable) -> "NetworkBenchmark":
         """This benchmark with the checks the configurations of ``space`` share per program structure (every
-        draw lowers to the same programs: the ranges are the file's own draw's)."""
+        draw lowers to the same programs: the ranges are the file's own draw's; each program runs once per draw)."""
         programs = [program for candidate in space for program in kernel_programs(self.lowered(candidate))]
-        return replace(self, shared=shared_checks(programs))
+        return replace(self, shared=shared_checks(programs, runs_each=len(self.specs)))
 
     def evaluate(self, candidate) -> dict:
         """One candidate on every held-out draw (plain data, one JSON line)."""

@@ -301,8 +301,8 @@ class SharedChecks:
     checks, unproven
         The union of the programs' check flags per operation, and of their unproven operations.
     programs : int
-        How many programs share them: the runs one compiled kernel serves (a kernel that is
-        not worth compiling for one short run may be for all of them).
+        How many program runs share them: the runs one compiled kernel serves (a kernel that
+        is not worth compiling for one short run may be for all of them).
     """
 
     checks: tuple[tuple[int, tuple[bool, ...]], ...]
@@ -315,8 +315,9 @@ class SharedChecks:
         return CheckPlan(checks=dict(self.checks), registers=registers, data=data, unproven=self.unproven)
 
 
-def shared_checks(programs) -> dict[tuple, SharedChecks]:
-    """Per :func:`structure_key`, the union of the plans of ``programs`` ((program, tables, constants) triples)."""
+def shared_checks(programs, runs_each: int = 1) -> dict[tuple, SharedChecks]:
+    """Per :func:`structure_key`, the union of the plans of ``programs`` ((program, tables, constants) triples),
+    each program run ``runs_each`` times (a network benchmark runs every configuration once per held-out draw)."""
     union: dict[tuple, tuple[dict, set]] = {}
     members: Counter = Counter()
     for program, tables, constants in programs:
@@ -327,7 +328,7 @@ def shared_checks(programs) -> dict[tuple, SharedChecks]:
             before = checks.get(index, (False,) * len(flags))
             checks[index] = tuple(a or b for a, b in zip(before, flags))
         unproven.update(plan.unproven)
-        members[key] += 1
+        members[key] += runs_each
     return {key: SharedChecks(checks=tuple(sorted(checks.items())), unproven=tuple(sorted(unproven)),
                               programs=members[key])
             for key, (checks, unproven) in union.items()}
