@@ -108,7 +108,8 @@ def test_sweep_takes_a_network_file_and_judges_it_on_held_out_network_seeds(tmp_
     """A network file is searched like a model file: held-out network seeds (new Poisson spikes,
     connections and initial values), formats from the file's own seed, Gamma of the feed-forward
     population per seed. 24 bits on loihi2 keep the spikes (Gamma >= 0.99 on every seed, as a
-    single neuron does at 24 bits); 8 bits with truncation do not."""
+    single neuron does at 24 bits), even with truncation; 8 bits with truncation do not. (One
+    rounding: each of the 4 configurations is its own program structure, 2.5 s interpreted.)"""
     from neuromorph.network.benchmark import held_out_network_seeds
     from neuromorph.network.network_file import load_network_file
 
@@ -121,9 +122,10 @@ def test_sweep_takes_a_network_file_and_judges_it_on_held_out_network_seeds(tmp_
     assert len({tuple(d.projections[0].i) for d in draws}) == 3, "each seed draws its own connections"
     out = tmp_path / "sweep"
     assert main(["sweep", str(network), "--target", "loihi2", "--bits", "8,24", "--lut-sizes", "1024",
-                 "--roundings", "nearest,truncate", "--seeds", "2", "--workers", "1", "--out", str(out)]) == 0
+                 "--roundings", "truncate", "--seeds", "2", "--workers", "1", "--out", str(out)]) == 0
     records = {json.loads(line)["key"]: json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()}
-    best = records["24/1024/1/nearest"]
+    assert len(records) == 4
+    best = records["24/1024/1/truncate"]
     assert best["seeds"] == list(seeds) and best["feed_forward"] == 1 and best["rate_error"] is None
     assert min(best["gamma_per_seed"]) >= 0.99
     assert records["8/1024/1/truncate"]["gamma"] < 0.9
