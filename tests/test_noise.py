@@ -7,7 +7,7 @@ from neuromorph.errors import InputError, ModelFileError
 from neuromorph.model.model_file import load_model
 from neuromorph.model.noise import noise_variables, replay_equations
 from neuromorph.network.ir import NetworkSpec, NeuronModel, Population, SIQuantity
-from neuromorph.network.noise import replay_noise
+from neuromorph.network.noise import replay_noise, voltage_ks
 from neuromorph.network.reference import Recording, run_network_brian2
 
 LIF_NOISE_TOML = '''
@@ -88,6 +88,23 @@ def test_replayed_brian2_run_is_euler_maruyama_with_the_replayed_increments():
     for n in range(spec.n_steps - 1):
         x[n + 1] = x[n] - spec.dt * x[n] / tau + sigma * np.sqrt(2 / tau) * np.sqrt(spec.dt) * z[n]
     np.testing.assert_allclose(trace.states["x"], x, rtol=0, atol=1e-15)
+
+
+def test_voltage_ks_is_scipys_two_sample_statistic_of_the_rounded_samples(rng):
+    """Counted on the 10 uV grid, the statistic scipy's ks_2samp computes by sorting: with ties (a reset
+    value), records of different lengths, samples skipped, and a range too wide to count (scipy itself)."""
+    a, b = rng.normal(-0.060, 0.005, (300, 4)), rng.normal(-0.0605, 0.006, (250, 4))
+    b[:40] = -0.065
+
+    def scipy_ks(x, y, skip=0):
+        return stats.ks_2samp(np.round(x[skip:].ravel(), 5), np.round(y[skip:].ravel(), 5)).statistic
+
+    for skip in (0, 20):
+        assert voltage_ks(a, b, skip) == pytest.approx(scipy_ks(a, b, skip), abs=1e-12)
+    assert voltage_ks(a, a) == 0 and voltage_ks(a[:0], b) is None
+    wide = b.copy()
+    wide[0, 0] = 1e3
+    assert voltage_ks(a, wide) == pytest.approx(scipy_ks(a, wide), abs=1e-12)
 
 
 def test_replay_has_brian2s_own_noise_statistics():
