@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Sequence
 
 import brian2
@@ -90,29 +92,50 @@ def check_method(equations: brian2.Equations, method: str, source: str | None, f
     InputError
         ``error`` naming ``source:field``, Brian2's reason and the methods that apply.
     """
+    problem = _method_problem(_ByText(str(equations), equations), method)
+    if problem:
+        raise error(problem, source, field)
+
+
+@dataclass(frozen=True)
+class _ByText:
+    """Equations compared and hashed by their text (names, expressions, units and flags), for
+    :func:`_method_problem`'s cache."""
+
+    text: str
+    equations: brian2.Equations = dataclass_field(compare=False, hash=False)
+
+
+@functools.lru_cache(maxsize=64)
+def _method_problem(keyed: _ByText, method: str) -> str | None:
+    """Why Brian2's ``method`` cannot integrate the equations (see :func:`check_method`), or None.
+
+    Cached by the equations' text: asking Brian2's state updater and checking the split take
+    about a second of sympy for an HH model, and every population of a network file that uses
+    the model (and every held-out draw of a search) asks again.
+    """
     from brian2.stateupdaters.base import StateUpdateMethod, UnsupportedEquationsException
 
-    updaters = StateUpdateMethod.stateupdaters
+    equations, updaters = keyed.equations, StateUpdateMethod.stateupdaters
     if method.startswith("gsl"):
-        raise error(f"Brian2's {method} needs the GNU Scientific Library and generated C code, which neuromorph's "
-                    "reference does not use; methods: exponential_euler, euler, exact, heun, rk2, rk4",
-                    source, field)
+        return (f"Brian2's {method} needs the GNU Scientific Library and generated C code, which neuromorph's "
+                "reference does not use; methods: exponential_euler, euler, exact, heun, rk2, rk4")
     if not equations.diff_eq_names or method not in updaters:
-        return
+        return None
     try:
         updaters[method](equations)
     except UnsupportedEquationsException as exc:
         usable = [name for name in ("exponential_euler", "euler", "exact", "heun", "rk2", "rk4")
                   if name != method and _applies(equations, name)]
         reason = " ".join(str(exc).split()).rstrip(".")
-        raise error(f"Brian2's {method} cannot integrate these equations ({_cut(reason, 200)}); "
-                    f"methods that can: {', '.join(usable) or 'none'}", source, field) from None
-    if method == "exponential_euler":
-        dropped = _dropped_by_split(equations)
-        if dropped:
-            raise error(f"Brian2's exponential_euler splits the equation of '{dropped[0]}' into A*{dropped[0]} + B "
-                        f"and drops the term {_cut(str(dropped[1]), 120)}, so Brian2 would integrate another model; "
-                        "methods that can: euler, heun, rk2, rk4", source, field) from None
+        return (f"Brian2's {method} cannot integrate these equations ({_cut(reason, 200)}); "
+                f"methods that can: {', '.join(usable) or 'none'}")
+    dropped = _dropped_by_split(equations) if method == "exponential_euler" else None
+    if dropped:
+        return (f"Brian2's exponential_euler splits the equation of '{dropped[0]}' into A*{dropped[0]} + B "
+                f"and drops the term {_cut(str(dropped[1]), 120)}, so Brian2 would integrate another model; "
+                "methods that can: euler, heun, rk2, rk4")
+    return None
 
 
 def _dropped_by_split(equations: brian2.Equations) -> tuple[str, sympy.Expr] | None:
