@@ -42,9 +42,11 @@ import numpy as np
 from numba import njit
 
 '''
-#: Seconds a fused loop takes to compile beyond its populations' own kernels (numba compiles the
-#: callees again inside it): COBAHH-like at 1,000 neurons, 9.0 s against 4.2 s for the stepped
-#: emulator's kernels, on the 2-core development machine.
+#: Seconds a fused loop takes to compile beyond its populations' own kernels, on the 2-core
+#: development machine: PING's loop (2 populations, 4 synapse layers) 1.9 s since it calls each
+#: ``_chunk`` with the signature of the population's own kernel (7.5 s before, when numba compiled
+#: the callees again and numpy slice expressions besides: COBAHH-like at 1,000 neurons 9.0 s against
+#: 4.2 s for the stepped emulator's kernels). Kept at the upper end for networks of more layers.
 FUSE_COMPILE_SECONDS = 5.0
 #: Seconds the stepped emulator spends per population or synapse layer and step around the
 #: arithmetic (Python calls, numpy temporaries): 0.53 s stepped against 0.11 s fused over
