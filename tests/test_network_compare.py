@@ -145,7 +145,7 @@ def test_pyramidal_interneuron_gamma_keeps_its_frequency_and_rates(seed):
     checked on a small network (test_the_float_floor_is_brian2_on_the_replayed_input_kicked_by_half_an_lsb).
     One test per seed, so that the seeds can run on different xdist workers. Brian2's numpy
     target: its 40,000 steps of 250 neurons take 17 s, where Cython compiles 28 code objects
-    for 70 s before its first step; ff_hh runs Cython.
+    for 70 s before its first step.
     """
     options = NetworkOptions(floor=False, codegen="numpy")
     result = compare(shortened("ping", 1.0, seed), load_target("loihi2"), options=options)
