@@ -44,6 +44,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for_port(port: int, timeout: float = 60.0) -> None:
+    """Return once something accepts connections on ``port`` of this machine (the scheduler is up)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def started(command: list[str], log: Path):
     """``command`` running in its own process group, stopped (with its children) on exit."""
@@ -70,7 +83,7 @@ def test_sweep_on_a_scheduler_and_workers_started_as_the_readme_says(tmp_path, c
     common = ["sweep", str(path), "--target", "generic16", "--bits", "12", "--lut-sizes", "256",
               "--roundings", "nearest,dither", "--seeds", "2", "--scheduler", address]
     with started(scheduler, tmp_path / "scheduler.log"):
-        time.sleep(3)
+        wait_for_port(port)
         assert main([*common, "--out", str(tmp_path / "none")]) == 2
         err = capsys.readouterr().err
         assert "has no worker" in err and "--scheduler" in err and "Traceback" not in err

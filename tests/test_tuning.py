@@ -84,11 +84,11 @@ def test_bad_config_file(tmp_path):
 def test_sweep_resumes_and_compare_accepts_the_tuned_config(tmp_path, squid_file, capsys):
     model = squid_file(duration="40 * ms", neurons=3)
     out = tmp_path / "sweep"
-    args = ["sweep", str(model), "--target", "generic16", "--bits", "12,16", "--lut-sizes", "256",
+    args = ["sweep", str(model), "--target", "generic16", "--bits", "16", "--lut-sizes", "256",
             "--roundings", "nearest,stochastic", "--seeds", "2", "--workers", "2", "--out", str(out)]
     assert main(args) == 0
     lines = (out / "results.jsonl").read_text().splitlines()
-    assert len(lines) == 2 * 2 * 2  # bits x roundings x interpolation
+    assert len(lines) == 2 * 2  # roundings x interpolation, on a 2-worker LocalCluster
     assert (out / "sweep.png").stat().st_size > 10_000
     assert main(args) == 0  # resumed: nothing re-run, nothing appended
     assert (out / "results.jsonl").read_text().splitlines() == lines
