@@ -135,7 +135,7 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
-def brian2_default_clock():
+def brian2_test_defaults():
     """Each test starts at Brian2's default dt (0.1 ms) and with the tests' compiler flags: a script that
     sets ``defaultclock.dt`` (several of Brian2's examples do) would otherwise change it for the tests
     after it in the same worker."""
