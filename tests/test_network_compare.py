@@ -8,6 +8,7 @@ from scipy.signal import welch
 
 from neuromorph.cli import main
 from neuromorph.network.comparison import NetworkOptions, build_report, check_lava, compare, recurrent_populations
+from neuromorph.network import fused as fused_module
 from neuromorph.network.emulator import run_network
 from neuromorph.lava.graph import run_graph
 from neuromorph.network.lower import lower_network, recorded_variables
@@ -45,9 +46,9 @@ def ff_hh_80ms():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("bits", [None, 16])
-def test_feed_forward_network_lava_graph_equals_emulator_every_spike_and_state(bits, ff_hh_80ms):
-    """Lava's graph, the emulator stepped from Python and the fused network loop: the same integers in
-    every step (a spike raster through 1-5 ms delays into HH neurons)."""
+def test_feed_forward_network_lava_graph_equals_emulator_every_spike_and_state(bits, ff_hh_80ms, monkeypatch):
+    """Lava's graph, the emulator stepped from Python and the fused network loop (on one, two and three
+    threads): the same integers in every step (a spike raster through 1-5 ms delays into HH neurons)."""
     spec, reference = ff_hh_80ms
     network, _ = lowered(spec, bits, reference)
     emulated, lava = run_network(network, fused_loop=False), run_graph(network)
@@ -56,12 +57,26 @@ def test_feed_forward_network_lava_graph_equals_emulator_every_spike_and_state(b
     run = emulated.populations["hh"]
     assert run.spikes.sum() > 50 and run.states.shape == (network.n_steps,) + network.populations[0].initial.shape
     assert_same_runs(run_network(network, fused_loop=True), emulated)
+    for threads in (2, 3):
+        assert_same_runs(fused_on_threads(network, threads, monkeypatch), emulated, threads=threads)
     assert max(layer.max_delay for p in network.projections for layer in p.layers) > 1  # a ring of many rows
 
 
-def assert_same_runs(fused, stepped, looped=True):
-    """Every spike, every register after every step, every overflow count and the final registers equal."""
+def fused_on_threads(network, threads: int, monkeypatch):
+    """``network`` in the fused loop on ``threads`` threads, however few neurons each gets (each thread steps
+    its own chunk of every population's neurons and receives its own synapse layers)."""
+    monkeypatch.setattr(fused_module, "NEURONS_PER_THREAD", 1)
+    monkeypatch.setenv("NEUROMORPH_THREADS", str(threads))
+    run = run_network(network, fused_loop=True)
+    monkeypatch.undo()
+    return run
+
+
+def assert_same_runs(fused, stepped, looped=True, threads=None):
+    """Every spike, every register after every step, every overflow count and the final registers equal
+    (the fused run on ``threads`` threads, if given)."""
     assert fused.fused_loop is looped and not stepped.fused_loop
+    assert threads is None or fused.threads == threads
     assert fused.populations.keys() == stepped.populations.keys()
     for name, run in stepped.populations.items():
         other = fused.populations[name]
@@ -72,7 +87,7 @@ def assert_same_runs(fused, stepped, looped=True):
 
 
 @pytest.mark.slow
-def test_recurrent_network_lava_graph_equals_emulator():
+def test_recurrent_network_lava_graph_equals_emulator(monkeypatch):
     """10 ms of PING: E fires from about 1.3 ms, so E -> I and I -> E spikes (1 ms delays) cross the graph."""
     network, _ = lowered(shortened("ping", 0.010), 16)
     emulated = run_network(network, fused_loop=False)
@@ -80,6 +95,8 @@ def test_recurrent_network_lava_graph_equals_emulator():
     assert check.match and set(check.populations) == {"E", "I"}
     assert all(emulated.populations[name].spikes[200:].sum() > 5 for name in ("E", "I"))
     assert_same_runs(run_network(network, fused_loop=True), emulated)  # the recurrent loop fused
+    for threads in (2, 3):  # E -> I and I -> E received by different threads, each stepping part of E and I
+        assert_same_runs(fused_on_threads(network, threads, monkeypatch), emulated, threads=threads)
 
 
 def test_the_fused_loop_steps_aside_for_registers_outside_their_ranges(ff_hh_80ms):

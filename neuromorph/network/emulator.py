@@ -50,13 +50,14 @@ class PopulationRun:
 class NetworkRun:
     """What a network run produced, per population, plus the wall time (s) of the run and, by stage,
     of everything around it (``timings``: e.g. Lava's ``build``, ``run``, ``read_back``);
-    ``fused_loop``: the emulator stepped its populations in the fused network loop."""
+    ``fused_loop``: the emulator stepped its populations in the fused network loop, on ``threads`` threads."""
 
     populations: dict
     wall_time_s: float
     label: str = "emulator"
     timings: Mapping[str, float] = field(default_factory=dict)
     fused_loop: bool = False
+    threads: int = 1
 
 
 #: Steps per call of a fused population run (bounds the input block: steps x ports x neurons int64).
@@ -119,33 +120,36 @@ def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | Non
         spikes[name], history[name], overflows[name], final[name] = _run_fused(
             kernels[name], currents, n_steps, record, progress if len(fused) == len(kernels) else None)
     stepped = {name: kernel for name, kernel in kernels.items() if name not in spikes}
-    looped = False
+    threads = 0
     if stepped:
         results = (spikes, history, overflows)
-        looped = fused_loop is not False and _run_fused_network(lowered, stepped, n_steps, record, progress, results,
-                                                                final, always=bool(fused_loop))
-        if not looped:
+        if fused_loop is not False:
+            threads = _run_fused_network(lowered, stepped, n_steps, record, progress, results, final,
+                                         always=bool(fused_loop))
+        if not threads:
             final.update(_run_stepped(lowered, stepped, n_steps, record, progress, results))
     wall = time.perf_counter() - started
     runs = {p.name: PopulationRun(name=p.name, spikes=spikes[p.name], states=history[p.name],
                                   overflows=overflows[p.name], final=final[p.name]) for p in lowered.populations}
-    return NetworkRun(populations=runs, wall_time_s=wall, fused_loop=looped)
+    return NetworkRun(populations=runs, wall_time_s=wall, fused_loop=bool(threads), threads=max(threads, 1))
 
 
 def _run_fused_network(lowered: LoweredNetwork, kernels: dict, n_steps: int, record: bool, progress, results,
-                       final: dict, always: bool) -> bool:
-    """The stepped populations in one compiled loop (:mod:`.fused`); False when it does not run them or stopped."""
+                       final: dict, always: bool) -> int:
+    """The stepped populations in one compiled loop (:mod:`.fused`): its threads, 0 when it does not run them
+    or stopped."""
     from .fused import fuse
 
     spikes, history, overflows = results
     rasters = {s.name: s.spikes for s in lowered.sources} | {name: spikes[name] for name in spikes}
     loop = fuse(lowered, kernels, rasters, n_steps, always)
-    outcome = None if loop is None else loop.run(n_steps, record, progress)
+    threads = 0 if loop is None else loop.threads()
+    outcome = None if loop is None else loop.run(n_steps, record, progress, threads=threads)
     if outcome is None:
-        return False
+        return 0
     for name, (fired, states, counts, registers) in zip(loop.names, outcome):
         spikes[name], history[name], overflows[name], final[name] = fired, states, counts, registers
-    return True
+    return threads
 
 
 def _run_stepped(lowered: LoweredNetwork, kernels: dict, n_steps: int, record: bool, progress, results) -> dict:

@@ -9,12 +9,20 @@ generated kernel modules only, as :mod:`neuromorph.quantization.codegen`) and ca
 1. every population's input matrix is its constant drive plus the sampled currents of the step;
 2. every synapse layer sends row ``t mod L`` of its delay ring into its target's port, and clears it;
 3. every population runs one step of its integer program: the ``_chunk`` function of the
-   population's own compiled kernel (:class:`~neuromorph.quantization.compiled.CompiledProgram`),
-   called with one chunk of all its neurons;
+   population's own compiled kernel (:class:`~neuromorph.quantization.compiled.CompiledProgram`);
 4. every synapse layer receives the spikes of its source in step ``t`` (a population of the loop,
    or a raster: a spike source, or a population run before, fused over all steps): per
    (delay, target) entry the weights of the active synapses are summed in int64, shifted by a
    negative weight exponent (floor), and added to ring row ``(t + 1 + delay) mod L``.
+
+On several threads (:meth:`FusedNetwork.threads`: one per :data:`NEURONS_PER_THREAD` neurons, up to the
+CPUs the process may use), thread ``tid`` does steps 1-3 for its own contiguous chunk of every
+population (chunk ``tid`` of the population's ``_chunk``, counting overflows in its own row), then
+step 4 for its own synapse layers (:func:`layer_owners`, balanced by synapse count; a layer's
+ring is written by one thread only); the threads meet after steps 1-3 and after step 4
+(:func:`~neuromorph.network.barrier_kernels.barrier`), so every spike of a step is written
+before any layer reads it, and every ring row is complete before any thread reads it. Each
+number is computed by the same operations in the same order on any number of threads.
 
 That is :class:`~neuromorph.network.lava_semantics.SynapseEmulator`'s arithmetic (whose float64
 sums are exact integers) and the step order of the stepped emulator, so the results are equal bit
@@ -25,12 +33,15 @@ stepped emulator from the start instead, which handles both exactly as before.
 """
 from __future__ import annotations
 
+from concurrent.futures import wait
 from dataclasses import dataclass
+from importlib import resources
 
 import numpy as np
 
-from ..quantization.codegen import CODEGEN_VERSION
-from ..quantization.compiled import compiled_once, is_cached, load_module
+from ..quantization.codegen import CODEGEN_VERSION, file_digest
+from ..quantization.compiled import compiled_once, is_cached, load_module, thread_count, thread_pool
+from .barrier_kernels import ABANDONED, SYNC_SIZE
 from .kinds.lowered import ProgramStepper
 from .lava_semantics import SynapseEmulator
 
@@ -41,7 +52,12 @@ Numbers, fixed templates and the names of generated population kernels only; reg
 import numpy as np
 from numba import njit
 
+# the threads' barrier, compiled once per machine (neuromorph/network/barrier_kernels.py, sha256 {barrier_digest})
+from neuromorph.network.barrier_kernels import barrier, stop_code, stop_with  # noqa: F401
+
 '''
+#: The barrier's module: its text is hashed into every loop's header (see ``codegen.file_digest``).
+BARRIER_MODULE = resources.files(__package__) / "barrier_kernels.py"
 #: Seconds a fused loop takes to compile beyond its populations' own kernels, on the 2-core
 #: development machine: PING's loop (2 populations, 4 synapse layers) 1.9 s since it calls each
 #: ``_chunk`` with the signature of the population's own kernel (7.5 s before, when numba compiled
@@ -52,6 +68,10 @@ FUSE_COMPILE_SECONDS = 5.0
 #: arithmetic (Python calls, numpy temporaries): 0.53 s stepped against 0.11 s fused over
 #: 3,000 steps of 2 populations and 4 layers.
 STEP_CALL_SECONDS = 25e-6
+#: Fewest stepped neurons per thread of a fused loop: below it the threads' two meetings per step
+#: (0.3 us each for two threads on the development machine, against about 30 ns per neuron and
+#: step of the COBAHH-like network) would cost more than the neurons a thread takes over.
+NEURONS_PER_THREAD = 500
 #: Largest magnitude Lava's int32 buffers hold.
 INT32 = (1 << 31) - 1
 #: Codes :func:`run` returns besides the step count (the step is returned in ``stopped``).
@@ -82,7 +102,7 @@ class Wiring:
 
 
 def _arguments(wiring: Wiring) -> list[str]:
-    names = ["t0", "t1", "record", "stopped", "chunk_index", "chunk_records"]
+    names = ["t0", "t1", "record", "stopped", "chunk_records", "tid", "threads", "sync", "owners"]
     for m in range(len(wiring.modules)):
         names += [f"regs{m}", f"inputs{m}", f"drive{m}", f"tables{m}", f"consts{m}", f"params{m}", f"phases{m}",
                   f"seed{m}", f"spikes{m}", f"counts{m}", f"states{m}", f"none{m}"]
@@ -93,35 +113,49 @@ def _arguments(wiring: Wiring) -> list[str]:
     return names
 
 
-def _step_lines(wiring: Wiring) -> list[str]:
-    """One step ``t`` (see the module docstring); ``stopped[0..1]`` = (step, code) on a stop.
+def _range_lines(wiring: Wiring) -> list[str]:
+    """Before the steps: the neurons ``[lo<m>, hi<m>)`` of every population that thread ``tid`` steps."""
+    lines = []
+    for m in range(len(wiring.modules)):
+        lines += [f"chunk{m} = max(-(-regs{m}.shape[1] // threads), 1)", f"lo{m} = min(tid * chunk{m}, regs{m}.shape[1])",
+                  f"hi{m} = min(lo{m} + chunk{m}, regs{m}.shape[1])"]
+    return lines
 
-    Element loops rather than numpy slice expressions, and the chunk index and record flag of
-    ``_chunk`` passed as arguments rather than literals: numba then compiles no array-expression
-    implementations (2.7 s of a cold compile) and calls each population's ``_chunk`` with the
-    signature its own kernel was compiled (and cached) for, instead of compiling it again.
+
+#: Lines ending a phase of a step: all threads meet; on a stop, thread 0 reports the step and code.
+MEET = ["if threads > 1 and not barrier(sync, threads):", "    return", "if stop_code(sync):", "    if tid == 0:",
+        "        stopped[0] = t", "        stopped[1] = stop_code(sync)", "    return"]
+
+
+def _step_lines(wiring: Wiring) -> list[str]:
+    """One step ``t`` of thread ``tid`` (see the module docstring): its neurons, then its synapse layers.
+
+    Element loops rather than numpy slice expressions, and the record flag of ``_chunk`` passed
+    as an argument rather than a literal: numba then compiles no array-expression implementations
+    (2.7 s of a cold compile) and calls each population's ``_chunk`` with the signature its own
+    kernel was compiled (and cached) for, instead of compiling it again.
     """
     lines = []
     for m in range(len(wiring.modules)):
-        lines += [f"for p in range(drive{m}.shape[0]):", f"    for j in range(drive{m}.shape[1]):",
+        lines += [f"for p in range(drive{m}.shape[0]):", f"    for j in range(lo{m}, hi{m}):",
                   f"        inputs{m}[0, p, j] = drive{m}[p, j]"]
     for c, (m, port) in enumerate(wiring.currents):
-        lines += [f"for j in range(inputs{m}.shape[2]):", f"    inputs{m}[0, {port}, j] += current{c}[t, j]"]
+        lines += [f"for j in range(lo{m}, hi{m}):", f"    inputs{m}[0, {port}, j] += current{c}[t, j]"]
     for k, (_, _, m, port) in enumerate(wiring.layers):
-        lines += [f"row = t % ring{k}.shape[0]", f"for j in range(ring{k}.shape[1]):",
+        lines += [f"row = t % ring{k}.shape[0]", f"for j in range(lo{m}, hi{m}):",
                   f"    inputs{m}[0, {port}, j] += ring{k}[row, j]", f"    ring{k}[row, j] = 0"]
     for m in range(len(wiring.modules)):
-        lines += [f"_chunk{m}(chunk_index, max(regs{m}.shape[1], 1), regs{m}, inputs{m}, tables{m}, consts{m}, "
-                  f"params{m}, phases{m}, seed{m}, t, chunk_records, none{m}, spikes{m}[t:t + 1], counts{m})",
-                  f"if counts{m}[0, counts{m}.shape[1] - 1]:",
-                  "    stopped[0] = t", f"    stopped[1] = {VIOLATED}", "    return",
-                  "if record:", f"    for r in range(regs{m}.shape[0]):", f"        for j in range(regs{m}.shape[1]):",
+        lines += [f"_chunk{m}(tid, chunk{m}, regs{m}, inputs{m}, tables{m}, consts{m}, params{m}, phases{m}, "
+                  f"seed{m}, t, chunk_records, none{m}, spikes{m}[t:t + 1], counts{m})",
+                  f"if counts{m}[tid, counts{m}.shape[1] - 1]:", f"    stop_with(sync, {VIOLATED})",
+                  "if record:", f"    for r in range(regs{m}.shape[0]):", f"        for j in range(lo{m}, hi{m}):",
                   f"            states{m}[t, r, j] = regs{m}[r, j]"]
+    lines += MEET
     for k, (kind, source, _, _) in enumerate(wiring.layers):
         fired = f"spikes{source}[t]" if kind == "p" else f"rasters{source}[t]"
-        lines += [f"if not _receive({fired}, indptr{k}, key{k}, weight{k}, shift{k}, ring{k}, scratch{k}, "
-                  f"touched{k}, t):", "    stopped[0] = t", f"    stopped[1] = {BEYOND_INT32}", "    return"]
-    return lines
+        lines += [f"if owners[{k}] == tid and not _receive({fired}, indptr{k}, key{k}, weight{k}, shift{k}, "
+                  f"ring{k}, scratch{k}, touched{k}, t):", f"    stop_with(sync, {BEYOND_INT32})"]
+    return lines + MEET
 
 
 RECEIVE = f'''
@@ -157,17 +191,21 @@ def _receive(fired, indptr, key, weight, shift, ring, scratch, touched, t):
 def fused_source(wiring: Wiring) -> str:
     """The generated module: imports of the population kernels, ``_receive`` and ``run``."""
     imports = [f"from {name} import _chunk as _chunk{m}" for m, name in enumerate(wiring.modules)]
-    body = ["@njit(cache=True, nogil=True)", f"def run({', '.join(_arguments(wiring))}):",
-            "    for t in range(t0, t1):"]
+    body = ["@njit(cache=True, nogil=True)", f"def run({', '.join(_arguments(wiring))}):"]
+    body += ["    " + line for line in _range_lines(wiring)] + ["    for t in range(t0, t1):"]
     body += ["        " + line for line in _step_lines(wiring)]
-    return (HEADER.format(version=CODEGEN_VERSION) + "\n".join(imports) + "\n" + RECEIVE + "\n\n"
+    return (_header() + "\n".join(imports) + "\n" + RECEIVE + "\n\n"
             + "\n".join(body) + "\n")
+
+
+def _header() -> str:
+    return HEADER.format(version=CODEGEN_VERSION, barrier_digest=file_digest(BARRIER_MODULE))
 
 
 def receive_kernel():
     """The compiled ``_receive`` of every fused loop, alone (for checking it against
     :class:`~neuromorph.network.lava_semantics.SynapseEmulator`, layer by layer)."""
-    return load_module(HEADER.format(version=CODEGEN_VERSION) + RECEIVE, "receive")._receive
+    return load_module(_header() + RECEIVE, "receive")._receive
 
 
 def synapse_arrays(layer) -> tuple:
@@ -225,12 +263,21 @@ class FusedNetwork:
         self.run_steps = compiled_once(module.run, module)
         return self
 
-    def run(self, n_steps: int, record: bool, progress=None, block: int = 1000):
-        """All ``n_steps`` steps: per population (spikes (T, N), states (T, R, N) or None, overflow counts,
-        registers after the last step), or None when the loop stopped (see the module docstring)."""
+    def threads(self) -> int:
+        """Threads of a run: one per :data:`NEURONS_PER_THREAD` neurons stepped, at most ``thread_count()``
+        (one when the network was fused with ``parallel=False``)."""
+        neurons = sum(r.shape[1] for r in self.registers)
+        parallel = all(program.parallel for program in self.programs)
+        return max(1, min(thread_count(), neurons // NEURONS_PER_THREAD)) if parallel else 1
+
+    def run(self, n_steps: int, record: bool, progress=None, block: int = 1000, threads: int | None = None):
+        """All ``n_steps`` steps on ``threads`` threads (default :meth:`threads`): per population (spikes (T, N),
+        states (T, R, N) or None, overflow counts, registers after the last step), or None when the loop
+        stopped (see the module docstring)."""
+        threads = self.threads() if threads is None else threads
         spikes = [np.zeros((n_steps, r.shape[1]), dtype=np.bool_) for r in self.registers]
         states = [np.empty((n_steps if record else 0,) + r.shape, dtype=np.int64) for r in self.registers]
-        counts = [np.zeros((1, p.checked.size + 1), dtype=np.int64) for p in self.programs]
+        counts = [np.zeros((threads, p.checked.size + 1), dtype=np.int64) for p in self.programs]
         arguments = []
         for m, program in enumerate(self.programs):
             n = self.registers[m].shape[1]
@@ -239,17 +286,55 @@ class FusedNetwork:
                           spikes[m], counts[m], states[m],
                           np.empty((0, len(program.program.registers), n), dtype=np.int64)]
         arguments += self.rasters + self.currents + [array for layer in self.synapses for array in layer]
-        stopped = np.array([-1, 0], dtype=np.int64)
+        stopped, sync = np.array([-1, 0], dtype=np.int64), np.zeros(SYNC_SIZE, dtype=np.int64)
+        owners = layer_owners([layer[1].size for layer in self.synapses], threads)
+        self.run_steps(0, 0, record, stopped, False, 0, threads, sync, owners, *arguments)  # compiled before threads
         for start in range(0, n_steps, block):
             stop = min(n_steps, start + block)
-            self.run_steps(start, stop, record, stopped, 0, False, *arguments)  # one chunk, not recording
+            run_on_threads(self.run_steps, threads, sync, (start, stop, record, stopped, False),
+                        (threads, sync, owners, *arguments))
             if stopped[1]:
                 return None
             if progress is not None:
                 for k in range(start, stop):
                     progress(k)
-        return [(spikes[m], states[m] if record else None, program.overflows(counts[m][0]), self.registers[m])
+        return [(spikes[m], states[m] if record else None, program.overflows(counts[m].sum(axis=0)), self.registers[m])
                 for m, program in enumerate(self.programs)]
+
+
+def layer_owners(sizes: list[int], threads: int) -> np.ndarray:
+    """The thread that receives each synapse layer: the least loaded so far, largest layers first
+    (load measured in synapses)."""
+    owners, load = np.zeros(max(len(sizes), 1), dtype=np.int64), [0] * threads
+    for k in sorted(range(len(sizes)), key=lambda k: -sizes[k]):
+        owners[k] = min(range(threads), key=load.__getitem__)
+        load[owners[k]] += sizes[k]
+    return owners
+
+
+def run_on_threads(run_steps, threads: int, sync: np.ndarray, head: tuple, tail: tuple) -> None:
+    """``run_steps(*head, tid, *tail)`` for ``tid`` in ``0 .. threads - 1``: 0 on this thread, the others on
+    the kernel thread pool. If one fails, the others are released from the barrier (``sync``) and the
+    first failure is raised."""
+    if threads == 1:
+        run_steps(*head, 0, *tail)
+        return
+    def release_on_failure(future):
+        if future.exception() is not None:
+            sync[ABANDONED] = 1
+
+    others = [thread_pool(threads).submit(run_steps, *head, tid, *tail) for tid in range(1, threads)]
+    for future in others:
+        future.add_done_callback(release_on_failure)
+    try:
+        run_steps(*head, 0, *tail)
+    except BaseException:
+        sync[ABANDONED] = 1
+        raise
+    finally:
+        wait(others)
+    for future in others:
+        future.result()
 
 
 def fuse(lowered, kernels: dict, rasters: dict, n_steps: int, always: bool = False) -> FusedNetwork | None:

@@ -491,9 +491,16 @@ def kernel_source(program: Program, plan: CheckPlan, n_lanes: int = LANES,
     return header + "\n" + chunk + DRIVER, params
 
 
-@functools.lru_cache(maxsize=1)
 def _noise_digest() -> str:
-    return hashlib.sha256(NOISE_MODULE.read_bytes()).hexdigest()[:24]
+    return file_digest(NOISE_MODULE)
+
+
+@functools.lru_cache(maxsize=None)
+def file_digest(path) -> str:
+    """A hash of the file ``path``: written into the header of every generated kernel that imports
+    compiled functions from it, so that a changed file never reuses machine code compiled against the
+    old one (numba's cache checks the generated file, not what it imports)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:24]
 
 
 def source_digest(source: str) -> str:

@@ -90,6 +90,11 @@ class _Pool:
 _POOL = _Pool()
 
 
+def thread_pool(threads: int) -> ThreadPoolExecutor:
+    """The process's kernel thread pool, of ``threads`` workers (made again in a forked child)."""
+    return _POOL.get(threads)
+
+
 class NumbaUnavailable(RuntimeError):
     """numba cannot be imported (or ``NEUROMORPH_NO_NUMBA`` is set)."""
 
@@ -411,7 +416,7 @@ def run_chunks(function, n_chunks: int, threads: int, args: tuple) -> None:
     if threads == 1:
         function(0, n_chunks, *args)
         return
-    tasks = [_POOL.get(threads).submit(function, c, c + 1, *args) for c in range(n_chunks)]
+    tasks = [thread_pool(threads).submit(function, c, c + 1, *args) for c in range(n_chunks)]
     for task in tasks:
         task.result()
 
