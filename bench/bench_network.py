@@ -15,7 +15,8 @@ neuron kernels were compiled (or loaded from the cache). The
 emulator's time is then split into neurons and synapses by running the synapse emulators
 alone on the spikes the emulator produced (same calls, same order). The emulator runs twice:
 stepped from Python (``fused_loop=False``) and as the fused network loop
-(:mod:`neuromorph.network.fused`, compiled before), with the same spikes. A last row times the
+(:mod:`neuromorph.network.fused`, compiled before; on the threads it chooses, and on one),
+with the same spikes. A last row times the
 compiled neuron programs alone over all steps (fused, every thread, zero inputs): the floor
 of what any network kernel, fused or not, spends on the neurons with these integer programs.
 
@@ -232,6 +233,21 @@ def compile_kernels(lowered) -> None:
     run_network(lowered, record=False, n_steps=2, fused_loop=True)  # the fused loop, compiled and cached
 
 
+def fused_on_one_thread(lowered):
+    """The fused loop's run on one thread (``NEUROMORPH_THREADS=1`` for the call)."""
+    from neuromorph.quantization.compiled import THREADS_ENV
+
+    before = os.environ.get(THREADS_ENV)
+    os.environ[THREADS_ENV] = "1"
+    try:
+        return run_network(lowered, record=False)
+    finally:
+        if before is None:
+            del os.environ[THREADS_ENV]
+        else:
+            os.environ[THREADS_ENV] = before
+
+
 def _kernel_backend(lowered) -> str:
     """Which neuron kernel the emulator runs (``numpy`` interpreter unless a compiled one is available)."""
     from neuromorph.quantization.kernel import FixedPointKernel
@@ -283,14 +299,17 @@ def benchmark(args, directory: Path) -> int:
     compile_kernels(lowered)
     run = run_network(lowered, record=False, fused_loop=False)
     fused = run_network(lowered, record=False)
-    assert all(np.array_equal(fused.populations[name].spikes, r.spikes) for name, r in run.populations.items())
+    one_thread = fused_on_one_thread(lowered)
+    assert all(np.array_equal(fused.populations[name].spikes, r.spikes) and
+               np.array_equal(one_thread.populations[name].spikes, r.spikes) for name, r in run.populations.items())
     emulator_spikes = int(sum(r.spikes.sum() for r in run.populations.values()))
     synapse_time = time_synapses(lowered, run)
     floor_time = time_neuron_floor(lowered)
     steps = neurons * spec.n_steps
     rows = [("Brian2 cython (after compilation)", brian2_time, steps, brian2_spikes),
-            (f"network emulator, fused loop ({args.target} defaults; the default)", fused.wall_time_s, steps,
-             emulator_spikes),
+            (f"network emulator, fused loop ({args.target} defaults; the default: {fused.threads} threads)",
+             fused.wall_time_s, steps, emulator_spikes),
+            ("network emulator, fused loop on one thread", one_thread.wall_time_s, steps, emulator_spikes),
             (f"network emulator, stepped from Python ({_kernel_backend(lowered)} neuron kernel)", run.wall_time_s,
              steps, emulator_spikes),
             ("  of which synapses (SynapseEmulator, alone on the same spikes)", synapse_time, steps, None),

@@ -6,7 +6,6 @@ in ``tests/test_network_compare.py`` (``fused_on_threads``); here the meeting it
 import threading
 
 import numpy as np
-import pytest
 
 from neuromorph.network.barrier_kernels import COUNT, GENERATION, SYNC_SIZE, barrier
 from neuromorph.network.fused import run_on_threads

@@ -41,7 +41,6 @@ import numpy as np
 
 from ..quantization.codegen import CODEGEN_VERSION, file_digest
 from ..quantization.compiled import compiled_once, is_cached, load_module, thread_count, thread_pool
-from .barrier_kernels import ABANDONED, SYNC_SIZE
 from .kinds.lowered import ProgramStepper
 from .lava_semantics import SynapseEmulator
 
@@ -117,8 +116,8 @@ def _range_lines(wiring: Wiring) -> list[str]:
     """Before the steps: the neurons ``[lo<m>, hi<m>)`` of every population that thread ``tid`` steps."""
     lines = []
     for m in range(len(wiring.modules)):
-        lines += [f"chunk{m} = max(-(-regs{m}.shape[1] // threads), 1)", f"lo{m} = min(tid * chunk{m}, regs{m}.shape[1])",
-                  f"hi{m} = min(lo{m} + chunk{m}, regs{m}.shape[1])"]
+        lines += [f"chunk{m} = max(-(-regs{m}.shape[1] // threads), 1)",
+                  f"lo{m} = min(tid * chunk{m}, regs{m}.shape[1])", f"hi{m} = min(lo{m} + chunk{m}, regs{m}.shape[1])"]
     return lines
 
 
@@ -274,6 +273,8 @@ class FusedNetwork:
         """All ``n_steps`` steps on ``threads`` threads (default :meth:`threads`): per population (spikes (T, N),
         states (T, R, N) or None, overflow counts, registers after the last step), or None when the loop
         stopped (see the module docstring)."""
+        from .barrier_kernels import SYNC_SIZE  # numba: only where the population kernels were compiled
+
         threads = self.threads() if threads is None else threads
         spikes = [np.zeros((n_steps, r.shape[1]), dtype=np.bool_) for r in self.registers]
         states = [np.empty((n_steps if record else 0,) + r.shape, dtype=np.int64) for r in self.registers]
@@ -292,7 +293,7 @@ class FusedNetwork:
         for start in range(0, n_steps, block):
             stop = min(n_steps, start + block)
             run_on_threads(self.run_steps, threads, sync, (start, stop, record, stopped, False),
-                        (threads, sync, owners, *arguments))
+                           (threads, sync, owners, *arguments))
             if stopped[1]:
                 return None
             if progress is not None:
@@ -316,9 +317,12 @@ def run_on_threads(run_steps, threads: int, sync: np.ndarray, head: tuple, tail:
     """``run_steps(*head, tid, *tail)`` for ``tid`` in ``0 .. threads - 1``: 0 on this thread, the others on
     the kernel thread pool. If one fails, the others are released from the barrier (``sync``) and the
     first failure is raised."""
+    from .barrier_kernels import ABANDONED
+
     if threads == 1:
         run_steps(*head, 0, *tail)
         return
+
     def release_on_failure(future):
         if future.exception() is not None:
             sync[ABANDONED] = 1
