@@ -8,7 +8,7 @@ import threading
 import numpy as np
 
 from neuromorph.network.barrier_kernels import COUNT, GENERATION, SYNC_SIZE, barrier
-from neuromorph.network.fused import run_on_threads
+from neuromorph.network.fused import PROBE_EVERY, ThreadChoice, run_on_threads
 
 
 def run_bounded(target, seconds: float = 30.0):
@@ -59,3 +59,21 @@ def test_a_thread_that_fails_releases_the_others_and_its_error_is_raised():
 
     outcome = run_bounded(lambda: run_on_threads(steps, 2, sync, (0, 1), (2, sync)))
     assert isinstance(outcome.get("error"), RuntimeError) and left == [False]
+
+
+def test_the_thread_count_of_each_block_is_the_fastest_one_so_far_and_the_other_is_retried():
+    """Both counts once, then the faster per step; the slower again every PROBE_EVERY blocks, and taken
+    over once it has become the faster (the machine's load changed)."""
+    choice, chosen = ThreadChoice((2, 1)), []
+    seconds_per_step = {2: 1.0, 1: 0.5}  # two threads slower at first (a busy machine)
+    for block in range(3 * PROBE_EVERY):
+        if block == PROBE_EVERY + 1:
+            seconds_per_step = {2: 0.2, 1: 0.5}  # the machine became idle
+        threads = choice.next()
+        chosen.append(threads)
+        choice.record(threads, 100, 100 * seconds_per_step[threads])
+    assert chosen[:2] == [2, 1]
+    assert chosen[2:PROBE_EVERY] == [1] * (PROBE_EVERY - 2) and chosen[PROBE_EVERY] == 2  # the retry
+    assert chosen[PROBE_EVERY + 1:2 * PROBE_EVERY] == [1] * (PROBE_EVERY - 1)  # 2 was still slower then
+    assert chosen[2 * PROBE_EVERY] == 2 and set(chosen[2 * PROBE_EVERY + 1:]) == {2}  # faster now: kept
+    assert choice.steps == {2: 100 * chosen.count(2), 1: 100 * chosen.count(1)}

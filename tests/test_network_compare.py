@@ -97,6 +97,16 @@ def test_recurrent_network_lava_graph_equals_emulator(monkeypatch):
     assert_same_runs(run_network(network, fused_loop=True), emulated)  # the recurrent loop fused
     for threads in (2, 3):  # E -> I and I -> E received by different threads, each stepping part of E and I
         assert_same_runs(fused_on_threads(network, threads, monkeypatch), emulated, threads=threads)
+    kernels = {p.name: p.stepper(network.n_steps) for p in network.populations}
+    rasters = {source.name: source.spikes for source in network.sources}
+    loop = fused_module.fuse(network, kernels, rasters, network.n_steps, always=True)
+    alternating = loop.run(network.n_steps, True, block=7, threads=(3, 1))  # blocks of 7 steps on 3 or 1 threads
+    assert loop.steps_on[3] > 0 and loop.steps_on[1] > 0
+    for name, (spikes, states, counts, registers) in zip(loop.names, alternating):
+        run = emulated.populations[name]
+        for mine, theirs in ((spikes, run.spikes), (states, run.states), (counts, run.overflows),
+                             (registers, run.final)):
+            np.testing.assert_array_equal(mine, theirs)
 
 
 def test_the_fused_loop_steps_aside_for_registers_outside_their_ranges(ff_hh_80ms):

@@ -50,7 +50,8 @@ class PopulationRun:
 class NetworkRun:
     """What a network run produced, per population, plus the wall time (s) of the run and, by stage,
     of everything around it (``timings``: e.g. Lava's ``build``, ``run``, ``read_back``);
-    ``fused_loop``: the emulator stepped its populations in the fused network loop, on ``threads`` threads."""
+    ``fused_loop``: the emulator stepped its populations in the fused network loop, most steps on ``threads``
+    threads."""
 
     populations: dict
     wall_time_s: float
@@ -136,20 +137,19 @@ def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | Non
 
 def _run_fused_network(lowered: LoweredNetwork, kernels: dict, n_steps: int, record: bool, progress, results,
                        final: dict, always: bool) -> int:
-    """The stepped populations in one compiled loop (:mod:`.fused`): its threads, 0 when it does not run them
-    or stopped."""
+    """The stepped populations in one compiled loop (:mod:`.fused`): the thread count that ran most of its
+    steps, 0 when it does not run them or stopped."""
     from .fused import fuse
 
     spikes, history, overflows = results
     rasters = {s.name: s.spikes for s in lowered.sources} | {name: spikes[name] for name in spikes}
     loop = fuse(lowered, kernels, rasters, n_steps, always)
-    threads = 0 if loop is None else loop.threads()
-    outcome = None if loop is None else loop.run(n_steps, record, progress, threads=threads)
+    outcome = None if loop is None else loop.run(n_steps, record, progress)
     if outcome is None:
         return 0
     for name, (fired, states, counts, registers) in zip(loop.names, outcome):
         spikes[name], history[name], overflows[name], final[name] = fired, states, counts, registers
-    return threads
+    return max(loop.steps_on, key=loop.steps_on.get, default=1)
 
 
 def _run_stepped(lowered: LoweredNetwork, kernels: dict, n_steps: int, record: bool, progress, results) -> dict:

@@ -33,14 +33,17 @@ stepped emulator from the start instead, which handles both exactly as before.
 """
 from __future__ import annotations
 
+import os
+import time
 from concurrent.futures import wait
+from typing import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
 
 from ..quantization.codegen import CODEGEN_VERSION, file_digest
-from ..quantization.compiled import compiled_once, is_cached, load_module, thread_count, thread_pool
+from ..quantization.compiled import THREADS_ENV, compiled_once, is_cached, load_module, thread_count, thread_pool
 from .kinds.lowered import ProgramStepper
 from .lava_semantics import SynapseEmulator
 
@@ -71,6 +74,10 @@ STEP_CALL_SECONDS = 25e-6
 #: (0.3 us each for two threads on the development machine, against about 30 ns per neuron and
 #: step of the COBAHH-like network) would cost more than the neurons a thread takes over.
 NEURONS_PER_THREAD = 500
+#: Blocks between two tries of a thread count other than the fastest (:class:`ThreadChoice`).
+PROBE_EVERY = 8
+#: How many times shorter a block that tries a thread count is than the others.
+PROBE_SHORTER = 10
 #: Largest magnitude Lava's int32 buffers hold.
 INT32 = (1 << 31) - 1
 #: Codes :func:`run` returns besides the step count (the step is returned in ``stopped``).
@@ -247,6 +254,8 @@ class FusedNetwork:
         self.source = fused_source(self.wiring)
         self.synapses: list[tuple] = []
         self.run_steps = None
+        #: Steps of the last run per thread count (:meth:`run`).
+        self.steps_on: dict[int, int] = {}
 
     def worth_compiling(self, n_steps: int) -> bool:
         """Whether the loop is cached, or saves more than compiling it costs (:data:`FUSE_COMPILE_SECONDS`)."""
@@ -262,23 +271,30 @@ class FusedNetwork:
         self.run_steps = compiled_once(module.run, module)
         return self
 
-    def threads(self) -> int:
-        """Threads of a run: one per :data:`NEURONS_PER_THREAD` neurons stepped, at most ``thread_count()``
-        (one when the network was fused with ``parallel=False``)."""
+    def threads(self) -> tuple[int, ...]:
+        """Thread counts a run may use: ``$NEUROMORPH_THREADS`` when set (that count only), else all the CPUs the
+        process may use and one, whichever runs faster (:class:`ThreadChoice`); never more than one thread per
+        :data:`NEURONS_PER_THREAD` stepped neurons, and one thread when the kernels were built with
+        ``parallel=False``."""
         neurons = sum(r.shape[1] for r in self.registers)
-        parallel = all(program.parallel for program in self.programs)
-        return max(1, min(thread_count(), neurons // NEURONS_PER_THREAD)) if parallel else 1
+        if not all(program.parallel for program in self.programs):
+            return (1,)
+        most = max(1, min(thread_count(), neurons // NEURONS_PER_THREAD))
+        return (most,) if os.environ.get(THREADS_ENV, "").strip() or most == 1 else (most, 1)
 
-    def run(self, n_steps: int, record: bool, progress=None, block: int = 1000, threads: int | None = None):
-        """All ``n_steps`` steps on ``threads`` threads (default :meth:`threads`): per population (spikes (T, N),
-        states (T, R, N) or None, overflow counts, registers after the last step), or None when the loop
-        stopped (see the module docstring)."""
+    def run(self, n_steps: int, record: bool, progress=None, block: int = 1000,
+            threads: Sequence[int] | None = None):
+        """All ``n_steps`` steps, each block of ``block`` steps on one of the thread counts ``threads`` (default
+        :meth:`threads`; see :class:`ThreadChoice`): per population (spikes (T, N), states (T, R, N) or None,
+        overflow counts, registers after the last step), or None when the loop stopped (see the module
+        docstring). :attr:`steps_on` then holds the steps run per thread count."""
         from .barrier_kernels import SYNC_SIZE  # numba: only where the population kernels were compiled
 
-        threads = self.threads() if threads is None else threads
+        choice = ThreadChoice(self.threads() if threads is None else tuple(threads))
+        rows = max(choice.candidates)
         spikes = [np.zeros((n_steps, r.shape[1]), dtype=np.bool_) for r in self.registers]
         states = [np.empty((n_steps if record else 0,) + r.shape, dtype=np.int64) for r in self.registers]
-        counts = [np.zeros((threads, p.checked.size + 1), dtype=np.int64) for p in self.programs]
+        counts = [np.zeros((rows, p.checked.size + 1), dtype=np.int64) for p in self.programs]
         arguments = []
         for m, program in enumerate(self.programs):
             n = self.registers[m].shape[1]
@@ -288,19 +304,64 @@ class FusedNetwork:
                           np.empty((0, len(program.program.registers), n), dtype=np.int64)]
         arguments += self.rasters + self.currents + [array for layer in self.synapses for array in layer]
         stopped, sync = np.array([-1, 0], dtype=np.int64), np.zeros(SYNC_SIZE, dtype=np.int64)
-        owners = layer_owners([layer[1].size for layer in self.synapses], threads)
-        self.run_steps(0, 0, record, stopped, False, 0, threads, sync, owners, *arguments)  # compiled before threads
-        for start in range(0, n_steps, block):
-            stop = min(n_steps, start + block)
-            run_on_threads(self.run_steps, threads, sync, (start, stop, record, stopped, False),
-                           (threads, sync, owners, *arguments))
+        owners = {t: layer_owners([layer[1].size for layer in self.synapses], t) for t in choice.candidates}
+        self.run_steps(0, 0, record, stopped, False, 0, 1, sync, owners[choice.candidates[0]],
+                       *arguments)  # compiled (or loaded) before any thread runs it
+        start = 0
+        while start < n_steps:
+            threads_now = choice.next()
+            stop = min(n_steps, start + (max(block // PROBE_SHORTER, 1) if choice.probing else block))
+            started = time.perf_counter()
+            run_on_threads(self.run_steps, threads_now, sync, (start, stop, record, stopped, False),
+                           (threads_now, sync, owners[threads_now], *arguments))
+            choice.record(threads_now, stop - start, time.perf_counter() - started)
             if stopped[1]:
                 return None
             if progress is not None:
                 for k in range(start, stop):
                     progress(k)
+            start = stop
+        self.steps_on = dict(choice.steps)
         return [(spikes[m], states[m] if record else None, program.overflows(counts[m].sum(axis=0)), self.registers[m])
                 for m, program in enumerate(self.programs)]
+
+
+class ThreadChoice:
+    """The thread count of each block of a fused run: every candidate once (in order), then the one with
+    the shortest time per step in its latest block, the others tried again every :data:`PROBE_EVERY` blocks.
+    A block that tries a count (:attr:`probing`) is :data:`PROBE_SHORTER` times shorter than the others.
+
+    Threads that meet twice per step need a core each at once: on a machine whose other processes keep
+    its cores busy (a pytest-xdist worker beside, Lava stepping its processes during ``backend="both"``)
+    two threads ran the COBAHH-like network 1.8x slower than one (6.75 s against 3.72 s), while on an idle
+    machine they run it 1.2-1.7x faster. Any thread count gives the same numbers, so the choice is free.
+    """
+
+    def __init__(self, candidates: tuple[int, ...]):
+        if not candidates or min(candidates) < 1:
+            raise ValueError(f"thread counts must be at least 1, got {candidates}")
+        self.candidates = tuple(dict.fromkeys(candidates))
+        self.per_step: dict[int, float] = {}
+        self.steps: dict[int, int] = {}
+        self.blocks = 0
+        #: Whether the count :meth:`next` returned last is being tried rather than the fastest one.
+        self.probing = False
+
+    def next(self) -> int:
+        """The thread count of the next block."""
+        untried = [t for t in self.candidates if t not in self.per_step]
+        fastest = min(self.per_step, key=self.per_step.get) if self.per_step else None
+        others = [t for t in self.candidates if t != fastest]
+        self.probing = len(self.candidates) > 1 and (bool(untried) or self.blocks % PROBE_EVERY == 0)
+        if untried:
+            return untried[0]
+        return others[(self.blocks // PROBE_EVERY) % len(others)] if self.probing else fastest
+
+    def record(self, threads: int, steps: int, seconds: float) -> None:
+        """``threads`` ran ``steps`` steps in ``seconds`` s."""
+        self.per_step[threads] = seconds / max(steps, 1)
+        self.steps[threads] = self.steps.get(threads, 0) + steps
+        self.blocks += 1
 
 
 def layer_owners(sizes: list[int], threads: int) -> np.ndarray:
