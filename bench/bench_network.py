@@ -29,7 +29,10 @@ the network as a user's run does, and nothing of the profiling run) and runs the
 of each population (what it records at 4,000): recording all of them at 20,000 neurons would
 take about 10 GB for ranges the same sample gives.
 
-    python bench/bench_network.py [--scale 1.0] [--duration 1.0] [--target loihi2] [--memory]
+With ``--threads`` the fused loop runs again on the thread count it chooses per block, on all
+CPUs and on one thread, on the idle machine and beside a process that keeps one core busy.
+
+    python bench/bench_network.py [--scale 1.0] [--duration 1.0] [--target loihi2] [--memory] [--threads]
 """
 from __future__ import annotations
 
@@ -233,19 +236,40 @@ def compile_kernels(lowered) -> None:
     run_network(lowered, record=False, n_steps=2, fused_loop=True)  # the fused loop, compiled and cached
 
 
-def fused_on_one_thread(lowered):
-    """The fused loop's run on one thread (``NEUROMORPH_THREADS=1`` for the call)."""
+def fused_with_threads(lowered, threads: str | None):
+    """The fused loop's run with ``NEUROMORPH_THREADS`` set to ``threads`` for the call (None: unset, the
+    loop chooses per block)."""
     from neuromorph.quantization.compiled import THREADS_ENV
 
-    before = os.environ.get(THREADS_ENV)
-    os.environ[THREADS_ENV] = "1"
+    before = os.environ.pop(THREADS_ENV, None)
+    if threads is not None:
+        os.environ[THREADS_ENV] = threads
     try:
         return run_network(lowered, record=False)
     finally:
-        if before is None:
-            del os.environ[THREADS_ENV]
-        else:
+        os.environ.pop(THREADS_ENV, None)
+        if before is not None:
             os.environ[THREADS_ENV] = before
+
+
+def thread_table(lowered) -> str:
+    """The fused loop on the thread count it chooses, on all CPUs and on one thread, on the idle machine and
+    beside a process that keeps one core busy (a spinning Python loop)."""
+    from neuromorph.quantization.compiled import thread_count
+
+    lines = ["| machine | fused loop | wall time (s) | thread count of most steps |", "|---|---|---|---|"]
+    for beside in ("idle", "one busy process beside"):
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if beside != "idle" else None
+        try:
+            for label, threads in (("chosen per block (the default)", None), ("all CPUs", str(thread_count())),
+                                   ("one thread", "1")):
+                run = fused_with_threads(lowered, threads)
+                lines.append(f"| {beside} | {label} | {run.wall_time_s:.2f} | {run.threads} |")
+        finally:
+            if busy is not None:
+                busy.kill()
+                busy.wait()
+    return "\n".join(lines)
 
 
 def _kernel_backend(lowered) -> str:
@@ -271,6 +295,8 @@ def main(argv=None) -> int:
     parser.add_argument("--duration", type=float, default=1.0, help="simulated time (s)")
     parser.add_argument("--target", default="loihi2")
     parser.add_argument("--memory", action="store_true", help="also measure each run's peak memory (fresh processes)")
+    parser.add_argument("--threads", action="store_true",
+                        help="also time the fused loop's thread choices, idle and beside a busy process")
     parser.add_argument("--measure-brian2", metavar="NETWORK_FILE", help=argparse.SUPPRESS)
     parser.add_argument("--measure-emulator", metavar="EXPORT_DIR", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -299,7 +325,7 @@ def benchmark(args, directory: Path) -> int:
     compile_kernels(lowered)
     run = run_network(lowered, record=False, fused_loop=False)
     fused = run_network(lowered, record=False)
-    one_thread = fused_on_one_thread(lowered)
+    one_thread = fused_with_threads(lowered, "1")
     assert all(np.array_equal(fused.populations[name].spikes, r.spikes) and
                np.array_equal(one_thread.populations[name].spikes, r.spikes) for name, r in run.populations.items())
     emulator_spikes = int(sum(r.spikes.sum() for r in run.populations.values()))
@@ -317,6 +343,8 @@ def benchmark(args, directory: Path) -> int:
             ("neuron programs alone, compiled, all steps fused (no synapses, no per-step call)", floor_time, steps,
              None)]
     print(table(rows, brian2_time))
+    if args.threads:
+        print("\n" + thread_table(lowered))
     if args.memory:
         from neuromorph.network.export import export_network
 
