@@ -1,14 +1,15 @@
 """The threads of a fused network loop: they meet at a real barrier, and one failing never leaves the others waiting.
 
 That the threads compute every spike and register of the stepped emulator is checked on whole networks
-in ``tests/test_network_compare.py`` (``fused_on_threads``); here the meeting itself.
+in ``tests/test_network_compare.py`` (``fused_on_threads``); here the meeting itself, and how the
+synapses are divided among the threads.
 """
 import threading
 
 import numpy as np
 
 from neuromorph.network.barrier_kernels import COUNT, GENERATION, SYNC_SIZE, barrier
-from neuromorph.network.fused import PROBE_EVERY, ThreadChoice, run_on_threads
+from neuromorph.network.fused import PROBE_EVERY, ThreadChoice, run_on_threads, target_splits
 
 
 def run_bounded(target, seconds: float = 30.0):
@@ -77,3 +78,32 @@ def test_the_thread_count_of_each_block_is_the_fastest_one_so_far_and_the_other_
     assert chosen[PROBE_EVERY + 1:2 * PROBE_EVERY] == [1] * (PROBE_EVERY - 1)  # 2 was still slower then
     assert chosen[2 * PROBE_EVERY] == 2 and set(chosen[2 * PROBE_EVERY + 1:]) == {2}  # faster now: kept
     assert choice.steps == {2: 100 * chosen.count(2), 1: 100 * chosen.count(1)}
+
+
+def test_each_thread_gets_the_synapses_onto_its_own_chunk_of_targets_and_a_stretch_of_touched_as_long():
+    """Counted one synapse at a time: thread ``tid`` owns targets ``[tid * chunk, (tid + 1) * chunk)`` with
+    ``chunk = ceil(n_post / threads)`` (the loop's neuron chunks); its stretch of each row holds exactly
+    those synapses, and its stretch of ``touched`` (which it fills once per synapse at most) starts after
+    all the synapses of the threads before it."""
+    rng = np.random.default_rng(7)
+    n_pre, n_post = 40, 23
+    row_sizes = rng.integers(0, 12, n_pre)
+    row_sizes[5] = 0  # an empty row
+    indptr = np.concatenate(([0], np.cumsum(row_sizes))).astype(np.int64)
+    targets = np.concatenate([np.sort(rng.integers(0, n_post, k)) for k in row_sizes]).astype(np.int64)
+    for threads in (1, 2, 3, 5, 30):
+        split, offset = target_splits(indptr, targets, n_post, threads)
+        chunk = -(-n_post // threads)
+        assert split.shape == (threads + 1, n_pre) and offset.shape == (threads,)
+        before = 0
+        for tid in range(threads):
+            lo, hi = tid * chunk, (tid + 1) * chunk
+            mine = 0
+            for i in range(n_pre):
+                row = targets[indptr[i]:indptr[i + 1]]
+                stretch = targets[split[tid, i]:split[tid + 1, i]]
+                np.testing.assert_array_equal(stretch, row[(row >= lo) & (row < hi)])
+                mine += stretch.size
+            assert offset[tid] == before
+            before += mine
+        assert before == targets.size

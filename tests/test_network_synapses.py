@@ -328,21 +328,25 @@ def test_lava_weights_follow_lavas_documented_ranges():
     np.testing.assert_array_equal(lava_weights([-3, -1], "inhibitory", 7), [-2, 0])  # toward zero
 
 
+@pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("name", QUANTISED + RAW)
-def test_the_fused_network_loop_sends_what_lava_sends(lava_graph, name):
+def test_the_fused_network_loop_sends_what_lava_sends(lava_graph, name, threads):
     """The fused loop's synapse step (``neuromorph.network.fused``: int64 sums per delay and target, a
     negative exponent's floor, the delay ring) sends what Lava's process sends, every value of every
-    step, for every process kind and sign mode, exponents below and above 0."""
+    step, for every process kind and sign mode, exponents below and above 0; also when the targets
+    are split among three threads (each receiving the synapses onto its own chunk of targets)."""
     from neuromorph.network.fused import receive_kernel, synapse_arrays
 
     projections, spikes, a_out, _, _ = lava_graph
     projection = projections[name]
     receive = receive_kernel()
-    indptr, key, weight, shift, ring, scratch, touched = synapse_arrays(projection)
+    layer = synapse_arrays(projection)
+    split, key, weight, shift, ring, scratch, touched, offset = layer.kernel_arguments(threads)
     expected = a_out[name].astype(np.int64)
     for t in range(spikes.shape[0]):
         row = t % ring.shape[0]
         np.testing.assert_array_equal(ring[row], expected[t], err_msg=f"step {t}")
         ring[row] = 0
-        assert receive(np.ascontiguousarray(spikes[t], dtype=np.bool_), indptr, key, weight, shift, ring, scratch,
-                       touched, t)
+        for tid in range(threads):
+            assert receive(np.ascontiguousarray(spikes[t], dtype=np.bool_), split[tid], split[tid + 1], key, weight,
+                           shift, ring, scratch, touched[offset[tid]:], t)

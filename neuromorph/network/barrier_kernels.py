@@ -1,10 +1,10 @@
 """A spinning barrier for the threads of one fused network loop, compiled with numba once per machine.
 
 The threads of a fused loop (:mod:`neuromorph.network.fused`) step disjoint neurons of every
-population, then disjoint synapse layers, and meet twice per time step: after the neurons
-(every spike of the step written) and after the synapses (every ring row of the next step
-complete). A step takes microseconds, so the threads meet by spinning on shared memory rather
-than through the operating system: an ``int64`` array ``sync`` whose entries are read and
+population, then the synapses onto their own neurons, and meet once per time step, after
+the neurons (every spike of the step written before any thread reads it). A step takes
+microseconds, so the threads meet by spinning on shared memory rather than through the
+operating system: an ``int64`` array ``sync`` whose entries are read and
 changed only by sequentially consistent atomic operations (LLVM's ``atomicrmw`` and atomic
 ``load``/``store``, which numba does not expose; defined here as intrinsics):
 

@@ -16,13 +16,16 @@ generated kernel modules only, as :mod:`neuromorph.quantization.codegen`) and ca
    negative weight exponent (floor), and added to ring row ``(t + 1 + delay) mod L``.
 
 On several threads (:meth:`FusedNetwork.threads`: one per :data:`NEURONS_PER_THREAD` neurons, up to the
-CPUs the process may use), thread ``tid`` does steps 1-3 for its own contiguous chunk of every
-population (chunk ``tid`` of the population's ``_chunk``, counting overflows in its own row), then
-step 4 for its own synapse layers (:func:`layer_owners`, balanced by synapse count; a layer's
-ring is written by one thread only); the threads meet after steps 1-3 and after step 4
-(:func:`~neuromorph.network.barrier_kernels.barrier`), so every spike of a step is written
-before any layer reads it, and every ring row is complete before any thread reads it. Each
-number is computed by the same operations in the same order on any number of threads.
+CPUs the process may use), thread ``tid`` owns a contiguous chunk of every population (chunk
+``tid`` of the population's ``_chunk``, counting overflows in its own row): it does steps 1-3 for
+those neurons, then step 4 of every layer for the synapses whose targets are its own neurons
+(each row of a layer's routing table is sorted by target, and :func:`target_splits` gives every
+thread its stretch of each row). So each ring column, sum and step input is written and read by
+its owner only, and the threads meet once per step, after steps 1-3
+(:func:`~neuromorph.network.barrier_kernels.barrier`): every spike of a step is written before
+any thread reads it, and the spike rows of different steps are different rows. The synapse work
+divides like the neurons, whatever the layers' sizes. Every sum is an exact int64 sum of the same
+weights, so each number is the same on any number of threads.
 
 That is :class:`~neuromorph.network.lava_semantics.SynapseEmulator`'s arithmetic (whose float64
 sums are exact integers) and the step order of the stepped emulator, so the results are equal bit
@@ -70,8 +73,8 @@ FUSE_COMPILE_SECONDS = 5.0
 #: arithmetic (Python calls, numpy temporaries): 0.53 s stepped against 0.11 s fused over
 #: 3,000 steps of 2 populations and 4 layers.
 STEP_CALL_SECONDS = 25e-6
-#: Fewest stepped neurons per thread of a fused loop: below it the threads' two meetings per step
-#: (0.3 us each for two threads on the development machine, against about 30 ns per neuron and
+#: Fewest stepped neurons per thread of a fused loop: below it the threads' meeting every step
+#: (0.3 us for two threads on the development machine, against about 30 ns per neuron and
 #: step of the COBAHH-like network) would cost more than the neurons a thread takes over.
 NEURONS_PER_THREAD = 500
 #: Blocks between two tries of a thread count other than the fastest (:class:`ThreadChoice`).
@@ -108,14 +111,15 @@ class Wiring:
 
 
 def _arguments(wiring: Wiring) -> list[str]:
-    names = ["t0", "t1", "record", "stopped", "chunk_records", "tid", "threads", "sync", "owners"]
+    names = ["t0", "t1", "record", "stopped", "chunk_records", "tid", "threads", "sync"]
     for m in range(len(wiring.modules)):
         names += [f"regs{m}", f"inputs{m}", f"drive{m}", f"tables{m}", f"consts{m}", f"params{m}", f"phases{m}",
                   f"seed{m}", f"spikes{m}", f"counts{m}", f"states{m}", f"none{m}"]
     names += [f"rasters{r}" for r in range(wiring.rasters)]
     names += [f"current{c}" for c in range(len(wiring.currents))]
     for k in range(len(wiring.layers)):
-        names += [f"indptr{k}", f"key{k}", f"weight{k}", f"shift{k}", f"ring{k}", f"scratch{k}", f"touched{k}"]
+        names += [f"split{k}", f"key{k}", f"weight{k}", f"shift{k}", f"ring{k}", f"scratch{k}", f"touched{k}",
+                  f"offset{k}"]
     return names
 
 
@@ -128,13 +132,17 @@ def _range_lines(wiring: Wiring) -> list[str]:
     return lines
 
 
-#: Lines ending a phase of a step: all threads meet; on a stop, thread 0 reports the step and code.
+#: Lines ending the neurons' phase of a step: all threads meet; on a stop, thread 0 reports the step and code.
 MEET = ["if threads > 1 and not barrier(sync, threads):", "    return", "if stop_code(sync):", "    if tid == 0:",
         "        stopped[0] = t", "        stopped[1] = stop_code(sync)", "    return"]
 
 
 def _step_lines(wiring: Wiring) -> list[str]:
-    """One step ``t`` of thread ``tid`` (see the module docstring): its neurons, then its synapse layers.
+    """One step ``t`` of thread ``tid`` (see the module docstring): its neurons, then the synapses onto them.
+
+    A thread whose synapses stopped the loop in the step before (a sum beyond int32) skips its
+    neurons, whose inputs would then be out of range, and goes straight to the meeting, where
+    every thread sees the stop.
 
     Element loops rather than numpy slice expressions, and the record flag of ``_chunk`` passed
     as an argument rather than a literal: numba then compiles no array-expression implementations
@@ -156,23 +164,24 @@ def _step_lines(wiring: Wiring) -> list[str]:
                   f"if counts{m}[tid, counts{m}.shape[1] - 1]:", f"    stop_with(sync, {VIOLATED})",
                   "if record:", f"    for r in range(regs{m}.shape[0]):", f"        for j in range(lo{m}, hi{m}):",
                   f"            states{m}[t, r, j] = regs{m}[r, j]"]
-    lines += MEET
+    lines = ["if stop_code(sync) == 0:"] + ["    " + line for line in lines] + MEET
     for k, (kind, source, _, _) in enumerate(wiring.layers):
         fired = f"spikes{source}[t]" if kind == "p" else f"rasters{source}[t]"
-        lines += [f"if owners[{k}] == tid and not _receive({fired}, indptr{k}, key{k}, weight{k}, shift{k}, "
-                  f"ring{k}, scratch{k}, touched{k}, t):", f"    stop_with(sync, {BEYOND_INT32})"]
-    return lines + MEET
+        lines += [f"if not _receive({fired}, split{k}[tid], split{k}[tid + 1], key{k}, weight{k}, shift{k}, "
+                  f"ring{k}, scratch{k}, touched{k}[offset{k}[tid]:], t):", f"    stop_with(sync, {BEYOND_INT32})"]
+    return lines
 
 
 RECEIVE = f'''
 
 @njit(cache=True, nogil=True)
-def _receive(fired, indptr, key, weight, shift, ring, scratch, touched, t):
-    """Sum the weights of the active synapses per (delay, target), floor-shift, add to the ring; False beyond int32."""
+def _receive(fired, first, end, key, weight, shift, ring, scratch, touched, t):
+    """Sum the weights of the active synapses ``first[i] .. end[i] - 1`` of each source ``i`` per (delay, target),
+    floor-shift, add to the ring; False beyond int32."""
     count = 0
     for i in range(fired.shape[0]):
         if fired[i]:
-            for s in range(indptr[i], indptr[i + 1]):
+            for s in range(first[i], end[i]):
                 entry = key[s]
                 if scratch[entry] == 0:
                     touched[count] = entry
@@ -214,16 +223,69 @@ def receive_kernel():
     return load_module(_header() + RECEIVE, "receive")._receive
 
 
-def synapse_arrays(layer) -> tuple:
-    """(indptr, entry key, int64 weight, right shift, ring, scratch, touched) of one Lava synapse layer.
+@dataclass(frozen=True)
+class LayerArrays:
+    """One Lava synapse layer's arrays in a fused loop.
 
-    ``touched`` lists the entries a step adds to, once per stretch of non-zero sum: at most one per
-    synapse (a presynaptic neuron spikes at most once per step), so it has a place per synapse.
+    ``indptr``, ``key`` (entry ``delay * n_post + target``), ``weight`` (int64) and ``shift``
+    (right shift) are :meth:`~neuromorph.network.lava_semantics.SynapseEmulator.routing`'s table with
+    each source's row sorted by target; ``ring`` the delay ring (slots, n_post); ``scratch`` a sum
+    per entry; ``touched`` the entries a step adds to, once per stretch of non-zero sum: at most
+    one per synapse (a presynaptic neuron spikes at most once per step), so it has a place per
+    synapse, and :func:`target_splits` gives each thread its own stretch of it.
     """
+
+    indptr: np.ndarray
+    key: np.ndarray
+    weight: np.ndarray
+    shift: np.int64
+    ring: np.ndarray
+    scratch: np.ndarray
+    touched: np.ndarray
+
+    @property
+    def n_post(self) -> int:
+        return self.ring.shape[1]
+
+    def kernel_arguments(self, threads: int) -> tuple:
+        """The arguments of the loop's ``split``, ..., ``offset`` for a run on ``threads`` threads."""
+        split, offset = target_splits(self.indptr, self.key % self.n_post, self.n_post, threads)
+        return split, self.key, self.weight, self.shift, self.ring, self.scratch, self.touched, offset
+
+
+def synapse_arrays(layer) -> LayerArrays:
+    """The arrays of one Lava synapse layer (see :class:`LayerArrays`)."""
     table = SynapseEmulator(layer).routing()
-    return (table.indptr, table.key, table.weights, np.int64(table.shift),
-            np.zeros((table.slots, layer.n_post), dtype=np.int64), np.zeros(table.slots * layer.n_post, dtype=np.int64),
-            np.zeros(max(table.key.size, 1), dtype=np.int64))
+    rows = np.repeat(np.arange(table.indptr.size - 1), np.diff(table.indptr))
+    by_target = np.lexsort((table.key % layer.n_post, rows))
+    return LayerArrays(indptr=table.indptr, key=table.key[by_target], weight=table.weights[by_target],
+                       shift=np.int64(table.shift), ring=np.zeros((table.slots, layer.n_post), dtype=np.int64),
+                       scratch=np.zeros(table.slots * layer.n_post, dtype=np.int64),
+                       touched=np.zeros(max(table.key.size, 1), dtype=np.int64))
+
+
+def target_splits(indptr: np.ndarray, target: np.ndarray, n_post: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where each thread's synapses start in each source's row, and in ``touched``.
+
+    Thread ``tid`` owns the targets ``[lo, hi)`` of its chunk (``chunk = ceil(n_post / threads)``,
+    ``lo = min(tid * chunk, n_post)``, as the loop's neurons). With every row sorted by ``target``,
+    its synapses of source ``i`` are ``split[tid, i] .. split[tid + 1, i] - 1``; ``offset[tid]``
+    counts the synapses of the threads before it, where its stretch of ``touched`` starts.
+
+    Returns
+    -------
+    split : ndarray, int64, (threads + 1, n_pre)
+    offset : ndarray, int64, (threads,)
+    """
+    n_pre = indptr.size - 1
+    rows = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(indptr))
+    order = rows * n_post + target  # non-decreasing: rows in order, each sorted by target
+    chunk = max(-(-n_post // threads), 1)
+    lows = np.minimum(np.arange(threads + 1, dtype=np.int64) * chunk, n_post)
+    split = np.searchsorted(order, np.arange(n_pre, dtype=np.int64)[None, :] * n_post + lows[:, None]).astype(np.int64)
+    split[threads] = indptr[1:]
+    offset = (split[:threads] - indptr[:-1]).sum(axis=1).astype(np.int64)
+    return np.ascontiguousarray(split), offset
 
 
 class FusedNetwork:
@@ -252,7 +314,7 @@ class FusedNetwork:
         self.currents = [np.ascontiguousarray(c.values, dtype=np.int64) for c in currents]
         self.rasters = [np.ascontiguousarray(rasters[name], dtype=np.bool_) for name in raster_names]
         self.source = fused_source(self.wiring)
-        self.synapses: list[tuple] = []
+        self.synapses: list[LayerArrays] = []
         self.run_steps = None
         #: Steps of the last run per thread count (:meth:`run`).
         self.steps_on: dict[int, int] = {}
@@ -288,7 +350,7 @@ class FusedNetwork:
         :meth:`threads`; see :class:`ThreadChoice`): per population (spikes (T, N), states (T, R, N) or None,
         overflow counts, registers after the last step), or None when the loop stopped (see the module
         docstring). :attr:`steps_on` then holds the steps run per thread count."""
-        from .barrier_kernels import SYNC_SIZE  # numba: only where the population kernels were compiled
+        from .barrier_kernels import STOP, SYNC_SIZE  # numba: only where the population kernels were compiled
 
         choice = ThreadChoice(self.threads() if threads is None else tuple(threads))
         rows = max(choice.candidates)
@@ -302,20 +364,21 @@ class FusedNetwork:
                           program.tables, program.constants, program.params, program.phases(n), program.program.seed,
                           spikes[m], counts[m], states[m],
                           np.empty((0, len(program.program.registers), n), dtype=np.int64)]
-        arguments += self.rasters + self.currents + [array for layer in self.synapses for array in layer]
+        arguments += self.rasters + self.currents
+        layers = {t: [array for layer in self.synapses for array in layer.kernel_arguments(t)]
+                  for t in choice.candidates}
         stopped, sync = np.array([-1, 0], dtype=np.int64), np.zeros(SYNC_SIZE, dtype=np.int64)
-        owners = {t: layer_owners([layer[1].size for layer in self.synapses], t) for t in choice.candidates}
-        self.run_steps(0, 0, record, stopped, False, 0, 1, sync, owners[choice.candidates[0]],
-                       *arguments)  # compiled (or loaded) before any thread runs it
+        self.run_steps(0, 0, record, stopped, False, 0, 1, sync, *arguments,
+                       *layers[choice.candidates[0]])  # compiled (or loaded) before any thread runs it
         start = 0
         while start < n_steps:
             threads_now = choice.next()
             stop = min(n_steps, start + (max(block // PROBE_SHORTER, 1) if choice.probing else block))
             started = time.perf_counter()
             run_on_threads(self.run_steps, threads_now, sync, (start, stop, record, stopped, False),
-                           (threads_now, sync, owners[threads_now], *arguments))
+                           (threads_now, sync, *arguments, *layers[threads_now]))
             choice.record(threads_now, stop - start, time.perf_counter() - started)
-            if stopped[1]:
+            if stopped[1] or sync[STOP]:  # a stop in the synapses of a block's last step meets no more
                 return None
             if progress is not None:
                 for k in range(start, stop):
@@ -331,7 +394,7 @@ class ThreadChoice:
     the shortest time per step in its latest block, the others tried again every :data:`PROBE_EVERY` blocks.
     A block that tries a count (:attr:`probing`) is :data:`PROBE_SHORTER` times shorter than the others.
 
-    Threads that meet twice per step need a core each at once: on a machine whose other processes keep
+    Threads that meet every step need a core each at once: on a machine whose other processes keep
     its cores busy (a pytest-xdist worker beside, Lava stepping its processes during ``backend="both"``)
     two threads ran the COBAHH-like network 1.8x slower than one (6.75 s against 3.72 s), while on an idle
     machine they run it 1.2-1.7x faster. Any thread count gives the same numbers, so the choice is free.
@@ -362,16 +425,6 @@ class ThreadChoice:
         self.per_step[threads] = seconds / max(steps, 1)
         self.steps[threads] = self.steps.get(threads, 0) + steps
         self.blocks += 1
-
-
-def layer_owners(sizes: list[int], threads: int) -> np.ndarray:
-    """The thread that receives each synapse layer: the least loaded so far, largest layers first
-    (load measured in synapses)."""
-    owners, load = np.zeros(max(len(sizes), 1), dtype=np.int64), [0] * threads
-    for k in sorted(range(len(sizes)), key=lambda k: -sizes[k]):
-        owners[k] = min(range(threads), key=load.__getitem__)
-        load[owners[k]] += sizes[k]
-    return owners
 
 
 def run_on_threads(run_steps, threads: int, sync: np.ndarray, head: tuple, tail: tuple) -> None:
