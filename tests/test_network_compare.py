@@ -64,7 +64,7 @@ def test_feed_forward_network_lava_graph_equals_emulator_every_spike_and_state(b
 
 def fused_on_threads(network, threads: int, monkeypatch):
     """``network`` in the fused loop on ``threads`` threads, however few neurons each gets (each thread steps
-    its own chunk of every population's neurons and receives its own synapse layers)."""
+    its own chunk of every population's neurons and receives the synapses onto them)."""
     monkeypatch.setattr(fused_module, "NEURONS_PER_THREAD", 1)
     monkeypatch.setenv("NEUROMORPH_THREADS", str(threads))
     run = run_network(network, fused_loop=True)
@@ -95,7 +95,7 @@ def test_recurrent_network_lava_graph_equals_emulator(monkeypatch):
     assert check.match and set(check.populations) == {"E", "I"}
     assert all(emulated.populations[name].spikes[200:].sum() > 5 for name in ("E", "I"))
     assert_same_runs(run_network(network, fused_loop=True), emulated)  # the recurrent loop fused
-    for threads in (2, 3):  # E -> I and I -> E received by different threads, each stepping part of E and I
+    for threads in (2, 3):  # each thread steps part of E and I and receives the E -> I and I -> E synapses onto them
         assert_same_runs(fused_on_threads(network, threads, monkeypatch), emulated, threads=threads)
     kernels = {p.name: p.stepper(network.n_steps) for p in network.populations}
     rasters = {source.name: source.spikes for source in network.sources}
