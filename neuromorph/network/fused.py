@@ -29,8 +29,8 @@ weights, so each number is the same on any number of threads.
 
 That is :class:`~neuromorph.network.lava_semantics.SynapseEmulator`'s arithmetic (whose float64
 sums are exact integers) and the step order of the stepped emulator, so the results are equal bit
-for bit (``assert_same_runs`` in ``tests/test_network_compare.py``). The loop stops and reports the
-step when a register leaves its declared range (the compiled program's assumption) or a sum or ring
+for bit (``assert_same_runs`` in ``tests/test_network_compare.py``). The loop stops (and says why in
+``sync``) when a register leaves its declared range (the compiled program's assumption) or a sum or ring
 entry leaves int32 (Lava's buffers; the stepped emulator raises there): the caller then runs the
 stepped emulator from the start instead, which handles both exactly as before.
 """
@@ -83,7 +83,7 @@ PROBE_EVERY = 8
 PROBE_SHORTER = 10
 #: Largest magnitude Lava's int32 buffers hold.
 INT32 = (1 << 31) - 1
-#: Codes :func:`run` returns besides the step count (the step is returned in ``stopped``).
+#: Why a loop stopped, as its threads record it in ``sync`` (:func:`~.barrier_kernels.stop_with`).
 VIOLATED, BEYOND_INT32 = 1, 2
 
 
@@ -111,7 +111,7 @@ class Wiring:
 
 
 def _arguments(wiring: Wiring) -> list[str]:
-    names = ["t0", "t1", "record", "stopped", "chunk_records", "tid", "threads", "sync"]
+    names = ["t0", "t1", "record", "chunk_records", "tid", "threads", "sync"]
     for m in range(len(wiring.modules)):
         names += [f"regs{m}", f"inputs{m}", f"drive{m}", f"tables{m}", f"consts{m}", f"params{m}", f"phases{m}",
                   f"seed{m}", f"spikes{m}", f"counts{m}", f"states{m}", f"none{m}"]
@@ -124,17 +124,19 @@ def _arguments(wiring: Wiring) -> list[str]:
 
 
 def _range_lines(wiring: Wiring) -> list[str]:
-    """Before the steps: the neurons ``[lo<m>, hi<m>)`` of every population that thread ``tid`` steps."""
+    """Before the steps: the neurons ``[lo<m>, hi<m>)`` of every population that thread ``tid`` steps, and
+    its stretches of every layer's rows (``first<k>``, ``end<k>``) and of its ``touched`` (``mine<k>``)."""
     lines = []
     for m in range(len(wiring.modules)):
         lines += [f"chunk{m} = max(-(-regs{m}.shape[1] // threads), 1)",
                   f"lo{m} = min(tid * chunk{m}, regs{m}.shape[1])", f"hi{m} = min(lo{m} + chunk{m}, regs{m}.shape[1])"]
+    for k in range(len(wiring.layers)):
+        lines += [f"first{k}, end{k} = split{k}[tid], split{k}[tid + 1]", f"mine{k} = touched{k}[offset{k}[tid]:]"]
     return lines
 
 
-#: Lines ending the neurons' phase of a step: all threads meet; on a stop, thread 0 reports the step and code.
-MEET = ["if threads > 1 and not barrier(sync, threads):", "    return", "if stop_code(sync):", "    if tid == 0:",
-        "        stopped[0] = t", "        stopped[1] = stop_code(sync)", "    return"]
+#: Lines ending the neurons' phase of a step: all threads meet, and leave on a stop (its code stays in ``sync``).
+MEET = ["if threads > 1 and not barrier(sync, threads):", "    return", "if stop_code(sync):", "    return"]
 
 
 def _step_lines(wiring: Wiring) -> list[str]:
@@ -167,8 +169,8 @@ def _step_lines(wiring: Wiring) -> list[str]:
     lines = ["if stop_code(sync) == 0:"] + ["    " + line for line in lines] + MEET
     for k, (kind, source, _, _) in enumerate(wiring.layers):
         fired = f"spikes{source}[t]" if kind == "p" else f"rasters{source}[t]"
-        lines += [f"if not _receive({fired}, split{k}[tid], split{k}[tid + 1], key{k}, weight{k}, shift{k}, "
-                  f"ring{k}, scratch{k}, touched{k}[offset{k}[tid]:], t):", f"    stop_with(sync, {BEYOND_INT32})"]
+        lines += [f"if not _receive({fired}, first{k}, end{k}, key{k}, weight{k}, shift{k}, ring{k}, scratch{k}, "
+                  f"mine{k}, t):", f"    stop_with(sync, {BEYOND_INT32})"]
     return lines
 
 
@@ -367,18 +369,18 @@ class FusedNetwork:
         arguments += self.rasters + self.currents
         layers = {t: [array for layer in self.synapses for array in layer.kernel_arguments(t)]
                   for t in choice.candidates}
-        stopped, sync = np.array([-1, 0], dtype=np.int64), np.zeros(SYNC_SIZE, dtype=np.int64)
-        self.run_steps(0, 0, record, stopped, False, 0, 1, sync, *arguments,
+        sync = np.zeros(SYNC_SIZE, dtype=np.int64)
+        self.run_steps(0, 0, record, False, 0, 1, sync, *arguments,
                        *layers[choice.candidates[0]])  # compiled (or loaded) before any thread runs it
         start = 0
         while start < n_steps:
             threads_now = choice.next()
             stop = min(n_steps, start + (max(block // PROBE_SHORTER, 1) if choice.probing else block))
             started = time.perf_counter()
-            run_on_threads(self.run_steps, threads_now, sync, (start, stop, record, stopped, False),
+            run_on_threads(self.run_steps, threads_now, sync, (start, stop, record, False),
                            (threads_now, sync, *arguments, *layers[threads_now]))
             choice.record(threads_now, stop - start, time.perf_counter() - started)
-            if stopped[1] or sync[STOP]:  # a stop in the synapses of a block's last step meets no more
+            if sync[STOP]:
                 return None
             if progress is not None:
                 for k in range(start, stop):
