@@ -142,6 +142,7 @@ def random_inputs(program, steps, n, rng):
 
 
 def interpreted(neuron, registers, inputs, step0):
+    """States, spikes and overflow counts of every step (T, n_ops) by the numpy interpreter."""
     interpreter = Interpreter(neuron.program, [t.entries for t in neuron.tables], neuron.constants)
     states, spikes, counts = [], [], []
     for k in range(inputs.shape[0]):
@@ -149,7 +150,34 @@ def interpreted(neuron, registers, inputs, step0):
         states.append(registers)
         spikes.append(spiked)
         counts.append(count)
-    return np.array(states), np.array(spikes), np.array(counts).sum(axis=0)
+    return np.array(states), np.array(spikes), np.array(counts)
+
+
+def assert_rows_follow_the_interpreter(neuron, kernel, registers, inputs, step0):
+    """``_row`` (what the fused network loop calls: one step per call, branch-free checks, vectorized), stepped
+    over two ranges of neurons as two threads would, against the interpreter step by step: equal states, spikes
+    and counts until a step whose registers leave their declared ranges, which it must flag (the loop then
+    hands the run to the stepped emulator), and no flag while they stay inside. The loop starts only from
+    registers inside their ranges, so the run starts from ``registers`` clipped into them."""
+    regs = np.clip(np.array(registers, dtype=np.int64), kernel._limits[0], kernel._limits[1])
+    expected_states, expected_spikes, expected_counts = interpreted(neuron, regs, inputs, step0)
+    n = regs.shape[1]
+    ports = np.zeros((1, len(kernel.program.ports), n), dtype=np.int64)
+    bounds = [(0, n // 3), (n // 3, n)]
+    spikes = np.zeros((1, n), dtype=np.bool_)
+    for k in range(inputs.shape[0]):
+        ports[0] = inputs[k, :ports.shape[1]]
+        counts = np.zeros((len(bounds), kernel.checked.size + 1), dtype=np.int64)
+        for tid, (lo, hi) in enumerate(bounds):
+            kernel.module._row(lo, hi, tid, regs, ports, kernel.tables, kernel.constants, kernel.params,
+                               kernel.phases(n), kernel.program.seed, step0 + k, spikes, counts)
+        inside = kernel.registers_in_range(expected_states[k])
+        assert bool(counts[:, -1].any()) == (not inside), f"step {k}: range flag {counts[:, -1]}"
+        if not inside:
+            return
+        np.testing.assert_array_equal(regs, expected_states[k])
+        np.testing.assert_array_equal(spikes[0], expected_spikes[k])
+        np.testing.assert_array_equal(kernel.overflows(counts.sum(axis=0)), expected_counts[k])
 
 
 def assert_equal_runs(neuron, registers, inputs, step0, parallel=True, lanes=None, checks=None):
@@ -160,8 +188,9 @@ def assert_equal_runs(neuron, registers, inputs, step0, parallel=True, lanes=Non
     expected_states, expected_spikes, expected_counts = interpreted(neuron, registers, inputs, step0)
     np.testing.assert_array_equal(states, expected_states)
     np.testing.assert_array_equal(spikes, expected_spikes)
-    np.testing.assert_array_equal(counts, expected_counts)
+    np.testing.assert_array_equal(counts, expected_counts.sum(axis=0))
     np.testing.assert_array_equal(final, expected_states[-1])
+    assert_rows_follow_the_interpreter(neuron, kernel, registers, inputs, step0)
     return counts
 
 

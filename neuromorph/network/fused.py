@@ -8,16 +8,17 @@ generated kernel modules only, as :mod:`neuromorph.quantization.codegen`) and ca
 
 1. every population's input matrix is its constant drive plus the sampled currents of the step;
 2. every synapse layer sends row ``t mod L`` of its delay ring into its target's port, and clears it;
-3. every population runs one step of its integer program: the ``_chunk`` function of the
-   population's own compiled kernel (:class:`~neuromorph.quantization.compiled.CompiledProgram`);
+3. every population runs one step of its integer program: the ``_row`` function of the
+   population's own compiled kernel (:class:`~neuromorph.quantization.compiled.CompiledProgram`;
+   :func:`~neuromorph.quantization.codegen.row_source`), its loop over neurons vectorized;
 4. every synapse layer receives the spikes of its source in step ``t`` (a population of the loop,
    or a raster: a spike source, or a population run before, fused over all steps): per
    (delay, target) entry the weights of the active synapses are summed in int64, shifted by a
    negative weight exponent (floor), and added to ring row ``(t + 1 + delay) mod L``.
 
 On several threads (:meth:`FusedNetwork.threads`: one per :data:`NEURONS_PER_THREAD` neurons, up to the
-CPUs the process may use), thread ``tid`` owns a contiguous chunk of every population (chunk
-``tid`` of the population's ``_chunk``, counting overflows in its own row): it does steps 1-3 for
+CPUs the process may use), thread ``tid`` owns a contiguous chunk of every population (its ``_row``
+call counting overflows in row ``tid``): it does steps 1-3 for
 those neurons, then step 4 of every layer for the synapses whose targets are its own neurons
 (each row of a layer's routing table is sorted by target, and :func:`target_splits` gives every
 thread its stretch of each row). So each ring column, sum and step input is written and read by
@@ -63,11 +64,9 @@ from neuromorph.network.barrier_kernels import barrier, stop_code, stop_with  # 
 '''
 #: The barrier's module: its text is hashed into every loop's header (see ``codegen.file_digest``).
 BARRIER_MODULE = resources.files(__package__) / "barrier_kernels.py"
-#: Seconds a fused loop takes to compile beyond its populations' own kernels, on the 2-core
-#: development machine: PING's loop (2 populations, 4 synapse layers) 1.9 s since it calls each
-#: ``_chunk`` with the signature of the population's own kernel (7.5 s before, when numba compiled
-#: the callees again and numpy slice expressions besides: COBAHH-like at 1,000 neurons 9.0 s against
-#: 4.2 s for the stepped emulator's kernels). Kept at the upper end for networks of more layers.
+#: Seconds a fused loop takes to compile beyond its populations' own kernels (``_chunk``), on the 2-core
+#: development machine: the COBAHH-like loop (2 populations, 4 synapse layers) 4.0 s, of which about
+#: 1 s per population for its vectorized ``_row`` (PING's loop took 1.9 s when it called ``_chunk``).
 FUSE_COMPILE_SECONDS = 5.0
 #: Seconds the stepped emulator spends per population or synapse layer and step around the
 #: arithmetic (Python calls, numpy temporaries): 0.53 s stepped against 0.11 s fused over
@@ -111,10 +110,10 @@ class Wiring:
 
 
 def _arguments(wiring: Wiring) -> list[str]:
-    names = ["t0", "t1", "record", "chunk_records", "tid", "threads", "sync"]
+    names = ["t0", "t1", "record", "tid", "threads", "sync"]
     for m in range(len(wiring.modules)):
         names += [f"regs{m}", f"inputs{m}", f"drive{m}", f"tables{m}", f"consts{m}", f"params{m}", f"phases{m}",
-                  f"seed{m}", f"spikes{m}", f"counts{m}", f"states{m}", f"none{m}"]
+                  f"seed{m}", f"spikes{m}", f"counts{m}", f"states{m}"]
     names += [f"rasters{r}" for r in range(wiring.rasters)]
     names += [f"current{c}" for c in range(len(wiring.currents))]
     for k in range(len(wiring.layers)):
@@ -146,10 +145,8 @@ def _step_lines(wiring: Wiring) -> list[str]:
     neurons, whose inputs would then be out of range, and goes straight to the meeting, where
     every thread sees the stop.
 
-    Element loops rather than numpy slice expressions, and the record flag of ``_chunk`` passed
-    as an argument rather than a literal: numba then compiles no array-expression implementations
-    (2.7 s of a cold compile) and calls each population's ``_chunk`` with the signature its own
-    kernel was compiled (and cached) for, instead of compiling it again.
+    Element loops rather than numpy slice expressions: numba then compiles no array-expression
+    implementations (2.7 s of a cold compile).
     """
     lines = []
     for m in range(len(wiring.modules)):
@@ -161,8 +158,8 @@ def _step_lines(wiring: Wiring) -> list[str]:
         lines += [f"row = t % ring{k}.shape[0]", f"for j in range(lo{m}, hi{m}):",
                   f"    inputs{m}[0, {port}, j] += ring{k}[row, j]", f"    ring{k}[row, j] = 0"]
     for m in range(len(wiring.modules)):
-        lines += [f"_chunk{m}(tid, chunk{m}, regs{m}, inputs{m}, tables{m}, consts{m}, params{m}, phases{m}, "
-                  f"seed{m}, t, chunk_records, none{m}, spikes{m}[t:t + 1], counts{m})",
+        lines += [f"_row{m}(lo{m}, hi{m}, tid, regs{m}, inputs{m}, tables{m}, consts{m}, params{m}, phases{m}, "
+                  f"seed{m}, t, spikes{m}[t:t + 1], counts{m})",
                   f"if counts{m}[tid, counts{m}.shape[1] - 1]:", f"    stop_with(sync, {VIOLATED})",
                   "if record:", f"    for r in range(regs{m}.shape[0]):", f"        for j in range(lo{m}, hi{m}):",
                   f"            states{m}[t, r, j] = regs{m}[r, j]"]
@@ -207,7 +204,7 @@ def _receive(fired, first, end, key, weight, shift, ring, scratch, touched, t):
 
 def fused_source(wiring: Wiring) -> str:
     """The generated module: imports of the population kernels, ``_receive`` and ``run``."""
-    imports = [f"from {name} import _chunk as _chunk{m}" for m, name in enumerate(wiring.modules)]
+    imports = [f"from {name} import _row as _row{m}" for m, name in enumerate(wiring.modules)]
     body = ["@njit(cache=True, nogil=True)", f"def run({', '.join(_arguments(wiring))}):"]
     body += ["    " + line for line in _range_lines(wiring)] + ["    for t in range(t0, t1):"]
     body += ["        " + line for line in _step_lines(wiring)]
@@ -364,20 +361,19 @@ class FusedNetwork:
             n = self.registers[m].shape[1]
             arguments += [self.registers[m], np.zeros((1,) + self.drives[m].shape, dtype=np.int64), self.drives[m],
                           program.tables, program.constants, program.params, program.phases(n), program.program.seed,
-                          spikes[m], counts[m], states[m],
-                          np.empty((0, len(program.program.registers), n), dtype=np.int64)]
+                          spikes[m], counts[m], states[m]]
         arguments += self.rasters + self.currents
         layers = {t: [array for layer in self.synapses for array in layer.kernel_arguments(t)]
                   for t in choice.candidates}
         sync = np.zeros(SYNC_SIZE, dtype=np.int64)
-        self.run_steps(0, 0, record, False, 0, 1, sync, *arguments,
+        self.run_steps(0, 0, record, 0, 1, sync, *arguments,
                        *layers[choice.candidates[0]])  # compiled (or loaded) before any thread runs it
         start = 0
         while start < n_steps:
             threads_now = choice.next()
             stop = min(n_steps, start + (max(block // PROBE_SHORTER, 1) if choice.probing else block))
             started = time.perf_counter()
-            run_on_threads(self.run_steps, threads_now, sync, (start, stop, record, False),
+            run_on_threads(self.run_steps, threads_now, sync, (start, stop, record),
                            (threads_now, sync, *arguments, *layers[threads_now]))
             choice.record(threads_now, stop - start, time.perf_counter() - started)
             if sync[STOP]:

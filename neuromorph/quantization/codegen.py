@@ -22,6 +22,12 @@ plain loads, unchecked fits and repeated pure operations (the index and position
 table on the same voltage grid) are names for values computed once; and everything is
 branch-free but the rare path of a check that fires.
 
+The module also holds ``_row`` (:func:`row_source`), what the fused network loop calls
+every step: the same program for one step of a range of neurons, with every check branch-free
+and the loop over neurons innermost, so that LLVM vectorizes it (table reads as gathers);
+compiled with :class:`~neuromorph.quantization.noalias.NoAliasCompiler`, since LLVM must know
+that the arrays do not overlap.
+
 Semantics are exactly those of :class:`~neuromorph.quantization.interpreter.Interpreter`
 (two's-complement ``int64`` arithmetic, the same fit, rounding and table rules), which
 stays the readable reference; ``tests/test_compiled_kernel.py`` checks equality bit for
@@ -52,10 +58,12 @@ from .program import Op, Program
 from .ranges import CheckPlan
 
 #: Bumped whenever the templates change, so cached kernels of older templates are not reused.
-CODEGEN_VERSION = 5
+CODEGEN_VERSION = 6
 #: The noise generator's module: its text is hashed into every kernel's header, so a changed
 #: generator never reuses a kernel compiled against the old one.
 NOISE_MODULE = resources.files(__package__) / "noise_kernels.py"
+#: The module of the compiler ``_row`` is compiled with, hashed into every kernel's header likewise.
+NOALIAS_MODULE = resources.files(__package__) / "noalias.py"
 #: Copies of its last entry after each table in the kernel's table array (reads ``k + 1`` need one).
 PAD = 1
 #: Largest shift the templates emit (int64 shifts beyond it are not portable).
@@ -72,6 +80,8 @@ from numba import njit
 from neuromorph.quantization.noise_kernels import NOISE_MASK as _NOISE_MASK
 from neuromorph.quantization.noise_kernels import WEYL as _WEYL
 from neuromorph.quantization.noise_kernels import hashed_noise, noise_key, noise_phases  # noqa: F401
+# array arguments of ``_row`` never overlap (neuromorph/quantization/noalias.py, sha256 {noalias_digest})
+from neuromorph.quantization.noalias import NoAliasCompiler
 
 '''
 
@@ -127,8 +137,14 @@ class Context:
     fit that cannot fire, or an earlier identical pure operation).
     """
 
-    def __init__(self, program: Program, plan: CheckPlan, layout: Layout, runtime: bool = False):
+    def __init__(self, program: Program, plan: CheckPlan, layout: Layout, runtime: bool = False,
+                 branchless: bool = False):
         self.program, self.plan, self.layout, self.runtime = program, plan, layout, runtime
+        #: Checks without a branch (``_row``): see :func:`fit_lines`.
+        self.branchless = branchless
+        #: The neuron's index in array subscripts: ``ui``, its uint64 copy, in ``_row`` (numba then adds no
+        #: negative-index wraparound, which kept LLVM from vectorizing the loop), else ``i``.
+        self.index = "ui" if branchless else "i"
         self.rounding = program.rounding
         self.names: dict[int, str] = {}
         self._pure: dict[tuple, str] = {}
@@ -204,7 +220,9 @@ def fit_lines(ctx: "Context", out: str, raw: str, width: int, overflow: str, cou
     one test, ``(raw - low) >> width`` is non-zero exactly when ``raw`` is outside
     ``[low, low + 2**width)`` (also when ``raw - low`` wraps), and the rare branch counts
     and fits. Any rule other than ``saturate`` wraps, as in the interpreter. The limits and
-    the width are immediates (:meth:`Context.p`).
+    the width are immediates (:meth:`Context.p`). With ``ctx.branchless`` the rule is applied
+    to every value (it leaves a value inside the range unchanged) and the test's truth (0 or 1)
+    is added to the count: no branch, so a loop over neurons vectorizes.
     """
     if counter is None:
         return [f"{out} = {raw}"]
@@ -216,6 +234,8 @@ def fit_lines(ctx: "Context", out: str, raw: str, width: int, overflow: str, cou
     lo, bits = ctx.p(low), ctx.p(width)
     rule = FIT_RULES["saturate" if overflow == "saturate" else "wrap"]
     limit = ctx.p(high if overflow == "saturate" else (1 << width) - 1)
+    if ctx.branchless:
+        return [f"{out} = {rule(raw, lo, limit)}", f"c{counter} += (({raw} - {lo}) >> {bits}) != 0"]
     return [f"{out} = {raw}", f"if ({raw} - {lo}) >> {bits}:", f"    c{counter} += 1",
             f"    {out} = {rule(raw, lo, limit)}"]
 
@@ -273,7 +293,7 @@ def _rounded(ctx: Context, x: str, shift: int, site: int) -> str:
     if rounding == "stochastic":
         return f"({x} + (hashed_noise(key, {ctx.p(max(site, 0))} * n + i) >> {drop})) >> {s}"
     if rounding == "dither":
-        return f"({x} + (((phases[{ctx.p(max(site, 0))}, i] + weyl) & _NOISE_MASK) >> {drop})) >> {s}"
+        return f"({x} + (((phases[{ctx.p(max(site, 0))}, {ctx.index}] + weyl) & _NOISE_MASK) >> {drop})) >> {s}"
     raise ValueError(f"unknown rounding mode {rounding!r}")
 
 
@@ -327,7 +347,7 @@ def _select(op: Op, ctx: Context) -> list[str]:
 
 TEMPLATES: dict[str, Callable[[Op, Context], list[str]]] = {
     "load": lambda op, ctx: [f"s{op.dst} = r{op.imm[0]} + {ctx.p(op.imm[1])}"],
-    "port": _checked(lambda op, ctx: f"inputs[k, {op.imm[0]}, i]"),
+    "port": _checked(lambda op, ctx: f"inputs[k, {op.imm[0]}, {ctx.index}]"),
     "add": _checked(lambda op, ctx: f"{ctx.arg(op, 0)} + {ctx.arg(op, 1)}"),
     "sub": _checked(lambda op, ctx: f"{ctx.arg(op, 0)} - {ctx.arg(op, 1)}"),
     "shl": _checked(lambda op, ctx: f"{ctx.arg(op, 0)} << {_checked_shift(op.imm[0])}"),
@@ -399,12 +419,17 @@ CHUNK_SIGNATURE = ("def _chunk(c, chunk, regs, inputs, tables, consts, params, p
                    "spikes, counts):")
 
 
+def _locals(program: Program, layout: Layout, n_params: int) -> list[str]:
+    """Constants, runtime constants and the counters as locals."""
+    constants = sorted({op.imm[0] for op in program.ops if op.code == "const"})
+    lines = [f"k{j} = consts[{j}]" for j in constants] + [f"p{j} = params[{j}]" for j in range(n_params)]
+    return lines + [f"c{column} = 0" for column in layout.counters.values()]
+
+
 def _prologue(program: Program, layout: Layout, n_params: int) -> list[str]:
     """Per chunk: sizes, constants, runtime constants and the chunk's counters as locals."""
-    constants = sorted({op.imm[0] for op in program.ops if op.code == "const"})
     lines = ["n = regs.shape[1]", "n_steps = inputs.shape[0]", "stop = min(n, (c + 1) * chunk)"]
-    lines += [f"k{j} = consts[{j}]" for j in constants] + [f"p{j} = params[{j}]" for j in range(n_params)]
-    return lines + [f"c{column} = 0" for column in layout.counters.values()] + ["violated = 0"]
+    return lines + _locals(program, layout, n_params) + ["violated = 0"]
 
 
 def _group_start(program: Program, layout: Layout, n_lanes: int) -> list[str]:
@@ -418,22 +443,33 @@ def _group_start(program: Program, layout: Layout, n_lanes: int) -> list[str]:
 STEP_NOISE = {"stochastic": ["key = noise_key(seed, step0 + k)"], "dither": ["weyl = (step0 + k) * _WEYL"]}
 
 
-def _step(program: Program, ctx: Context, n_lanes: int) -> list[str]:
-    """One time step of a group: the program per lane, spikes, new registers, recording."""
-    per_lane = []
-    for op in program.ops:
-        per_lane += ctx.emit(op)
-    per_lane.append(f"spikes[k, i] = {ctx.names[program.spike]} != 0")
-    outputs = [ctx.names[slot] for slot in program.outputs]
-    per_lane += [f"e{j} = {name}" for j, name in enumerate(outputs) if name.startswith("r")]
-    per_lane += [f"r{j} = {'e' + str(j) if name.startswith('r') else name}" for j, name in enumerate(outputs)]
-    for j in ctx.plan.unproven:
-        low, high = ctx.plan.registers[j]
-        per_lane.append(f"w0 |= (r{j} < {ctx.p(low)}) | (r{j} > {ctx.p(high)})")
-    recording = _lanes([f"states[k, {j}, i] = r{j}" for j in range(len(program.registers))], n_lanes)
+def _step_keys(program: Program) -> list[str]:
+    """Per step, before the neurons: the noise keys of step ``step0 + k`` (rounding noise and draws)."""
     draws = [f"dkey{seed} = noise_key({seed}, step0 + k)" for seed in sorted({op.imm[0] for op in program.ops
                                                                              if op.code == "draw"})]
-    return STEP_NOISE.get(program.rounding, []) + draws + _lanes(per_lane, n_lanes) + ["if record:"] + \
+    return STEP_NOISE.get(program.rounding, []) + draws
+
+
+def _neuron_lines(program: Program, ctx: Context) -> list[str]:
+    """One step of neuron ``i``: the program, the spike, the new registers ``r<j>``, and ``w0`` set when a register
+    the plan could not bound leaves its declared range."""
+    lines = []
+    for op in program.ops:
+        lines += ctx.emit(op)
+    lines.append(f"spikes[k, {ctx.index}] = {ctx.names[program.spike]} != 0")
+    outputs = [ctx.names[slot] for slot in program.outputs]
+    lines += [f"e{j} = {name}" for j, name in enumerate(outputs) if name.startswith("r")]
+    lines += [f"r{j} = {'e' + str(j) if name.startswith('r') else name}" for j, name in enumerate(outputs)]
+    for j in ctx.plan.unproven:
+        low, high = ctx.plan.registers[j]
+        lines.append(f"w0 |= (r{j} < {ctx.p(low)}) | (r{j} > {ctx.p(high)})")
+    return lines
+
+
+def _step(program: Program, ctx: Context, n_lanes: int) -> list[str]:
+    """One time step of a group: the program per lane, spikes, new registers, recording."""
+    recording = _lanes([f"states[k, {j}, i] = r{j}" for j in range(len(program.registers))], n_lanes)
+    return _step_keys(program) + _lanes(_neuron_lines(program, ctx), n_lanes) + ["if record:"] + \
         _indented(recording, 1)
 
 
@@ -475,6 +511,35 @@ def chunk_source(program: Program, plan: CheckPlan, n_lanes: int = 1,
     return "\n".join(lines) + "\n", tuple(ctx.params)
 
 
+ROW_SIGNATURE = "def _row(lo, hi, tid, regs, inputs, tables, consts, params, phases, seed, step0, spikes, counts):"
+
+
+def row_source(program: Program, plan: CheckPlan, runtime: bool = False) -> tuple[str, tuple[int, ...]]:
+    """The ``_row`` function: one step of the neurons ``[lo, hi)`` (step ``step0``, inputs ``inputs[0]``, spikes into
+    ``spikes[0]``), counting into row ``tid`` of ``counts`` as ``_chunk`` into its row; and the values of its runtime
+    constants (those of ``_chunk``: the same operations ask for them in the same order).
+
+    What the fused network loop calls each step (:mod:`neuromorph.network.fused`): the program of
+    ``_chunk`` with the neuron loop innermost and every check without a branch
+    (:attr:`Context.branchless`), a loop LLVM vectorizes, the table reads as gathers, once it knows
+    that the arrays do not overlap (:class:`~neuromorph.quantization.noalias.NoAliasCompiler`).
+    Registers are loaded and stored once per call; nothing is recorded (the loop copies ``regs``).
+    """
+    check_structure(program)
+    layout = Layout.of(program, plan)
+    ctx = Context(program, plan, layout, runtime, branchless=True)
+    neuron = _neuron_lines(program, ctx)
+    registers = range(len(program.registers))
+    body = ["n = regs.shape[1]", "k = 0"] + _locals(program, layout, len(ctx.params)) + ["w0 = 0"]
+    body += _step_keys(program) + ["for i in range(lo, hi):"]
+    body += _indented(["ui = np.uint64(i)"] + [f"r{j} = regs[{j}, ui]" for j in registers] + neuron
+                      + [f"regs[{j}, ui] = r{j}" for j in registers], 1)
+    body += [f"counts[tid, {column}] += c{column}" for column in layout.counters.values()]
+    body += [f"counts[tid, {len(layout.counters)}] += w0"]
+    lines = ["@njit(cache=True, nogil=True, pipeline_class=NoAliasCompiler)", ROW_SIGNATURE] + _indented(body, 1)
+    return "\n".join(lines) + "\n", tuple(ctx.params)
+
+
 #: Neurons run in lockstep by one thread (their independent dependency chains overlap in the
 #: CPU). Measured on squid HH (loihi2, 16 bits), one lane is as fast as two or four once the
 #: unneeded checks are gone, and compiles in half the time; more lanes spill registers.
@@ -486,9 +551,13 @@ def kernel_source(program: Program, plan: CheckPlan, n_lanes: int = LANES,
     """The whole generated module of ``program`` with the checks of ``plan`` (see the module docstring), and
     the values of its runtime constants (``runtime``; else the immediates are literals of the text, which
     LLVM folds: a faster kernel that serves this configuration only)."""
-    header = HEADER.format(version=CODEGEN_VERSION, noise_digest=_noise_digest())
+    header = HEADER.format(version=CODEGEN_VERSION, noise_digest=_noise_digest(),
+                           noalias_digest=file_digest(NOALIAS_MODULE))
     chunk, params = chunk_source(program, plan, n_lanes, runtime)
-    return header + "\n" + chunk + DRIVER, params
+    row, row_params = row_source(program, plan, runtime)
+    if row_params != params:
+        raise ValueError("the runtime constants of _row and _chunk differ")
+    return header + "\n" + chunk + "\n\n" + row + DRIVER, params
 
 
 def _noise_digest() -> str:
