@@ -337,3 +337,32 @@ effect = "I += w"
     err = capsys.readouterr().err
     last = err.strip().splitlines()[-1]
     assert "Traceback" not in err and "cue_to_lif" in last and "clipped" in last
+
+
+@pytest.mark.slow
+def test_a_run_keeps_the_registers_of_the_neurons_asked_for_only(monkeypatch):
+    """``record={population: neurons}`` (what the device passes for a StateMonitor of a few neurons): the fused loop
+    on 1 and 3 threads and the stepped emulator keep those neurons' registers, equal to the columns of a run that
+    keeps all of them, and none of a population not named; the states decoded at chosen steps are the same."""
+    from neuromorph.network.states import states_at_steps
+
+    network, _ = lowered(shortened("ping", 0.010), 16)
+    full = run_network(network, fused_loop=False)
+    chosen = {"E": [17, 3, 3, 40]}  # unsorted, repeated
+    monkeypatch.setattr(fused_module, "NEURONS_PER_THREAD", 1)
+    for threads, fused_loop in (("1", True), ("3", True), ("1", False)):
+        monkeypatch.setenv("NEUROMORPH_THREADS", threads)
+        part = run_network(network, record=chosen, fused_loop=fused_loop)
+        assert part.fused_loop is fused_loop
+        run, reference = part.populations["E"], full.populations["E"]
+        np.testing.assert_array_equal(run.recorded, [3, 17, 40])
+        np.testing.assert_array_equal(run.states, reference.states[..., [3, 17, 40]])
+        np.testing.assert_array_equal(run.spikes, reference.spikes)
+        assert part.populations["I"].states is None
+        steps = np.array([0, 1, 57, network.n_steps - 1])
+        population = network.population("E")
+        decoded = states_at_steps(population, run, steps, np.array([40, 3]))
+        for name, values in states_at_steps(population, reference, steps, np.array([40, 3])).items():
+            np.testing.assert_array_equal(decoded[name], values)
+    with pytest.raises(ValueError, match="not all of"):
+        states_at_steps(network.population("E"), part.populations["E"], np.array([1]), np.array([4]))

@@ -37,13 +37,38 @@ from .lower import LoweredNetwork
 @dataclass(frozen=True)
 class PopulationRun:
     """Spikes (T, N) of a population, its registers after each step (T, R, N) when recorded, and
-    its registers (R, N) after the last step (``final``; None when the runner does not keep them)."""
+    its registers (R, N) after the last step (``final``; None when the runner does not keep them).
+    ``recorded``: the neurons of the last axis of ``states`` (sorted), when not all of them."""
 
     name: str
     spikes: np.ndarray
     states: np.ndarray | None
     overflows: np.ndarray
     final: np.ndarray | None = None
+    recorded: np.ndarray | None = None
+
+
+def recorded_neurons(lowered: LoweredNetwork, record) -> dict[str, np.ndarray | None]:
+    """Which registers a run keeps: population -> sorted neuron indices (None: every neuron) for the populations it
+    records. ``record``: True (every neuron of every population), False (none) or a mapping of population names to
+    neuron indices (the others not recorded)."""
+    if isinstance(record, bool):
+        return {p.name: None for p in lowered.populations} if record else {}
+    sizes = {p.name: p.size for p in lowered.populations}
+    chosen = {}
+    for name, neurons in record.items():
+        if name not in sizes:
+            raise ValueError(f"record names population {name!r}, which the network does not have")
+        neurons = np.unique(np.asarray(neurons, dtype=np.int64))
+        if neurons.size and (neurons[0] < 0 or neurons[-1] >= sizes[name]):
+            raise ValueError(f"record: population {name!r} has neurons 0 to {sizes[name] - 1}, not {neurons.tolist()}")
+        chosen[name] = None if neurons.size == sizes[name] else neurons
+    return chosen
+
+
+def _kept(states: np.ndarray | None, neurons: np.ndarray | None) -> np.ndarray | None:
+    """The recorded neurons' columns of ``states`` (T, R, N) (all for None)."""
+    return states if states is None or neurons is None else np.ascontiguousarray(states[..., neurons])
 
 
 @dataclass(frozen=True)
@@ -93,12 +118,14 @@ def _run_fused(kernel, currents, n_steps: int, record: bool, progress=None):
     return spikes, states, overflows, state
 
 
-def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | None = None,
+def run_network(lowered: LoweredNetwork, record=True, n_steps: int | None = None,
                 progress=None, parallel: bool = True, fused_loop: bool | None = None) -> NetworkRun:
     """Run ``lowered`` for ``n_steps`` steps (default: all of the spec).
 
-    ``record`` keeps every register of every neuron after every step (for the exact
-    comparison with Lava); without it only spikes and overflow counts are kept.
+    ``record`` True keeps every register of every neuron after every step (for the exact
+    comparison with Lava); False only spikes and overflow counts; a mapping of population names
+    to neuron indices the registers of those neurons only (:func:`recorded_neurons`; what a
+    StateMonitor of a few neurons needs, without the memory of all of them).
     Populations that no projection reaches (a model file's one population, an input layer)
     run first, each as one fused loop over all steps; the others step together, with the
     spikes of the fused ones read from their record. ``progress``, if given, is called with
@@ -111,6 +138,7 @@ def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | Non
     results.
     """
     n_steps = lowered.n_steps if n_steps is None else n_steps
+    record = recorded_neurons(lowered, record)
     kernels = {p.name: p.stepper(n_steps, parallel) for p in lowered.populations}
     fed = {projection.target for projection in lowered.projections}
     fused = [p.name for p in lowered.populations if p.name not in fed and hasattr(kernels[p.name], "run")]
@@ -118,8 +146,9 @@ def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | Non
     spikes, history, overflows, final = {}, {}, {}, {}
     for name in fused:
         currents = [c for c in lowered.currents if c.target == name]
-        spikes[name], history[name], overflows[name], final[name] = _run_fused(
-            kernels[name], currents, n_steps, record, progress if len(fused) == len(kernels) else None)
+        spikes[name], states, overflows[name], final[name] = _run_fused(
+            kernels[name], currents, n_steps, name in record, progress if len(fused) == len(kernels) else None)
+        history[name] = _kept(states, record.get(name))
     stepped = {name: kernel for name, kernel in kernels.items() if name not in spikes}
     threads = 0
     if stepped:
@@ -131,11 +160,12 @@ def run_network(lowered: LoweredNetwork, record: bool = True, n_steps: int | Non
             final.update(_run_stepped(lowered, stepped, n_steps, record, progress, results))
     wall = time.perf_counter() - started
     runs = {p.name: PopulationRun(name=p.name, spikes=spikes[p.name], states=history[p.name],
-                                  overflows=overflows[p.name], final=final[p.name]) for p in lowered.populations}
+                                  overflows=overflows[p.name], final=final[p.name], recorded=record.get(p.name))
+            for p in lowered.populations}
     return NetworkRun(populations=runs, wall_time_s=wall, fused_loop=bool(threads), threads=max(threads, 1))
 
 
-def _run_fused_network(lowered: LoweredNetwork, kernels: dict, n_steps: int, record: bool, progress, results,
+def _run_fused_network(lowered: LoweredNetwork, kernels: dict, n_steps: int, record: dict, progress, results,
                        final: dict, always: bool) -> int:
     """The stepped populations in one compiled loop (:mod:`.fused`): the thread count that ran most of its
     steps, 0 when it does not run them or stopped."""
@@ -152,7 +182,7 @@ def _run_fused_network(lowered: LoweredNetwork, kernels: dict, n_steps: int, rec
     return max(loop.steps_on, key=loop.steps_on.get, default=1)
 
 
-def _run_stepped(lowered: LoweredNetwork, kernels: dict, n_steps: int, record: bool, progress, results) -> dict:
+def _run_stepped(lowered: LoweredNetwork, kernels: dict, n_steps: int, record: dict, progress, results) -> dict:
     """Step ``kernels``' populations together with the synapses (see the module docstring); fill ``results``
     and return the registers of each population after the last step."""
     spikes, history, overflows = results
@@ -160,9 +190,11 @@ def _run_stepped(lowered: LoweredNetwork, kernels: dict, n_steps: int, record: b
     synapses = [(projection, [SynapseEmulator(layer) for layer in projection.layers])
                 for projection in lowered.projections]
     sources = {s.name: s.spikes for s in lowered.sources}
+    columns = {name: slice(None) if record[name] is None else record[name] for name in states if name in record}
     for name, state in states.items():
         spikes[name] = np.zeros((n_steps, state.shape[-1]), dtype=bool)
-        history[name] = np.empty((n_steps,) + state.shape, dtype=np.int64) if record else None
+        history[name] = np.empty((n_steps,) + state[..., columns[name]].shape, dtype=np.int64) \
+            if name in columns else None
         overflows[name] = np.zeros(kernels[name].n_counters, dtype=np.int64)
     for t in range(n_steps):
         inputs = _step_inputs(kernels, lowered.currents, t)
@@ -172,8 +204,8 @@ def _run_stepped(lowered: LoweredNetwork, kernels: dict, n_steps: int, record: b
         for name, kernel in kernels.items():
             states[name], spikes[name][t], counts = kernel.step(states[name], inputs[name], t)
             overflows[name] += counts
-            if record:
-                history[name][t] = states[name]
+            if name in columns:
+                history[name][t] = states[name][..., columns[name]]
         for projection, layers in synapses:
             fired = spikes[projection.source][t] if projection.source in spikes else sources[projection.source][t]
             for layer in layers:

@@ -47,7 +47,8 @@ from importlib import resources
 import numpy as np
 
 from ..quantization.codegen import CODEGEN_VERSION, file_digest
-from ..quantization.compiled import THREADS_ENV, compiled_once, is_cached, load_module, thread_count, thread_pool
+from ..quantization.compiled import (THREADS_ENV, cache_dir, compiled_once, is_cached, load_module, module_name,
+                                     thread_count, thread_pool)
 from .kinds.lowered import ProgramStepper
 from .lava_semantics import SynapseEmulator
 
@@ -64,14 +65,14 @@ from neuromorph.network.barrier_kernels import barrier, stop_code, stop_with  # 
 '''
 #: The barrier's module: its text is hashed into every loop's header (see ``codegen.file_digest``).
 BARRIER_MODULE = resources.files(__package__) / "barrier_kernels.py"
-#: Seconds a fused loop takes to compile beyond its populations' own kernels (``_chunk``), on the 2-core
-#: development machine: the COBAHH-like loop (2 populations, 4 synapse layers) 4.0 s, of which about
-#: 1 s per population for its vectorized ``_row`` (PING's loop took 1.9 s when it called ``_chunk``).
-FUSE_COMPILE_SECONDS = 5.0
-#: Seconds the stepped emulator spends per population or synapse layer and step around the
-#: arithmetic (Python calls, numpy temporaries): 0.53 s stepped against 0.11 s fused over
-#: 3,000 steps of 2 populations and 4 layers.
-STEP_CALL_SECONDS = 25e-6
+#: Seconds a fused loop takes to compile beyond its populations' own kernels (whose ``_row`` the stepped
+#: emulator compiles as well), on the 2-core development machine: 2.4 s for the COBAHH-like loop
+#: (2 populations, 4 synapse layers).
+FUSE_COMPILE_SECONDS = 2.5
+#: Seconds the stepped emulator spends per population or synapse layer and step beyond the fused loop
+#: (Python calls, numpy temporaries, the synapses in numpy): Brian2's COBAHH example through the device
+#: (1 population, 2 layers, 10,000 steps) 1.5 s stepped against 0.2 s fused.
+STEP_CALL_SECONDS = 40e-6
 #: Fewest stepped neurons per thread of a fused loop: below it the threads' meeting every step
 #: (0.3 us for two threads on the development machine, against about 30 ns per neuron and
 #: step of the COBAHH-like network) would cost more than the neurons a thread takes over.
@@ -113,7 +114,7 @@ def _arguments(wiring: Wiring) -> list[str]:
     names = ["t0", "t1", "record", "tid", "threads", "sync"]
     for m in range(len(wiring.modules)):
         names += [f"regs{m}", f"inputs{m}", f"drive{m}", f"tables{m}", f"consts{m}", f"params{m}", f"phases{m}",
-                  f"seed{m}", f"spikes{m}", f"counts{m}", f"states{m}"]
+                  f"seed{m}", f"spikes{m}", f"counts{m}", f"states{m}", f"kept{m}"]
     names += [f"rasters{r}" for r in range(wiring.rasters)]
     names += [f"current{c}" for c in range(len(wiring.currents))]
     for k in range(len(wiring.layers)):
@@ -123,12 +124,14 @@ def _arguments(wiring: Wiring) -> list[str]:
 
 
 def _range_lines(wiring: Wiring) -> list[str]:
-    """Before the steps: the neurons ``[lo<m>, hi<m>)`` of every population that thread ``tid`` steps, and
-    its stretches of every layer's rows (``first<k>``, ``end<k>``) and of its ``touched`` (``mine<k>``)."""
+    """Before the steps: the neurons ``[lo<m>, hi<m>)`` of every population that thread ``tid`` steps, the
+    entries ``[klo<m>, khi<m>)`` of the sorted recorded neurons ``kept<m>`` among them, and its stretches of
+    every layer's rows (``first<k>``, ``end<k>``) and of its ``touched`` (``mine<k>``)."""
     lines = []
     for m in range(len(wiring.modules)):
         lines += [f"chunk{m} = max(-(-regs{m}.shape[1] // threads), 1)",
-                  f"lo{m} = min(tid * chunk{m}, regs{m}.shape[1])", f"hi{m} = min(lo{m} + chunk{m}, regs{m}.shape[1])"]
+                  f"lo{m} = min(tid * chunk{m}, regs{m}.shape[1])", f"hi{m} = min(lo{m} + chunk{m}, regs{m}.shape[1])",
+                  f"klo{m} = np.searchsorted(kept{m}, lo{m})", f"khi{m} = np.searchsorted(kept{m}, hi{m})"]
     for k in range(len(wiring.layers)):
         lines += [f"first{k}, end{k} = split{k}[tid], split{k}[tid + 1]", f"mine{k} = touched{k}[offset{k}[tid]:]"]
     return lines
@@ -161,8 +164,8 @@ def _step_lines(wiring: Wiring) -> list[str]:
         lines += [f"_row{m}(lo{m}, hi{m}, tid, regs{m}, inputs{m}, tables{m}, consts{m}, params{m}, phases{m}, "
                   f"seed{m}, t, spikes{m}[t:t + 1], counts{m})",
                   f"if counts{m}[tid, counts{m}.shape[1] - 1]:", f"    stop_with(sync, {VIOLATED})",
-                  "if record:", f"    for r in range(regs{m}.shape[0]):", f"        for j in range(lo{m}, hi{m}):",
-                  f"            states{m}[t, r, j] = regs{m}[r, j]"]
+                  "if record:", f"    for r in range(regs{m}.shape[0]):", f"        for q in range(klo{m}, khi{m}):",
+                  f"            states{m}[t, r, q] = regs{m}[r, kept{m}[q]]"]
     lines = ["if stop_code(sync) == 0:"] + ["    " + line for line in lines] + MEET
     for k, (kind, source, _, _) in enumerate(wiring.layers):
         fired = f"spikes{source}[t]" if kind == "p" else f"rasters{source}[t]"
@@ -319,9 +322,18 @@ class FusedNetwork:
         self.steps_on: dict[int, int] = {}
 
     def worth_compiling(self, n_steps: int) -> bool:
-        """Whether the loop is cached, or saves more than compiling it costs (:data:`FUSE_COMPILE_SECONDS`)."""
+        """Whether the loop is cached, or saves more than compiling it costs (:data:`FUSE_COMPILE_SECONDS`), or was
+        declined before: a network run again is likely run again, and the loop then repays over the runs (the
+        first decline leaves a file ``<loop module>.wanted`` in the kernel cache)."""
         calls = len(self.names) + len(self.wiring.layers)
-        return is_cached(self.source, "network") or n_steps * calls * STEP_CALL_SECONDS >= FUSE_COMPILE_SECONDS
+        if is_cached(self.source, "network") or n_steps * calls * STEP_CALL_SECONDS >= FUSE_COMPILE_SECONDS:
+            return True
+        wanted = cache_dir() / f"{module_name(self.source, 'network')}.wanted"
+        if wanted.exists():
+            return True
+        wanted.parent.mkdir(parents=True, exist_ok=True)
+        wanted.touch()
+        return False
 
     def load(self) -> "FusedNetwork":
         """The routing tables of every synapse layer, and the generated module imported (numba compiles
@@ -343,29 +355,45 @@ class FusedNetwork:
         most = max(1, min(thread_count(), neurons // NEURONS_PER_THREAD))
         return (most,) if os.environ.get(THREADS_ENV, "").strip() or most == 1 else (most, 1)
 
-    def run(self, n_steps: int, record: bool, progress=None, block: int = 1000,
+    def kept_neurons(self, record) -> list[np.ndarray]:
+        """Per stepped population, the sorted neurons whose registers a run with ``record`` (see :meth:`run`) keeps."""
+        if isinstance(record, bool):
+            record = {name: None for name in self.names} if record else {}
+        kept = []
+        for name, registers in zip(self.names, self.registers):
+            neurons = np.arange(registers.shape[1]) if record.get(name) is None else np.asarray(record[name])
+            kept.append(np.ascontiguousarray(neurons if name in record else neurons[:0], dtype=np.int64))
+        return kept
+
+    def run(self, n_steps: int, record, progress=None, block: int = 1000,
             threads: Sequence[int] | None = None):
         """All ``n_steps`` steps, each block of ``block`` steps on one of the thread counts ``threads`` (default
         :meth:`threads`; see :class:`ThreadChoice`): per population (spikes (T, N), states (T, R, N) or None,
         overflow counts, registers after the last step), or None when the loop stopped (see the module
-        docstring). :attr:`steps_on` then holds the steps run per thread count."""
+        docstring). :attr:`steps_on` then holds the steps run per thread count.
+
+        ``record``: population name -> sorted neuron indices whose registers are kept (None: all of them; a
+        population not named keeps none), or a bool for every population or none."""
         from .barrier_kernels import STOP, SYNC_SIZE  # numba: only where the population kernels were compiled
 
         choice = ThreadChoice(self.threads() if threads is None else tuple(threads))
         rows = max(choice.candidates)
+        kept = self.kept_neurons(record)
         spikes = [np.zeros((n_steps, r.shape[1]), dtype=np.bool_) for r in self.registers]
-        states = [np.empty((n_steps if record else 0,) + r.shape, dtype=np.int64) for r in self.registers]
+        states = [np.empty((n_steps if k.size else 0, r.shape[0], k.size), dtype=np.int64)
+                  for r, k in zip(self.registers, kept)]
         counts = [np.zeros((rows, p.checked.size + 1), dtype=np.int64) for p in self.programs]
         arguments = []
         for m, program in enumerate(self.programs):
             n = self.registers[m].shape[1]
             arguments += [self.registers[m], np.zeros((1,) + self.drives[m].shape, dtype=np.int64), self.drives[m],
                           program.tables, program.constants, program.params, program.phases(n), program.program.seed,
-                          spikes[m], counts[m], states[m]]
+                          spikes[m], counts[m], states[m], kept[m]]
         arguments += self.rasters + self.currents
         layers = {t: [array for layer in self.synapses for array in layer.kernel_arguments(t)]
                   for t in choice.candidates}
         sync = np.zeros(SYNC_SIZE, dtype=np.int64)
+        record = bool(record)
         self.run_steps(0, 0, record, 0, 1, sync, *arguments,
                        *layers[choice.candidates[0]])  # compiled (or loaded) before any thread runs it
         start = 0
@@ -383,8 +411,8 @@ class FusedNetwork:
                     progress(k)
             start = stop
         self.steps_on = dict(choice.steps)
-        return [(spikes[m], states[m] if record else None, program.overflows(counts[m].sum(axis=0)), self.registers[m])
-                for m, program in enumerate(self.programs)]
+        return [(spikes[m], states[m] if kept[m].size else None, program.overflows(counts[m].sum(axis=0)),
+                 self.registers[m]) for m, program in enumerate(self.programs)]
 
 
 class ThreadChoice:

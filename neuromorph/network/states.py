@@ -19,11 +19,24 @@ import numpy as np
 def states_at_steps(population, run, steps: np.ndarray, neurons: np.ndarray) -> dict[str, np.ndarray]:
     """The state variables (SI, ``(len(steps), len(neurons))``) at ``t = k dt`` for each step ``k`` of
     ``steps``, of a run that recorded its registers (see the module docstring)."""
-    steps, neurons = np.asarray(steps, dtype=np.int64), _all_or(np.asarray(neurons, dtype=np.int64), run.states.shape[-1])
+    steps, neurons = np.asarray(steps, dtype=np.int64), np.asarray(neurons, dtype=np.int64)
+    columns = _all_or(_columns(run, neurons), run.states.shape[-1])
     registers = run.states[np.maximum(steps - 1, 0)]
-    registers = registers if isinstance(neurons, slice) else registers[..., neurons]
+    registers = registers if isinstance(columns, slice) else registers[..., columns]
     registers[steps == 0] = population.initial[:, neurons]
     return population.decode_states(registers)
+
+
+def _columns(run, neurons: np.ndarray) -> np.ndarray:
+    """Where ``neurons`` are in the last axis of ``run.states`` (the run may have kept some neurons only)."""
+    recorded = getattr(run, "recorded", None)
+    if recorded is None:
+        return neurons
+    columns = np.searchsorted(recorded, neurons)
+    if neurons.size and (columns.max() >= recorded.size or not np.array_equal(recorded[columns], neurons)):
+        raise ValueError(f"the run kept the registers of neurons {recorded.tolist()} of {run.name!r}, "
+                         f"not all of {neurons.tolist()}")
+    return columns
 
 
 def _all_or(indices: np.ndarray, size: int) -> np.ndarray | slice:
