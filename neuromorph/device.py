@@ -18,9 +18,11 @@ clocks from the fixed-point run (:mod:`neuromorph.device_fill`).
 """
 from __future__ import annotations
 
+import math
 import sys
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 import numpy as np
 from brian2.core.namespace import get_local_namespace
@@ -74,19 +76,61 @@ def run_with_reference(spec, options: RunOptions, progress) -> FixedPointOutcome
     return FixedPointOutcome(result.lowered, result.candidate, NetworkReport(build_report(result), result))
 
 
-def run_fixed_point_only(spec, options: RunOptions, progress) -> FixedPointOutcome:
-    """One float run for the lowering's ranges and the sources' spikes, then the fixed-point network only."""
+#: Share of the run's steps the fixed-point-only path simulates in float for the lowering's ranges
+#: (:func:`profile_steps`), and the fewest steps it simulates (20 ms at dt = 0.1 ms). Ranges the profile
+#: misses show as overflows of the fixed-point run, which then runs again with wider ones.
+PROFILE_FRACTION = 0.02
+PROFILE_MIN_STEPS = 200
+#: Times the fixed-point-only path doubles the ranges of an overflowing population's linear states again
+#: (:func:`widened`) before it takes the ranges from a float run of every step instead.
+WIDENINGS = 2
+
+
+def profile_steps(n_steps: int) -> int:
+    """Steps of the float profile of a fixed-point-only run of ``n_steps`` steps: the first
+    ``max(PROFILE_MIN_STEPS, PROFILE_FRACTION * n_steps)``, all of them for a short run."""
+    return min(n_steps, max(PROFILE_MIN_STEPS, math.ceil(PROFILE_FRACTION * n_steps)))
+
+
+def drawn_sources(spec):
+    """``spec`` with every Poisson source replaced by the spikes it emits in a Brian2 run of the Poisson sources
+    alone, seeded as the script's run (the same spikes as in a run of the whole network when nothing else in
+    it draws random numbers; the same spikes on every run with the same seed in any case)."""
+    from .network.ir import PoissonSource
+    from .network.reference import replay_sources, run_network_brian2
+
+    poisson = tuple(s for s in spec.sources if isinstance(s, PoissonSource))
+    if not poisson:
+        return spec
+    alone = replace(spec, populations=(), projections=(), sources=poisson)
+    return replay_sources(spec, run_network_brian2(alone, codegen="numpy", record=None))
+
+
+def overflowed(candidate) -> dict[str, int]:
+    """Values that did not fit their fixed-point format in a network run, per population (those with any)."""
+    counts = {name: int(np.asarray(run.overflows).sum()) for name, run in candidate.populations.items()}
+    return {name: count for name, count in counts.items() if count}
+
+
+def widened(profile, factor: float = 2.0):
+    """``profile`` with the range of every linear state (synaptic conductances and currents, adaptation: what grows
+    with a network's activity, unlike a voltage or a gate) stretched away from 0 by ``factor``."""
+    states = {name: (min(low, low * factor), max(high, high * factor)) for name, (low, high) in profile.states.items()}
+    return replace(profile, states=states)
+
+
+def lower_and_run(spec, reference, options: RunOptions, profiles=None, record=None) -> FixedPointOutcome:
+    """The network lowered with the ranges of ``reference`` (of ``profiles`` for the populations it names) and run
+    on the chosen backend (no report); the emulator keeps the registers of ``record``'s neurons only (population ->
+    neuron indices; None: as ``options`` say)."""
     from .network.comparison import check_lava
     from .network.emulator import run_network
-    from .network.lower import lower_network, recorded_variables
-    from .network.reference import Recording, replay_sources, run_network_brian2
+    from .network.lower import lower_network
 
-    progress(f"Brian2 run for the ranges: {spec.summary()}")
-    reference = run_network_brian2(spec, codegen=options.network.codegen,
-                                   record=Recording(variables=recorded_variables(spec)))
-    lowered = lower_network(replay_sources(spec, reference), reference, options.target, options.config, options.method,
-                            lif=options.network.lif, relays=options.network.relays)
-    backend, record = options.network.backend, options.network.record
+    lowered = lower_network(spec, reference, options.target, options.config, options.method,
+                            lif=options.network.lif, relays=options.network.relays, profiles=profiles)
+    backend = options.network.backend
+    record = options.network.record if record is None or backend != "emulator" else record
     lava_run = None
     if backend in ("lava", "both"):
         from .lava.graph import start_graph  # Lava is imported only when it is used
@@ -99,6 +143,63 @@ def run_fixed_point_only(spec, options: RunOptions, progress) -> FixedPointOutco
         _check_lava(check_lava(candidate, lava) if candidate is not None else None)
         candidate = candidate or lava
     return FixedPointOutcome(lowered, candidate, None)
+
+
+def run_fixed_point_only(spec, options: RunOptions, progress, record=None) -> FixedPointOutcome:
+    """The fixed-point network alone, its formats from the ranges of a short float run; on the emulator, the
+    registers of ``record``'s neurons kept (population -> neuron indices, what the StateMonitors record; None: as
+    ``options`` say).
+
+    The Poisson sources' spikes come from a Brian2 run of the sources alone (:func:`drawn_sources`);
+    the ranges from a Brian2 run of the network's first :func:`profile_steps` steps, those of the
+    linear states doubled (:func:`widened`: a network's activity, and with it its synaptic
+    conductances and currents, may grow after the first steps). When the
+    fixed-point run then counts a value that did not fit (the run reached beyond the profile's
+    ranges), the ranges of the linear states of the populations that overflowed are doubled and
+    the network is run again, up to :data:`WIDENINGS` times (the fixed-point run is the cheap
+    part); then, if values still do not fit, the network is lowered with the ranges of a Brian2
+    run of every step, as with ``reference=True``, and run again. Overflows that remain are
+    reported on stderr (and raise :class:`~neuromorph.errors.OverflowDetected` with ``strict``).
+    """
+    from .network.lower import recorded_variables, reference_profile
+    from .network.reference import Recording, run_network_brian2
+
+    spec = drawn_sources(spec)
+    recording = Recording(variables=recorded_variables(spec))
+    steps = profile_steps(spec.n_steps)
+    progress(f"Brian2 run of the first {steps} of {spec.n_steps} steps for the ranges: {spec.summary()}")
+    profile = with_spec_sources(run_network_brian2(spec, codegen=options.network.codegen, record=recording,
+                                                   n_steps=steps), spec)
+    own = {p.name for p in spec.populations}  # not the relays the lowering adds
+    short = steps < spec.n_steps
+    profiles = {name: widened(reference_profile(spec, profile, name)) for name in own} if short else {}
+    outcome = lower_and_run(spec, profile, options, profiles or None, record)
+    for _ in range(WIDENINGS if short else 0):
+        wider = {name: widened(profiles[name]) for name in overflowed(outcome.candidate) if name in own}
+        if all(wider[name] == profiles[name] for name in wider):  # nothing to widen (ranges of 0, relays)
+            break
+        progress(f"values beyond the ranges of the first {steps} steps ({overflowed(outcome.candidate)}): the "
+                 "linear states' ranges of those populations doubled, and the fixed-point run again")
+        profiles = {**profiles, **wider}
+        outcome = lower_and_run(spec, profile, options, profiles, record)
+    if short and overflowed(outcome.candidate):
+        progress(f"values beyond the ranges of the first {steps} steps ({overflowed(outcome.candidate)}): "
+                 f"Brian2 run of all {spec.n_steps} steps for the ranges, and the fixed-point run again")
+        reference = run_network_brian2(spec, codegen=options.network.codegen, record=recording)
+        outcome = lower_and_run(spec, reference, options, record=record)
+    remaining = overflowed(outcome.candidate)
+    if remaining:
+        message = f"the fixed-point run overflowed (values per population: {remaining})"
+        if options.strict:
+            raise OverflowDetected(message)
+        print(f"neuromorph: warning: {message}; the monitors hold the run with them", file=sys.stderr, flush=True)
+    return outcome
+
+
+def with_spec_sources(trace, spec):
+    """``trace`` with the spike sources of ``spec`` (all of them spike times) over the whole run, for the lowering's
+    rasters: a trace of the first steps only holds the spikes of those."""
+    return replace(trace, sources=MappingProxyType({s.name: s for s in spec.spike_sources}))
 
 
 def neuromorph_excepthook(exc_type, exc, traceback, previous=sys.__excepthook__):
@@ -180,8 +281,10 @@ class NeuromorphDevice(RuntimeDevice):
         options = options.for_network(conversion.spec, record=conversion.records_states
                                       or options.network.backend != "emulator")
         with runtime_device():
-            outcome = (run_with_reference if options.reference else run_fixed_point_only)(
-                conversion.spec, options, progress)
+            if options.reference:
+                outcome = run_with_reference(conversion.spec, options, progress)
+            else:
+                outcome = run_fixed_point_only(conversion.spec, options, progress, conversion.state_neurons())
         fill_monitors(conversion, outcome.lowered, outcome.candidate)
         set_final_states(conversion.groups, outcome.lowered, outcome.candidate, conversion.t0)
         advance_clocks(net, top_level(net.objects), float(net.t_) + float(duration))

@@ -74,6 +74,15 @@ class Conversion:
         """Whether a StateMonitor needs the registers of every step."""
         return any(isinstance(w.monitor, StateMonitor) for w in self.monitors)
 
+    def state_neurons(self) -> dict[str, np.ndarray]:
+        """The neurons each population's StateMonitors record (sorted, indices in the population), by population."""
+        neurons: dict[str, list] = {}
+        for watched in self.monitors:
+            if isinstance(watched.monitor, StateMonitor):
+                indices = watched.start + np.asarray(watched.monitor.record, dtype=np.int64)
+                neurons.setdefault(watched.root, []).append(indices)
+        return {root: np.unique(np.concatenate(parts)) for root, parts in neurons.items()}
+
 
 def _where(obj) -> str:
     return f"{type(obj).__name__} '{obj.name}'"

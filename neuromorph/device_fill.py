@@ -105,7 +105,8 @@ def fill_monitors(conversion: Conversion, lowered, candidate) -> None:
 def set_refractoriness(group, population, run, t0: float, dt: float) -> None:
     """Brian2's ``lastspike`` (the last spike of the run, where there was one) and ``not_refractory``
     (from the refractory register after the last step) of a refractory lowered population."""
-    registers = population.neuron.program.registers if population.neuron is not None else ()
+    neuron = getattr(population, "neuron", None)  # a population on Lava's LIF has no program
+    registers = neuron.program.registers if neuron is not None else ()
     if not registers or registers[-1].kind != "refractory" or "lastspike" not in group.variables:
         return
     final = final_registers(run)[-1]

@@ -176,6 +176,59 @@ def test_seed_1_twice_gives_identical_monitors():
     assert first["s_mon"].num_spikes > 0
 
 
+LATE_BURST = """from brian2 import *
+import neuromorph
+set_device('neuromorph', target='loihi2', reference={reference})
+inputs = SpikeGeneratorGroup(1, [0] * 40, (60 + np.arange(40) * 0.2) * ms)
+G = NeuronGroup(5, 'dv/dt = (I_syn - v) / (10*ms) : volt (unless refractory)\\ndI_syn/dt = -I_syn / (5*ms) : volt',
+                threshold='v > 10*mV', reset='v = 0*mV', refractory=2*ms, method='exact')
+S = Synapses(inputs, G, on_pre='I_syn += 2*mV')
+S.connect()
+M = SpikeMonitor(G)
+V = StateMonitor(G, 'v', record=[3])
+run(100*ms, report='text')
+"""
+
+
+def test_ranges_the_float_profile_misses_are_taken_from_a_float_run_of_every_step(capsys):
+    """``reference=False`` takes its ranges from the first 20 ms in float; here nothing happens before 60 ms, so
+    the fixed-point run overflows, and the device takes the ranges of the whole run instead: then its
+    monitors hold what ``reference=True``'s do (the same lowering), and Brian2's spikes within 1 ms."""
+    fixed = execute(LATE_BURST.format(reference=False))
+    said = capsys.readouterr().err
+    assert "Brian2 run of the first 200 of 1000 steps" in said and "Brian2 run of all 1000 steps" in said
+    assert "overflowed" not in said.split("Brian2 run of all")[-1]  # no overflow left
+    full = execute(LATE_BURST.format(reference=True))
+    brian = execute(LATE_BURST.format(reference=True).replace("import neuromorph\nset_device", "# set_device"))
+    assert fixed["M"].num_spikes == full["M"].num_spikes > 0
+    assert np.array_equal(fixed["M"].i, full["M"].i) and np.array_equal(fixed["M"].t_, full["M"].t_)
+    assert np.array_equal(fixed["V"].v_, full["V"].v_)
+    assert np.allclose(np.sort(fixed["M"].t_), np.sort(brian["M"].t_), rtol=0, atol=1e-3)  # Brian2's, within 1 ms
+
+
+POISSON = """from brian2 import *
+import neuromorph
+set_device('neuromorph', target='loihi2', reference={reference})
+P = PoissonGroup(30, 40*Hz)
+G = NeuronGroup(10, 'dv/dt = -v / (10*ms) : volt (unless refractory)', threshold='v > 10*mV', reset='v = 0*mV',
+                refractory=2*ms, method='exact')
+S = Synapses(P, G, on_pre='v += 3*mV')
+S.connect(p=0.5)
+MP, M = SpikeMonitor(P), SpikeMonitor(G)
+run(100*ms)
+"""
+
+
+def test_poisson_spikes_without_the_reference_are_those_of_the_reference_run():
+    """Without the reference the Poisson spikes come from a Brian2 run of the Poisson groups alone, seeded as the
+    whole network's run: nothing else in this network draws random numbers, so the spikes, and the network's
+    response, are those of ``reference=True``."""
+    fixed, full = (execute(POISSON.format(reference=reference)) for reference in (False, True))
+    assert fixed["MP"].num_spikes > 50
+    for monitor in ("MP", "M"):
+        assert np.array_equal(fixed[monitor].i, full[monitor].i) and np.array_equal(fixed[monitor].t_, full[monitor].t_)
+
+
 def test_compare_takes_the_device_options():
     from neuromorph.network import compare, from_brian2
 

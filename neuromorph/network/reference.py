@@ -281,8 +281,8 @@ def check_finite(trace: PopulationTrace) -> None:
                              "help)", field=f"populations.{trace.name}.equations")
 
 
-def _run(network: brian2.Network, spec: NetworkSpec, seed: int | None, bars: BarFactory, label: str) -> float:
-    """Run ``network`` for the spec's duration with Brian2's generator seeded; restore the generator after."""
+def _run(network: brian2.Network, n_steps: int, dt: float, seed: int | None, bars: BarFactory, label: str) -> float:
+    """Run ``network`` for ``n_steps`` steps of ``dt`` with Brian2's generator seeded; restore the generator after."""
     device = get_device()
     saved = device.get_random_state()
     try:
@@ -290,10 +290,10 @@ def _run(network: brian2.Network, spec: NetworkSpec, seed: int | None, bars: Bar
             device.seed(seed)
         started = time.perf_counter()
         # a diverging model is reported once, by check_finite, not as a page of overflow warnings
-        with bars(spec.n_steps, label, "step") as bar, numpy_functions_without_unit_checks(), \
+        with bars(n_steps, label, "step") as bar, numpy_functions_without_unit_checks(), \
                 warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
-            network.run(spec.n_steps * spec.dt * brian2.second, namespace={}, report=brian2_reporter(bar, spec.n_steps),
+            network.run(n_steps * dt * brian2.second, namespace={}, report=brian2_reporter(bar, n_steps),
                         report_period=0.5 * brian2.second)
         return time.perf_counter() - started
     except Exception as exc:
@@ -303,9 +303,9 @@ def _run(network: brian2.Network, spec: NetworkSpec, seed: int | None, bars: Bar
 
 
 def run_network_brian2(spec: NetworkSpec, *, codegen: str | None = None, record: Recording | None = Recording(),
-                       perturbation: tuple[str, float, int] | None = None, bars: BarFactory = no_bars
-                       ) -> NetworkTrace:
-    """Simulate ``spec`` in Brian2 (float64) for ``spec.n_steps`` steps.
+                       perturbation: tuple[str, float, int] | None = None, bars: BarFactory = no_bars,
+                       n_steps: int | None = None) -> NetworkTrace:
+    """Simulate ``spec`` in Brian2 (float64) for ``spec.n_steps`` steps (the first ``n_steps`` when given).
 
     Parameters
     ----------
@@ -326,13 +326,18 @@ def run_network_brian2(spec: NetworkSpec, *, codegen: str | None = None, record:
         equations themselves is drawn differently.
     bars : BarFactory
         Progress bar of the run (none by default).
+    n_steps : int, optional
+        Run only the first ``n_steps`` steps (at most ``spec.n_steps``): the trace's duration is theirs.
 
     Returns
     -------
     NetworkTrace
         Spikes of every neuron and source (s), sampled states (SI), wall time of the run.
     """
-    codegen = codegen or choose_codegen(spec.n_steps, [p.model.equations for p in spec.populations])
+    n_steps = spec.n_steps if n_steps is None else n_steps
+    if not 0 < n_steps <= spec.n_steps:
+        raise InputError(f"n_steps must be from 1 to the spec's {spec.n_steps}, got {n_steps}", "reference", "n_steps")
+    codegen = codegen or choose_codegen(n_steps, [p.model.equations for p in spec.populations])
     if codegen not in CODE_OBJECTS:
         raise InputError(f"codegen must be one of {sorted(CODE_OBJECTS)}, got {codegen!r}", "reference", "codegen")
     if record is not None and (record.every < 1 or (record.neurons is not None and record.neurons < 0)):
@@ -343,13 +348,14 @@ def run_network_brian2(spec: NetworkSpec, *, codegen: str | None = None, record:
         raise
     except Exception as exc:  # Brian2 raises many types for a model it cannot build
         raise InputError(f"Brian2 rejects the network: {_root_message(exc)}", "reference") from None
-    wall = _run(network, spec, spec.seed if perturbation is None else int(perturbation[2]), bars, f"Brian2 ({codegen})")
+    wall = _run(network, n_steps, spec.dt, spec.seed if perturbation is None else int(perturbation[2]), bars,
+                f"Brian2 ({codegen})")
     populations = {p.name: _population_trace(p, spikes.get(p.name), states.get(p.name)) for p in spec.populations}
     sources = {s.name: SpikeTimesSource(name=s.name, size=s.size, indices=spikes[s.name].i[:],
                                         times_s=spikes[s.name].t_[:]) for s in spec.spike_sources}
     for population in populations.values():
         check_finite(population)
     label = f"brian2 ({codegen})" + (f" perturbed {perturbation[0]} +-{perturbation[1]:g}" if perturbation else "")
-    return NetworkTrace(label=label, dt=spec.dt, duration=spec.n_steps * spec.dt,
+    return NetworkTrace(label=label, dt=spec.dt, duration=n_steps * spec.dt,
                         populations=MappingProxyType(populations), sources=MappingProxyType(sources),
                         extra={"wall_time_s": wall, "codegen": codegen})
