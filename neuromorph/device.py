@@ -12,9 +12,10 @@ Importing :mod:`neuromorph` registers the device in Brian2's device registry
 
 On ``run()`` the device converts the network's objects (:mod:`neuromorph.device_convert`:
 everything it cannot lower is refused there, before any simulation), runs the float Brian2
-reference on Brian2's runtime device (unless ``reference=False``), lowers the network for
-the target, runs it (emulator and/or Lava) and fills the script's monitors, state variables and
-clocks from the fixed-point run (:mod:`neuromorph.device_fill`).
+reference on Brian2's runtime device (with ``reference=False`` a float profile of the first
+steps only: :func:`run_fixed_point_only`), lowers the network for the target, runs it
+(emulator and/or Lava) and fills the script's monitors, state variables and clocks from the
+fixed-point run (:mod:`neuromorph.device_fill`).
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The compiled kernel against the numpy interpreter: equal bit for bit, every value, every step.
 
 The interpreter is the reference; the compiled kernel leaves out the checks the range
-analysis proves cannot fire, runs neurons in lanes and fuses steps, so these tests drive
-it where that could go wrong: random register contents (inside and outside their
+analysis proves cannot fire, checks without branches and runs neurons in vectorized loops,
+so these tests drive it where that could go wrong: random register contents (inside and outside their
 declared widths), inputs far beyond the input port, every rounding mode, targets from 8
 to 32 bits with saturating and wrapping arithmetic, step indices far from 0.
 """
@@ -153,47 +153,16 @@ def interpreted(neuron, registers, inputs, step0):
     return np.array(states), np.array(spikes), np.array(counts)
 
 
-def assert_rows_follow_the_interpreter(neuron, kernel, registers, inputs, step0):
-    """``_row`` (what the fused network loop calls: one step per call, branch-free checks, vectorized), stepped
-    over two ranges of neurons as two threads would, against the interpreter step by step: equal states, spikes
-    and counts until a step whose registers leave their declared ranges, which it must flag (the loop then
-    hands the run to the stepped emulator), and no flag while they stay inside. The loop starts only from
-    registers inside their ranges, so the run starts from ``registers`` clipped into them."""
-    regs = np.clip(np.array(registers, dtype=np.int64), kernel._limits[0], kernel._limits[1])
-    expected_states, expected_spikes, expected_counts = interpreted(neuron, regs, inputs, step0)
-    n = regs.shape[1]
-    ports = np.zeros((1, len(kernel.program.ports), n), dtype=np.int64)
-    bounds = [(0, n // 3), (n // 3, n)]
-    spikes = np.zeros((1, n), dtype=np.bool_)
-    for k in range(inputs.shape[0]):
-        ports[0] = inputs[k, :ports.shape[1]]
-        counts = np.zeros((len(bounds), kernel.checked.size + 1), dtype=np.int64)
-        for tid, (lo, hi) in enumerate(bounds):
-            kernel.module._row(lo, hi, tid, regs, ports, kernel.tables, kernel.constants, kernel.params,
-                               kernel.phases(n), kernel.program.seed, step0 + k, spikes, counts)
-        inside = kernel.registers_in_range(expected_states[k])
-        assert bool(counts[:, -1].any()) == (not inside), f"step {k}: range flag {counts[:, -1]}"
-        if not inside:
-            return
-        np.testing.assert_array_equal(regs, expected_states[k])
-        np.testing.assert_array_equal(spikes[0], expected_spikes[k])
-        np.testing.assert_array_equal(kernel.overflows(counts.sum(axis=0)), expected_counts[k])
-
-
-def assert_equal_runs(neuron, registers, inputs, step0, parallel=True, lanes=None, checks=None, rows=False):
-    """``_chunk`` (the kernel's run) against the interpreter; with ``rows`` also ``_row`` (see
-    :func:`assert_rows_follow_the_interpreter`)."""
-    options = {"lanes": lanes} if lanes else {}
+def assert_equal_runs(neuron, registers, inputs, step0, parallel=True, checks=None):
+    """The kernel's run (``_row`` per step, chunks of neurons on threads) against the interpreter."""
     kernel = CompiledProgram(neuron.program, [t.entries for t in neuron.tables], neuron.constants, parallel=parallel,
-                             checks=checks, **options)
+                             checks=checks)
     final, states, spikes, counts = kernel.run(registers, inputs, step0, record=True)
     expected_states, expected_spikes, expected_counts = interpreted(neuron, registers, inputs, step0)
     np.testing.assert_array_equal(states, expected_states)
     np.testing.assert_array_equal(spikes, expected_spikes)
     np.testing.assert_array_equal(counts, expected_counts.sum(axis=0))
     np.testing.assert_array_equal(final, expected_states[-1])
-    if rows:
-        assert_rows_follow_the_interpreter(neuron, kernel, registers, inputs, step0)
     return counts
 
 
@@ -221,18 +190,9 @@ def test_compiled_equals_interpreter_from_random_states(models, targets, model_n
     rng = np.random.default_rng(sum(map(ord, model_name + rounding)))
     n = 37
     registers = random_registers(neuron.program, n, rng)
-    counts = assert_equal_runs(neuron, registers, random_inputs(neuron.program, 300, n, rng), step0=12345, rows=True)
+    counts = assert_equal_runs(neuron, registers, random_inputs(neuron.program, 300, n, rng), step0=12345)
     input_op = next(i for i, op in enumerate(neuron.program.ops) if op.code == "port")
     assert counts[input_op] > 0 and counts.sum() > counts[input_op], "overflows must be exercised"
-
-
-def test_neurons_in_lanes_equal_the_interpreter(models, targets):
-    """Three neurons in lockstep; 37 neurons leave a last group of one, whose repeats must not count."""
-    neuron = lowered(models["adapting"], targets["w16"], "dither", headroom=0.4)
-    rng = np.random.default_rng(21)
-    registers = random_registers(neuron.program, 37, rng)
-    counts = assert_equal_runs(neuron, registers, random_inputs(neuron.program, 100, 37, rng), step0=5, lanes=3)
-    assert counts.sum() > 0
 
 
 @pytest.mark.parametrize("rounding", ["nearest", "dither"])
@@ -491,8 +451,7 @@ def test_one_kernel_with_runtime_constants_serves_every_width_and_equals_the_int
         checks = shared[structure_key(neuron.program)]
         for outside in (False, True):
             registers = random_registers(neuron.program, 40, rng, outside=outside)
-            assert_equal_runs(neuron, registers, random_inputs(neuron.program, 30, 40, rng), 7_000, checks=checks,
-                              rows=not outside)
+            assert_equal_runs(neuron, registers, random_inputs(neuron.program, 30, 40, rng), 7_000, checks=checks)
         kernel = CompiledProgram(neuron.program, [t.entries for t in neuron.tables], neuron.constants, checks=checks)
         modules.add(kernel.module.__name__)
     assert len(modules) == 1

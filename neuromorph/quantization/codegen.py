@@ -7,26 +7,22 @@ and grid immediates). No label, name or other text of a model file, target file 
 program ever reaches the generated source, and nothing from a user is executed:
 :mod:`neuromorph.quantization.compiled` writes the text to a cache file and imports it.
 
-The generated module holds one fused loop, ``_chunk``: for a chunk of neurons, taken
-``LANES`` at a time, it keeps every register and every value of the program in scalar
-``int64`` locals and runs the program for every time step of the call, so a neuron's
-state stays in the CPU's registers between steps, and the lanes' independent dependency
-chains overlap in the CPU. Each chunk counts the values that did not fit, per checked
-operation, in locals and adds them to its own row of the count matrix at the end;
-``run_chunks`` releases the GIL, so threads run disjoint chunks in parallel without
-sharing any memory they write.
+The generated module holds one function of the program, ``_row`` (:func:`row_source`): one
+time step of a range of neurons, with the loop over neurons innermost and every check
+without a branch (a value that did not fit is counted by adding the test's truth, and the
+fit is applied to every value, which leaves one that fits unchanged), so that LLVM
+vectorizes the loop, the table reads as gathers; it is compiled with
+:class:`~neuromorph.quantization.noalias.NoAliasCompiler`, since LLVM must know that the
+arrays do not overlap. It counts per checked operation into its own row of the count
+matrix. The fused network loop calls it every step for each thread's neurons; so do
+``CompiledProgram.step`` and ``run_chunks``, which runs chunks of neurons for every step of
+a call (threads run disjoint chunks, the GIL released, sharing no memory they write). One
+compiled function per program, whoever runs it.
 
 Three things keep the code short, and numba's compile time with it (which grows with the
 number of statements): checks that cannot fire are left out (:mod:`.ranges`); constants,
 plain loads, unchecked fits and repeated pure operations (the index and position of every
-table on the same voltage grid) are names for values computed once; and everything is
-branch-free but the rare path of a check that fires.
-
-The module also holds ``_row`` (:func:`row_source`), what the fused network loop calls
-every step: the same program for one step of a range of neurons, with every check branch-free
-and the loop over neurons innermost, so that LLVM vectorizes it (table reads as gathers);
-compiled with :class:`~neuromorph.quantization.noalias.NoAliasCompiler`, since LLVM must know
-that the arrays do not overlap.
+table on the same voltage grid) are names for values computed once; and there is no branch.
 
 Semantics are exactly those of :class:`~neuromorph.quantization.interpreter.Interpreter`
 (two's-complement ``int64`` arithmetic, the same fit, rounding and table rules), which
@@ -37,7 +33,7 @@ Tables and constants are always arguments. **Runtime constants** (``runtime=True
 immediate too (shifts and their rounding offsets, widths and limits of each fit, grid
 origins and sizes, table offsets, rounding sites, register ranges); the text then holds
 only the program's *structure* (opcodes, operands, which checks exist), each immediate
-being a local ``p<j> = params[j]`` read once per chunk (:attr:`Context.params` lists their
+being a local ``p<j> = params[j]`` read once per call (:attr:`Context.params` lists their
 values). One compiled kernel then serves every configuration of a model with the same
 structure and checks: the programs of a sweep over widths, table sizes and shifts share it
 (:func:`kernel_source` returns the text and the parameter vector). Without it the
@@ -48,7 +44,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Callable
@@ -90,9 +85,19 @@ DRIVER = '''
 @njit(cache=True, nogil=True)
 def run_chunks(first, last, chunk, regs, inputs, tables, consts, params, phases, seed, step0, record, states, spikes,
                counts):
-    """Chunks ``first .. last - 1`` (the GIL released: threads run disjoint chunks at once)."""
+    """Chunks ``first .. last - 1`` of ``chunk`` neurons, every step of ``inputs`` (``_row`` per step), chunk ``c``
+    counting into row ``c`` (the GIL released: threads run disjoint chunks at once)."""
+    n = regs.shape[1]
     for c in range(first, last):
-        _chunk(c, chunk, regs, inputs, tables, consts, params, phases, seed, step0, record, states, spikes, counts)
+        lo = c * chunk
+        hi = min(n, lo + chunk)
+        for k in range(inputs.shape[0]):
+            _row(lo, hi, c, regs, inputs[k:k + 1], tables, consts, params, phases, seed, step0 + k, spikes[k:k + 1],
+                 counts)
+            if record:
+                for r in range(regs.shape[0]):
+                    for j in range(lo, hi):
+                        states[k, r, j] = regs[r, j]
 '''
 
 
@@ -137,14 +142,8 @@ class Context:
     fit that cannot fire, or an earlier identical pure operation).
     """
 
-    def __init__(self, program: Program, plan: CheckPlan, layout: Layout, runtime: bool = False,
-                 branchless: bool = False):
+    def __init__(self, program: Program, plan: CheckPlan, layout: Layout, runtime: bool = False):
         self.program, self.plan, self.layout, self.runtime = program, plan, layout, runtime
-        #: Checks without a branch (``_row``): see :func:`fit_lines`.
-        self.branchless = branchless
-        #: The neuron's index in array subscripts: ``ui``, its uint64 copy, in ``_row`` (numba then adds no
-        #: negative-index wraparound, which kept LLVM from vectorizing the loop), else ``i``.
-        self.index = "ui" if branchless else "i"
         self.rounding = program.rounding
         self.names: dict[int, str] = {}
         self._pure: dict[tuple, str] = {}
@@ -218,11 +217,10 @@ def fit_lines(ctx: "Context", out: str, raw: str, width: int, overflow: str, cou
 
     ``counter`` None: the check cannot fire (:mod:`.ranges`), ``out`` is ``raw``. Otherwise
     one test, ``(raw - low) >> width`` is non-zero exactly when ``raw`` is outside
-    ``[low, low + 2**width)`` (also when ``raw - low`` wraps), and the rare branch counts
-    and fits. Any rule other than ``saturate`` wraps, as in the interpreter. The limits and
-    the width are immediates (:meth:`Context.p`). With ``ctx.branchless`` the rule is applied
-    to every value (it leaves a value inside the range unchanged) and the test's truth (0 or 1)
-    is added to the count: no branch, so a loop over neurons vectorizes.
+    ``[low, low + 2**width)`` (also when ``raw - low`` wraps); its truth (0 or 1) is added to
+    the count, and the rule is applied to every value (it leaves a value that fits unchanged):
+    no branch, so the loop over neurons vectorizes. Any rule other than ``saturate`` wraps, as
+    in the interpreter. The limits and the width are immediates (:meth:`Context.p`).
     """
     if counter is None:
         return [f"{out} = {raw}"]
@@ -234,10 +232,7 @@ def fit_lines(ctx: "Context", out: str, raw: str, width: int, overflow: str, cou
     lo, bits = ctx.p(low), ctx.p(width)
     rule = FIT_RULES["saturate" if overflow == "saturate" else "wrap"]
     limit = ctx.p(high if overflow == "saturate" else (1 << width) - 1)
-    if ctx.branchless:
-        return [f"{out} = {rule(raw, lo, limit)}", f"c{counter} += (({raw} - {lo}) >> {bits}) != 0"]
-    return [f"{out} = {raw}", f"if ({raw} - {lo}) >> {bits}:", f"    c{counter} += 1",
-            f"    {out} = {rule(raw, lo, limit)}"]
+    return [f"{out} = {rule(raw, lo, limit)}", f"c{counter} += (({raw} - {lo}) >> {bits}) != 0"]
 
 
 # -- opcode templates -----------------------------------------------------------------------
@@ -293,7 +288,7 @@ def _rounded(ctx: Context, x: str, shift: int, site: int) -> str:
     if rounding == "stochastic":
         return f"({x} + (hashed_noise(key, {ctx.p(max(site, 0))} * n + i) >> {drop})) >> {s}"
     if rounding == "dither":
-        return f"({x} + (((phases[{ctx.p(max(site, 0))}, {ctx.index}] + weyl) & _NOISE_MASK) >> {drop})) >> {s}"
+        return f"({x} + (((phases[{ctx.p(max(site, 0))}, ui] + weyl) & _NOISE_MASK) >> {drop})) >> {s}"
     raise ValueError(f"unknown rounding mode {rounding!r}")
 
 
@@ -347,7 +342,7 @@ def _select(op: Op, ctx: Context) -> list[str]:
 
 TEMPLATES: dict[str, Callable[[Op, Context], list[str]]] = {
     "load": lambda op, ctx: [f"s{op.dst} = r{op.imm[0]} + {ctx.p(op.imm[1])}"],
-    "port": _checked(lambda op, ctx: f"inputs[k, {op.imm[0]}, {ctx.index}]"),
+    "port": _checked(lambda op, ctx: f"inputs[k, {op.imm[0]}, ui]"),
     "add": _checked(lambda op, ctx: f"{ctx.arg(op, 0)} + {ctx.arg(op, 1)}"),
     "sub": _checked(lambda op, ctx: f"{ctx.arg(op, 0)} - {ctx.arg(op, 1)}"),
     "shl": _checked(lambda op, ctx: f"{ctx.arg(op, 0)} << {_checked_shift(op.imm[0])}"),
@@ -385,59 +380,12 @@ def check_structure(program: Program) -> None:
         raise ValueError(f"unknown rounding mode {program.rounding!r}")
 
 
-# -- lanes: several neurons in lockstep ----------------------------------------------------
-#: Names private to one neuron (renamed per lane): values, raw results, fitted operands,
-#: grid offsets, registers, lane counters, the lane's register-range flag ``w0``, new
-#: register values ``e<j>`` and the neuron index ``i``.
-_LANE_NAMES = re.compile(r"\b([suabfoqrcwe]\d+|i)\b")
-
-
-def in_lane(line: str, lane: int) -> str:
-    """``line`` with every per-neuron name suffixed by ``_lane``."""
-    return _LANE_NAMES.sub(lambda m: f"{m.group(1)}_{lane}", line)
-
-
-def _statements(lines: list[str]) -> list[list[str]]:
-    """Lines grouped into statements (a line and the indented lines of its block)."""
-    statements: list[list[str]] = []
-    for line in lines:
-        if line.startswith(" ") and statements:
-            statements[-1].append(line)
-        else:
-            statements.append([line])
-    return statements
-
-
-def _lanes(lines: list[str], n_lanes: int) -> list[str]:
-    """Each statement once per lane, lanes interleaved (independent work for the CPU to overlap)."""
-    return [in_lane(line, lane) for statement in _statements(lines) for lane in range(n_lanes)
-            for line in statement]
-
-
 # -- the module ------------------------------------------------------------------------------
-CHUNK_SIGNATURE = ("def _chunk(c, chunk, regs, inputs, tables, consts, params, phases, seed, step0, record, states, "
-                   "spikes, counts):")
-
-
 def _locals(program: Program, layout: Layout, n_params: int) -> list[str]:
     """Constants, runtime constants and the counters as locals."""
     constants = sorted({op.imm[0] for op in program.ops if op.code == "const"})
     lines = [f"k{j} = consts[{j}]" for j in constants] + [f"p{j} = params[{j}]" for j in range(n_params)]
     return lines + [f"c{column} = 0" for column in layout.counters.values()]
-
-
-def _prologue(program: Program, layout: Layout, n_params: int) -> list[str]:
-    """Per chunk: sizes, constants, runtime constants and the chunk's counters as locals."""
-    lines = ["n = regs.shape[1]", "n_steps = inputs.shape[0]", "stop = min(n, (c + 1) * chunk)"]
-    return lines + _locals(program, layout, n_params) + ["violated = 0"]
-
-
-def _group_start(program: Program, layout: Layout, n_lanes: int) -> list[str]:
-    """Per group of lanes: neuron indices (the last valid neuron repeats in unused lanes), registers, phases."""
-    lines = [f"i_{lane} = min(first + {lane}, stop - 1)" for lane in range(n_lanes)]
-    per_lane = [f"r{j} = regs[{j}, i]" for j in range(len(program.registers))]
-    per_lane += [f"c{column} = 0" for column in layout.counters.values()] + ["w0 = 0"]
-    return lines + _lanes(per_lane, n_lanes)
 
 
 STEP_NOISE = {"stochastic": ["key = noise_key(seed, step0 + k)"], "dither": ["weyl = (step0 + k) * _WEYL"]}
@@ -456,7 +404,7 @@ def _neuron_lines(program: Program, ctx: Context) -> list[str]:
     lines = []
     for op in program.ops:
         lines += ctx.emit(op)
-    lines.append(f"spikes[k, {ctx.index}] = {ctx.names[program.spike]} != 0")
+    lines.append(f"spikes[k, ui] = {ctx.names[program.spike]} != 0")
     outputs = [ctx.names[slot] for slot in program.outputs]
     lines += [f"e{j} = {name}" for j, name in enumerate(outputs) if name.startswith("r")]
     lines += [f"r{j} = {'e' + str(j) if name.startswith('r') else name}" for j, name in enumerate(outputs)]
@@ -466,49 +414,8 @@ def _neuron_lines(program: Program, ctx: Context) -> list[str]:
     return lines
 
 
-def _step(program: Program, ctx: Context, n_lanes: int) -> list[str]:
-    """One time step of a group: the program per lane, spikes, new registers, recording."""
-    recording = _lanes([f"states[k, {j}, i] = r{j}" for j in range(len(program.registers))], n_lanes)
-    return _step_keys(program) + _lanes(_neuron_lines(program, ctx), n_lanes) + ["if record:"] + \
-        _indented(recording, 1)
-
-
-def _group_end(program: Program, layout: Layout, n_lanes: int) -> list[str]:
-    """Registers back; lane counters into the chunk's (lanes past the last neuron count nothing)."""
-    lines = _lanes([f"regs[{j}, i] = r{j}" for j in range(len(program.registers))], n_lanes)
-    valid = [""] + [f" * (first + {lane} < stop)" for lane in range(1, n_lanes)]
-    for column in layout.counters.values():
-        lines.append(f"c{column} += " + " + ".join(f"c{column}_{lane}{valid[lane]}" for lane in range(n_lanes)))
-    return lines + ["violated |= " + " | ".join(f"w0_{lane}" for lane in range(n_lanes))]
-
-
 def _indented(lines: list[str], depth: int) -> list[str]:
     return ["    " * depth + line for line in lines]
-
-
-def chunk_source(program: Program, plan: CheckPlan, n_lanes: int = 1,
-                 runtime: bool = False) -> tuple[str, tuple[int, ...]]:
-    """The ``_chunk`` function: neurons ``[c*chunk, (c+1)*chunk)``, ``n_lanes`` at a time, every step of the call,
-    and the values of its runtime constants (the ``params`` argument).
-
-    Row ``c`` of ``counts`` gets the chunk's overflow count per counter column, and in its
-    last column whether a register left its declared range (then the caller redoes the
-    call with the interpreter).
-    """
-    check_structure(program)
-    layout = Layout.of(program, plan)
-    ctx = Context(program, plan, layout, runtime)
-    step = _step(program, ctx, n_lanes)
-    lines = ["@njit(cache=True, nogil=True)", CHUNK_SIGNATURE]
-    lines += _indented(_prologue(program, layout, len(ctx.params)), 1)
-    lines += _indented([f"for first in range(c * chunk, stop, {n_lanes}):"], 1)
-    lines += _indented(_group_start(program, layout, n_lanes), 2)
-    lines += _indented(["for k in range(n_steps):"], 2)
-    lines += _indented(step, 3)
-    lines += _indented(_group_end(program, layout, n_lanes), 2)
-    lines += _indented([f"counts[c, {column}] += c{column}" for column in layout.counters.values()], 1)
-    lines += _indented([f"counts[c, {len(layout.counters)}] += violated"], 1)
-    return "\n".join(lines) + "\n", tuple(ctx.params)
 
 
 ROW_SIGNATURE = "def _row(lo, hi, tid, regs, inputs, tables, consts, params, phases, seed, step0, spikes, counts):"
@@ -516,22 +423,24 @@ ROW_SIGNATURE = "def _row(lo, hi, tid, regs, inputs, tables, consts, params, pha
 
 def row_source(program: Program, plan: CheckPlan, runtime: bool = False) -> tuple[str, tuple[int, ...]]:
     """The ``_row`` function: one step of the neurons ``[lo, hi)`` (step ``step0``, inputs ``inputs[0]``, spikes into
-    ``spikes[0]``), counting into row ``tid`` of ``counts`` as ``_chunk`` into its row; and the values of its runtime
-    constants (those of ``_chunk``: the same operations ask for them in the same order).
+    ``spikes[0]``), counting overflows per checked operation into row ``tid`` of ``counts``, and in its last column
+    whether a register the plan could not bound left its declared range (the caller then redoes the step with the
+    interpreter); and the values of its runtime constants (the ``params`` argument).
 
-    What the fused network loop calls each step (:mod:`neuromorph.network.fused`): the program of
-    ``_chunk`` with the neuron loop innermost and every check without a branch
-    (:attr:`Context.branchless`), a loop LLVM vectorizes, the table reads as gathers, once it knows
-    that the arrays do not overlap (:class:`~neuromorph.quantization.noalias.NoAliasCompiler`).
-    Registers are loaded and stored once per call; nothing is recorded (the loop copies ``regs``).
+    The neuron loop is innermost and every check is without a branch (:func:`fit_lines`): a loop
+    LLVM vectorizes, the table reads as gathers, once it knows that the arrays do not
+    overlap (:class:`~neuromorph.quantization.noalias.NoAliasCompiler`). Registers are loaded and
+    stored once per call; nothing is recorded (the callers copy ``regs``).
     """
     check_structure(program)
     layout = Layout.of(program, plan)
-    ctx = Context(program, plan, layout, runtime, branchless=True)
+    ctx = Context(program, plan, layout, runtime)
     neuron = _neuron_lines(program, ctx)
     registers = range(len(program.registers))
     body = ["n = regs.shape[1]", "k = 0"] + _locals(program, layout, len(ctx.params)) + ["w0 = 0"]
     body += _step_keys(program) + ["for i in range(lo, hi):"]
+    # ``ui``, the neuron's index as uint64, in every subscript: numba then adds no negative-index wraparound,
+    # which kept LLVM from vectorizing the loop (``i`` stays int64 for the noise's arithmetic)
     body += _indented(["ui = np.uint64(i)"] + [f"r{j} = regs[{j}, ui]" for j in registers] + neuron
                       + [f"regs[{j}, ui] = r{j}" for j in registers], 1)
     body += [f"counts[tid, {column}] += c{column}" for column in layout.counters.values()]
@@ -540,24 +449,14 @@ def row_source(program: Program, plan: CheckPlan, runtime: bool = False) -> tupl
     return "\n".join(lines) + "\n", tuple(ctx.params)
 
 
-#: Neurons run in lockstep by one thread (their independent dependency chains overlap in the
-#: CPU). Measured on squid HH (loihi2, 16 bits), one lane is as fast as two or four once the
-#: unneeded checks are gone, and compiles in half the time; more lanes spill registers.
-LANES = 1
-
-
-def kernel_source(program: Program, plan: CheckPlan, n_lanes: int = LANES,
-                  runtime: bool = False) -> tuple[str, tuple[int, ...]]:
+def kernel_source(program: Program, plan: CheckPlan, runtime: bool = False) -> tuple[str, tuple[int, ...]]:
     """The whole generated module of ``program`` with the checks of ``plan`` (see the module docstring), and
     the values of its runtime constants (``runtime``; else the immediates are literals of the text, which
     LLVM folds: a faster kernel that serves this configuration only)."""
     header = HEADER.format(version=CODEGEN_VERSION, noise_digest=_noise_digest(),
                            noalias_digest=file_digest(NOALIAS_MODULE))
-    chunk, params = chunk_source(program, plan, n_lanes, runtime)
-    row, row_params = row_source(program, plan, runtime)
-    if row_params != params:
-        raise ValueError("the runtime constants of _row and _chunk differ")
-    return header + "\n" + chunk + "\n\n" + row + DRIVER, params
+    row, params = row_source(program, plan, runtime)
+    return header + "\n" + row + DRIVER, params
 
 
 def _noise_digest() -> str:

@@ -37,7 +37,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .codegen import LANES, PAD, Layout, kernel_source, source_digest
+from .codegen import PAD, Layout, kernel_source, source_digest
 from .program import Program
 from .ranges import DataBounds, SharedChecks, plan_checks
 
@@ -260,8 +260,6 @@ class CompiledProgram:
     parallel : bool
         Run chunks of neurons on several threads; False for the calling thread only (e.g.
         inside a Lava process, which shares the cores with its sibling processes).
-    lanes : int
-        Neurons one thread runs in lockstep (:data:`.codegen.LANES`).
     checks : SharedChecks, optional
         Checks shared by the programs of a sweep: the kernel is then compiled with runtime
         constants and these checks, one kernel for every program of the same structure
@@ -281,7 +279,7 @@ class CompiledProgram:
     """
 
     def __init__(self, program: Program, tables: Sequence[np.ndarray], constants: np.ndarray, parallel: bool = True,
-                 lanes: int = LANES, interpreter_seconds: float | None = None, checks: SharedChecks | None = None):
+                 interpreter_seconds: float | None = None, checks: SharedChecks | None = None):
         self.program, self.parallel = program, parallel
         self.tables_in = [np.asarray(t, dtype=np.int64).ravel() for t in tables]
         self.constants_in = np.asarray(constants, dtype=np.int64).ravel()
@@ -289,7 +287,7 @@ class CompiledProgram:
             data = DataBounds.of(self.tables_in, self.constants_in)
             self.plan = plan_checks(program, data) if checks is None else checks.plan(program, data)
             self.layout = Layout.of(program, self.plan)
-            source, params = kernel_source(program, self.plan, lanes, runtime=checks is not None)
+            source, params = kernel_source(program, self.plan, runtime=checks is not None)
         except ValueError as exc:
             raise UncompilableProgram(str(exc)) from None
         if checks is not None and interpreter_seconds is not None:
@@ -408,9 +406,8 @@ class CompiledProgram:
         """One step on the calling thread, like :meth:`Interpreter.step`: (new registers, spiked (N,),
         overflows per operation).
 
-        Runs ``_row`` over every neuron, the function the fused network loop calls each step (one
-        compiled function for both), or the interpreter when a register is, or gets, outside its
-        declared range (as :meth:`run`)."""
+        Runs ``_row`` over every neuron (the function :meth:`run` and the fused network loop call each
+        step), or the interpreter when a register is, or gets, outside its declared range (as :meth:`run`)."""
         regs = np.array(registers, dtype=np.int64, order="C", copy=True)
         n = regs.shape[1]
         ports = _all_ports(np.asarray(inputs)[None], len(self.program.ports))
