@@ -129,10 +129,10 @@ def time_synapses(lowered, run) -> float:
 
 
 def time_neuron_floor(lowered, block: int = 500) -> float:
-    """Seconds the compiled neuron programs alone take over every step, fused (the chunk kernel runs
-    ``block`` steps per call on every thread, registers kept in the CPU between steps), with zero
-    inputs: what any network kernel spends on the neurons, without synapses or per-step calls (the
-    programs are branch-free, so their cost does not depend on the inputs)."""
+    """Seconds the compiled neuron programs alone take over every step (the kernel's run: ``block`` steps per
+    call, each thread stepping its chunks of neurons through ``_row``), with zero inputs: what any network
+    kernel spends on the neurons, without synapses or per-step Python calls (the programs are branch-free,
+    so their cost does not depend on the inputs)."""
     from neuromorph.quantization.kernel import FixedPointKernel
 
     total = 0.0

@@ -78,9 +78,10 @@ def run_with_reference(spec, options: RunOptions, progress) -> FixedPointOutcome
 
 
 #: Share of the run's steps the fixed-point-only path simulates in float for the lowering's ranges
-#: (:func:`profile_steps`), and the fewest steps it simulates (20 ms at dt = 0.1 ms). Ranges the profile
-#: misses show as overflows of the fixed-point run, which then runs again with wider ones.
-PROFILE_FRACTION = 0.02
+#: (:func:`profile_steps`), and the fewest steps it simulates (20 ms at dt = 0.1 ms): the profile costs
+#: Brian2 (numpy) about 1 % of the run's steps, whatever the run's length. Ranges the profile misses show as
+#: overflows of the fixed-point run, which then runs again with wider ones.
+PROFILE_FRACTION = 0.01
 PROFILE_MIN_STEPS = 200
 #: Times the fixed-point-only path doubles the ranges of an overflowing population's linear states again
 #: (:func:`widened`) before it takes the ranges from a float run of every step instead.
