@@ -341,12 +341,12 @@ def test_the_fused_network_loop_sends_what_lava_sends(lava_graph, name, threads)
     projection = projections[name]
     receive = receive_kernel()
     layer = synapse_arrays(projection)
-    split, key, weight, shift, ring, scratch, touched, offset = layer.kernel_arguments(threads)
+    split, key, delay, column, weight, shift, ring, scratch, touched, offset = layer.kernel_arguments(threads)
     expected = a_out[name].astype(np.int64)
     for t in range(spikes.shape[0]):
         row = t % ring.shape[0]
         np.testing.assert_array_equal(ring[row], expected[t], err_msg=f"step {t}")
         ring[row] = 0
         for tid in range(threads):
-            assert receive(np.ascontiguousarray(spikes[t], dtype=np.bool_), split[tid], split[tid + 1], key, weight,
-                           shift, ring, scratch, touched[offset[tid]:], t)
+            assert receive(np.ascontiguousarray(spikes[t], dtype=np.bool_), split[tid], split[tid + 1], key, delay,
+                           column, weight, shift, ring, scratch, touched[offset[tid]:], t)

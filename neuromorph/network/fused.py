@@ -118,8 +118,8 @@ def _arguments(wiring: Wiring) -> list[str]:
     names += [f"rasters{r}" for r in range(wiring.rasters)]
     names += [f"current{c}" for c in range(len(wiring.currents))]
     for k in range(len(wiring.layers)):
-        names += [f"split{k}", f"key{k}", f"weight{k}", f"shift{k}", f"ring{k}", f"scratch{k}", f"touched{k}",
-                  f"offset{k}"]
+        names += [f"split{k}", f"key{k}", f"delay{k}", f"column{k}", f"weight{k}", f"shift{k}", f"ring{k}", f"scratch{k}",
+                  f"touched{k}", f"offset{k}"]
     return names
 
 
@@ -169,7 +169,8 @@ def _step_lines(wiring: Wiring) -> list[str]:
     lines = ["if stop_code(sync) == 0:"] + ["    " + line for line in lines] + MEET
     for k, (kind, source, _, _) in enumerate(wiring.layers):
         fired = f"spikes{source}[t]" if kind == "p" else f"rasters{source}[t]"
-        lines += [f"if not _receive({fired}, first{k}, end{k}, key{k}, weight{k}, shift{k}, ring{k}, scratch{k}, "
+        lines += [f"if not _receive({fired}, first{k}, end{k}, key{k}, delay{k}, column{k}, weight{k}, shift{k}, ring{k}, "
+                  f"scratch{k}, "
                   f"mine{k}, t):", f"    stop_with(sync, {BEYOND_INT32})"]
     return lines
 
@@ -177,29 +178,33 @@ def _step_lines(wiring: Wiring) -> list[str]:
 RECEIVE = f'''
 
 @njit(cache=True, nogil=True)
-def _receive(fired, first, end, key, weight, shift, ring, scratch, touched, t):
+def _receive(fired, first, end, key, delay, column, weight, shift, ring, scratch, touched, t):
     """Sum the weights of the active synapses ``first[i] .. end[i] - 1`` of each source ``i`` per (delay, target),
-    floor-shift, add to the ring; False beyond int32."""
+    floor-shift, add to the ring; False beyond int32. ``touched`` holds the first synapse of each entry summed, whose
+    ``delay`` and ``column`` (``key``'s quotient and remainder by the targets, worked out once) place the sum."""
     count = 0
     for i in range(fired.shape[0]):
         if fired[i]:
             for s in range(first[i], end[i]):
                 entry = key[s]
                 if scratch[entry] == 0:
-                    touched[count] = entry
+                    touched[count] = s
                     count += 1
                 scratch[entry] += weight[s]
-    slots, n_post = ring.shape[0], ring.shape[1]
+    slots = ring.shape[0]
+    now = (t + 1) % slots
     for q in range(count):
-        entry = touched[q]
+        s = touched[q]
+        entry = key[s]
         total = scratch[entry]
         scratch[entry] = 0
         if total > {INT32} or total < -{INT32} - 1:
             return False
-        row = (t + 1 + entry // n_post) % slots
-        column = entry % n_post
-        ring[row, column] += total >> shift
-        if ring[row, column] > {INT32} or ring[row, column] < -{INT32} - 1:
+        row = now + delay[s]  # (t + 1 + delay) mod slots: both terms below slots
+        if row >= slots:
+            row -= slots
+        ring[row, column[s]] += total >> shift
+        if ring[row, column[s]] > {INT32} or ring[row, column[s]] < -{INT32} - 1:
             return False
     return True
 '''
@@ -232,13 +237,17 @@ class LayerArrays:
     ``indptr``, ``key`` (entry ``delay * n_post + target``), ``weight`` (int64) and ``shift``
     (right shift) are :meth:`~neuromorph.network.lava_semantics.SynapseEmulator.routing`'s table with
     each source's row sorted by target; ``ring`` the delay ring (slots, n_post); ``scratch`` a sum
-    per entry; ``touched`` the entries a step adds to, once per stretch of non-zero sum: at most
-    one per synapse (a presynaptic neuron spikes at most once per step), so it has a place per
-    synapse, and :func:`target_splits` gives each thread its own stretch of it.
+    per entry; ``touched`` the entries a step adds to (by the first synapse that adds to each), once per
+    stretch of non-zero sum: at most one per synapse (a presynaptic neuron spikes at most once per step),
+    so it has a place per synapse, and :func:`target_splits` gives each thread its own stretch of it.
+    ``delay`` and ``column`` are each synapse's ``key // n_post`` and ``key % n_post``, so that the loop
+    divides nothing.
     """
 
     indptr: np.ndarray
     key: np.ndarray
+    delay: np.ndarray
+    column: np.ndarray
     weight: np.ndarray
     shift: np.int64
     ring: np.ndarray
@@ -251,8 +260,9 @@ class LayerArrays:
 
     def kernel_arguments(self, threads: int) -> tuple:
         """The arguments of the loop's ``split``, ..., ``offset`` for a run on ``threads`` threads."""
-        split, offset = target_splits(self.indptr, self.key % self.n_post, self.n_post, threads)
-        return split, self.key, self.weight, self.shift, self.ring, self.scratch, self.touched, offset
+        split, offset = target_splits(self.indptr, self.column, self.n_post, threads)
+        return (split, self.key, self.delay, self.column, self.weight, self.shift, self.ring, self.scratch, self.touched,
+                offset)
 
 
 def synapse_arrays(layer) -> LayerArrays:
@@ -260,7 +270,9 @@ def synapse_arrays(layer) -> LayerArrays:
     table = SynapseEmulator(layer).routing()
     rows = np.repeat(np.arange(table.indptr.size - 1), np.diff(table.indptr))
     by_target = np.lexsort((table.key % layer.n_post, rows))
-    return LayerArrays(indptr=table.indptr, key=table.key[by_target], weight=table.weights[by_target],
+    key = np.ascontiguousarray(table.key[by_target], dtype=np.int64)
+    return LayerArrays(indptr=table.indptr, key=key, delay=key // layer.n_post, column=key % layer.n_post,
+                       weight=table.weights[by_target],
                        shift=np.int64(table.shift), ring=np.zeros((table.slots, layer.n_post), dtype=np.int64),
                        scratch=np.zeros(table.slots * layer.n_post, dtype=np.int64),
                        touched=np.zeros(max(table.key.size, 1), dtype=np.int64))
