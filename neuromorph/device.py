@@ -177,15 +177,17 @@ def run_fixed_point_only(spec, options: RunOptions, progress, record=None) -> Fi
     profiles = {name: widened(reference_profile(spec, profile, name)) for name in own} if short else {}
     outcome = lower_and_run(spec, profile, options, profiles or None, record)
     for _ in range(WIDENINGS if short else 0):
-        wider = {name: widened(profiles[name]) for name in overflowed(outcome.candidate) if name in own}
+        over = overflowed(outcome.candidate)
+        wider = {name: widened(profiles[name]) for name in over if name in own}
         if all(wider[name] == profiles[name] for name in wider):  # nothing to widen (ranges of 0, relays)
             break
-        progress(f"values beyond the ranges of the first {steps} steps ({overflowed(outcome.candidate)}): the "
-                 "linear states' ranges of those populations doubled, and the fixed-point run again")
+        progress(f"values beyond the ranges of the first {steps} steps ({over}): the linear states' ranges of "
+                 "those populations doubled, and the fixed-point run again")
         profiles = {**profiles, **wider}
         outcome = lower_and_run(spec, profile, options, profiles, record)
-    if short and overflowed(outcome.candidate):
-        progress(f"values beyond the ranges of the first {steps} steps ({overflowed(outcome.candidate)}): "
+    over = overflowed(outcome.candidate)
+    if short and over:
+        progress(f"values beyond the ranges of the first {steps} steps ({over}): "
                  f"Brian2 run of all {spec.n_steps} steps for the ranges, and the fixed-point run again")
         reference = run_network_brian2(spec, codegen=options.network.codegen, record=recording)
         outcome = lower_and_run(spec, reference, options, record=record)

@@ -170,8 +170,7 @@ def _step_lines(wiring: Wiring) -> list[str]:
     for k, (kind, source, _, _) in enumerate(wiring.layers):
         fired = f"spikes{source}[t]" if kind == "p" else f"rasters{source}[t]"
         lines += [f"if not _receive({fired}, first{k}, end{k}, key{k}, delay{k}, column{k}, weight{k}, shift{k}, ring{k}, "
-                  f"scratch{k}, "
-                  f"mine{k}, t):", f"    stop_with(sync, {BEYOND_INT32})"]
+                  f"scratch{k}, mine{k}, t):", f"    stop_with(sync, {BEYOND_INT32})"]
     return lines
 
 
@@ -369,13 +368,11 @@ class FusedNetwork:
 
     def kept_neurons(self, record) -> list[np.ndarray]:
         """Per stepped population, the sorted neurons whose registers a run with ``record`` (see :meth:`run`) keeps."""
-        if isinstance(record, bool):
-            record = {name: None for name in self.names} if record else {}
-        kept = []
-        for name, registers in zip(self.names, self.registers):
-            neurons = np.arange(registers.shape[1]) if record.get(name) is None else np.asarray(record[name])
-            kept.append(np.ascontiguousarray(neurons if name in record else neurons[:0], dtype=np.int64))
-        return kept
+        from .emulator import recorded_neurons
+
+        chosen = recorded_neurons(self.lowered, record)
+        return [np.ascontiguousarray(np.arange(r.shape[1]) if chosen.get(name) is None else chosen[name], dtype=np.int64)
+                if name in chosen else np.zeros(0, dtype=np.int64) for name, r in zip(self.names, self.registers)]
 
     def run(self, n_steps: int, record, progress=None, block: int = 1000,
             threads: Sequence[int] | None = None):
@@ -384,8 +381,8 @@ class FusedNetwork:
         overflow counts, registers after the last step), or None when the loop stopped (see the module
         docstring). :attr:`steps_on` then holds the steps run per thread count.
 
-        ``record``: population name -> sorted neuron indices whose registers are kept (None: all of them; a
-        population not named keeps none), or a bool for every population or none."""
+        ``record``: as :func:`~neuromorph.network.emulator.run_network`'s (True, False, or population name ->
+        neuron indices whose registers are kept)."""
         from .barrier_kernels import STOP, SYNC_SIZE  # numba: only where the population kernels were compiled
 
         choice = ThreadChoice(self.threads() if threads is None else tuple(threads))
@@ -405,7 +402,7 @@ class FusedNetwork:
         layers = {t: [array for layer in self.synapses for array in layer.kernel_arguments(t)]
                   for t in choice.candidates}
         sync = np.zeros(SYNC_SIZE, dtype=np.int64)
-        record = bool(record)
+        record = any(k.size for k in kept)
         self.run_steps(0, 0, record, 0, 1, sync, *arguments,
                        *layers[choice.candidates[0]])  # compiled (or loaded) before any thread runs it
         start = 0

@@ -299,7 +299,6 @@ class CompiledProgram:
         self.params = np.array(params or (0,), dtype=np.int64)
         self.module = load_module(source, "program")
         self.run_chunks = compiled_once(self.module.run_chunks, self.module)
-        self.row = compiled_once(self.module._row, self.module)
         self.checked = np.array(sorted(self.layout.counters, key=self.layout.counters.get), dtype=np.int64)
         self._phases: dict[int, np.ndarray] = {}
         self._reference = None
@@ -404,21 +403,8 @@ class CompiledProgram:
 
     def step(self, registers: np.ndarray, inputs: np.ndarray, step: int):
         """One step on the calling thread, like :meth:`Interpreter.step`: (new registers, spiked (N,),
-        overflows per operation).
-
-        Runs ``_row`` over every neuron (the function :meth:`run` and the fused network loop call each
-        step), or the interpreter when a register is, or gets, outside its declared range (as :meth:`run`)."""
-        regs = np.array(registers, dtype=np.int64, order="C", copy=True)
-        n = regs.shape[1]
-        ports = _all_ports(np.asarray(inputs)[None], len(self.program.ports))
-        if self.registers_in_range(regs):
-            spikes = np.zeros((1, n), dtype=np.bool_)
-            counts = np.zeros((1, self.checked.size + 1), dtype=np.int64)
-            self.row(0, n, 0, regs, ports, self.tables, self.constants, self.params, self.phases(n),
-                     self.program.seed, step, spikes, counts)
-            if not counts[0, -1]:
-                return regs, spikes[0], self.overflows(counts[0])
-        new, _, spikes, overflows = self._interpreted(np.array(registers, dtype=np.int64), ports, step, record=False)
+        overflows per operation)."""
+        new, _, spikes, overflows = self.run(registers, np.asarray(inputs)[None], step, record=False, threads=False)
         return new, spikes[0], overflows
 
 
