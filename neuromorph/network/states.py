@@ -27,6 +27,27 @@ def states_at_steps(population, run, steps: np.ndarray, neurons: np.ndarray) -> 
     return population.decode_states(registers)
 
 
+def recorded_neurons(lowered, record) -> dict[str, np.ndarray | None]:
+    """Which registers a run keeps: population -> sorted neuron indices (None: every neuron) for the populations it
+    records. ``record``: True (every neuron of every population), False (none) or a mapping of population names to
+    neuron indices or None (every neuron; the populations not named not recorded), such as this function returns."""
+    if isinstance(record, bool):
+        return {p.name: None for p in lowered.populations} if record else {}
+    sizes = {p.name: p.size for p in lowered.populations}
+    chosen = {}
+    for name, neurons in record.items():
+        if name not in sizes:
+            raise ValueError(f"record names population {name!r}, which the network does not have")
+        if neurons is None:
+            chosen[name] = None
+            continue
+        neurons = np.unique(np.asarray(neurons, dtype=np.int64))
+        if neurons.size and (neurons[0] < 0 or neurons[-1] >= sizes[name]):
+            raise ValueError(f"record: population {name!r} has neurons 0 to {sizes[name] - 1}, not {neurons.tolist()}")
+        chosen[name] = None if neurons.size == sizes[name] else neurons
+    return chosen
+
+
 def _columns(run, neurons: np.ndarray) -> np.ndarray:
     """Where ``neurons`` are in the last axis of ``run.states`` (the run may have kept some neurons only)."""
     recorded = getattr(run, "recorded", None)
