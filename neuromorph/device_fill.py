@@ -102,6 +102,26 @@ def fill_monitors(conversion: Conversion, lowered, candidate) -> None:
             fill_rate_monitor(watched, _spike_raster(watched.root, lowered, candidate), conversion.t0, spec.dt)
 
 
+def last_spike_steps(raster: np.ndarray, rows: int = 64) -> np.ndarray:
+    """The step of each neuron's last spike in ``raster`` (T, N), -1 for a neuron that never spiked.
+
+    Reads the raster backwards in windows (``rows`` steps, doubling), each over the neurons not yet
+    found, so that a run whose neurons all spiked near its end reads only its last rows.
+    """
+    steps, size = raster.shape
+    last = np.full(size, -1, dtype=np.int64)
+    missing = np.arange(size)
+    stop = steps
+    while missing.size and stop > 0:
+        start = max(0, stop - rows)
+        window = raster[start:stop, missing]
+        found = window.any(axis=0)
+        from_end = np.argmax(window[::-1], axis=0)
+        last[missing[found]] = stop - 1 - from_end[found]
+        missing, stop, rows = missing[~found], start, 2 * rows
+    return last
+
+
 def set_refractoriness(group, population, run, t0: float, dt: float) -> None:
     """Brian2's ``lastspike`` (the last spike of the run, where there was one) and ``not_refractory``
     (from the refractory register after the last step) of a refractory lowered population."""
@@ -110,8 +130,8 @@ def set_refractoriness(group, population, run, t0: float, dt: float) -> None:
     if not registers or registers[-1].kind != "refractory" or "lastspike" not in group.variables:
         return
     final = final_registers(run)[-1]
-    spiked = run.spikes.any(axis=0)
-    last = run.spikes.shape[0] - 1 - np.argmax(run.spikes[::-1], axis=0)
+    last = last_spike_steps(run.spikes)
+    spiked = last >= 0
     lastspike = np.asarray(group.variables["lastspike"].get_value(), dtype=float).copy()
     lastspike[spiked] = t0 + last[spiked] * dt
     group.variables["lastspike"].set_value(lastspike)

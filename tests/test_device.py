@@ -376,3 +376,18 @@ def test_an_uncaught_refusal_is_one_line_without_brian2_banner_or_files():
         "(Euler-Maruyama, method 'euler'): make the factor of xi a constant")
     assert "Brian 2 encountered" not in done.stderr and "Traceback" not in done.stderr
     assert not left, left
+
+
+@pytest.mark.parametrize("steps, size, rate", [(3000, 40, 0.002), (3000, 40, 0.0), (200, 7, 0.5), (0, 3, 0.0)])
+def test_last_spike_steps_are_each_columns_last_true_row(steps, size, rate):
+    """:func:`neuromorph.device_fill.last_spike_steps` (windows read backwards) against a plain scan of
+    each column; sparse rasters leave some neurons silent and some with only an early spike."""
+    from neuromorph.device_fill import last_spike_steps
+
+    raster = np.random.default_rng(7).random((steps, size)) < rate
+    if steps:
+        raster[:, 0] = False
+        raster[5 % steps, 1] = True
+        raster[6 % steps:, 1] = False
+    expected = [max((t for t in range(steps) if raster[t, i]), default=-1) for i in range(size)]
+    assert last_spike_steps(raster).tolist() == expected

@@ -624,8 +624,37 @@ def spec_from_equations(text: str, *, name: str, parameters: dict[str, float], v
         Declared parameters with a value per neuron that are no input: symbols of the IR
         (:attr:`NeuronSpec.per_neuron`); they may appear in coefficients affine in ``v``, in
         the threshold's value and in the refractory period.
+
+    Notes
+    -----
+    The result is cached by the arguments' values (:func:`_cached_spec`): the sympy analysis takes
+    about 40 ms for an HH model, and a network run asks for each population's neuron several times
+    (the device's conversion, its profile, the lowering, the recorded variables), and again in the
+    next run of the same script.
     """
-    inputs = [input_name] if isinstance(input_name, str) else list(input_name)
+    arguments = (text, name, tuple(sorted(parameters.items())), voltage,
+                 (input_name,) if isinstance(input_name, str) else tuple(input_name), threshold, refractory, reset,
+                 source, tuple(per_neuron))
+    try:
+        hash(arguments)
+    except TypeError:  # e.g. a refractory period given as a Brian2 quantity
+        return _spec_from_equations(*arguments[:2], parameters, *arguments[3:])
+    return _cached_spec(*arguments)
+
+
+@functools.lru_cache(maxsize=128)
+def _cached_spec(text: str, name: str, parameters: tuple[tuple[str, float], ...], voltage: str,
+                 inputs: tuple[str, ...], threshold, refractory, reset, source, per_neuron: tuple[str, ...]) -> NeuronSpec:
+    """:func:`_spec_from_equations` of hashable arguments (``parameters`` as sorted items); a pure function of
+    them, whose frozen result is shared."""
+    return _spec_from_equations(text, name, dict(parameters), voltage, inputs, threshold, refractory, reset, source,
+                                per_neuron)
+
+
+def _spec_from_equations(text: str, name: str, parameters: dict[str, float], voltage: str, inputs: Sequence[str],
+                         threshold, refractory, reset, source, per_neuron: Sequence[str]) -> NeuronSpec:
+    """:func:`spec_from_equations`, uncached."""
+    inputs = list(inputs)
     if threshold is None and reset:
         raise ModelFileError(f"the reset '{reset}' needs a threshold (a neuron without one never spikes)", source,
                              "neuron.reset")
