@@ -178,19 +178,38 @@ def _step_lines(wiring: Wiring) -> list[str]:
 RECEIVE = f'''
 
 @njit(cache=True, nogil=True)
+def _sum_row(start, stop, key, weight, scratch, touched, count):
+    """Add the weights of synapses ``start .. stop - 1`` to their entries' sums; an entry whose sum was 0 is
+    noted in ``touched`` (by the synapse), after the ``count`` noted before. Returns the new count."""
+    for s in range(start, stop):
+        entry = key[s]
+        if scratch[entry] == 0:
+            touched[count] = s
+            count += 1
+        scratch[entry] += weight[s]
+    return count
+
+
+@njit(cache=True, nogil=True)
 def _receive(fired, first, end, key, delay, column, weight, shift, ring, scratch, touched, t):
     """Sum the weights of the active synapses ``first[i] .. end[i] - 1`` of each source ``i`` per (delay, target),
     floor-shift, add to the ring; False beyond int32. ``touched`` holds the first synapse of each entry summed, whose
-    ``delay`` and ``column`` (``key``'s quotient and remainder by the targets, worked out once) place the sum."""
+    ``delay`` and ``column`` (``key``'s quotient and remainder by the targets, worked out once) place the sum.
+
+    ``fired`` (contiguous) is read eight sources at a time, as one 64-bit word, down to the sources of the
+    non-zero words: a step's few spikes among thousands of sources (a scan of one source at a time took
+    12 us per 16,000 sources, in every thread and layer, a third of a 20,000-neuron network's synapse time)."""
     count = 0
-    for i in range(fired.shape[0]):
+    whole = fired.shape[0] - fired.shape[0] % 8
+    words = fired[:whole].view(np.uint64)
+    for w in range(words.shape[0]):
+        if words[w] != 0:
+            for i in range(8 * w, 8 * w + 8):
+                if fired[i]:
+                    count = _sum_row(first[i], end[i], key, weight, scratch, touched, count)
+    for i in range(whole, fired.shape[0]):
         if fired[i]:
-            for s in range(first[i], end[i]):
-                entry = key[s]
-                if scratch[entry] == 0:
-                    touched[count] = s
-                    count += 1
-                scratch[entry] += weight[s]
+            count = _sum_row(first[i], end[i], key, weight, scratch, touched, count)
     slots = ring.shape[0]
     now = (t + 1) % slots
     for q in range(count):
