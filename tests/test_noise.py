@@ -552,3 +552,38 @@ def test_brian2_itself_chooses_euler_for_additive_noise_and_from_brian2_replays_
     model = spec.population("noisy").model
     assert model.method == "euler" and "neuromorph_xi" in model.equations
     assert [s.name for s in spec.current_sources] == ["noise_noisy_xi"]
+
+
+def test_a_replayed_noise_current_into_a_recurrent_population_is_the_same_in_the_fused_loop(tmp_path, monkeypatch):
+    """E draws its noise as a sampled current and receives I's spikes (I -> E added): the current enters
+    the fused network loop (step 1, with the ring rows), which then equals the stepped emulator in every
+    spike and register, on one thread and on three."""
+    from neuromorph.network.comparison import NetworkOptions, compare
+    from neuromorph.network.emulator import run_network
+    from neuromorph.network.network_file import load_network_file
+    from neuromorph.quantization import compiled as compiled_module
+    from neuromorph.targets import load_target
+
+    from .test_network_compare import assert_same_runs, fused_on_threads
+
+    path = tmp_path / "net.toml"
+    path.write_text(NETWORK_TOML.format(noise='noise = "replay"') + RECURRENT_IE)
+    lowered = compare(load_network_file(path), load_target("loihi2"),  # the programs: Lava's LIF is no program
+                      options=NetworkOptions(backend="emulator", floor=False, lif="never")).lowered
+    assert [c.target for c in lowered.currents] == ["E"]
+    with pytest.MonkeyPatch.context() as patch:  # compiled programs (the fused loop's), however short the run
+        patch.setattr(compiled_module, "COMPILE_SECONDS", 0.0)
+        stepped = run_network(lowered, fused_loop=False)
+        assert stepped.populations["E"].spikes.sum() > 20 and stepped.populations["I"].spikes.sum() > 5
+        for threads in (1, 3):
+            assert_same_runs(fused_on_threads(lowered, threads, monkeypatch), stepped, threads=threads)
+
+
+RECURRENT_IE = '''
+[projections.IE]
+source = "I"
+target = "E"
+effect = "v -= w"
+weight = "0.5 * mV"
+connect = { rule = "all_to_all" }
+'''

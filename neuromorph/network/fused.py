@@ -46,7 +46,7 @@ from importlib import resources
 
 import numpy as np
 
-from ..quantization.codegen import CODEGEN_VERSION, file_digest
+from ..quantization.codegen import CODEGEN_VERSION, NOALIAS_MODULE, file_digest
 from ..quantization.compiled import (THREADS_ENV, cache_dir, compiled_once, is_cached, load_module, module_name,
                                      thread_count, thread_pool)
 from .kinds.lowered import ProgramStepper
@@ -62,6 +62,8 @@ from numba import njit
 
 # the threads' barrier, compiled once per machine (neuromorph/network/barrier_kernels.py, sha256 {barrier_digest})
 from neuromorph.network.barrier_kernels import barrier, stop_code, stop_with  # noqa: F401
+# the compiler of the input steps (neuromorph/quantization/noalias.py, sha256 {noalias_digest})
+from neuromorph.quantization.noalias import NoAliasCompiler  # noqa: F401
 
 '''
 #: The barrier's module: its text is hashed into every loop's header (see ``codegen.file_digest``).
@@ -154,13 +156,9 @@ def _step_lines(wiring: Wiring) -> list[str]:
     """
     lines = []
     for m in range(len(wiring.modules)):
-        lines += [f"for p in range(drive{m}.shape[0]):", f"    for j in range(lo{m}, hi{m}):",
-                  f"        inputs{m}[0, p, j] = drive{m}[p, j]"]
-    for c, (m, port) in enumerate(wiring.currents):
-        lines += [f"for j in range(lo{m}, hi{m}):", f"    inputs{m}[0, {port}, j] += current{c}[t, j]"]
-    for k, (_, _, m, port) in enumerate(wiring.layers):
-        lines += [f"row = t % ring{k}.shape[0]", f"for j in range(lo{m}, hi{m}):",
-                  f"    inputs{m}[0, {port}, j] += ring{k}[row, j]", f"    ring{k}[row, j] = 0"]
+        currents, layers = _population_inputs(wiring, m)
+        rows = [f"current{c}[t]" for c, _ in currents] + [f"ring{k}[t % ring{k}.shape[0]]" for k, _ in layers]
+        lines += [f"_inputs{m}(lo{m}, hi{m}, inputs{m}, drive{m}{''.join(', ' + row for row in rows)})"]
     for m in range(len(wiring.modules)):
         lines += [f"_row{m}(lo{m}, hi{m}, tid, regs{m}, inputs{m}, tables{m}, consts{m}, params{m}, phases{m}, "
                   f"seed{m}, t, spikes{m}[t:t + 1], counts{m})",
@@ -229,18 +227,51 @@ def _receive(fired, first, end, key, delay, column, weight, shift, ring, scratch
 '''
 
 
+def _population_inputs(wiring: Wiring, m: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The (current, port) pairs and the (layer, port) pairs of population ``m``'s inputs."""
+    currents = [(c, port) for c, (target, port) in enumerate(wiring.currents) if target == m]
+    layers = [(k, port) for k, (_, _, target, port) in enumerate(wiring.layers) if target == m]
+    return currents, layers
+
+
+def inputs_source(wiring: Wiring, m: int) -> str:
+    """``_inputs<m>``: steps 1-2 for the neurons ``[lo, hi)`` of population ``m``: its input matrix ``inputs[0]`` is its
+    constant ``drive``, plus this step's row of each sampled current (``c<c>``), plus the row of each delay ring
+    that is due (``r<k>``), which it clears.
+
+    A function of its own, compiled with :class:`~neuromorph.quantization.noalias.NoAliasCompiler` (its arrays are
+    distinct) and subscripted with a ``uint64`` index (no negative-index wraparound), as ``_row``: LLVM then
+    vectorizes its loops. In the loop's own body they ran scalar: 0.27 s of a 20,000-neuron run on 2 threads.
+    """
+    currents, layers = _population_inputs(wiring, m)
+    rows = [f"c{c}" for c, _ in currents] + [f"r{k}" for k, _ in layers]
+    body = ["for p in range(drive.shape[0]):", "    up = np.uint64(p)", "    for j in range(lo, hi):",
+            "        u = np.uint64(j)", "        inputs[0, up, u] = drive[up, u]"]
+    for c, port in currents:
+        body += ["for j in range(lo, hi):", "    u = np.uint64(j)", f"    inputs[0, {port}, u] += c{c}[u]"]
+    for k, port in layers:
+        body += ["for j in range(lo, hi):", "    u = np.uint64(j)", f"    inputs[0, {port}, u] += r{k}[u]",
+                 f"    r{k}[u] = 0"]
+    lines = ["@njit(cache=True, nogil=True, pipeline_class=NoAliasCompiler)",
+             f"def _inputs{m}(lo, hi, inputs, drive{''.join(', ' + row for row in rows)}):"]
+    return "\n".join(lines + ["    " + line for line in body]) + "\n"
+
+
 def fused_source(wiring: Wiring) -> str:
-    """The generated module: imports of the population kernels, ``_receive`` and ``run``."""
+    """The generated module: imports of the population kernels, ``_receive``, each population's ``_inputs``
+    and ``run``."""
     imports = [f"from {name} import _row as _row{m}" for m, name in enumerate(wiring.modules)]
+    inputs = ["\n\n" + inputs_source(wiring, m) for m in range(len(wiring.modules))]
     body = ["@njit(cache=True, nogil=True)", f"def run({', '.join(_arguments(wiring))}):"]
     body += ["    " + line for line in _range_lines(wiring)] + ["    for t in range(t0, t1):"]
     body += ["        " + line for line in _step_lines(wiring)]
-    return (_header() + "\n".join(imports) + "\n" + RECEIVE + "\n\n"
+    return (_header() + "\n".join(imports) + "\n" + RECEIVE + "".join(inputs) + "\n\n"
             + "\n".join(body) + "\n")
 
 
 def _header() -> str:
-    return HEADER.format(version=CODEGEN_VERSION, barrier_digest=file_digest(BARRIER_MODULE))
+    return HEADER.format(version=CODEGEN_VERSION, barrier_digest=file_digest(BARRIER_MODULE),
+                         noalias_digest=file_digest(NOALIAS_MODULE))
 
 
 def receive_kernel():
