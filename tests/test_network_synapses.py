@@ -291,6 +291,50 @@ def test_summed_input_beyond_int32_raises_instead_of_wrapping():
         emulator.step(np.ones(40, bool))
 
 
+def test_the_fused_loops_layers_of_one_sign_without_shift_add_straight_to_the_ring(lava_graph):
+    """The Lava comparison above covers both ways of ``_receive``: straight adds (excitatory and inhibitory
+    layers at exponents >= 0) and sums per entry (mixed signs, negative exponents)."""
+    from neuromorph.network.fused import synapse_arrays
+
+    projections = lava_graph[0]
+    ways = {name: synapse_arrays(projections[name]).direct for name in QUANTISED + RAW}
+    assert set(ways.values()) == {True, False}
+    assert not any(ways[name] for name in QUANTISED if name.endswith("mixed"))
+
+
+@pytest.mark.parametrize("mode", ["excitatory", "inhibitory", "mixed"])
+def test_the_fused_loop_stops_beyond_int32_exactly_when_the_synapse_emulator_raises(mode):
+    """``_receive`` (straight adds for one sign, sums for mixed signs) returns False in the step where
+    :class:`SynapseEmulator` raises, and not before: 40 sources onto one target at 2^22 (a single delay
+    and two delays), firing in growing numbers until the sum leaves int32; in mixed mode half the weights
+    cancel, so only a step whose positive part alone is beyond int32 would fail if partial sums counted."""
+    from neuromorph.network.fused import receive_kernel, synapse_arrays
+
+    sign = {"excitatory": np.ones(40), "inhibitory": -np.ones(40), "mixed": np.tile([1.0, -1.0], 20)}[mode]
+    for delays in (np.zeros(40, int), np.arange(40) % 2):
+        projection = LavaProjection(name="big", kind="DelayDense", n_pre=40, n_post=1, pre=np.arange(40),
+                                    post=np.zeros(40, int), weights=sign * 255, delays=delays, weight_exp=22)
+        emulator, layer = SynapseEmulator(projection), synapse_arrays(projection)
+        assert layer.direct is (mode != "mixed")
+        split, key, delay, column, weight, shift, direct, ring, scratch, touched, offset = layer.kernel_arguments(1)
+        receive = receive_kernel()
+        for t, active in enumerate(range(1, 41, 3)):
+            fired = np.arange(40) < active
+            ring[t % ring.shape[0]] = 0
+            try:
+                emulator.step(fired)
+                expected = True
+            except NeuromorphError:
+                expected = False
+            assert receive(fired, split[0], split[1], key, delay, column, weight, shift, direct, ring, scratch,
+                           touched, t) is expected, (delays[:2], active)
+            if not expected:
+                break
+        else:
+            assert mode == "mixed"  # the cancelling sums never leave int32
+        assert mode == "mixed" or not expected
+
+
 def test_values_beyond_the_declared_16_bit_a_out_are_counted():
     projection = LavaProjection(name="p", kind="Dense", n_pre=2, n_post=1, pre=[0, 1], post=[0, 0],
                                 weights=[255, 255], delays=[0, 0], weight_exp=7)
@@ -341,7 +385,7 @@ def test_the_fused_network_loop_sends_what_lava_sends(lava_graph, name, threads)
     projection = projections[name]
     receive = receive_kernel()
     layer = synapse_arrays(projection)
-    split, key, delay, column, weight, shift, ring, scratch, touched, offset = layer.kernel_arguments(threads)
+    split, key, delay, column, weight, shift, direct, ring, scratch, touched, offset = layer.kernel_arguments(threads)
     expected = a_out[name].astype(np.int64)
     for t in range(spikes.shape[0]):
         row = t % ring.shape[0]
@@ -349,4 +393,4 @@ def test_the_fused_network_loop_sends_what_lava_sends(lava_graph, name, threads)
         ring[row] = 0
         for tid in range(threads):
             assert receive(np.ascontiguousarray(spikes[t], dtype=np.bool_), split[tid], split[tid + 1], key, delay,
-                           column, weight, shift, ring, scratch, touched[offset[tid]:], t)
+                           column, weight, shift, direct, ring, scratch, touched[offset[tid]:], t)
