@@ -14,7 +14,9 @@ generated kernel modules only, as :mod:`neuromorph.quantization.codegen`) and ca
 4. every synapse layer receives the spikes of its source in step ``t`` (a population of the loop,
    or a raster: a spike source, or a population run before, fused over all steps): per
    (delay, target) entry the weights of the active synapses are summed in int64, shifted by a
-   negative weight exponent (floor), and added to ring row ``(t + 1 + delay) mod L``.
+   negative weight exponent (floor), and added to ring row ``(t + 1 + delay) mod L``; a layer
+   without shift whose weights have one sign adds each weight straight to the ring, which gives
+   the same entries and leaves int32 in the same step.
 
 On several threads (:meth:`FusedNetwork.threads`: one per :data:`NEURONS_PER_THREAD` neurons, up to the
 CPUs the process may use), thread ``tid`` owns a contiguous chunk of every population (its ``_row``
