@@ -173,3 +173,40 @@ def test_a_neuron_reference_built_again_in_one_process_has_the_same_brian2_names
                      for _ in range(2))
     assert brian2_names(first) == brian2_names(second)
     assert not any(name.rsplit("_", 1)[-1].isdigit() for pair in brian2_names(first) for name in pair)
+
+
+def test_brian2_runs_leave_older_objects_out_of_collections_and_restore_them():
+    """``older_objects_frozen``: inside, a collection leaves alone a cycle that was garbage before (Brian2's
+    ``Network.run`` collects at its start), after it the cycle is collected; objects someone else froze stay
+    frozen."""
+    import gc
+    import weakref
+
+    from neuromorph.network.reference import older_objects_frozen
+
+    class Node:
+        pass
+
+    def cycle():
+        node = Node()
+        node.self = node
+        return weakref.ref(node)
+
+    assert gc.get_freeze_count() == 0
+    old = cycle()
+    with older_objects_frozen():
+        assert gc.get_freeze_count() > 0
+        new = cycle()
+        gc.collect()
+        assert old() is not None and new() is None
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert old() is None
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with older_objects_frozen():
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
