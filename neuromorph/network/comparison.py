@@ -166,12 +166,16 @@ def _candidate_trains(run: NetworkRun, name: str, dt: float) -> tuple:
 
 def compare(spec: NetworkSpec, target, config: QuantConfig | None = None, options: NetworkOptions = NetworkOptions(),
             progress: Callable[[str], None] = lambda message: None, method: str | None = None,
-            reference: NetworkTrace | None = None, bars: BarFactory = no_bars) -> NetworkResult:
+            reference: NetworkTrace | None = None, bars: BarFactory = no_bars,
+            with_candidate: Callable[[LoweredNetwork, NetworkRun], None] | None = None) -> NetworkResult:
     """Run the pipeline of the module docstring and return its results (see :func:`build_report`).
 
     ``reference``: the Brian2 run of ``spec`` when the caller has it (recording
     :func:`~neuromorph.network.lower.recorded_variables`), else it is run here. ``bars``
-    shows progress bars for Brian2 and the emulator.
+    shows progress bars for Brian2 and the emulator. ``with_candidate``, if given, is called with the
+    lowered network and the candidate run as soon as the candidate exists: the emulator's run, while Lava
+    may still be stepping (``backend="both"``: the device fills Brian2's monitors meanwhile), or Lava's
+    (``backend="lava"``) once it finished; before Lava's check, so it also runs when the check then fails.
     """
     walls = {}
     config = config or QuantConfig.for_target(target)
@@ -191,6 +195,8 @@ def compare(spec: NetworkSpec, target, config: QuantConfig | None = None, option
         walls["emulator"] = candidate.wall_time_s if candidate is not None else None
         floor = _run_floor(spec, replayed, lowered, options, progress, walls) if options.floor else None
         measured = _measure(spec, lowered, reference, floor, candidate, options) if candidate is not None else None
+        if candidate is not None and with_candidate is not None:
+            with_candidate(lowered, candidate)
     lava, lava_check = None, None
     if lava_run is not None:
         lava = lava_run.finish()
@@ -202,6 +208,8 @@ def compare(spec: NetworkSpec, target, config: QuantConfig | None = None, option
             walls["lava_check"] = time.perf_counter() - started
         else:
             candidate, measured = lava, _measure(spec, lowered, reference, floor, lava, options)
+            if with_candidate is not None:
+                with_candidate(lowered, candidate)
     statistics, fidelity, state_errors = measured
     return NetworkResult(spec=spec, target=target, lowered=lowered, reference=reference, floor=floor,
                          candidate=candidate, lava_check=lava_check, statistics=statistics,
