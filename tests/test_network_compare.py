@@ -366,3 +366,22 @@ def test_a_run_keeps_the_registers_of_the_neurons_asked_for_only(monkeypatch):
             np.testing.assert_array_equal(decoded[name], values)
     with pytest.raises(ValueError, match="not all of"):
         states_at_steps(network.population("E"), part.populations["E"], np.array([1]), np.array([4]))
+
+
+@pytest.mark.slow
+def test_compare_hands_over_the_candidate_before_lavas_check_and_the_same_run_it_reports(tmp_path):
+    """``compare(with_candidate=...)``: called once, with the lowered network and the run the result holds; with
+    ``backend="both"`` the emulator's run, before Lava's check (the device fills Brian2's monitors while Lava
+    steps), with ``backend="lava"`` Lava's own run."""
+    path = tmp_path / "net.toml"
+    path.write_text(small_network("5 * ms", seed=3, size=6, trains=8, rate="300 * Hz", p=0.6))
+    spec, target = load_network_file(path), load_target("loihi2")
+    for backend in ("both", "lava"):
+        handed = []
+        result = compare(spec, target, options=NetworkOptions(backend=backend, floor=False),
+                         with_candidate=lambda lowered, run: handed.append((lowered, run)))
+        assert len(handed) == 1
+        lowered, run = handed[0]
+        assert lowered is result.lowered and run is result.candidate
+        assert run.label == ("emulator" if backend == "both" else result.lava.label)
+        assert (result.lava_check is not None and result.lava_check.match) is (backend == "both")
