@@ -306,8 +306,8 @@ def test_the_fused_loops_layers_of_one_sign_without_shift_add_straight_to_the_ri
 def test_the_fused_loop_stops_beyond_int32_exactly_when_the_synapse_emulator_raises(mode):
     """``_receive`` (straight adds for one sign, sums for mixed signs) returns False in the step where
     :class:`SynapseEmulator` raises, and not before: 40 sources onto one target at 2^22 (a single delay
-    and two delays), firing in growing numbers until the sum leaves int32; in mixed mode half the weights
-    cancel, so only a step whose positive part alone is beyond int32 would fail if partial sums counted."""
+    and two delays), firing in growing numbers until the sum leaves int32. In mixed mode the weights
+    alternate in sign and cancel: the layer sums per entry, and its sums never leave int32."""
     from neuromorph.network.fused import receive_kernel, synapse_arrays
 
     sign = {"excitatory": np.ones(40), "inhibitory": -np.ones(40), "mixed": np.tile([1.0, -1.0], 20)}[mode]
