@@ -385,3 +385,23 @@ def test_compare_hands_over_the_candidate_before_lavas_check_and_the_same_run_it
         assert lowered is result.lowered and run is result.candidate
         assert run.label == ("emulator" if backend == "both" else result.lava.label)
         assert (result.lava_check is not None and result.lava_check.match) is (backend == "both")
+
+
+def test_a_fused_loop_declined_once_is_taken_when_the_network_runs_again(ff_hh_80ms, tmp_path, monkeypatch):
+    """A run too short to repay compiling the loop declines it and leaves ``<module>.wanted`` in the kernel cache;
+    the same network run again takes the loop (it is then compiled and cached) and removes the file."""
+    spec, reference = ff_hh_80ms
+    network, _ = lowered(spec, None, reference)
+    kernels = {p.name: p.stepper(network.n_steps) for p in network.populations}
+    assert all(k.kernel.compiled is not None for k in kernels.values())  # loaded before the cache moves
+    rasters = {source.name: source.spikes for source in network.sources}
+    monkeypatch.setenv("NEUROMORPH_KERNEL_CACHE", str(tmp_path))
+    steps = 10
+    loop = fused_module.FusedNetwork(network, kernels, [k.kernel.compiled for k in kernels.values()],
+                                     [k.initial() for k in kernels.values()], rasters)
+    calls = len(loop.names) + len(loop.wiring.layers)
+    assert steps * calls * fused_module.STEP_CALL_SECONDS < fused_module.FUSE_COMPILE_SECONDS  # too short alone
+    assert fused_module.fuse(network, kernels, rasters, steps) is None
+    assert [p.suffix for p in tmp_path.iterdir()] == [".wanted"]
+    assert fused_module.fuse(network, kernels, rasters, steps) is not None
+    assert not list(tmp_path.glob("*.wanted"))

@@ -428,12 +428,14 @@ class FusedNetwork:
     def worth_compiling(self, n_steps: int) -> bool:
         """Whether the loop is cached, or saves more than compiling it costs (:data:`FUSE_COMPILE_SECONDS`), or was
         declined before: a network run again is likely run again, and the loop then repays over the runs (the
-        first decline leaves a file ``<loop module>.wanted`` in the kernel cache)."""
+        first decline leaves a file ``<loop module>.wanted`` in the kernel cache, which the second removes: the
+        loop is compiled then, and cached)."""
         calls = len(self.names) + len(self.wiring.layers)
         if is_cached(self.source, "network") or n_steps * calls * STEP_CALL_SECONDS >= FUSE_COMPILE_SECONDS:
             return True
         wanted = cache_dir() / f"{module_name(self.source, 'network')}.wanted"
         if wanted.exists():
+            wanted.unlink(missing_ok=True)
             return True
         wanted.parent.mkdir(parents=True, exist_ok=True)
         wanted.touch()
