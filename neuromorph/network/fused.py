@@ -178,6 +178,19 @@ def _step_lines(wiring: Wiring) -> list[str]:
 RECEIVE = f'''
 
 @njit(cache=True, nogil=True)
+def _ring_row(now, delay, slots):
+    """Row ``(now + delay) mod slots`` of a delay ring, for ``now`` and ``delay`` both below ``slots``."""
+    row = now + delay
+    return row - slots if row >= slots else row
+
+
+@njit(cache=True, nogil=True)
+def _beyond_int32(value):
+    """Whether ``value`` lies outside Lava's int32 buffers."""
+    return value > {INT32} or value < -{INT32} - 1
+
+
+@njit(cache=True, nogil=True)
 def _sum_row(start, stop, key, weight, scratch, touched, count):
     """Add the weights of synapses ``start .. stop - 1`` to their entries' sums; an entry whose sum was 0 is
     noted in ``touched`` (by the synapse), after the ``count`` noted before. Returns the new count."""
@@ -194,14 +207,11 @@ def _sum_row(start, stop, key, weight, scratch, touched, count):
 def _add_row(start, stop, delay, column, weight, ring, now):
     """Add the weights of synapses ``start .. stop - 1`` straight to their ring entries (row ``now`` plus the
     delay); False as soon as an entry leaves int32."""
-    slots = ring.shape[0]
     for s in range(start, stop):
-        row = now + delay[s]  # (t + 1 + delay) mod slots: both terms below slots
-        if row >= slots:
-            row -= slots
+        row = _ring_row(now, delay[s], ring.shape[0])
         value = ring[row, column[s]] + weight[s]
         ring[row, column[s]] = value
-        if value > {INT32} or value < -{INT32} - 1:
+        if _beyond_int32(value):
             return False
     return True
 
@@ -251,13 +261,11 @@ def _receive(fired, first, end, key, delay, column, weight, shift, direct, ring,
         entry = key[s]
         total = scratch[entry]
         scratch[entry] = 0
-        if total > {INT32} or total < -{INT32} - 1:
+        if _beyond_int32(total):
             return False
-        row = now + delay[s]  # (t + 1 + delay) mod slots: both terms below slots
-        if row >= slots:
-            row -= slots
+        row = _ring_row(now, delay[s], slots)
         ring[row, column[s]] += total >> shift
-        if ring[row, column[s]] > {INT32} or ring[row, column[s]] < -{INT32} - 1:
+        if _beyond_int32(ring[row, column[s]]):
             return False
     return True
 '''
